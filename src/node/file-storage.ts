@@ -1,0 +1,206 @@
+/**
+ * NodeFileStorage: the Storage of a database file on disk (Node only).
+ *
+ * `db` is the path itself; side files are `path-wal`, `path-journal`, `path-shm`, as SQLite
+ * names them. Handles are opened lazily and cached; `exists`, `size` and `stat` re-stat the
+ * path and drop a cached handle whose inode no longer matches (a side file that another
+ * process deleted and re-created). A read-only storage opens everything with 'r' and never
+ * creates, truncates or deletes a file.
+ */
+import { open, stat, unlink, realpath, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import path from 'node:path';
+import { QuireError, ErrorCode } from '../../pager/errors.js';
+import { kindSuffix, type FileKind, type FileStat, type Storage } from '../../pager/storage.js';
+
+interface Handle {
+  fh: FileHandle;
+  ino: bigint;
+  dev: bigint;
+  writable: boolean;
+}
+
+export interface NodeFileStorageOptions {
+  /** Refuse writes; open files with 'r'. Default true. */
+  readOnly?: boolean;
+  /** Create the database file if it does not exist (requires readOnly false). Default false. */
+  create?: boolean;
+}
+
+export class NodeFileStorage implements Storage {
+  readonly label: string;
+  readonly id: string;
+  readonly readOnly: boolean;
+  readonly path: string;
+  private handles = new Map<FileKind, Handle>();
+  private closed = false;
+
+  private constructor(p: string, id: string, readOnly: boolean) {
+    this.path = p;
+    this.label = p;
+    this.id = id;
+    this.readOnly = readOnly;
+  }
+
+  /**
+   * Opens the storage for the database at `p`. Fails with CANTOPEN if the file does not exist
+   * (unless `create`), or is a directory.
+   */
+  static async open(p: string, options: NodeFileStorageOptions = {}): Promise<NodeFileStorage> {
+    const readOnly = options.readOnly ?? true;
+    const abs = path.resolve(p);
+    let st;
+    try {
+      st = await stat(abs);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && options.create && !readOnly) {
+        const fh = await open(abs, 'a+');
+        await fh.close();
+        st = await stat(abs);
+      } else {
+        throw new QuireError(ErrorCode.CANTOPEN, `cannot open ${p}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    if (st.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `cannot open ${p}: is a directory`);
+    let id: string;
+    try {
+      id = await realpath(abs);
+    } catch {
+      id = abs;
+    }
+    return new NodeFileStorage(abs, id, readOnly);
+  }
+
+  pathOf(kind: FileKind): string {
+    return this.path + kindSuffix(kind);
+  }
+
+  private check(): void {
+    if (this.closed) throw new QuireError(ErrorCode.MISUSE, `storage ${this.label} is closed`);
+  }
+
+  private async drop(kind: FileKind): Promise<void> {
+    const h = this.handles.get(kind);
+    if (h) {
+      this.handles.delete(kind);
+      await h.fh.close().catch(() => undefined);
+    }
+  }
+
+  /** Stats the path; drops a cached handle if the file is gone or was replaced. */
+  private async refresh(kind: FileKind): Promise<import('node:fs').BigIntStats | null> {
+    this.check();
+    let st;
+    try {
+      st = await stat(this.pathOf(kind), { bigint: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        await this.drop(kind);
+        return null;
+      }
+      throw e;
+    }
+    const h = this.handles.get(kind);
+    if (h && (h.ino !== st.ino || h.dev !== st.dev)) await this.drop(kind);
+    return st;
+  }
+
+  private async handle(kind: FileKind, forWrite: boolean): Promise<Handle | null> {
+    this.check();
+    const h = this.handles.get(kind);
+    if (h && (h.writable || !forWrite)) return h;
+    if (forWrite && this.readOnly) {
+      throw new QuireError(ErrorCode.READONLY, `${this.pathOf(kind)} is opened read-only`);
+    }
+    if (h) await this.drop(kind);
+    let fh: FileHandle;
+    try {
+      if (forWrite) {
+        // O_CREAT without O_TRUNC, read/write.
+        fh = await open(this.pathOf(kind), fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+      } else {
+        fh = await open(this.pathOf(kind), this.readOnly ? 'r' : 'r+').catch(async (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'EPERM') return open(this.pathOf(kind), 'r');
+          throw e;
+        });
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !forWrite) return null;
+      throw e;
+    }
+    const st = await fh.stat({ bigint: true });
+    const nh: Handle = { fh, ino: st.ino, dev: st.dev, writable: forWrite || !this.readOnly };
+    this.handles.set(kind, nh);
+    return nh;
+  }
+
+  async exists(kind: FileKind): Promise<boolean> {
+    return (await this.refresh(kind)) !== null;
+  }
+
+  async size(kind: FileKind): Promise<number> {
+    const st = await this.refresh(kind);
+    return st ? Number(st.size) : 0;
+  }
+
+  async stat(kind: FileKind): Promise<FileStat | null> {
+    const st = await this.refresh(kind);
+    if (!st) return null;
+    return {
+      size: Number(st.size),
+      mtimeMs: Number(st.mtimeNs) / 1e6,
+      ctimeMs: Number(st.ctimeNs) / 1e6,
+      ino: st.ino,
+      dev: st.dev,
+    };
+  }
+
+  async read(kind: FileKind, offset: number, length: number): Promise<Uint8Array> {
+    const h = await this.handle(kind, false);
+    if (!h || length <= 0) return new Uint8Array(0);
+    const out = new Uint8Array(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await h.fh.read(out, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === length ? out : out.subarray(0, got);
+  }
+
+  async write(kind: FileKind, offset: number, data: Uint8Array): Promise<void> {
+    const h = (await this.handle(kind, true))!;
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await h.fh.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+  }
+
+  async truncate(kind: FileKind, size: number): Promise<void> {
+    const h = (await this.handle(kind, true))!;
+    await h.fh.truncate(size);
+  }
+
+  async sync(kind: FileKind): Promise<void> {
+    const h = this.handles.get(kind);
+    if (h) await h.fh.sync();
+  }
+
+  async delete(kind: FileKind): Promise<void> {
+    this.check();
+    if (this.readOnly) throw new QuireError(ErrorCode.READONLY, `${this.pathOf(kind)} is opened read-only`);
+    await this.drop(kind);
+    try {
+      await unlink(this.pathOf(kind));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const kind of [...this.handles.keys()]) await this.drop(kind);
+    this.closed = true;
+  }
+}
