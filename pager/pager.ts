@@ -1,0 +1,1032 @@
+/**
+ * The pager: pages of one database file, read snapshots, and atomic write transactions.
+ *
+ * Design notes (numbered as in SQLite's pager.c, whose roles this file plays):
+ *
+ *  (1) A *snapshot* is an immutable view of the database: the db file, overlaid with the WAL
+ *      up to its last valid commit frame (mxFrame), or — in rollback mode with an active
+ *      journal and the 'view' policy — overlaid with the journal's original page images, which
+ *      is the last committed state. The snapshot's page count follows SQLite's lockBtree():
+ *      the file's pages (or the WAL commit frame's size, or the journal's original size), and
+ *      the in-header count at offset 28 instead when offset 92 equals offset 24; an in-header
+ *      count larger than the file is CORRUPT.
+ *  (2) Reading never writes: no -shm, no -journal, no recovery in place. A read-only pager
+ *      that finds a hot journal presents the pre-transaction state ('view', the default) or
+ *      fails with BUSY ('refuse'). Only a writable pager rolls a hot journal back, as SQLite
+ *      does when it opens such a file.
+ *  (3) Each `read()` re-examines the file (db header bytes 24..39 and size, the journal, the
+ *      WAL's header and new frames) and starts a new generation when anything changed; the
+ *      page cache holds images of the current generation only.
+ *  (4) Writes are in-memory until commit (`WriteTxn` holds dirty page copies). Commit in
+ *      rollback mode: journal the original images (header with nRec 0, records, sync, nRec,
+ *      sync), write the pages in ascending order — page 1 first — with the change counter,
+ *      version-valid-for, page count and version number updated, truncate, sync, then delete
+ *      (or truncate, or zero) the journal. Commit in WAL mode: append frames, the last one a
+ *      commit frame carrying the page count, cumulative checksums, sync; checkpoint when the
+ *      log passes `walAutoCheckpoint` frames and no snapshot still needs it.
+ *  (5) One writer per file in this process (an async mutex shared by every pager on the same
+ *      storage id). Writing assumes no other process writes the file; what can be detected is
+ *      refused: a WAL file with a live-looking -shm (BUSY).
+ *  (6) Snapshot isolation inside the process: before a commit overwrites pages, open snapshots
+ *      of every pager on the file receive the old images ("preserved" pages), so a long read
+ *      never sees a later commit. Snapshots must be released.
+ *  (7) Commit listeners (the copier's hook, as sqlite3BackupUpdate is SQLite's) hear which
+ *      pages each commit changed, with their new images, after the commit is durable.
+ *
+ * States (cf. assert_pager_state): OPEN (no snapshot) → READER (snapshots held) →
+ * WRITER (a WriteTxn is open; readers may also be open) → back to READER/OPEN on commit or
+ * rollback; CLOSED is final. `checkState()` verifies the invariants; tests call it.
+ */
+import { ErrorCode, QuireError, corrupt, ioerr, misuse } from './errors.js';
+import {
+  HEADER_SIZE,
+  encodeHeader,
+  parseHeader,
+  QUIRE_SQLITE_VERSION_NUMBER,
+  type DbHeader,
+  type Encoding,
+} from './header.js';
+import { get32, put32 } from './bytes.js';
+import { PageCache } from './cache.js';
+import type { Storage } from './storage.js';
+import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from './source.js';
+import {
+  encodeFrames,
+  encodeWalHeader,
+  frameOffset,
+  readFrame,
+  scanWal,
+  WAL_FRAME_HEADER_SIZE,
+  type WalHeader,
+  type WalIndex,
+} from './wal.js';
+import {
+  encodeJournalHeader,
+  encodeJournalRecords,
+  journalState,
+  readHotJournal,
+  JOURNAL_SECTOR_SIZE,
+  type HotJournal,
+} from './journal.js';
+
+export type JournalMode = 'delete' | 'truncate' | 'persist';
+export type Synchronous = 'off' | 'normal' | 'full';
+
+export interface PagerOptions {
+  /** Refuse writes. Default: the storage's readOnly. */
+  readOnly?: boolean;
+  /** Page cache budget in bytes. Default 32 MiB. */
+  cacheBytes?: number;
+  /**
+   * What a read-only pager does with a hot rollback journal: 'view' (default) presents the
+   * last committed state by overlaying the journal's original pages in memory; 'refuse'
+   * fails with BUSY. A writable pager always rolls the journal back, as SQLite does.
+   */
+  hotJournal?: 'view' | 'refuse';
+  /** How a rollback-mode commit ends its journal. Default 'delete'. */
+  journalMode?: JournalMode;
+  /** 'full' (default) syncs journal and db / the WAL at every commit; 'normal' skips the
+   * WAL sync at commit; 'off' never syncs (a crash may corrupt the file). */
+  synchronous?: Synchronous;
+  /** Checkpoint the WAL after a commit that leaves at least this many frames. Default 1000;
+   * 0 disables automatic checkpoints. */
+  walAutoCheckpoint?: number;
+  /** Largest run of consecutive pages read at once on sequential access. Default 1 MiB. */
+  readAheadBytes?: number;
+}
+
+export interface CommitInfo {
+  /** New images of every page the commit wrote, by pgno. */
+  pages: ReadonlyMap<Pgno, Uint8Array>;
+  /** Page count after the commit. */
+  pageCount: number;
+  /** Page count before the commit (pages above the new count were truncated away). */
+  previousPageCount: number;
+  mode: 'rollback' | 'wal';
+}
+
+export type CommitListener = (info: CommitInfo) => void;
+
+type PagerStateName = 'OPEN' | 'READER' | 'WRITER' | 'CLOSED';
+
+/** Per-file state shared by every pager of this process on the same storage id. */
+interface SharedFile {
+  pagers: Set<Pager>;
+  listeners: Set<CommitListener>;
+  writeQueue: Promise<void>;
+  writing: boolean;
+  /** Resolves when the commit now writing to the file is done (null when none is). */
+  committing: Promise<void> | null;
+}
+
+const registry = new Map<string, SharedFile>();
+
+function sharedFor(id: string): SharedFile {
+  let s = registry.get(id);
+  if (!s) {
+    s = { pagers: new Set(), listeners: new Set(), writeQueue: Promise.resolve(), writing: false, committing: null };
+    registry.set(id, s);
+  }
+  return s;
+}
+
+/** Subscribes to commits made by any quire pager of this process on the file `storageId`. */
+export function onFileCommit(storageId: string, listener: CommitListener): () => void {
+  const s = sharedFor(storageId);
+  s.listeners.add(listener);
+  return () => {
+    s.listeners.delete(listener);
+    if (s.pagers.size === 0 && s.listeners.size === 0) registry.delete(storageId);
+  };
+}
+
+/** True when a quire pager of this process holds the write lock on the file. */
+export function fileWriteLocked(storageId: string): boolean {
+  return registry.get(storageId)?.writing ?? false;
+}
+
+const ZERO_PAGE_CACHE = new Map<number, Uint8Array>();
+function zeroPage(pageSize: number): Uint8Array {
+  let z = ZERO_PAGE_CACHE.get(pageSize);
+  if (!z) {
+    z = new Uint8Array(pageSize);
+    ZERO_PAGE_CACHE.set(pageSize, z);
+  }
+  return z;
+}
+
+/** What identifies the committed state seen by a refresh. */
+interface Stamp {
+  dbSize: number;
+  /** Bytes 24..39 of the db file (change counter, page count, freelist), as hex-ish key. */
+  counter: string;
+  walSalt: string;
+  walMx: number;
+  journal: boolean;
+}
+
+function stampEqual(a: Stamp, b: Stamp): boolean {
+  return a.dbSize === b.dbSize && a.counter === b.counter && a.walSalt === b.walSalt && a.walMx === b.walMx && a.journal === b.journal;
+}
+
+/** The state a refresh computes: everything a snapshot needs. */
+interface View {
+  header: DbHeader | null;
+  pageCount: number;
+  pageSize: number;
+  wal: WalIndex | null;
+  journal: HotJournal | null;
+  dbFileSize: number;
+}
+
+export class Pager {
+  readonly storage: Storage;
+  readonly readOnly: boolean;
+  private readonly options: Required<Omit<PagerOptions, 'readOnly'>>;
+  private readonly shared: SharedFile;
+  private state: PagerStateName = 'OPEN';
+  private view!: View;
+  private stamp: Stamp | null = null;
+  /** Generation of the cached view; bumped on every change. */
+  gen = 0;
+  private cache!: PageCache;
+  private cachePageSize = 0;
+  private readonly snapshots = new Set<Snapshot>();
+  private readonly inflight = new Map<number, Promise<Uint8Array>>();
+  private txn: WriteTxn | null = null;
+  /** Read-ahead: the page after the last run read from the db file, and the run length. */
+  private nextSeq = 0;
+  private window = 1;
+  /** WAL writing state: a restart is due before the next frame (after a checkpoint). */
+  private walRestart = false;
+
+  private constructor(storage: Storage, options: PagerOptions) {
+    this.storage = storage;
+    this.readOnly = options.readOnly ?? storage.readOnly;
+    if (!this.readOnly && storage.readOnly) throw new QuireError(ErrorCode.READONLY, `${storage.label} is read-only`);
+    this.options = {
+      cacheBytes: options.cacheBytes ?? 32 << 20,
+      hotJournal: options.hotJournal ?? 'view',
+      journalMode: options.journalMode ?? 'delete',
+      synchronous: options.synchronous ?? 'full',
+      walAutoCheckpoint: options.walAutoCheckpoint ?? 1000,
+      readAheadBytes: options.readAheadBytes ?? 1 << 20,
+    };
+    this.shared = sharedFor(storage.id);
+  }
+
+  /** Opens a pager and reads the file's current state (header, WAL, journal). */
+  static async open(storage: Storage, options: PagerOptions = {}): Promise<Pager> {
+    const p = new Pager(storage, options);
+    p.shared.pagers.add(p);
+    try {
+      await p.refresh();
+    } catch (e) {
+      p.shared.pagers.delete(p);
+      throw e;
+    }
+    return p;
+  }
+
+  get label(): string {
+    return this.storage.label;
+  }
+
+  /** Header of the latest view (null for an empty file). */
+  get header(): DbHeader | null {
+    return this.view.header;
+  }
+
+  get pageSize(): number {
+    return this.view.pageSize;
+  }
+
+  get pageCount(): number {
+    return this.view.pageCount;
+  }
+
+  /** 'wal' when the latest view reads through a WAL, else 'rollback'. */
+  get mode(): 'rollback' | 'wal' {
+    return this.view.wal || (this.view.header?.readVersion === 2) ? 'wal' : 'rollback';
+  }
+
+  /** The WAL index of the latest view, if any. */
+  get walIndex(): WalIndex | null {
+    return this.view.wal;
+  }
+
+  /** The hot journal the latest view overlays, if any. */
+  get hotJournal(): HotJournal | null {
+    return this.view.journal;
+  }
+
+  private checkOpen(): void {
+    if (this.state === 'CLOSED') throw misuse(`database ${this.label} is closed`);
+  }
+
+  /** Verifies internal invariants (tests call this). Throws on violation. */
+  checkState(): void {
+    const want: PagerStateName = this.state === 'CLOSED' ? 'CLOSED' : this.txn ? 'WRITER' : this.snapshots.size ? 'READER' : 'OPEN';
+    if (want !== this.state) throw new Error(`pager state ${this.state}, expected ${want}`);
+    if (this.txn && !this.shared.writing) throw new Error('writer without the file write lock');
+    if (this.view.pageCount > 0 && !this.view.header) throw new Error('pages without a header');
+    if (this.cache.size > this.cache.capacity) throw new Error('cache over capacity');
+  }
+
+  private setState(): void {
+    if (this.state === 'CLOSED') return;
+    this.state = this.txn ? 'WRITER' : this.snapshots.size ? 'READER' : 'OPEN';
+  }
+
+  // ---------------------------------------------------------------- refresh (note 3)
+
+  /**
+   * Re-examines the file and updates the view. Starts a new generation (dropping the cache)
+   * when the committed state changed. Called by read() and beginWrite().
+   */
+  private async refresh(): Promise<void> {
+    const st = this.storage;
+    let dbSize: number;
+    let head: Uint8Array;
+    try {
+      dbSize = await st.size('db');
+      head = dbSize > 0 ? await st.read('db', 0, HEADER_SIZE) : new Uint8Array(0);
+    } catch (e) {
+      throw ioerr(`reading ${st.label}`, e);
+    }
+    // A WAL is read when it exists and the database is not empty (pagerOpenWalIfPresent).
+    let wal: WalIndex | null = null;
+    let walSalt = '';
+    if (dbSize > 0) {
+      const scan = await scanWal(st, this.view?.wal ?? null);
+      wal = scan.index;
+      if (wal && wal.mxFrame === 0 && !this.isWalHeader(head)) wal = null;
+      if (wal) walSalt = `${wal.header.salt1}:${wal.header.salt2}:${wal.header.checksum1}`;
+    }
+    let journal: HotJournal | null = null;
+    let journalActive = false;
+    if (dbSize > 0 && !wal) {
+      const js = await journalState(st);
+      journalActive = js.active;
+    }
+    const counter = head.length >= 40 ? Array.from(head.subarray(24, 40)).join(',') : '';
+    const stamp: Stamp = { dbSize, counter, walSalt, walMx: wal?.mxFrame ?? 0, journal: journalActive };
+    if (this.stamp && stampEqual(stamp, this.stamp) && !journalActive) return;
+
+    if (journalActive) {
+      if (!this.readOnly) {
+        await this.rollbackHotJournal();
+        return this.refresh();
+      }
+      if (this.options.hotJournal === 'refuse') {
+        throw new QuireError(ErrorCode.BUSY, `${st.label}: a hot journal is present (a transaction was interrupted or is in progress)`);
+      }
+      journal = await readHotJournal(st, head.length >= 18 ? ((head[16] << 8) | head[17]) || 65536 : 4096);
+      if (!journal) journalActive = false;
+    }
+
+    // Page 1 as this view sees it.
+    let page1Head = head;
+    let pageSizeHint = 0;
+    if (wal) {
+      pageSizeHint = wal.pageSize;
+      const f = wal.frameFor(1);
+      if (f) page1Head = (await readFrame(st, wal.pageSize, f)).subarray(0, HEADER_SIZE);
+    }
+    if (journal) {
+      const j1 = journal.pages.get(1);
+      if (j1) page1Head = j1.subarray(0, HEADER_SIZE);
+    }
+
+    let header: DbHeader | null = null;
+    let pageSize = 4096;
+    let pageCount = 0;
+    if (dbSize > 0 || (wal && wal.mxFrame > 0)) {
+      header = parseHeader(page1Head, st.label);
+      pageSize = header.pageSize;
+      if (pageSizeHint && pageSizeHint !== pageSize) {
+        throw corrupt(1, `page size ${pageSize} differs from the WAL's ${pageSizeHint}`);
+      }
+      const nPageFile = wal && wal.mxFrame > 0 ? wal.dbSize : journal ? journal.originalPageCount : Math.floor(dbSize / pageSize);
+      pageCount = header.pageCountValid ? header.headerPageCount : nPageFile;
+      if (pageCount > nPageFile) {
+        throw corrupt(1, `header says ${pageCount} pages but the file holds ${nPageFile}`);
+      }
+    }
+
+    if (this.cachePageSize !== pageSize || !this.cache) {
+      this.cache = new PageCache(Math.floor(this.options.cacheBytes / pageSize));
+      this.cachePageSize = pageSize;
+    } else {
+      this.cache.clear();
+    }
+    this.inflight.clear();
+    this.gen++;
+    this.nextSeq = 0;
+    this.window = 1;
+    this.view = { header, pageCount, pageSize, wal, journal, dbFileSize: dbSize };
+    this.stamp = stamp;
+    for (const s of this.snapshots) s.detach();
+  }
+
+  private isWalHeader(head: Uint8Array): boolean {
+    return head.length >= 20 && head[19] === 2;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /**
+   * Begins a read: refreshes the view and returns a snapshot of the current committed state.
+   * Release it when done; until then it keeps seeing this state even across quire commits.
+   */
+  async read(): Promise<Snapshot> {
+    this.checkOpen();
+    while (this.shared.committing) await this.shared.committing;
+    if (!this.txn) await this.refresh();
+    const s = new Snapshot(this, this.gen, this.view);
+    this.snapshots.add(s);
+    this.setState();
+    return s;
+  }
+
+  /** @internal */
+  releaseSnapshot(s: Snapshot): void {
+    this.snapshots.delete(s);
+    this.setState();
+  }
+
+  /** @internal The cached image of page `pgno` in the current generation. */
+  cached(pgno: Pgno): Uint8Array | undefined {
+    return this.cache.get(pgno);
+  }
+
+  /** @internal Loads page `pgno` of `snap` (a cache miss). */
+  async load(snap: Snapshot, pgno: Pgno): Promise<Uint8Array> {
+    const current = snap.gen === this.gen;
+    if (current) {
+      const pending = this.inflight.get(pgno);
+      if (pending) return pending;
+    }
+    const p = this.loadUncached(snap, pgno, current);
+    if (current) {
+      this.inflight.set(pgno, p);
+      p.finally(() => {
+        if (this.inflight.get(pgno) === p) this.inflight.delete(pgno);
+      }).catch(() => undefined);
+    }
+    return p;
+  }
+
+  private async loadUncached(snap: Snapshot, pgno: Pgno, current: boolean): Promise<Uint8Array> {
+    const v = snap.view;
+    const ps = v.pageSize;
+    const gen = this.gen;
+    if (v.wal) {
+      const f = v.wal.frameFor(pgno, snap.walLimit);
+      if (f) {
+        const data = await readFrame(this.storage, ps, f);
+        if (current && gen === this.gen) this.cache.set(pgno, data);
+        return data;
+      }
+    }
+    if (v.journal) {
+      const j = v.journal.pages.get(pgno);
+      if (j) return j;
+    }
+    // Sequential access grows the read-ahead window (up to readAheadBytes); random resets it.
+    const maxRun = Math.max(1, Math.floor(this.options.readAheadBytes / ps));
+    let run = 1;
+    if (current) {
+      if (pgno === this.nextSeq) this.window = Math.min(maxRun, this.window * 2);
+      else this.window = 1;
+      run = Math.min(this.window, v.pageCount - pgno + 1);
+    }
+    const fileOff = (pgno - 1) * ps;
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.storage.read('db', fileOff, run * ps);
+    } catch (e) {
+      throw ioerr(`reading ${this.label} page ${pgno}`, e);
+    }
+    let target: Uint8Array | undefined;
+    const cacheable = current && gen === this.gen;
+    for (let i = 0; i < run; i++) {
+      const p = pgno + i;
+      let img: Uint8Array;
+      if ((i + 1) * ps <= bytes.length) img = bytes.subarray(i * ps, (i + 1) * ps);
+      else if (i * ps < bytes.length) {
+        img = new Uint8Array(ps);
+        img.set(bytes.subarray(i * ps));
+      } else img = i === 0 ? new Uint8Array(ps) : zeroPage(ps);
+      if (i === 0) {
+        target = img;
+        if (cacheable) this.cache.set(p, img);
+        continue;
+      }
+      if (!cacheable || this.cache.has(p)) continue;
+      if (v.wal && v.wal.frameFor(p, snap.walLimit)) continue;
+      if (v.journal && v.journal.pages.has(p)) continue;
+      if (img.length === ps && i * ps < bytes.length) this.cache.set(p, img);
+    }
+    if (current) this.nextSeq = pgno + run;
+    return target!;
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /**
+   * Begins a write transaction: takes this process's write lock on the file (waiting for any
+   * other quire writer), refreshes the view (rolling back a hot journal), and returns the
+   * transaction. Fails READONLY on a read-only pager, BUSY when a -shm says another SQLite
+   * connection may be live on a WAL database.
+   */
+  async beginWrite(): Promise<WriteTxn> {
+    this.checkOpen();
+    if (this.readOnly) throw new QuireError(ErrorCode.READONLY, `${this.label} is opened read-only`);
+    if (this.txn) throw misuse('a write transaction is already open on this connection');
+    const shared = this.shared;
+    let release!: () => void;
+    const prev = shared.writeQueue;
+    shared.writeQueue = new Promise<void>((r) => (release = r));
+    await prev;
+    shared.writing = true;
+    try {
+      await this.refresh();
+      if (this.mode === 'wal' && (await this.storage.exists('shm'))) {
+        throw new QuireError(
+          ErrorCode.BUSY,
+          `${this.label}: a -shm file exists, so a SQLite connection may have this WAL database open; quire writes WAL databases only when no other connection is open`,
+        );
+      }
+    } catch (e) {
+      shared.writing = false;
+      release();
+      throw e;
+    }
+    const base = new Snapshot(this, this.gen, this.view);
+    this.snapshots.add(base);
+    this.txn = new WriteTxn(this, base, () => {
+      this.snapshots.delete(base);
+      this.txn = null;
+      shared.writing = false;
+      release();
+      this.setState();
+    });
+    this.setState();
+    return this.txn;
+  }
+
+  /** Rolls a hot journal back into the database file, as SQLite's pager_playback does. */
+  private async rollbackHotJournal(): Promise<void> {
+    const st = this.storage;
+    let head: Uint8Array;
+    try {
+      head = await st.read('db', 0, HEADER_SIZE);
+    } catch (e) {
+      throw ioerr(`reading ${st.label}`, e);
+    }
+    const dbPs = head.length >= 18 ? ((head[16] << 8) | head[17]) || 65536 : 4096;
+    const j = await readHotJournal(st, dbPs);
+    try {
+      if (j) {
+        const pgnos = [...j.pages.keys()].sort((a, b) => a - b);
+        for (const pgno of pgnos) await st.write('db', (pgno - 1) * j.pageSize, j.pages.get(pgno)!);
+        await st.truncate('db', j.originalPageCount * j.pageSize);
+        await st.sync('db');
+      }
+      await st.delete('journal');
+    } catch (e) {
+      throw ioerr(`rolling back the hot journal of ${st.label}`, e);
+    }
+    this.stamp = null;
+  }
+
+  /** @internal Called by WriteTxn.commit with the lock held. */
+  async commitTxn(txn: WriteTxn): Promise<void> {
+    const base = txn.base;
+    const v = base.view;
+    const pageCount = txn.pageCount;
+    const origCount = v.pageCount;
+    const ps = txn.pageSize;
+    const wal = this.mode === 'wal';
+
+    // Page 1 carries the header counters. Rollback mode bumps the change counter at every
+    // commit; WAL mode only when page 1 is written anyway (as pagerWalFrames does), and the
+    // page count at 28 whenever it changes.
+    if (!wal || txn.isDirty(1) || pageCount !== origCount || txn.changeCounterAlways) {
+      const p1 = await txn.writable(1);
+      const cc = (get32(p1, 24) + 1) >>> 0;
+      put32(p1, 24, cc);
+      put32(p1, 92, cc);
+      put32(p1, 96, QUIRE_SQLITE_VERSION_NUMBER);
+      put32(p1, 28, pageCount);
+    }
+    const p1 = await txn.getPage(1);
+
+    const dirty = [...txn.dirtyPages()].filter(([pgno]) => pgno <= pageCount).sort((a, b) => a[0] - b[0]);
+    const changed = new Set<number>(dirty.map(([p]) => p));
+    for (let p = pageCount + 1; p <= origCount; p++) changed.add(p);
+
+    // (6) Give every open snapshot on this file the images it would lose.
+    await this.preserveForSnapshots(changed, base);
+
+    const st = this.storage;
+    const sync = this.options.synchronous;
+    let committed!: () => void;
+    this.shared.committing = new Promise<void>((r) => (committed = r));
+    try {
+      if (wal) await this.commitWal(txn, dirty, pageCount);
+      else {
+        // Journal the original image of every page that existed before and changes or goes.
+        const originals: Array<[number, Uint8Array]> = [];
+        for (const p of [...changed].sort((a, b) => a - b)) {
+          if (p > origCount) continue;
+          const img = await base.getPage(p);
+          originals.push([p, img]);
+        }
+        const nonce = (Math.random() * 0x100000000) >>> 0;
+        const sector = JOURNAL_SECTOR_SIZE;
+        if (originals.length > 0 || origCount > 0) {
+          await st.write('journal', 0, encodeJournalHeader(0, nonce, origCount, sector, ps));
+          const recs = encodeJournalRecords(nonce, ps, originals);
+          if (recs.length) await st.write('journal', sector, recs);
+          if (sync !== 'off') await st.sync('journal');
+          await st.write('journal', 0, encodeJournalHeader(originals.length, nonce, origCount, sector, ps).subarray(0, 28));
+          if (sync !== 'off') await st.sync('journal');
+        }
+        // Database pages in ascending order, coalesced into runs.
+        await writeRuns(st, ps, dirty);
+        if (pageCount < origCount || v.dbFileSize > pageCount * ps) await st.truncate('db', pageCount * ps);
+        if (sync !== 'off') await st.sync('db');
+        await this.finishJournal();
+      }
+    } catch (e) {
+      // The file may be half-written; the journal (or the WAL's checksums) make the next
+      // refresh see the previous state.
+      this.stamp = null;
+      throw ioerr(`committing to ${this.label}`, e);
+    } finally {
+      this.shared.committing = null;
+      committed();
+    }
+
+    // Install the new state: the cache keeps unchanged pages and takes the new images.
+    const newHeader = parseHeader(p1, this.label);
+    this.gen++;
+    for (const p of changed) this.cache.delete(p);
+    for (const [p, img] of dirty) this.cache.set(p, img);
+    const fileSize = wal ? v.dbFileSize : pageCount * ps;
+    this.view = { header: newHeader, pageCount, pageSize: ps, wal: this.view.wal, journal: null, dbFileSize: fileSize };
+    this.stamp = null;
+    // Open snapshots keep reading: the pages this commit changed were preserved for them.
+    for (const other of this.shared.pagers) if (other !== this) other.invalidate();
+
+    const info: CommitInfo = {
+      pages: new Map(dirty),
+      pageCount,
+      previousPageCount: origCount,
+      mode: wal ? 'wal' : 'rollback',
+    };
+    for (const l of [...this.shared.listeners]) {
+      try {
+        l(info);
+      } catch {
+        // A listener's failure must not undo a durable commit.
+      }
+    }
+
+    if (wal) await this.maybeCheckpoint(false);
+  }
+
+  private async finishJournal(): Promise<void> {
+    const st = this.storage;
+    switch (this.options.journalMode) {
+      case 'delete':
+        await st.delete('journal');
+        break;
+      case 'truncate':
+        await st.truncate('journal', 0);
+        if (this.options.synchronous !== 'off') await st.sync('journal');
+        break;
+      case 'persist':
+        await st.write('journal', 0, new Uint8Array(28));
+        if (this.options.synchronous !== 'off') await st.sync('journal');
+        break;
+    }
+  }
+
+  private async commitWal(txn: WriteTxn, dirty: Array<[number, Uint8Array]>, pageCount: number): Promise<void> {
+    const st = this.storage;
+    const ps = txn.pageSize;
+    let idx = this.view.wal;
+    if (idx && idx.pageSize !== ps) idx = null;
+    let header: WalHeader;
+    let startFrame: number;
+    const cks = new Uint32Array(2);
+    // Restart the log (overwrite it from frame 1) only when no snapshot can still read it.
+    if (!idx || (this.walRestart && !this.otherSnapshotsOpen())) {
+      const prev = idx?.header;
+      header = {
+        bigEndianChecksum: false,
+        pageSize: ps,
+        checkpointSeq: prev ? (prev.checkpointSeq + 1) >>> 0 : 0,
+        salt1: prev ? (prev.salt1 + 1) >>> 0 : (Math.random() * 0x100000000) >>> 0,
+        salt2: (Math.random() * 0x100000000) >>> 0,
+        checksum1: 0,
+        checksum2: 0,
+      };
+      const hb = encodeWalHeader(header);
+      await st.write('wal', 0, hb);
+      cks[0] = header.checksum1;
+      cks[1] = header.checksum2;
+      startFrame = 1;
+      this.walRestart = false;
+    } else {
+      header = idx.header;
+      cks.set(idx.checksum);
+      startFrame = idx.mxFrame + 1;
+    }
+    // A commit must carry at least one frame (SQLite writes page 1 when nothing else).
+    const frames = dirty.length ? dirty : [[1, await txn.getPage(1)] as [number, Uint8Array]];
+    const bytes = encodeFrames(header, cks, frames, pageCount);
+    await st.write('wal', frameOffset(ps, startFrame), bytes);
+    if (this.options.synchronous === 'full') await st.sync('wal');
+    // The new index: rescan only what we appended (cheap, and verifies what was written).
+    const scan = await scanWal(st, startFrame === 1 ? null : idx);
+    if (!scan.index || scan.index.mxFrame !== startFrame + frames.length - 1) {
+      throw new QuireError(ErrorCode.IOERR, `${this.label}-wal: the frames just written do not read back`);
+    }
+    this.view = { ...this.view, wal: scan.index };
+  }
+
+  /**
+   * Copies every page in the WAL into the database file and restarts the log (a TRUNCATE
+   * checkpoint when `truncate`). Done only when no other snapshot is open on the file.
+   * Returns false when it was not possible now.
+   */
+  async checkpoint(truncate = false): Promise<boolean> {
+    this.checkOpen();
+    if (this.readOnly) throw new QuireError(ErrorCode.READONLY, `${this.label} is opened read-only`);
+    return this.maybeCheckpoint(true, truncate);
+  }
+
+  private async maybeCheckpoint(force: boolean, truncate = false): Promise<boolean> {
+    const idx = this.view.wal;
+    if (!idx || idx.mxFrame === 0) return true;
+    if (!force && (this.options.walAutoCheckpoint === 0 || idx.mxFrame < this.options.walAutoCheckpoint)) return true;
+    if (this.otherSnapshotsOpen()) return false;
+    const st = this.storage;
+    const ps = idx.pageSize;
+    const pages = idx.pages().filter((p) => p <= idx.dbSize).sort((a, b) => a - b);
+    try {
+      if (this.options.synchronous !== 'off') await st.sync('wal');
+      for (const p of pages) {
+        const data = await readFrame(st, ps, idx.frameFor(p));
+        await st.write('db', (p - 1) * ps, data);
+      }
+      const size = await st.size('db');
+      if (size > idx.dbSize * ps) await st.truncate('db', idx.dbSize * ps);
+      if (this.options.synchronous !== 'off') await st.sync('db');
+      if (truncate) {
+        await st.truncate('wal', 0);
+        if (this.options.synchronous !== 'off') await st.sync('wal');
+      }
+    } catch (e) {
+      throw ioerr(`checkpointing ${this.label}`, e);
+    }
+    this.walRestart = true;
+    if (truncate) this.view = { ...this.view, wal: null, dbFileSize: idx.dbSize * ps };
+    else this.view = { ...this.view, dbFileSize: idx.dbSize * ps };
+    this.stamp = null;
+    for (const other of this.shared.pagers) if (other !== this) other.invalidate();
+    return true;
+  }
+
+  /** Drops the cache; the next read re-examines the file. */
+  invalidate(): void {
+    this.stamp = null;
+  }
+
+  /** True when a snapshot other than the open transaction's base exists on this file. */
+  private otherSnapshotsOpen(): boolean {
+    for (const p of this.shared.pagers) {
+      for (const s of p.snapshots) if (s !== p.txn?.base) return true;
+    }
+    return false;
+  }
+
+  private async preserveForSnapshots(changed: Set<number>, except: Snapshot): Promise<void> {
+    for (const pager of this.shared.pagers) {
+      for (const s of pager.snapshots) {
+        if (s === except) continue;
+        for (const p of changed) {
+          if (p > s.pageCount || s.hasPreserved(p)) continue;
+          s.preserve(p, await s.getPage(p));
+        }
+      }
+    }
+  }
+
+  /**
+   * Closes the pager. A writable pager checkpoints its WAL (and truncates it) when no other
+   * quire connection has the file open. Open snapshots become unusable.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'CLOSED') return;
+    if (this.txn) await this.txn.rollback();
+    for (const s of [...this.snapshots]) s.release();
+    if (!this.readOnly && this.view.wal && this.shared.pagers.size === 1) {
+      await this.maybeCheckpoint(true, true);
+      try {
+        await this.storage.delete('wal');
+      } catch (e) {
+        throw ioerr(`removing ${this.label}-wal`, e);
+      }
+    }
+    this.state = 'CLOSED';
+    this.shared.pagers.delete(this);
+    if (this.shared.pagers.size === 0 && this.shared.listeners.size === 0) registry.delete(this.storage.id);
+  }
+
+  /** Registers a listener for commits by any quire pager on this file (see CommitInfo). */
+  onCommit(listener: CommitListener): () => void {
+    return onFileCommit(this.storage.id, listener);
+  }
+}
+
+async function writeRuns(st: Storage, ps: number, pages: ReadonlyArray<readonly [number, Uint8Array]>): Promise<void> {
+  const MAX_RUN = Math.max(1, Math.floor((1 << 20) / ps));
+  let i = 0;
+  while (i < pages.length) {
+    let j = i + 1;
+    while (j < pages.length && pages[j][0] === pages[j - 1][0] + 1 && j - i < MAX_RUN) j++;
+    if (j - i === 1) await st.write('db', (pages[i][0] - 1) * ps, pages[i][1]);
+    else {
+      const buf = new Uint8Array((j - i) * ps);
+      for (let k = i; k < j; k++) buf.set(pages[k][1], (k - i) * ps);
+      await st.write('db', (pages[i][0] - 1) * ps, buf);
+    }
+    i = j;
+  }
+}
+
+/**
+ * A read snapshot: a PageSource over one committed state. Cheap to create; release it.
+ */
+export class Snapshot implements PageSource {
+  readonly pager: Pager;
+  readonly gen: number;
+  /** @internal */
+  readonly view: View;
+  readonly pageCount: number;
+  readonly pageSize: number;
+  readonly usableSize: number;
+  readonly encoding: Encoding;
+  readonly autoVacuum: boolean;
+  readonly header: DbHeader | null;
+  /** WAL frames beyond this are not part of the snapshot. */
+  readonly walLimit: number;
+  private preserved: Map<number, Uint8Array> | null = null;
+  /** Set when the pager moved to a newer generation; reads then bypass the shared cache. */
+  private detached = false;
+  private released = false;
+
+  constructor(pager: Pager, gen: number, view: View) {
+    this.pager = pager;
+    this.gen = gen;
+    this.view = view;
+    this.header = view.header;
+    this.pageCount = view.pageCount;
+    this.pageSize = view.pageSize;
+    this.usableSize = view.header ? view.pageSize - view.header.reservedBytes : view.pageSize;
+    this.encoding = view.header?.encoding ?? 1;
+    this.autoVacuum = (view.header?.autoVacuumTop ?? 0) !== 0;
+    this.walLimit = view.wal?.mxFrame ?? 0;
+  }
+
+  page(pgno: Pgno): Uint8Array | Promise<Uint8Array> {
+    if (!(pgno >= 1 && pgno <= this.pageCount) || pgno !== Math.floor(pgno)) {
+      throw corrupt(pgno, `page number out of range (the database has ${this.pageCount} pages)`);
+    }
+    if (this.released) throw misuse('snapshot used after release');
+    if (this.preserved !== null) {
+      const p = this.preserved.get(pgno);
+      if (p !== undefined) return p;
+    }
+    if (!this.detached) {
+      const c = this.pager.cached(pgno);
+      if (c !== undefined) return c;
+    }
+    return this.pager.load(this, pgno);
+  }
+
+  /** Always-async form of page(). */
+  async getPage(pgno: Pgno): Promise<Uint8Array> {
+    return this.page(pgno);
+  }
+
+  /** @internal */
+  detach(): void {
+    this.detached = true;
+  }
+
+  /** @internal */
+  hasPreserved(pgno: Pgno): boolean {
+    return this.preserved?.has(pgno) ?? false;
+  }
+
+  /** @internal */
+  preserve(pgno: Pgno, img: Uint8Array): void {
+    (this.preserved ??= new Map()).set(pgno, img);
+  }
+
+  /** Ends the snapshot. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pager.releaseSnapshot(this);
+  }
+}
+
+/**
+ * A write transaction (SQLite pager states WRITER_LOCKED..WRITER_FINISHED). Dirty pages are
+ * private copies until commit; `rollback()` just drops them.
+ */
+export class WriteTxn implements WritablePageSource {
+  readonly pager: Pager;
+  readonly base: Snapshot;
+  readonly pageSize: number;
+  readonly lockBytePage: Pgno;
+  pageCount: number;
+  /** Bump the change counter even in WAL mode (the copier's destination rule). */
+  changeCounterAlways = false;
+  private dirty = new Map<number, Uint8Array>();
+  private done = false;
+  private readonly finish: () => void;
+
+  constructor(pager: Pager, base: Snapshot, finish: () => void) {
+    this.pager = pager;
+    this.base = base;
+    this.pageSize = base.pageSize;
+    this.pageCount = base.pageCount;
+    this.lockBytePage = lockBytePageFor(base.pageSize);
+    this.finish = finish;
+  }
+
+  get usableSize(): number {
+    const p1 = this.dirty.get(1);
+    return p1 ? this.pageSize - p1[20] : this.base.usableSize;
+  }
+
+  get encoding(): Encoding {
+    const p1 = this.dirty.get(1);
+    if (p1) {
+      const e = get32(p1, 56) & 3;
+      return (e === 0 ? 1 : e) as Encoding;
+    }
+    return this.base.encoding;
+  }
+
+  get autoVacuum(): boolean {
+    const p1 = this.dirty.get(1);
+    return p1 ? get32(p1, 52) !== 0 : this.base.autoVacuum;
+  }
+
+  /** True while neither committed nor rolled back. */
+  get active(): boolean {
+    return !this.done;
+  }
+
+  private check(): void {
+    if (this.done) throw misuse('the write transaction has ended');
+  }
+
+  page(pgno: Pgno): Uint8Array | Promise<Uint8Array> {
+    this.check();
+    const d = this.dirty.get(pgno);
+    if (d !== undefined) return d;
+    if (!(pgno >= 1 && pgno <= this.pageCount) || pgno !== Math.floor(pgno)) {
+      throw corrupt(pgno, `page number out of range (the database has ${this.pageCount} pages)`);
+    }
+    if (pgno > this.base.pageCount) return zeroPage(this.pageSize);
+    return this.base.page(pgno);
+  }
+
+  async getPage(pgno: Pgno): Promise<Uint8Array> {
+    return this.page(pgno);
+  }
+
+  writable(pgno: Pgno): Uint8Array | Promise<Uint8Array> {
+    this.check();
+    const d = this.dirty.get(pgno);
+    if (d !== undefined) return d;
+    if (!(pgno >= 1 && pgno <= this.pageCount) || pgno !== Math.floor(pgno)) {
+      throw corrupt(pgno, `page number out of range for writing (the database has ${this.pageCount} pages)`);
+    }
+    if (pgno > this.base.pageCount) {
+      const z = new Uint8Array(this.pageSize);
+      this.dirty.set(pgno, z);
+      return z;
+    }
+    const src = this.base.page(pgno);
+    if (src instanceof Uint8Array) {
+      const copy = src.slice();
+      this.dirty.set(pgno, copy);
+      return copy;
+    }
+    return src.then((img) => {
+      const again = this.dirty.get(pgno);
+      if (again) return again;
+      const copy = img.slice();
+      this.dirty.set(pgno, copy);
+      return copy;
+    });
+  }
+
+  setPageCount(n: number): void {
+    this.check();
+    if (!(n >= 0) || n !== Math.floor(n) || n > 0xfffffffe) throw misuse(`invalid page count ${n}`);
+    if (n < this.pageCount) {
+      for (const p of [...this.dirty.keys()]) if (p > n) this.dirty.delete(p);
+    }
+    if (n > this.pageCount) {
+      // Pages that come back after a shrink start zeroed.
+      for (let p = Math.max(this.pageCount + 1, 1); p <= Math.min(n, this.base.pageCount); p++) {
+        if (!this.dirty.has(p)) this.dirty.set(p, new Uint8Array(this.pageSize));
+      }
+    }
+    this.pageCount = n;
+  }
+
+  isDirty(pgno: Pgno): boolean {
+    return this.dirty.has(pgno);
+  }
+
+  /** @internal */
+  dirtyPages(): IterableIterator<[number, Uint8Array]> {
+    return this.dirty.entries();
+  }
+
+  /** Number of pages modified so far. */
+  get dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  async commit(): Promise<void> {
+    this.check();
+    try {
+      if (this.dirty.size > 0 || this.pageCount !== this.base.pageCount) await this.pager.commitTxn(this);
+    } finally {
+      this.done = true;
+      this.dirty = new Map();
+      this.finish();
+    }
+  }
+
+  async rollback(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.dirty = new Map();
+    this.finish();
+  }
+}

@@ -1,0 +1,382 @@
+/**
+ * The write-ahead log: reading it without `-shm`, and appending frames to it.
+ *
+ * WAL header (32 bytes, big-endian):
+ *
+ *   OFFSET SIZE DESCRIPTION
+ *      0     4  magic: 0x377f0682 (checksums over little-endian words) or 0x377f0683 (big-endian)
+ *      4     4  format version, 3007000
+ *      8     4  database page size (1 is not used here; 65536 is stored as 65536)
+ *     12     4  checkpoint sequence number
+ *     16     4  salt-1: incremented at every WAL restart
+ *     20     4  salt-2: a new random value at every WAL restart
+ *     24     4  checksum-1 over bytes 0..23
+ *     28     4  checksum-2
+ *
+ * Frame i (1-based) starts at 32 + (i-1)·(24 + pageSize):
+ *
+ *   OFFSET SIZE DESCRIPTION
+ *      0     4  page number
+ *      4     4  for a commit frame, the database size in pages after the commit; else 0
+ *      8     4  salt-1 copied from the header
+ *     12     4  salt-2 copied from the header
+ *     16     4  checksum-1: cumulative over every frame so far (frame header bytes 0..7 + page)
+ *     20     4  checksum-2
+ *     24     N  page data
+ *
+ * The checksum runs over pairs of 32-bit words (byte order from the magic):
+ *     s0 += x[i] + s1;  s1 += x[i+1] + s0;     (mod 2^32)
+ * seeded with (0,0) for the header and with the header's checksum for frame 1.
+ *
+ * Reader algorithm (the same as SQLite's recovery, walIndexRecover): a header with a bad
+ * magic, version, page size or checksum means "no WAL". Frames are then read in order; the
+ * first frame whose salts differ from the header's, whose cumulative checksum does not hold,
+ * or whose page number is 0 ends the log. Frames after the last valid commit frame are not
+ * part of any snapshot (an open or torn transaction). mxFrame is the last valid commit frame;
+ * the snapshot's page count is that frame's size field. Stale frames left behind by a WAL
+ * restart carry the old salts and stop the scan, as they must.
+ *
+ * Rescans are incremental: a WalIndex remembers the checksum at mxFrame, so a later scan only
+ * reads frames after it — unless the header changed (new salts: a restart) or the file
+ * shrank (a TRUNCATE checkpoint), which is reported as a reset.
+ */
+import { get32, put32 } from './bytes.js';
+import { ErrorCode, QuireError, ioerr } from './errors.js';
+import type { Storage } from './storage.js';
+import { decodePageSize } from './header.js';
+
+export const WAL_HEADER_SIZE = 32;
+export const WAL_FRAME_HEADER_SIZE = 24;
+export const WAL_MAGIC_LE = 0x377f0682;
+export const WAL_MAGIC_BE = 0x377f0683;
+export const WAL_VERSION = 3007000;
+
+export interface WalHeader {
+  bigEndianChecksum: boolean;
+  pageSize: number;
+  checkpointSeq: number;
+  salt1: number;
+  salt2: number;
+  checksum1: number;
+  checksum2: number;
+}
+
+export function frameOffset(pageSize: number, frame: number): number {
+  return WAL_HEADER_SIZE + (frame - 1) * (WAL_FRAME_HEADER_SIZE + pageSize);
+}
+
+/**
+ * Cumulative WAL checksum over `len` bytes (a multiple of 8) of `b` from `off`, continuing
+ * from (s[0], s[1]); the result is written back into `s`.
+ */
+export function walChecksum(bigEndian: boolean, b: Uint8Array, off: number, len: number, s: Uint32Array): void {
+  let s0 = s[0] | 0;
+  let s1 = s[1] | 0;
+  const end = off + len;
+  if (bigEndian) {
+    for (let i = off; i < end; i += 8) {
+      s0 = (s0 + ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) + s1) | 0;
+      s1 = (s1 + ((b[i + 4] << 24) | (b[i + 5] << 16) | (b[i + 6] << 8) | b[i + 7]) + s0) | 0;
+    }
+  } else {
+    for (let i = off; i < end; i += 8) {
+      s0 = (s0 + (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) + s1) | 0;
+      s1 = (s1 + (b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24)) + s0) | 0;
+    }
+  }
+  s[0] = s0;
+  s[1] = s1;
+}
+
+/** Parses and validates a WAL header; null when it is not a usable WAL header. */
+export function parseWalHeader(b: Uint8Array): WalHeader | null {
+  if (b.length < WAL_HEADER_SIZE) return null;
+  const magic = get32(b, 0);
+  if (magic !== WAL_MAGIC_LE && magic !== WAL_MAGIC_BE) return null;
+  if (get32(b, 4) !== WAL_VERSION) return null;
+  const pageSize = decodePageSize(get32(b, 8));
+  if (pageSize === 0) return null;
+  const bigEndianChecksum = magic === WAL_MAGIC_BE;
+  const s = new Uint32Array(2);
+  walChecksum(bigEndianChecksum, b, 0, 24, s);
+  if (s[0] !== get32(b, 24) || s[1] !== get32(b, 28)) return null;
+  return {
+    bigEndianChecksum,
+    pageSize,
+    checkpointSeq: get32(b, 12),
+    salt1: get32(b, 16),
+    salt2: get32(b, 20),
+    checksum1: get32(b, 24),
+    checksum2: get32(b, 28),
+  };
+}
+
+export function encodeWalHeader(h: WalHeader): Uint8Array {
+  const b = new Uint8Array(WAL_HEADER_SIZE);
+  put32(b, 0, h.bigEndianChecksum ? WAL_MAGIC_BE : WAL_MAGIC_LE);
+  put32(b, 4, WAL_VERSION);
+  put32(b, 8, h.pageSize);
+  put32(b, 12, h.checkpointSeq);
+  put32(b, 16, h.salt1);
+  put32(b, 20, h.salt2);
+  const s = new Uint32Array(2);
+  walChecksum(h.bigEndianChecksum, b, 0, 24, s);
+  put32(b, 24, s[0]);
+  put32(b, 28, s[1]);
+  h.checksum1 = s[0];
+  h.checksum2 = s[1];
+  return b;
+}
+
+export interface WalCommit {
+  /** The commit frame (1-based). */
+  frame: number;
+  /** Database size in pages after this commit. */
+  dbSize: number;
+}
+
+/**
+ * Frame lists shared by the indexes of one log generation. Committed frames are only ever
+ * appended, so an older index (smaller mxFrame) sharing them still answers correctly with its
+ * own limit. `top` is the mxFrame of the newest index; only that index may be extended.
+ */
+interface FrameTable {
+  /** Frames (ascending) holding each page, all ≤ top. */
+  byPage: Map<number, number[]>;
+  /** Page number of each frame 1..top (index 0 unused). */
+  pgnoOf: number[];
+  top: number;
+}
+
+/**
+ * What a scan of the WAL found: the valid prefix of the log up to its last commit frame.
+ * Immutable once built.
+ */
+export class WalIndex {
+  readonly header: WalHeader;
+  /** Last valid commit frame (1-based); 0 when the log holds no commit. */
+  readonly mxFrame: number;
+  /** Database size in pages after the commit at mxFrame (0 when mxFrame is 0). */
+  readonly dbSize: number;
+  /** Cumulative checksum after frame mxFrame. */
+  readonly checksum: Uint32Array;
+  /** Commit frames in order, up to mxFrame (the copier follows this trail). */
+  readonly commits: readonly WalCommit[];
+  /** @internal */
+  readonly table: FrameTable;
+
+  constructor(header: WalHeader, mxFrame: number, dbSize: number, checksum: Uint32Array, commits: WalCommit[], table: FrameTable) {
+    this.header = header;
+    this.mxFrame = mxFrame;
+    this.dbSize = dbSize;
+    this.checksum = checksum;
+    this.commits = commits;
+    this.table = table;
+  }
+
+  get pageSize(): number {
+    return this.header.pageSize;
+  }
+
+  /** The newest frame ≤ `limit` (default mxFrame) that holds page `pgno`, or 0. */
+  frameFor(pgno: number, limit: number = this.mxFrame): number {
+    const list = this.table.byPage.get(pgno);
+    if (!list) return 0;
+    const last = list.length - 1;
+    if (list[last] <= limit) return list[last];
+    if (list[0] > limit) return 0;
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (list[mid] <= limit) lo = mid;
+      else hi = mid - 1;
+    }
+    return list[lo];
+  }
+
+  /** The pages written by frames in (from, to], to ≤ mxFrame. */
+  pagesBetween(from: number, to: number = this.mxFrame): Set<number> {
+    const out = new Set<number>();
+    const end = Math.min(to, this.mxFrame);
+    for (let f = from + 1; f <= end; f++) out.add(this.table.pgnoOf[f]);
+    return out;
+  }
+
+  /** Every page that has at least one frame ≤ mxFrame. */
+  pages(): number[] {
+    const out: number[] = [];
+    for (const [pgno, list] of this.table.byPage) if (list[0] <= this.mxFrame) out.push(pgno);
+    return out;
+  }
+
+  /** Same log generation (header, salts) as `other`. */
+  sameGeneration(other: WalIndex): boolean {
+    return sameHeader(this.header, other.header);
+  }
+}
+
+export type WalScanKind = 'none' | 'same' | 'extended' | 'reset';
+
+export interface WalScan {
+  /** The log as it is now, or null when there is no usable WAL (absent, empty, bad header). */
+  index: WalIndex | null;
+  /**
+   * Relative to the `previous` index passed to scanWal: 'none' (no usable WAL now),
+   * 'same' (no new commit), 'extended' (new commits after previous.mxFrame, same salts),
+   * 'reset' (a different log generation, or the log shrank; the trail is lost).
+   */
+  kind: WalScanKind;
+}
+
+/** Bytes per read while scanning the log. */
+const SCAN_CHUNK = 1 << 20;
+
+/**
+ * Reads the WAL of `storage` and returns its valid committed prefix. With `previous`, frames
+ * up to previous.mxFrame are trusted if the header is unchanged and only later frames are
+ * read (the incremental rescan the copier relies on).
+ */
+export async function scanWal(storage: Storage, previous?: WalIndex | null): Promise<WalScan> {
+  let size: number;
+  let hdrBytes: Uint8Array;
+  try {
+    size = await storage.size('wal');
+    if (size < WAL_HEADER_SIZE) return { index: null, kind: 'none' };
+    hdrBytes = await storage.read('wal', 0, WAL_HEADER_SIZE);
+  } catch (e) {
+    throw ioerr(`reading ${storage.label}-wal`, e);
+  }
+  const header = parseWalHeader(hdrBytes);
+  if (!header) return { index: null, kind: 'none' };
+
+  const ps = header.pageSize;
+  const frameSize = WAL_FRAME_HEADER_SIZE + ps;
+
+  let base: WalIndex | null = null;
+  if (
+    previous &&
+    sameHeader(previous.header, header) &&
+    previous.table.top === previous.mxFrame &&
+    size >= frameOffset(ps, previous.mxFrame + 1)
+  ) {
+    base = previous;
+  }
+
+  let mxFrame = base ? base.mxFrame : 0;
+  let dbSize = base ? base.dbSize : 0;
+  const cks = new Uint32Array(2);
+  if (base) cks.set(base.checksum);
+  else {
+    cks[0] = header.checksum1;
+    cks[1] = header.checksum2;
+  }
+  const commits: WalCommit[] = base ? base.commits.slice() : [];
+  const table: FrameTable = base ? base.table : { byPage: new Map(), pgnoOf: [0], top: 0 };
+  // Frames since the last commit: entered into the table only when a commit frame follows.
+  const pending: Array<[number, number]> = [];
+  const running = new Uint32Array(2);
+  running.set(cks);
+
+  let frame = mxFrame + 1;
+  const maxFrames = Math.floor((size - WAL_HEADER_SIZE) / frameSize);
+  const framesPerChunk = Math.max(1, Math.floor(SCAN_CHUNK / frameSize));
+  scan: while (frame <= maxFrames) {
+    const count = Math.min(framesPerChunk, maxFrames - frame + 1);
+    let chunk: Uint8Array;
+    try {
+      chunk = await storage.read('wal', frameOffset(ps, frame), count * frameSize);
+    } catch (e) {
+      throw ioerr(`reading ${storage.label}-wal`, e);
+    }
+    const got = Math.floor(chunk.length / frameSize);
+    for (let k = 0; k < got; k++, frame++) {
+      const off = k * frameSize;
+      const pgno = get32(chunk, off);
+      const commitSize = get32(chunk, off + 4);
+      if (pgno === 0) break scan;
+      if (get32(chunk, off + 8) !== header.salt1 || get32(chunk, off + 12) !== header.salt2) break scan;
+      walChecksum(header.bigEndianChecksum, chunk, off, 8, running);
+      walChecksum(header.bigEndianChecksum, chunk, off + WAL_FRAME_HEADER_SIZE, ps, running);
+      if (running[0] !== get32(chunk, off + 16) || running[1] !== get32(chunk, off + 20)) break scan;
+      pending.push([frame, pgno]);
+      if (commitSize !== 0) {
+        for (const [f, p] of pending) {
+          const list = table.byPage.get(p);
+          if (list) list.push(f);
+          else table.byPage.set(p, [f]);
+          table.pgnoOf[f] = p;
+        }
+        pending.length = 0;
+        mxFrame = frame;
+        dbSize = commitSize;
+        cks.set(running);
+        commits.push({ frame, dbSize });
+      }
+    }
+    if (got < count) break;
+  }
+  table.top = mxFrame;
+
+  const index = new WalIndex(header, mxFrame, dbSize, cks, commits, table);
+  let kind: WalScanKind;
+  if (!previous) kind = mxFrame > 0 ? 'extended' : 'same';
+  else if (!base) kind = 'reset';
+  else kind = mxFrame > previous.mxFrame ? 'extended' : 'same';
+  return { index, kind };
+}
+
+function sameHeader(a: WalHeader, b: WalHeader): boolean {
+  return (
+    a.salt1 === b.salt1 &&
+    a.salt2 === b.salt2 &&
+    a.checksum1 === b.checksum1 &&
+    a.checksum2 === b.checksum2 &&
+    a.pageSize === b.pageSize &&
+    a.bigEndianChecksum === b.bigEndianChecksum
+  );
+}
+
+/** Reads frame `frame`'s page image from the log. */
+export async function readFrame(storage: Storage, pageSize: number, frame: number): Promise<Uint8Array> {
+  let b: Uint8Array;
+  try {
+    b = await storage.read('wal', frameOffset(pageSize, frame) + WAL_FRAME_HEADER_SIZE, pageSize);
+  } catch (e) {
+    throw ioerr(`reading ${storage.label}-wal`, e);
+  }
+  if (b.length !== pageSize) {
+    throw new QuireError(ErrorCode.BUSY, `${storage.label}-wal: frame ${frame} vanished (the log was truncated while being read)`);
+  }
+  return b;
+}
+
+/**
+ * Encodes frames for pages `pages` (ascending pgno order is the caller's choice) to append
+ * after frame `after` of a log with header `h`, continuing the cumulative checksum `cks`
+ * (updated in place). The last frame is a commit frame with `commitDbSize` when non-zero.
+ */
+export function encodeFrames(
+  h: WalHeader,
+  cks: Uint32Array,
+  pages: ReadonlyArray<readonly [number, Uint8Array]>,
+  commitDbSize: number,
+): Uint8Array {
+  const ps = h.pageSize;
+  const frameSize = WAL_FRAME_HEADER_SIZE + ps;
+  const out = new Uint8Array(pages.length * frameSize);
+  for (let i = 0; i < pages.length; i++) {
+    const [pgno, data] = pages[i];
+    const off = i * frameSize;
+    put32(out, off, pgno);
+    put32(out, off + 4, i === pages.length - 1 ? commitDbSize : 0);
+    put32(out, off + 8, h.salt1);
+    put32(out, off + 12, h.salt2);
+    out.set(data.subarray(0, ps), off + WAL_FRAME_HEADER_SIZE);
+    walChecksum(h.bigEndianChecksum, out, off, 8, cks);
+    walChecksum(h.bigEndianChecksum, out, off + WAL_FRAME_HEADER_SIZE, ps, cks);
+    put32(out, off + 16, cks[0]);
+    put32(out, off + 20, cks[1]);
+  }
+  return out;
+}
