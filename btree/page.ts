@@ -1,0 +1,176 @@
+/**
+ * B-tree page headers and cell pointer arrays (like btreeInitPage / decodeFlags in btree.c).
+ *
+ * Every b-tree page starts with a header, at offset 100 on page 1 (after the database header)
+ * and at offset 0 elsewhere:
+ *
+ *   OFFSET SIZE DESCRIPTION
+ *      0     1  page type: 2 index interior, 5 table interior, 10 index leaf, 13 table leaf
+ *      1     2  offset of the first freeblock, 0 if none
+ *      3     2  number of cells on the page
+ *      5     2  start of the cell content area; 0 means 65536
+ *      7     1  number of fragmented free bytes in the content area
+ *      8     4  right-most child pgno (interior pages only)
+ *
+ * The cell pointer array follows the header (8 bytes on leaves, 12 on interior pages): one
+ * 2-byte big-endian offset per cell, in key order. Below the usable size, cells grow down
+ * from the content area start:
+ *
+ *   | header | cell pointers | unallocated | cell content area ... | reserved bytes |
+ *   0        hdr+8/12        ptrEnd        contentStart            usableSize     pageSize
+ *
+ * {@link parsePage} checks what a reader relies on: a known page type, the pointer array
+ * ending at or before the content area, the content area inside the usable size, and every
+ * cell pointer within [contentStart, usableSize). Cell bodies are checked when a cell is
+ * parsed (btree/cell.ts). Freeblocks are left to the integrity check. Anything wrong is
+ * CORRUPT naming the page.
+ *
+ * Parsed pages are cached per image in a WeakMap, so a cursor revisiting a cached page does
+ * not re-validate it. The cache assumes the image is immutable (a read snapshot); code that
+ * mutates a page image in place must call {@link forgetPage} afterwards.
+ */
+import { corrupt } from '../pager/errors.js';
+import type { Pgno } from '../pager/source.js';
+
+export const PTF_INDEX_INTERIOR = 2;
+export const PTF_TABLE_INTERIOR = 5;
+export const PTF_INDEX_LEAF = 10;
+export const PTF_TABLE_LEAF = 13;
+
+/** A validated view of one b-tree page image. */
+export interface BtPage {
+  readonly pgno: Pgno;
+  readonly data: Uint8Array;
+  /** The page type byte (2, 5, 10 or 13). */
+  readonly type: number;
+  readonly leaf: boolean;
+  /** True for table b-tree pages (integer keys: types 5 and 13). */
+  readonly intKey: boolean;
+  /** Offset of the b-tree page header: 100 on page 1, else 0. */
+  readonly hdr: number;
+  readonly nCell: number;
+  /** Offset of the cell pointer array. */
+  readonly cellPtr: number;
+  readonly firstFreeblock: number;
+  /** Start of the cell content area (65536 when stored as 0). */
+  readonly contentStart: number;
+  readonly fragmented: number;
+  /** Right-most child pgno (interior pages), else 0. */
+  readonly rightChild: Pgno;
+  readonly usableSize: number;
+  /** Largest payload kept entirely on this page (see btree/cell.ts). */
+  readonly maxLocal: number;
+  readonly minLocal: number;
+}
+
+const cache = new WeakMap<Uint8Array, BtPage>();
+
+/** Max local payload for table leaves: U - 35. */
+export function tableLeafMaxLocal(usableSize: number): number {
+  return usableSize - 35;
+}
+
+/** Max local payload for index pages (leaf and interior): ((U-12)·64/255) - 23. */
+export function indexMaxLocal(usableSize: number): number {
+  return Math.floor(((usableSize - 12) * 64) / 255) - 23;
+}
+
+/** Min local payload for every page kind: ((U-12)·32/255) - 23. */
+export function minLocal(usableSize: number): number {
+  return Math.floor(((usableSize - 12) * 32) / 255) - 23;
+}
+
+/** Offset of the b-tree page header in page `pgno`. */
+export function pageHeaderOffset(pgno: Pgno): number {
+  return pgno === 1 ? 100 : 0;
+}
+
+/**
+ * Parses and validates the b-tree page `data` (page `pgno` of a database with `usableSize`
+ * usable bytes per page). Cached per image.
+ */
+export function parsePage(data: Uint8Array, pgno: Pgno, usableSize: number): BtPage {
+  const hit = cache.get(data);
+  if (hit !== undefined && hit.pgno === pgno && hit.usableSize === usableSize) return hit;
+  const p = decodePage(data, pgno, usableSize);
+  cache.set(data, p);
+  return p;
+}
+
+/** Drops the cached parse of `data` (call after mutating a page image in place). */
+export function forgetPage(data: Uint8Array): void {
+  cache.delete(data);
+}
+
+function decodePage(data: Uint8Array, pgno: Pgno, usableSize: number): BtPage {
+  if (data.length < usableSize) throw corrupt(pgno, `page image is ${data.length} bytes, expected at least ${usableSize}`);
+  const hdr = pgno === 1 ? 100 : 0;
+  const type = data[hdr];
+  let leaf: boolean;
+  let intKey: boolean;
+  switch (type) {
+    case PTF_INDEX_INTERIOR:
+      leaf = false;
+      intKey = false;
+      break;
+    case PTF_TABLE_INTERIOR:
+      leaf = false;
+      intKey = true;
+      break;
+    case PTF_INDEX_LEAF:
+      leaf = true;
+      intKey = false;
+      break;
+    case PTF_TABLE_LEAF:
+      leaf = true;
+      intKey = true;
+      break;
+    default:
+      throw corrupt(pgno, `invalid b-tree page type ${type}`);
+  }
+  const firstFreeblock = (data[hdr + 1] << 8) | data[hdr + 2];
+  const nCell = (data[hdr + 3] << 8) | data[hdr + 4];
+  const contentStart = ((data[hdr + 5] << 8) | data[hdr + 6]) || 65536;
+  const fragmented = data[hdr + 7];
+  const cellPtr = hdr + (leaf ? 8 : 12);
+  const ptrEnd = cellPtr + 2 * nCell;
+  const rightChild = leaf
+    ? 0
+    : ((data[hdr + 8] << 24) >>> 0) + ((data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11]);
+  if (ptrEnd > usableSize) throw corrupt(pgno, `${nCell} cell pointers do not fit in the page`);
+  if (contentStart > usableSize) {
+    throw corrupt(pgno, `cell content area starts at ${contentStart}, beyond the usable size ${usableSize}`);
+  }
+  if (contentStart < ptrEnd) {
+    throw corrupt(pgno, `cell content area at ${contentStart} overlaps the cell pointer array ending at ${ptrEnd}`);
+  }
+  for (let p = cellPtr; p < ptrEnd; p += 2) {
+    const off = (data[p] << 8) | data[p + 1];
+    if (off < contentStart || off >= usableSize) {
+      throw corrupt(pgno, `cell ${(p - cellPtr) >> 1} pointer ${off} outside the content area [${contentStart}, ${usableSize})`);
+    }
+  }
+  return {
+    pgno,
+    data,
+    type,
+    leaf,
+    intKey,
+    hdr,
+    nCell,
+    cellPtr,
+    firstFreeblock,
+    contentStart,
+    fragmented,
+    rightChild,
+    usableSize,
+    maxLocal: intKey ? tableLeafMaxLocal(usableSize) : indexMaxLocal(usableSize),
+    minLocal: minLocal(usableSize),
+  };
+}
+
+/** Offset of cell `i` (0-based, < nCell) on the page. */
+export function cellOffset(p: BtPage, i: number): number {
+  const q = p.cellPtr + 2 * i;
+  return (p.data[q] << 8) | p.data[q + 1];
+}

@@ -1,0 +1,426 @@
+/**
+ * The record format (like sqlite3VdbeSerialGet / OP_MakeRecord in vdbeaux.c, vdbe.c).
+ *
+ * A record is a header followed by a body:
+ *
+ *   OFFSET   SIZE    DESCRIPTION
+ *   0        1..9    header size H as a varint, counting this varint itself
+ *   ...      1..9    one serial type varint per column, until offset H
+ *   H        ...     the column values back to back, each as its serial type says
+ *
+ *   SERIAL TYPE   BODY BYTES   VALUE
+ *   0             0            NULL
+ *   1,2,3,4       1,2,3,4      big-endian two's complement integer
+ *   5             6            big-endian two's complement integer (48 bits)
+ *   6             8            big-endian two's complement integer (64 bits)
+ *   7             8            big-endian IEEE 754 double (NaN reads as NULL, as SQLite does)
+ *   8             0            the integer 0 (schema format 4)
+ *   9             0            the integer 1 (schema format 4)
+ *   10,11         -            reserved: CORRUPT
+ *   N>=12 even    (N-12)/2     BLOB
+ *   N>=13 odd     (N-13)/2     TEXT in the database encoding (UTF-8, UTF-16le, UTF-16be)
+ *
+ * Decoding is bounds-checked against the payload: a header size beyond the payload, a serial
+ * type varint running past the header, a body running past the payload, or (when every column
+ * is decoded) a body that does not end exactly at the payload end, is CORRUPT naming the page
+ * the record came from. Integers are numbers when safe, else bigints; BLOBs are fresh copies;
+ * TEXT is decoded non-fatally (invalid sequences become U+FFFD) and a leading BOM is kept, as
+ * SQLite returns it. Short pure-ASCII UTF-8 strings skip TextDecoder (a call into the runtime
+ * costs more than building a few characters).
+ *
+ * Encoding ({@link encodeRecord}) picks the smallest serial type as sqlite3VdbeSerialType does:
+ * integers 0 and 1 become types 8/9 when `boolTypes` (schema format >= 4, the default), other
+ * integers the narrowest of 1..6. A JS number is an INTEGER when it is a safe integer other
+ * than -0, else a REAL (type 7): so 1.5, 2^60 (as a number), Infinity and -0 are REALs, and
+ * `asReal[i]` forces column i to REAL. NaN is written as NULL, as SQLite stores it. bigint
+ * must lie in int64 (else RANGE). Strings are encoded in the database encoding (lone UTF-16
+ * surrogates become U+FFFD in UTF-8, as TextEncoder does).
+ */
+import { ErrorCode, QuireError, corrupt } from '../pager/errors.js';
+import type { Encoding } from '../pager/header.js';
+import type { Pgno } from '../pager/source.js';
+import type { SqlValue } from './value.js';
+import { readVarint, varintLength, writeVarint, type Varint } from './varint.js';
+
+// ---- text ------------------------------------------------------------------------------------
+
+let utf8Dec: TextDecoder | undefined;
+let utf16leDec: TextDecoder | undefined;
+let utf16beDec: TextDecoder | undefined;
+let utf8Enc: TextEncoder | undefined;
+
+/** Longest pure-ASCII string built by hand instead of through TextDecoder. */
+const ASCII_FAST_MAX = 24;
+
+/** Decodes `buf[start, end)` as TEXT in `encoding` (1 UTF-8, 2 UTF-16le, 3 UTF-16be). */
+export function decodeText(buf: Uint8Array, start: number, end: number, encoding: Encoding): string {
+  if (encoding === 1) {
+    const n = end - start;
+    if (n <= ASCII_FAST_MAX) {
+      let s = '';
+      let i = start;
+      for (; i < end; i++) {
+        const c = buf[i];
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === end) return s;
+    }
+    utf8Dec ??= new TextDecoder('utf-8', { ignoreBOM: true });
+    return utf8Dec.decode(buf.subarray(start, end));
+  }
+  if (encoding === 2) {
+    utf16leDec ??= new TextDecoder('utf-16le', { ignoreBOM: true });
+    return utf16leDec.decode(buf.subarray(start, end));
+  }
+  utf16beDec ??= new TextDecoder('utf-16be', { ignoreBOM: true });
+  return utf16beDec.decode(buf.subarray(start, end));
+}
+
+/** Encodes `s` in the database encoding. */
+export function encodeText(s: string, encoding: Encoding): Uint8Array {
+  if (encoding === 1) {
+    utf8Enc ??= new TextEncoder();
+    return utf8Enc.encode(s);
+  }
+  const out = new Uint8Array(s.length * 2);
+  const le = encoding === 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out[2 * i] = le ? c & 0xff : c >>> 8;
+    out[2 * i + 1] = le ? c >>> 8 : c & 0xff;
+  }
+  return out;
+}
+
+// ---- doubles ---------------------------------------------------------------------------------
+
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function getDouble(b: Uint8Array, o: number): number {
+  if (littleEndian) {
+    f64b[0] = b[o + 7];
+    f64b[1] = b[o + 6];
+    f64b[2] = b[o + 5];
+    f64b[3] = b[o + 4];
+    f64b[4] = b[o + 3];
+    f64b[5] = b[o + 2];
+    f64b[6] = b[o + 1];
+    f64b[7] = b[o];
+  } else {
+    for (let i = 0; i < 8; i++) f64b[i] = b[o + i];
+  }
+  return f64[0];
+}
+
+function putDouble(b: Uint8Array, o: number, v: number): void {
+  f64[0] = v;
+  for (let i = 0; i < 8; i++) b[o + i] = f64b[littleEndian ? 7 - i : i];
+}
+
+// ---- serial types ----------------------------------------------------------------------------
+
+const SIZES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0, 0, 0];
+
+/** Body bytes of serial type `t` (types 10 and 11 report 0; decoding rejects them). */
+export function serialTypeSize(t: number): number {
+  return t < 12 ? SIZES[t] : Math.floor((t - 12) / 2);
+}
+
+// ---- decoding --------------------------------------------------------------------------------
+
+const vslot: Varint = { value: 0 };
+
+function badRecord(pgno: Pgno, why: string): QuireError {
+  return corrupt(pgno, `malformed record: ${why}`);
+}
+
+/**
+ * Decodes up to `maxCols` columns of the record in `buf[start, end)` and appends them to `out`.
+ * Returns the number of columns appended. When the whole header is consumed (fewer than
+ * `maxCols` columns), also checks that the body ends exactly at `end`.
+ */
+export function decodeRecordInto(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  encoding: Encoding,
+  pgno: Pgno,
+  out: SqlValue[],
+  maxCols = Infinity,
+): number {
+  if (start >= end) throw badRecord(pgno, 'empty payload');
+  let hdrSize = buf[start];
+  let hp = start + 1;
+  if (hdrSize >= 0x80) {
+    const n = readVarint(buf, start, end, vslot);
+    if (n === 0) throw badRecord(pgno, 'header size varint runs past the payload');
+    const v = vslot.value;
+    if (typeof v !== 'number' || v < 0) throw badRecord(pgno, 'impossible header size');
+    hdrSize = v;
+    hp = start + n;
+  }
+  const hdrEnd = start + hdrSize;
+  if (hdrEnd > end || hdrEnd < hp) throw badRecord(pgno, `header size ${hdrSize} outside a ${end - start}-byte payload`);
+  let bp = hdrEnd;
+  let count = 0;
+  while (hp < hdrEnd && count < maxCols) {
+    let t = buf[hp];
+    if (t < 0x80) {
+      hp++;
+    } else {
+      const n = readVarint(buf, hp, hdrEnd, vslot);
+      if (n === 0) throw badRecord(pgno, 'serial type varint runs past the header');
+      const v = vslot.value;
+      if (typeof v !== 'number' || v < 0) throw badRecord(pgno, 'impossible serial type');
+      t = v;
+      hp += n;
+    }
+    let value: SqlValue;
+    switch (t) {
+      case 0:
+        value = null;
+        break;
+      case 1:
+        if (bp + 1 > end) throw badRecord(pgno, 'integer past the payload end');
+        value = (buf[bp] << 24) >> 24;
+        bp += 1;
+        break;
+      case 2:
+        if (bp + 2 > end) throw badRecord(pgno, 'integer past the payload end');
+        value = ((buf[bp] << 24) >> 16) | buf[bp + 1];
+        bp += 2;
+        break;
+      case 3:
+        if (bp + 3 > end) throw badRecord(pgno, 'integer past the payload end');
+        value = ((buf[bp] << 24) >> 8) | (buf[bp + 1] << 8) | buf[bp + 2];
+        bp += 3;
+        break;
+      case 4:
+        if (bp + 4 > end) throw badRecord(pgno, 'integer past the payload end');
+        value = (buf[bp] << 24) | (buf[bp + 1] << 16) | (buf[bp + 2] << 8) | buf[bp + 3];
+        bp += 4;
+        break;
+      case 5: {
+        if (bp + 6 > end) throw badRecord(pgno, 'integer past the payload end');
+        const hi = ((buf[bp] << 24) >> 16) | buf[bp + 1];
+        const lo = ((buf[bp + 2] << 24) >>> 0) + ((buf[bp + 3] << 16) | (buf[bp + 4] << 8) | buf[bp + 5]);
+        value = hi * 4294967296 + lo;
+        bp += 6;
+        break;
+      }
+      case 6: {
+        if (bp + 8 > end) throw badRecord(pgno, 'integer past the payload end');
+        const hi = (buf[bp] << 24) | (buf[bp + 1] << 16) | (buf[bp + 2] << 8) | buf[bp + 3];
+        const lo = ((buf[bp + 4] << 24) >>> 0) + ((buf[bp + 5] << 16) | (buf[bp + 6] << 8) | buf[bp + 7]);
+        const v = hi * 4294967296 + lo;
+        value = Number.isSafeInteger(v) ? v : (BigInt(hi) << 32n) | BigInt(lo);
+        bp += 8;
+        break;
+      }
+      case 7: {
+        if (bp + 8 > end) throw badRecord(pgno, 'real past the payload end');
+        const d = getDouble(buf, bp);
+        value = d !== d ? null : d;
+        bp += 8;
+        break;
+      }
+      case 8:
+        value = 0;
+        break;
+      case 9:
+        value = 1;
+        break;
+      case 10:
+      case 11:
+        throw badRecord(pgno, `reserved serial type ${t}`);
+      default: {
+        const len = (t - 12) >>> 1;
+        if (t > 0xffffffff || bp + len > end) throw badRecord(pgno, `${t & 1 ? 'text' : 'blob'} of ${len} bytes past the payload end`);
+        value = t & 1 ? decodeText(buf, bp, bp + len, encoding) : buf.slice(bp, bp + len);
+        bp += len;
+      }
+    }
+    out.push(value);
+    count++;
+  }
+  if (hp >= hdrEnd && bp !== end) {
+    throw badRecord(pgno, `body ends at byte ${bp - start} of a ${end - start}-byte payload`);
+  }
+  return count;
+}
+
+/** Decodes every column of a record. `pgno` is the page named in CORRUPT errors. */
+export function decodeRecord(payload: Uint8Array, encoding: Encoding, pgno: Pgno): SqlValue[] {
+  const out: SqlValue[] = [];
+  decodeRecordInto(payload, 0, payload.length, encoding, pgno, out);
+  return out;
+}
+
+/**
+ * Decodes only the first `n` columns (fewer if the record has fewer). `payload` may be a
+ * prefix of the record as long as it covers those columns (see {@link recordPrefixLength}).
+ */
+export function decodeRecordPrefix(payload: Uint8Array, n: number, encoding: Encoding, pgno: Pgno): SqlValue[] {
+  const out: SqlValue[] = [];
+  decodeRecordInto(payload, 0, payload.length, encoding, pgno, out, n);
+  return out;
+}
+
+/**
+ * Bytes of the record needed to decode its first `n` columns, reading the header from the
+ * first `avail` bytes of `buf` at `start` (e.g. a cell's local payload) against a record of
+ * `total` bytes. Returns -1 when the header bytes needed lie beyond `avail` (read more of the
+ * payload and ask again). CORRUPT when the header or the columns overrun `total`.
+ */
+export function recordPrefixLength(
+  buf: Uint8Array,
+  start: number,
+  avail: number,
+  total: number,
+  n: number,
+  pgno: Pgno,
+): number {
+  const lim = start + Math.min(avail, total);
+  const hn = readVarint(buf, start, lim, vslot);
+  if (hn === 0) {
+    if (avail < total) return -1;
+    throw badRecord(pgno, 'header size varint runs past the payload');
+  }
+  const hdrSize = vslot.value;
+  if (typeof hdrSize !== 'number' || hdrSize < hn || hdrSize > total) {
+    throw badRecord(pgno, `header size ${hdrSize} outside a ${total}-byte payload`);
+  }
+  let hp = start + hn;
+  const hdrEnd = start + hdrSize;
+  let body = hdrSize;
+  for (let i = 0; i < n && hp < hdrEnd; i++) {
+    const k = readVarint(buf, hp, Math.min(hdrEnd, lim), vslot);
+    if (k === 0) {
+      if (lim < hdrEnd) return -1;
+      throw badRecord(pgno, 'serial type varint runs past the header');
+    }
+    const t = vslot.value;
+    if (typeof t !== 'number' || t < 0) throw badRecord(pgno, 'impossible serial type');
+    hp += k;
+    body += serialTypeSize(t);
+    if (body > total) throw badRecord(pgno, 'column past the payload end');
+  }
+  return body;
+}
+
+// ---- encoding --------------------------------------------------------------------------------
+
+/** Options of {@link encodeRecord}. */
+export interface EncodeOptions {
+  /**
+   * Use serial types 8 and 9 for the integers 0 and 1 (schema format 4). Default true; pass
+   * false for databases whose schema format (header offset 44) is below 4.
+   */
+  boolTypes?: boolean;
+  /**
+   * `asReal[i]` true stores a number in column i as REAL (serial type 7) even when integral.
+   * Default: none (integral safe numbers are INTEGERs).
+   */
+  asReal?: readonly boolean[];
+}
+
+/** Serial type SQLite uses for an integer `v` (sqlite3VdbeSerialType). */
+function intSerialType(v: number, boolTypes: boolean): number {
+  const u = v < 0 ? -v - 1 : v;
+  if (u <= 127) return boolTypes && (v === 0 || v === 1) ? 8 + v : 1;
+  if (u <= 32767) return 2;
+  if (u <= 8388607) return 3;
+  if (u <= 2147483647) return 4;
+  if (u <= 140737488355327) return 5;
+  return 6;
+}
+
+/**
+ * Encodes `values` as a record in `encoding`. See the module comment for the storage-class
+ * rules (NaN → NULL, non-safe or non-integral numbers and -0 → REAL).
+ */
+export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, options: EncodeOptions = {}): Uint8Array {
+  const boolTypes = options.boolTypes ?? true;
+  const asReal = options.asReal;
+  const n = values.length;
+  const types = new Array<number>(n);
+  const texts: (Uint8Array | undefined)[] = new Array(n);
+  let hdr = 0;
+  let body = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    let t: number;
+    if (v === null) {
+      t = 0;
+    } else if (typeof v === 'number') {
+      if (v !== v) t = 0;
+      else if (Number.isSafeInteger(v) && !Object.is(v, -0) && !(asReal && asReal[i])) t = intSerialType(v, boolTypes);
+      else t = 7;
+    } else if (typeof v === 'bigint') {
+      if (v < -9223372036854775808n || v > 9223372036854775807n) {
+        throw new QuireError(ErrorCode.RANGE, `integer ${v} does not fit in 64 bits`);
+      }
+      if (asReal && asReal[i]) t = 7;
+      else if (v >= -9007199254740991n && v <= 9007199254740991n) t = intSerialType(Number(v), boolTypes);
+      else t = 6;
+    } else if (typeof v === 'string') {
+      const bytes = encodeText(v, encoding);
+      texts[i] = bytes;
+      t = bytes.length * 2 + 13;
+    } else if (v instanceof Uint8Array) {
+      t = v.length * 2 + 12;
+    } else {
+      throw new QuireError(ErrorCode.MISUSE, `column ${i}: ${typeof v} is not a SQL value`);
+    }
+    types[i] = t;
+    hdr += varintLength(t);
+    body += serialTypeSize(t);
+  }
+  // The header size counts its own varint (as OP_MakeRecord computes nHdr).
+  let hdrSize: number;
+  if (hdr <= 126) {
+    hdrSize = hdr + 1;
+  } else {
+    const k = varintLength(hdr);
+    hdrSize = hdr + k;
+    if (k < varintLength(hdrSize)) hdrSize++;
+  }
+  const out = new Uint8Array(hdrSize + body);
+  let hp = writeVarint(out, 0, hdrSize);
+  let bp = hdrSize;
+  for (let i = 0; i < n; i++) {
+    const t = types[i];
+    hp += writeVarint(out, hp, t);
+    const v = values[i];
+    if (t >= 1 && t <= 6) {
+      const size = SIZES[t];
+      let hi: number;
+      let lo: number;
+      if (typeof v === 'number') {
+        hi = Math.floor(v / 4294967296);
+        lo = v - hi * 4294967296;
+      } else {
+        const u = BigInt.asUintN(64, v as bigint);
+        hi = Number(u >> 32n);
+        lo = Number(u & 0xffffffffn);
+      }
+      for (let j = size - 1; j >= 0; j--) {
+        out[bp + j] = lo & 0xff;
+        lo = ((lo >>> 8) | ((hi & 0xff) << 24)) >>> 0;
+        hi >>>= 8;
+      }
+      bp += size;
+    } else if (t === 7) {
+      putDouble(out, bp, typeof v === 'bigint' ? Number(v) : (v as number));
+      bp += 8;
+    } else if (t >= 12) {
+      const bytes = t & 1 ? (texts[i] as Uint8Array) : (v as Uint8Array);
+      out.set(bytes, bp);
+      bp += bytes.length;
+    }
+  }
+  return out;
+}
