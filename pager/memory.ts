@@ -45,6 +45,7 @@ export class MemoryStorage implements Storage {
   readonly label: string;
   readonly id: string;
   readonly readOnly: boolean;
+  readonly inMemory = true;
   private files = new Map<FileKind, MemFile>();
   private closed = false;
 

@@ -117,6 +117,8 @@ interface SharedFile {
   writing: boolean;
   /** Resolves when the commit now writing to the file is done (null when none is). */
   committing: Promise<void> | null;
+  /** Readers outside any pager (the copier) that need the WAL kept: no restart, no truncate. */
+  pins: number;
 }
 
 const registry = new Map<string, SharedFile>();
@@ -124,7 +126,7 @@ const registry = new Map<string, SharedFile>();
 function sharedFor(id: string): SharedFile {
   let s = registry.get(id);
   if (!s) {
-    s = { pagers: new Set(), listeners: new Set(), writeQueue: Promise.resolve(), writing: false, committing: null };
+    s = { pagers: new Set(), listeners: new Set(), writeQueue: Promise.resolve(), writing: false, committing: null, pins: 0 };
     registry.set(id, s);
   }
   return s;
@@ -136,7 +138,23 @@ export function onFileCommit(storageId: string, listener: CommitListener): () =>
   s.listeners.add(listener);
   return () => {
     s.listeners.delete(listener);
-    if (s.pagers.size === 0 && s.listeners.size === 0) registry.delete(storageId);
+    if (s.pagers.size === 0 && s.listeners.size === 0 && s.pins === 0) registry.delete(storageId);
+  };
+}
+
+/**
+ * Pins the file: while pinned, quire writers of this process do not checkpoint or restart
+ * the WAL (the copier reads WAL frames directly). Returns the unpin function.
+ */
+export function pinFile(storageId: string): () => void {
+  const s = sharedFor(storageId);
+  s.pins++;
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    s.pins--;
+    if (s.pagers.size === 0 && s.listeners.size === 0 && s.pins === 0) registry.delete(storageId);
   };
 }
 
@@ -253,6 +271,11 @@ export class Pager {
   /** The WAL index of the latest view, if any. */
   get walIndex(): WalIndex | null {
     return this.view.wal;
+  }
+
+  /** True while a write transaction is open on this pager. */
+  get inWriteTransaction(): boolean {
+    return this.txn !== null;
   }
 
   /** The hot journal the latest view overlays, if any. */
@@ -700,6 +723,166 @@ export class Pager {
   }
 
   /**
+   * Replaces the whole database with `pageCount` pages of `pageSize` bytes read from
+   * `readPage` (ascending calls), atomically, with memory bounded by the run size: the
+   * backup destination's commit. Rollback mode journals the entire old content first (with
+   * the old page size, so SQLite's playback restores it); WAL mode appends every page as
+   * frames, the last a commit frame — READONLY if the page size would change, as SQLite's
+   * backup does for WAL destinations. Fails BUSY when another snapshot is open on the file.
+   * `fixPage1` may adjust page 1 before it is written.
+   */
+  async replaceAll(
+    pageSize: number,
+    pageCount: number,
+    readRun: (first: Pgno, count: number) => Promise<Uint8Array>,
+    fixPage1?: (page1: Uint8Array, old: DbHeader | null) => void,
+  ): Promise<void> {
+    const txn = await this.beginWrite();
+    await txn.replaceAll(pageSize, pageCount, readRun, fixPage1);
+  }
+
+  /** @internal The body of WriteTxn.replaceAll (the txn ends with it, committed or not). */
+  async replaceAllIn(
+    txn: WriteTxn,
+    pageSize: number,
+    pageCount: number,
+    readRun: (first: Pgno, count: number) => Promise<Uint8Array>,
+    fixPage1?: (page1: Uint8Array, old: DbHeader | null) => void,
+  ): Promise<void> {
+    try {
+      if (this.otherSnapshotsOpen()) {
+        throw new QuireError(ErrorCode.BUSY, `destination database ${this.label} is in use (a read is open on it)`);
+      }
+      const v = txn.base.view;
+      const oldPs = v.pageSize;
+      const wal = this.mode === 'wal';
+      if (wal && v.pageCount > 0 && oldPs !== pageSize) {
+        throw new QuireError(
+          ErrorCode.READONLY,
+          `${this.label}: cannot change the page size of a WAL database from ${oldPs} to ${pageSize}`,
+        );
+      }
+      const st = this.storage;
+      const sync = this.options.synchronous;
+      const runPages = Math.max(1, Math.floor((1 << 22) / pageSize));
+      const oldHeader = v.header;
+      const produce = async (first: number, count: number): Promise<Uint8Array> => {
+        const buf = await readRun(first, count);
+        if (buf.length !== count * pageSize) throw new QuireError(ErrorCode.IOERR, `backup source run at page ${first} came back short`);
+        if (first === 1 && fixPage1) fixPage1(buf.subarray(0, pageSize), oldHeader);
+        return buf;
+      };
+      let committed!: () => void;
+      this.shared.committing = new Promise<void>((r) => (committed = r));
+      try {
+        if (wal) {
+          let idx = v.wal;
+          const cks = new Uint32Array(2);
+          let header: WalHeader;
+          let frame: number;
+          if (!idx || (this.walRestart && !this.otherSnapshotsOpen())) {
+            header = {
+              bigEndianChecksum: false,
+              pageSize,
+              checkpointSeq: idx ? (idx.header.checkpointSeq + 1) >>> 0 : 0,
+              salt1: idx ? (idx.header.salt1 + 1) >>> 0 : (Math.random() * 0x100000000) >>> 0,
+              salt2: (Math.random() * 0x100000000) >>> 0,
+              checksum1: 0,
+              checksum2: 0,
+            };
+            await st.write('wal', 0, encodeWalHeader(header));
+            cks[0] = header.checksum1;
+            cks[1] = header.checksum2;
+            frame = 1;
+            idx = null;
+            this.walRestart = false;
+          } else {
+            header = idx.header;
+            cks.set(idx.checksum);
+            frame = idx.mxFrame + 1;
+          }
+          const startFrame = frame;
+          for (let first = 1; first <= pageCount; first += runPages) {
+            const count = Math.min(runPages, pageCount - first + 1);
+            const buf = await produce(first, count);
+            const pages: Array<[number, Uint8Array]> = [];
+            for (let k = 0; k < count; k++) pages.push([first + k, buf.subarray(k * pageSize, (k + 1) * pageSize)]);
+            const last = first + count > pageCount;
+            const bytes = encodeFrames(header, cks, pages, last ? pageCount : 0);
+            await st.write('wal', frameOffset(pageSize, frame), bytes);
+            frame += count;
+          }
+          if (sync === 'full') await st.sync('wal');
+          const scan = await scanWal(st, startFrame === 1 ? null : idx);
+          if (!scan.index || scan.index.mxFrame !== frame - 1) {
+            throw new QuireError(ErrorCode.IOERR, `${this.label}-wal: the frames just written do not read back`);
+          }
+          this.view = { ...this.view, wal: scan.index };
+        } else {
+          const nonce = (Math.random() * 0x100000000) >>> 0;
+          const sector = JOURNAL_SECTOR_SIZE;
+          const origCount = v.pageCount;
+          await st.write('journal', 0, encodeJournalHeader(0, nonce, origCount, sector, oldPs));
+          const recSize = oldPs + 8;
+          let jOff = sector;
+          const oldRun = Math.max(1, Math.floor((1 << 22) / oldPs));
+          for (let first = 1; first <= origCount; first += oldRun) {
+            const count = Math.min(oldRun, origCount - first + 1);
+            const recs: Array<[number, Uint8Array]> = [];
+            for (let k = 0; k < count; k++) recs.push([first + k, await txn.base.getPage(first + k)]);
+            const bytes = encodeJournalRecords(nonce, oldPs, recs.filter(([p]) => p !== lockBytePageFor(oldPs)));
+            await st.write('journal', jOff, bytes);
+            jOff += bytes.length;
+          }
+          const nRec = (jOff - sector) / recSize;
+          if (sync !== 'off') await st.sync('journal');
+          await st.write('journal', 0, encodeJournalHeader(nRec, nonce, origCount, sector, oldPs).subarray(0, 28));
+          if (sync !== 'off') await st.sync('journal');
+          for (let first = 1; first <= pageCount; first += runPages) {
+            const count = Math.min(runPages, pageCount - first + 1);
+            await st.write('db', (first - 1) * pageSize, await produce(first, count));
+          }
+          await st.truncate('db', pageCount * pageSize);
+          if (sync !== 'off') await st.sync('db');
+          await this.finishJournal();
+        }
+      } catch (e) {
+        this.stamp = null;
+        throw ioerr(`writing the backup into ${this.label}`, e);
+      } finally {
+        this.shared.committing = null;
+        committed();
+      }
+      this.stamp = null;
+      this.cache.clear();
+      this.gen++;
+      for (const other of this.shared.pagers) if (other !== this) other.invalidate();
+    } finally {
+      await txn.rollback();
+    }
+    // Everything changed: listeners hear it as a commit of every page (read back lazily).
+    await this.refresh();
+    if (this.shared.listeners.size > 0) {
+      const snap = await this.read();
+      try {
+        const pages = new Map<number, Uint8Array>();
+        for (let p = 1; p <= snap.pageCount; p++) pages.set(p, await snap.getPage(p));
+        const info: CommitInfo = { pages, pageCount: snap.pageCount, previousPageCount: 0, mode: this.mode };
+        for (const l of [...this.shared.listeners]) {
+          try {
+            l(info);
+          } catch {
+            // ignore
+          }
+        }
+      } finally {
+        snap.release();
+      }
+    }
+    if (this.mode === 'wal') await this.maybeCheckpoint(false);
+  }
+
+  /**
    * Copies every page in the WAL into the database file and restarts the log (a TRUNCATE
    * checkpoint when `truncate`). Done only when no other snapshot is open on the file.
    * Returns false when it was not possible now.
@@ -749,6 +932,7 @@ export class Pager {
 
   /** True when a snapshot other than the open transaction's base exists on this file. */
   private otherSnapshotsOpen(): boolean {
+    if (this.shared.pins > 0) return true;
     for (const p of this.shared.pagers) {
       for (const s of p.snapshots) if (s !== p.txn?.base) return true;
     }
@@ -775,8 +959,7 @@ export class Pager {
     if (this.state === 'CLOSED') return;
     if (this.txn) await this.txn.rollback();
     for (const s of [...this.snapshots]) s.release();
-    if (!this.readOnly && this.view.wal && this.shared.pagers.size === 1) {
-      await this.maybeCheckpoint(true, true);
+    if (!this.readOnly && this.view.wal && this.shared.pagers.size === 1 && (await this.maybeCheckpoint(true, true))) {
       try {
         await this.storage.delete('wal');
       } catch (e) {
@@ -785,7 +968,7 @@ export class Pager {
     }
     this.state = 'CLOSED';
     this.shared.pagers.delete(this);
-    if (this.shared.pagers.size === 0 && this.shared.listeners.size === 0) registry.delete(this.storage.id);
+    if (this.shared.pagers.size === 0 && this.shared.listeners.size === 0 && this.shared.pins === 0) registry.delete(this.storage.id);
   }
 
   /** Registers a listener for commits by any quire pager on this file (see CommitInfo). */
@@ -1021,6 +1204,21 @@ export class WriteTxn implements WritablePageSource {
       this.dirty = new Map();
       this.finish();
     }
+  }
+
+  /**
+   * Replaces the entire database content and commits (the backup destination's commit; see
+   * Pager.replaceAll). Must be the only thing this transaction does.
+   */
+  async replaceAll(
+    pageSize: number,
+    pageCount: number,
+    readRun: (first: Pgno, count: number) => Promise<Uint8Array>,
+    fixPage1?: (page1: Uint8Array, old: DbHeader | null) => void,
+  ): Promise<void> {
+    this.check();
+    if (this.dirty.size > 0) throw misuse('replaceAll must be the only change in its transaction');
+    await this.pager.replaceAllIn(this, pageSize, pageCount, readRun, fixPage1);
   }
 
   async rollback(): Promise<void> {

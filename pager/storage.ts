@@ -56,6 +56,8 @@ export interface Storage {
   readonly id: string;
   /** True when the storage refuses writes. */
   readonly readOnly: boolean;
+  /** True for storages that live only in memory (SQLite's memdb rules apply to them). */
+  readonly inMemory?: boolean;
 
   exists(kind: FileKind): Promise<boolean>;
   size(kind: FileKind): Promise<number>;
@@ -66,6 +68,12 @@ export interface Storage {
   delete(kind: FileKind): Promise<void>;
   /** Identity and stamps of a file, or null if it does not exist. Optional. */
   stat?(kind: FileKind): Promise<FileStat | null>;
+  /**
+   * A new, empty, writable scratch storage near this one (a temporary file in the same
+   * directory, or memory), removed when closed. Used to stage a backup. Optional: memory is
+   * used when absent.
+   */
+  scratch?(): Promise<Storage>;
   /** Releases handles. The storage is not used afterwards. */
   close(): Promise<void>;
 }

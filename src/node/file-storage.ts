@@ -25,6 +25,8 @@ export interface NodeFileStorageOptions {
   readOnly?: boolean;
   /** Create the database file if it does not exist (requires readOnly false). Default false. */
   create?: boolean;
+  /** Remove the database file (and side files) when the storage is closed. Default false. */
+  deleteOnClose?: boolean;
 }
 
 export class NodeFileStorage implements Storage {
@@ -34,6 +36,7 @@ export class NodeFileStorage implements Storage {
   readonly path: string;
   private handles = new Map<FileKind, Handle>();
   private closed = false;
+  private deleteOnClose = false;
 
   private constructor(p: string, id: string, readOnly: boolean) {
     this.path = p;
@@ -68,7 +71,15 @@ export class NodeFileStorage implements Storage {
     } catch {
       id = abs;
     }
-    return new NodeFileStorage(abs, id, readOnly);
+    const storage = new NodeFileStorage(abs, id, readOnly);
+    storage.deleteOnClose = options.deleteOnClose ?? false;
+    return storage;
+  }
+
+  /** A new empty scratch database file in the same directory, deleted when closed. */
+  async scratch(): Promise<NodeFileStorage> {
+    const name = `${this.path}.quire-scratch-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    return NodeFileStorage.open(name, { readOnly: false, create: true, deleteOnClose: true });
   }
 
   pathOf(kind: FileKind): string {
@@ -201,6 +212,9 @@ export class NodeFileStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const kind of [...this.handles.keys()]) await this.drop(kind);
+    if (this.deleteOnClose) {
+      for (const kind of ['db', 'wal', 'journal', 'shm'] as const) await unlink(this.pathOf(kind)).catch(() => undefined);
+    }
     this.closed = true;
   }
 }

@@ -1,0 +1,526 @@
+/**
+ * The copy engine: reads a live database page by page without locks and proves that what it
+ * copied is one committed state. A page-level peer of the pager, as backup.c is SQLite's.
+ *
+ * A *pass* copies pages 1..pageCount of the snapshot chosen at its start into a PageSink in
+ * large sequential runs. What makes the copy consistent depends on the source's mode:
+ *
+ * Rollback-journal source (a commit journals and syncs the old pages, writes the database
+ * pages in ascending order, page 1 first, then deletes/truncates/zeroes the journal):
+ *
+ *   start  1. stat the db file (identity, size, mtime, ctime)
+ *          2. read page 1 (bytes 24..39: change counter, page count, freelist)
+ *          3. the journal must be inactive — else BUSY ('refuse'), or with 'apply' its
+ *             original pages are overlaid on the copy (a crash leftover; never rolled back in
+ *             place), and it must still be the same journal at the end
+ *   copy   pages in runs
+ *   end    4. the journal is inactive (or the same applied journal)
+ *          5. THEN bytes 24..39 of page 1 are unchanged
+ *          6. THEN the stats are unchanged
+ *
+ *   A commit that finished before (4) moved the counter, seen at (5); one in progress at (4)
+ *   has its journal, seen at (4); one starting after (4) wrote nothing we read. A rolled-back
+ *   cache spill (pages written then restored, counter unchanged) and journal_mode=OFF/MEMORY
+ *   or locking_mode=EXCLUSIVE writers are seen only by the stats at (6) — reported as a
+ *   caveat in the result. A failed check ends the pass: the next pass starts over (BUSY).
+ *
+ * WAL source (the db file changes only by checkpoints, which copy committed frames back):
+ *
+ *   start  scan the WAL (header, salts, cumulative checksums) → mxFrame, dbSize; the snapshot
+ *          is the db file overlaid with the newest frame ≤ mxFrame of each page
+ *   copy   runs from the db file, patched with frames (each frame's header must still carry
+ *          the snapshot's salts and page number)
+ *   end    rescan the WAL from mxFrame:
+ *            same salts, no new commit → consistent
+ *            same salts, new commits   → the frames in (mxFrame, newMx] name exactly the
+ *              pages that changed (a checkpoint can only have backfilled committed frames,
+ *              all ≤ newMx since they were in the log before the rescan): re-copy those
+ *              from the log and move the snapshot to newMx; after the re-copy, a rescan
+ *              showing the same salts proves the copy equals the state at newMx
+ *            new salts / log gone      → the trail is lost: start over
+ *          With no WAL at the start, a WAL that appeared is followed from frame 1 as long as
+ *          the db file's stats did not change (no checkpoint ran); else start over.
+ *
+ * Writes through quire in this process arrive via the pager's commit hook with their new
+ * images; they are applied to the copy (so a progress callback that writes to the source is
+ * held by the copy) and the rollback-mode baseline moves with them.
+ *
+ * -shm is never needed for correctness; it is read only as a validated hint by `quire info`
+ * and the forensic manifest (src/forensic.ts).
+ */
+import { ErrorCode, QuireError, corrupt, ioerr } from '../../pager/errors.js';
+import { get32 } from '../../pager/bytes.js';
+import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
+import { journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
+import { onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
+import type { FileStat, Storage } from '../../pager/storage.js';
+import { WAL_FRAME_HEADER_SIZE, frameOffset, scanWal, type WalIndex } from '../../pager/wal.js';
+
+export type StepStatus = 'OK' | 'DONE' | 'BUSY';
+
+/** Where copied pages go. Implementations: DatabaseSink (src/backup/sink.ts), the Node file sink. */
+export interface PageSink {
+  /** Called at the start of every pass with the snapshot's geometry; may refuse (READONLY). */
+  begin(pageSize: number, pageCount: number): Promise<void>;
+  /** Writes `data` (a whole number of pages) as pages first, first+1, ... */
+  write(first: number, data: Uint8Array): Promise<void>;
+  /** The snapshot's page count changed; pages above it are not part of the copy. */
+  setPageCount(n: number): void;
+  /** Publishes the copy atomically. */
+  finish(snapshot: SnapshotIdentity): Promise<void>;
+  /** Discards the partial copy; the destination stays as it was. */
+  abort(): Promise<void>;
+}
+
+/** Which committed state the copy holds, and how that was established. */
+export interface SnapshotIdentity {
+  mode: 'rollback' | 'wal';
+  pageSize: number;
+  pageCount: number;
+  /** Header of page 1 as copied. */
+  header: DbHeader | null;
+  /** WAL snapshot: salts, checkpoint sequence and the last commit frame included. */
+  wal: { salt1: number; salt2: number; checkpointSeq: number; mxFrame: number } | null;
+  /** True when a hot journal's original pages were applied to the copy. */
+  journalApplied: boolean;
+  /** Full passes started over because the source changed. */
+  restarts: number;
+  /** Times a WAL snapshot was moved forward instead of restarting. */
+  snapshotMoves: number;
+  /** Pages re-copied after a move (or from quire's own commits). */
+  recopied: number;
+  /** What this copy's consistency does not cover. */
+  caveats: string[];
+}
+
+export interface EngineOptions {
+  /** A hot (or live) rollback journal: 'refuse' (BUSY, default) or 'apply' it to the copy. */
+  hotJournal?: 'refuse' | 'apply';
+  /** Bytes per sequential read. Default 4 MiB. */
+  runBytes?: number;
+}
+
+interface JournalSig {
+  size: number;
+  head: string;
+}
+
+type PassEnd = 'consistent' | 'moved' | 'restart';
+
+const STAT_CAVEAT =
+  'rollback-mode writers with journal_mode=OFF/MEMORY or locking_mode=EXCLUSIVE, and rolled-back cache spills, are detected only by file stats (size, mtime, ctime, inode)';
+
+export class CopyEngine {
+  readonly source: Storage;
+  readonly sink: PageSink;
+  private readonly hotJournalPolicy: 'refuse' | 'apply';
+  private readonly runBytes: number;
+
+  private inPass = false;
+  private mode: 'rollback' | 'wal' = 'rollback';
+  private pageSizeV = 0;
+  private pageCountV = 0;
+  private next = 1;
+  private recopy = new Set<number>();
+  private startStat: FileStat | null = null;
+  private startHead: Uint8Array | null = null;
+  private header: DbHeader | null = null;
+  private journal: HotJournal | null = null;
+  private journalSig: JournalSig | null = null;
+  private wal: WalIndex | null = null;
+  private walAtStart = false;
+  private trailLost = false;
+  private moved = false;
+  private hooked = new Map<number, Uint8Array>();
+  private hookedCount: number | null = null;
+  private ownCommit = false;
+  private unsubscribe: (() => void) | null = null;
+  private unpin: (() => void) | null = null;
+  private isDone = false;
+  private everStepped = false;
+
+  restarts = 0;
+  snapshotMoves = 0;
+  recopied = 0;
+  /** The snapshot identity once DONE. */
+  result: SnapshotIdentity | null = null;
+  /** Why the last pass started over (for BUSY messages). */
+  lastReason = '';
+
+  constructor(source: Storage, sink: PageSink, options: EngineOptions = {}) {
+    this.source = source;
+    this.sink = sink;
+    this.hotJournalPolicy = options.hotJournal ?? 'refuse';
+    this.runBytes = options.runBytes ?? 4 << 20;
+    this.unsubscribe = onFileCommit(source.id, (info) => this.onCommit(info));
+    this.unpin = pinFile(source.id);
+  }
+
+  get done(): boolean {
+    return this.isDone;
+  }
+
+  /** Pages in the source snapshot (0 before the first successful step). */
+  get pageCount(): number {
+    return this.everStepped ? this.pageCountV : 0;
+  }
+
+  /** Pages still to copy in this pass (0 before the first successful step). */
+  get remaining(): number {
+    if (!this.everStepped || this.isDone) return 0;
+    const left = this.inPass ? Math.max(0, this.pageCountV - this.next + 1) : this.pageCountV;
+    return left + this.recopy.size;
+  }
+
+  get pageSize(): number {
+    return this.pageSizeV;
+  }
+
+  /** Releases the commit hook and the WAL pin. */
+  release(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.unpin?.();
+    this.unpin = null;
+  }
+
+  private onCommit(info: CommitInfo): void {
+    for (const [p, img] of info.pages) this.hooked.set(p, img);
+    this.hookedCount = info.pageCount;
+    this.ownCommit = true;
+  }
+
+  /**
+   * Copies up to `n` pages (all when n < 0) and returns OK (more to do), DONE (the copy is
+   * consistent and published) or BUSY (the source is being written; the pass starts over).
+   */
+  async step(n: number): Promise<StepStatus> {
+    if (this.isDone) return 'DONE';
+    let budget = n < 0 ? Infinity : n;
+    for (;;) {
+      if (!this.inPass) {
+        const started = await this.beginPass();
+        if (!started) return 'BUSY';
+      }
+      this.everStepped = true;
+      await this.flushHooked();
+      while (budget > 0 && this.recopy.size > 0) {
+        const p = this.recopy.values().next().value as number;
+        this.recopy.delete(p);
+        await this.recopyPage(p);
+        budget--;
+      }
+      const perRun = Math.max(1, Math.floor(this.runBytes / this.pageSizeV));
+      while (budget > 0 && this.next <= this.pageCountV) {
+        const count = Math.min(perRun, budget, this.pageCountV - this.next + 1);
+        await this.copyRun(this.next, count);
+        this.next += count;
+        budget -= count;
+      }
+      if (this.next <= this.pageCountV || this.recopy.size > 0) return 'OK';
+      const end = await this.endPass();
+      if (end === 'consistent') {
+        this.result = this.identity();
+        await this.sink.finish(this.result);
+        this.isDone = true;
+        this.release();
+        return 'DONE';
+      }
+      if (end === 'restart') {
+        this.inPass = false;
+        this.restarts++;
+        return 'BUSY';
+      }
+      // moved: re-copy the changed pages (within this step's budget), then check again.
+      if (budget <= 0) return 'OK';
+    }
+  }
+
+  private identity(): SnapshotIdentity {
+    const caveats: string[] = [];
+    if (this.mode === 'rollback') caveats.push(STAT_CAVEAT);
+    if (this.journal) caveats.push('a hot journal was applied to the copy (the source holds an interrupted transaction)');
+    if (this.ownCommit) caveats.push('writes made through quire in this process during the copy were applied from its commit hook');
+    return {
+      mode: this.mode,
+      pageSize: this.pageSizeV,
+      pageCount: this.pageCountV,
+      header: this.header,
+      wal: this.wal
+        ? { salt1: this.wal.header.salt1, salt2: this.wal.header.salt2, checkpointSeq: this.wal.header.checkpointSeq, mxFrame: this.wal.mxFrame }
+        : null,
+      journalApplied: this.journal !== null,
+      restarts: this.restarts,
+      snapshotMoves: this.snapshotMoves,
+      recopied: this.recopied,
+      caveats,
+    };
+  }
+
+  // ------------------------------------------------------------------ reading helpers
+
+  private async readDb(offset: number, length: number): Promise<Uint8Array> {
+    try {
+      return await this.source.read('db', offset, length);
+    } catch (e) {
+      throw ioerr(`reading ${this.source.label}`, e);
+    }
+  }
+
+  private async stat(): Promise<FileStat | null> {
+    try {
+      if (this.source.stat) return await this.source.stat('db');
+      return { size: await this.source.size('db') };
+    } catch (e) {
+      throw ioerr(`reading ${this.source.label}`, e);
+    }
+  }
+
+  private async journalSignature(): Promise<JournalSig | null> {
+    const js = await journalState(this.source);
+    if (!js.active) return null;
+    let head: Uint8Array;
+    try {
+      head = await this.source.read('journal', 0, 28);
+    } catch (e) {
+      throw ioerr(`reading ${this.source.label}-journal`, e);
+    }
+    return { size: js.size, head: Array.from(head).join(',') };
+  }
+
+  // ------------------------------------------------------------------ passes
+
+  /** Starts a pass; false when the source is busy (an active journal under 'refuse'). */
+  private async beginPass(): Promise<boolean> {
+    this.trailLost = false;
+    this.moved = false;
+    this.journal = null;
+    this.journalSig = null;
+    this.recopy.clear();
+    this.hooked.clear();
+    this.hookedCount = null;
+
+    const st0 = await this.stat();
+    const size = st0?.size ?? 0;
+    const head = size > 0 ? await this.readDb(0, HEADER_SIZE) : new Uint8Array(0);
+    const scan = size > 0 ? await scanWal(this.source, null) : { index: null };
+    const walMode = size > 0 && ((head.length > 19 && head[19] === 2) || (scan.index !== null && scan.index.mxFrame > 0));
+    let page1Head = head;
+
+    if (walMode) {
+      this.mode = 'wal';
+      this.wal = scan.index;
+      this.walAtStart = this.wal !== null;
+      if (this.wal) {
+        const f = this.wal.frameFor(1);
+        if (f) page1Head = (await this.readFrameChecked(1, f)).subarray(0, HEADER_SIZE);
+        if (this.trailLost) {
+          this.lastReason = 'the WAL was reset while the pass started';
+          return false;
+        }
+      }
+    } else {
+      this.mode = 'rollback';
+      this.wal = null;
+      const sig = size > 0 ? await this.journalSignature() : null;
+      if (sig) {
+        if (this.hotJournalPolicy === 'refuse') {
+          this.lastReason = 'the source has an active rollback journal (a transaction is in progress, or a crash left a hot journal)';
+          return false;
+        }
+        const j = await readHotJournal(this.source, head.length >= 18 ? ((head[16] << 8) | head[17]) || 65536 : 4096);
+        if (j) {
+          this.journal = j;
+          this.journalSig = sig;
+          const j1 = j.pages.get(1);
+          if (j1) page1Head = j1.subarray(0, HEADER_SIZE);
+        }
+      }
+    }
+
+    if (size === 0 && !(this.wal && this.wal.mxFrame > 0)) {
+      this.header = null;
+      this.pageSizeV = this.pageSizeV || 4096;
+      this.pageCountV = 0;
+    } else {
+      const h = parseHeader(page1Head, this.source.label);
+      const nPageFile =
+        this.wal && this.wal.mxFrame > 0 ? this.wal.dbSize : this.journal ? this.journal.originalPageCount : Math.floor(size / h.pageSize);
+      const count = h.pageCountValid ? h.headerPageCount : nPageFile;
+      if (count > nPageFile) throw corrupt(1, `header says ${count} pages but the file holds ${nPageFile}`);
+      if (this.wal && this.wal.pageSize !== h.pageSize) throw corrupt(1, `page size ${h.pageSize} differs from the WAL's ${this.wal.pageSize}`);
+      this.header = h;
+      this.pageSizeV = h.pageSize;
+      this.pageCountV = count;
+    }
+    this.startStat = st0;
+    this.startHead = head.slice(24, 40);
+    await this.sink.begin(this.pageSizeV, this.pageCountV);
+    this.next = 1;
+    this.inPass = true;
+    return true;
+  }
+
+  private async endPass(): Promise<PassEnd> {
+    await this.flushHooked();
+    if (this.mode === 'rollback') {
+      const sig = await this.journalSignature();
+      if (this.journalSig) {
+        if (!sig || sig.size !== this.journalSig.size || sig.head !== this.journalSig.head) {
+          this.lastReason = 'the hot journal changed during the copy';
+          return 'restart';
+        }
+      } else if (sig) {
+        this.lastReason = 'a transaction was in progress at the end of the pass';
+        return 'restart';
+      }
+      const head = await this.readDb(0, 40);
+      const now = head.subarray(24, 40);
+      if (!this.startHead || now.length !== this.startHead.length || now.some((b, i) => b !== this.startHead![i])) {
+        this.lastReason = 'the change counter moved during the pass (a commit happened)';
+        return 'restart';
+      }
+      if (!sameStat(this.startStat, await this.stat())) {
+        this.lastReason = 'the database file was written during the pass (file stats changed)';
+        return 'restart';
+      }
+      return 'consistent';
+    }
+
+    // WAL mode.
+    const scan = await scanWal(this.source, this.wal);
+    if (!this.walAtStart) {
+      if (!sameStat(this.startStat, await this.stat())) {
+        this.lastReason = 'the database file was checkpointed during the pass';
+        return 'restart';
+      }
+      if (!scan.index || scan.index.mxFrame === 0) return 'consistent';
+      // A WAL appeared: follow it from frame 1.
+      this.wal = scan.index;
+      this.walAtStart = true;
+      return this.moveTo(scan.index, 0);
+    }
+    if (this.trailLost || !scan.index || scan.kind === 'reset' || scan.kind === 'none') {
+      this.lastReason = 'the WAL was reset (checkpoint + restart) during the pass';
+      return 'restart';
+    }
+    if (scan.kind === 'same' || this.moved) {
+      // Same salts: every frame we read was the snapshot's. After a move, a further commit
+      // does not matter: the copy is the state at this.wal.mxFrame.
+      return 'consistent';
+    }
+    return this.moveTo(scan.index, this.wal!.mxFrame);
+  }
+
+  private moveTo(idx: WalIndex, from: number): PassEnd {
+    const changed = idx.pagesBetween(from, idx.mxFrame);
+    this.wal = idx;
+    const newCount = idx.dbSize;
+    if (newCount !== this.pageCountV) {
+      this.pageCountV = newCount;
+      this.sink.setPageCount(newCount);
+    }
+    for (const p of changed) if (p <= newCount) this.recopy.add(p);
+    this.snapshotMoves++;
+    this.moved = true;
+    return 'moved';
+  }
+
+  private async readFrameChecked(pgno: number, frame: number): Promise<Uint8Array> {
+    const ps = this.wal!.pageSize;
+    let b: Uint8Array;
+    try {
+      b = await this.source.read('wal', frameOffset(ps, frame), WAL_FRAME_HEADER_SIZE + ps);
+    } catch (e) {
+      throw ioerr(`reading ${this.source.label}-wal`, e);
+    }
+    const h = this.wal!.header;
+    if (b.length !== WAL_FRAME_HEADER_SIZE + ps || get32(b, 0) !== pgno || get32(b, 8) !== h.salt1 || get32(b, 12) !== h.salt2) {
+      this.trailLost = true;
+      return new Uint8Array(ps);
+    }
+    return b.subarray(WAL_FRAME_HEADER_SIZE);
+  }
+
+  private async copyRun(first: number, count: number): Promise<void> {
+    const ps = this.pageSizeV;
+    let buf = await this.readDb((first - 1) * ps, count * ps);
+    if (buf.length < count * ps) {
+      const full = new Uint8Array(count * ps);
+      full.set(buf);
+      buf = full;
+    }
+    if (this.journal) {
+      for (let k = 0; k < count; k++) {
+        const j = this.journal.pages.get(first + k);
+        if (j) buf.set(j, k * ps);
+      }
+    }
+    if (this.wal) {
+      for (let k = 0; k < count; k++) {
+        const f = this.wal.frameFor(first + k);
+        if (f) buf.set(await this.readFrameChecked(first + k, f), k * ps);
+      }
+    }
+    await this.sink.write(first, buf);
+  }
+
+  private async recopyPage(p: number): Promise<void> {
+    const ps = this.pageSizeV;
+    let img: Uint8Array | null = null;
+    if (this.wal) {
+      const f = this.wal.frameFor(p);
+      if (f) img = await this.readFrameChecked(p, f);
+    }
+    if (!img) {
+      img = await this.readDb((p - 1) * ps, ps);
+      if (img.length < ps) {
+        const full = new Uint8Array(ps);
+        full.set(img);
+        img = full;
+      }
+    }
+    this.recopied++;
+    if (p === 1) this.header = parseHeader(img, this.source.label);
+    await this.sink.write(p, img);
+  }
+
+  /** Applies pages committed through quire in this process (the commit hook). */
+  private async flushHooked(): Promise<void> {
+    if (this.hooked.size === 0 && this.hookedCount === null) return;
+    const pages = [...this.hooked].sort((a, b) => a[0] - b[0]);
+    const count = this.hookedCount;
+    this.hooked.clear();
+    this.hookedCount = null;
+    if (!this.inPass) return;
+    if (count !== null && count !== this.pageCountV) {
+      this.pageCountV = count;
+      this.sink.setPageCount(count);
+    }
+    for (const [p, img] of pages) {
+      if (p > this.pageCountV || img.length !== this.pageSizeV) continue;
+      await this.sink.write(p, img);
+      this.recopied++;
+      if (p === 1) this.header = parseHeader(img, this.source.label);
+    }
+    if (this.mode === 'rollback') {
+      // The writes were ours: the baseline moves with them.
+      const head = await this.readDb(0, 40);
+      this.startHead = head.slice(24, 40);
+      this.startStat = await this.stat();
+    }
+  }
+}
+
+function sameStat(a: FileStat | null, b: FileStat | null): boolean {
+  if (!a || !b) return a === b;
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.dev === b.dev;
+}
+
+/** A BUSY error for a copy that gave up. */
+export function busyError(label: string, reason: string, restarts: number): QuireError {
+  return new QuireError(
+    ErrorCode.BUSY,
+    `${label}: the source never held still long enough for a consistent copy (${restarts} restarts; last: ${reason || 'busy'})`,
+  );
+}
