@@ -34,7 +34,7 @@
  * than -0, else a REAL (type 7): so 1.5, 2^60 (as a number), Infinity and -0 are REALs, and
  * `asReal[i]` forces column i to REAL. NaN is written as NULL, as SQLite stores it. bigint
  * must lie in int64 (else RANGE). Strings are encoded in the database encoding (lone UTF-16
- * surrogates become U+FFFD in UTF-8, as TextEncoder does).
+ * surrogates become U+FFFD, as TextEncoder does for UTF-8 and SQLite's conversions do).
  */
 import { ErrorCode, QuireError, corrupt } from '../pager/errors.js';
 import type { Encoding } from '../pager/header.js';
@@ -83,10 +83,23 @@ export function encodeText(s: string, encoding: Encoding): Uint8Array {
     utf8Enc ??= new TextEncoder();
     return utf8Enc.encode(s);
   }
-  const out = new Uint8Array(s.length * 2);
+  const n = s.length;
+  const out = new Uint8Array(n * 2);
   const le = encoding === 2;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      // keep well-formed pairs; a lone surrogate becomes U+FFFD (as in the UTF-8 path)
+      const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        out[2 * i] = le ? c & 0xff : c >>> 8;
+        out[2 * i + 1] = le ? c >>> 8 : c & 0xff;
+        i++;
+        c = d;
+      } else {
+        c = 0xfffd;
+      }
+    }
     out[2 * i] = le ? c & 0xff : c >>> 8;
     out[2 * i + 1] = le ? c >>> 8 : c & 0xff;
   }
