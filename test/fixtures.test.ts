@@ -37,7 +37,7 @@ const byName = (name: string): FixtureEntry => {
   if (!f) throw new Error(`no fixture ${name}`);
   return f;
 };
-const sound = all.filter((f) => !f.corrupt && !f.big);
+const sound = all.filter((f) => !f.corrupt);
 const corrupt = all.filter((f) => f.corrupt);
 const walFixtures = all.filter((f) => f.journalMode === 'wal' && f.walFacts);
 
@@ -209,7 +209,7 @@ describe('manifest', () => {
 });
 
 describe('every fixture, as SQLite reads it', () => {
-  it.each(all.filter((f) => !f.big).map((f) => [f.name, f] as const))('%s: integrity as recorded', (_name, f) => {
+  it.each(all.map((f) => [f.name, f] as const))('%s: integrity as recorded', (_name, f) => {
     const expected = [...f.integrity, ...(f.error ? [`${f.error.code}: ${f.error.message}`] : [])];
     expect(referenceIntegrity(fixturePath(f))).toEqual(expected);
     if (f.corrupt) expect(expected).not.toEqual(['ok']);
@@ -588,7 +588,7 @@ describe('reference exporter format', () => {
 describe('the oracle leaves fixtures untouched', () => {
   it('no file in fixtures/out changes or appears while every fixture is read', () => {
     const before = snapshotDir(fixturesDir);
-    for (const f of all.filter((e) => !e.big)) {
+    for (const f of all) {
       const file = fixturePath(f);
       referenceIntegrity(file);
       if (f.tables) for (const t of referenceTables(file)) referenceExport(file, t);
@@ -602,7 +602,8 @@ describe('determinism', () => {
     const dir = path.join(tmp, 'regen');
     fs.mkdirSync(dir);
     const m = generateInto(dir, { log: () => {} });
-    expect(m.fixtures.map((f) => f.name)).toEqual(all.filter((f) => !f.big).map((f) => f.name));
+    expect(m.fixtures.map((f) => f.name)).toEqual(all.map((f) => f.name));
+    expect(m.big).toBeNull();
     for (const f of m.fixtures) {
       // WAL salts and journal nonces come from SQLite's own randomness: only the db files
       // are expected to match.
@@ -616,8 +617,9 @@ describe('determinism', () => {
 
 describe.skipIf(process.env.QUIRE_BIG !== '1')('big fixture (QUIRE_BIG=1)', () => {
   it('crosses the lock-byte page and is sound', () => {
-    const f = all.find((e) => e.big);
-    expect(f).toBeDefined();
+    const f = manifest.big;
+    expect(f).not.toBeNull();
+    expect(all.some((e) => e.big)).toBe(false);
     const file = fixturePath(f!);
     expect(fs.statSync(file).size).toBeGreaterThan(2 ** 30 + 4096);
     expect(f!.pageCount!).toBeGreaterThan(f!.lockBytePage!);
