@@ -227,6 +227,10 @@ export interface WalScan {
    * 'reset' (a different log generation, or the log shrank; the trail is lost).
    */
   kind: WalScanKind;
+  /** The last frame position holding a valid frame of this generation (committed or not). */
+  lastValidFrame: number;
+  /** The log file's size when scanned. */
+  size: number;
 }
 
 /** Bytes per read while scanning the log. */
@@ -242,13 +246,13 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
   let hdrBytes: Uint8Array;
   try {
     size = await storage.size('wal');
-    if (size < WAL_HEADER_SIZE) return { index: null, kind: 'none' };
+    if (size < WAL_HEADER_SIZE) return { index: null, kind: 'none', lastValidFrame: 0, size };
     hdrBytes = await storage.read('wal', 0, WAL_HEADER_SIZE);
   } catch (e) {
     throw ioerr(`reading ${storage.label}-wal`, e);
   }
   const header = parseWalHeader(hdrBytes);
-  if (!header) return { index: null, kind: 'none' };
+  if (!header) return { index: null, kind: 'none', lastValidFrame: 0, size };
 
   const ps = header.pageSize;
   const frameSize = WAL_FRAME_HEADER_SIZE + ps;
@@ -278,10 +282,55 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
   const running = new Uint32Array(2);
   running.set(cks);
 
-  let frame = mxFrame + 1;
+  const walk = await walkFrames(storage, header, mxFrame + 1, running, size, (frame, pgno, commitSize) => {
+    pending.push([frame, pgno]);
+    if (commitSize !== 0) {
+      for (const [f, p] of pending) {
+        const list = table.byPage.get(p);
+        if (list) list.push(f);
+        else table.byPage.set(p, [f]);
+        table.pgnoOf[f] = p;
+      }
+      pending.length = 0;
+      mxFrame = frame;
+      dbSize = commitSize;
+      cks.set(running);
+      commits.push({ frame, dbSize });
+    }
+  });
+  table.top = mxFrame;
+
+  const index = new WalIndex(header, mxFrame, dbSize, cks, commits, table);
+  const lastValidFrame = walk.stopFrame - 1;
+  let kind: WalScanKind;
+  if (!previous) kind = mxFrame > 0 ? 'extended' : 'same';
+  else if (!base) kind = 'reset';
+  else kind = mxFrame > previous.mxFrame ? 'extended' : 'same';
+  return { index, kind, lastValidFrame, size };
+}
+
+type StopReason = 'eof' | 'invalid' | 'foreign';
+
+/**
+ * Walks frames from `start` while they carry `header`'s salts and continue the cumulative
+ * checksum in `running` (updated in place), calling `onFrame` for each valid one. Returns the
+ * first frame that is not valid and why: 'eof' (the file ends), 'foreign' (it carries other
+ * salts: another generation wrote it), 'invalid' (page 0, or a bad checksum: torn or stale).
+ */
+async function walkFrames(
+  storage: Storage,
+  header: WalHeader,
+  start: number,
+  running: Uint32Array,
+  size: number,
+  onFrame: (frame: number, pgno: number, commitSize: number) => void,
+): Promise<{ stopFrame: number; stop: StopReason; stopSalt1: number }> {
+  const ps = header.pageSize;
+  const frameSize = WAL_FRAME_HEADER_SIZE + ps;
   const maxFrames = Math.floor((size - WAL_HEADER_SIZE) / frameSize);
   const framesPerChunk = Math.max(1, Math.floor(SCAN_CHUNK / frameSize));
-  scan: while (frame <= maxFrames) {
+  let frame = start;
+  while (frame <= maxFrames) {
     const count = Math.min(framesPerChunk, maxFrames - frame + 1);
     let chunk: Uint8Array;
     try {
@@ -293,37 +342,63 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
     for (let k = 0; k < got; k++, frame++) {
       const off = k * frameSize;
       const pgno = get32(chunk, off);
-      const commitSize = get32(chunk, off + 4);
-      if (pgno === 0) break scan;
-      if (get32(chunk, off + 8) !== header.salt1 || get32(chunk, off + 12) !== header.salt2) break scan;
+      if (get32(chunk, off + 8) !== header.salt1 || get32(chunk, off + 12) !== header.salt2) {
+        const zero = get32(chunk, off + 8) === 0 && get32(chunk, off + 12) === 0 && pgno === 0;
+        return { stopFrame: frame, stop: zero ? 'invalid' : 'foreign', stopSalt1: get32(chunk, off + 8) };
+      }
+      if (pgno === 0) return { stopFrame: frame, stop: 'invalid', stopSalt1: 0 };
       walChecksum(header.bigEndianChecksum, chunk, off, 8, running);
       walChecksum(header.bigEndianChecksum, chunk, off + WAL_FRAME_HEADER_SIZE, ps, running);
-      if (running[0] !== get32(chunk, off + 16) || running[1] !== get32(chunk, off + 20)) break scan;
-      pending.push([frame, pgno]);
-      if (commitSize !== 0) {
-        for (const [f, p] of pending) {
-          const list = table.byPage.get(p);
-          if (list) list.push(f);
-          else table.byPage.set(p, [f]);
-          table.pgnoOf[f] = p;
-        }
-        pending.length = 0;
-        mxFrame = frame;
-        dbSize = commitSize;
-        cks.set(running);
-        commits.push({ frame, dbSize });
+      if (running[0] !== get32(chunk, off + 16) || running[1] !== get32(chunk, off + 20)) {
+        return { stopFrame: frame, stop: 'invalid', stopSalt1: 0 };
       }
+      onFrame(frame, pgno, get32(chunk, off + 4));
     }
-    if (got < count) break;
+    if (got < count) return { stopFrame: frame, stop: 'eof', stopSalt1: 0 };
   }
-  table.top = mxFrame;
+  return { stopFrame: frame, stop: 'eof', stopSalt1: 0 };
+}
 
-  const index = new WalIndex(header, mxFrame, dbSize, cks, commits, table);
-  let kind: WalScanKind;
-  if (!previous) kind = mxFrame > 0 ? 'extended' : 'same';
-  else if (!base) kind = 'reset';
-  else kind = mxFrame > previous.mxFrame ? 'extended' : 'same';
-  return { index, kind };
+export interface WalTail {
+  /** Pages written by commits of the old generation after `previous.mxFrame`. */
+  pages: Set<number>;
+  /** The old generation's last commit found (frame, dbSize), or null when none followed. */
+  lastCommit: WalCommit | null;
+  /** The first frame position that was not a valid frame of the old generation. */
+  stopFrame: number;
+  stop: StopReason;
+  /** For 'foreign': the salt-1 of the frame that stopped the scan. */
+  stopSalt1: number;
+}
+
+/**
+ * After a WAL reset, reads what is left of the previous generation beyond `previous.mxFrame`:
+ * frames that still carry its salts and continue its checksum chain. (A new generation
+ * overwrites the log from frame 1, so the old tail survives until the new one grows past it.)
+ * The copier uses this to learn which pages the old generation changed after its snapshot;
+ * whether the tail is complete is for the caller to judge (see CopyEngine.bridge).
+ */
+export async function scanTail(storage: Storage, previous: WalIndex): Promise<WalTail> {
+  let size: number;
+  try {
+    size = await storage.size('wal');
+  } catch (e) {
+    throw ioerr(`reading ${storage.label}-wal`, e);
+  }
+  const running = new Uint32Array(2);
+  running.set(previous.checksum);
+  const pages = new Set<number>();
+  const pending: number[] = [];
+  let lastCommit: WalCommit | null = null;
+  const walk = await walkFrames(storage, previous.header, previous.mxFrame + 1, running, size, (frame, pgno, commitSize) => {
+    pending.push(pgno);
+    if (commitSize !== 0) {
+      for (const p of pending) pages.add(p);
+      pending.length = 0;
+      lastCommit = { frame, dbSize: commitSize };
+    }
+  });
+  return { pages, lastCommit, stopFrame: walk.stopFrame, stop: walk.stop, stopSalt1: walk.stopSalt1 };
 }
 
 function sameHeader(a: WalHeader, b: WalHeader): boolean {

@@ -19,10 +19,12 @@
  */
 import { ErrorCode, QuireError, misuse } from '../../pager/errors.js';
 import { Database } from '../database.js';
-import { CopyEngine, busyError, type SnapshotIdentity, type StepStatus } from './engine.js';
+import { CopyEngine, type SnapshotIdentity, type StepStatus } from './engine.js';
+import { checkDriveOptions, drive, type DriveOptions } from './drive.js';
 import { DatabaseSink, type DestinationJournalMode } from './sink.js';
 
 export type { StepStatus, SnapshotIdentity } from './engine.js';
+export type { ProgressCallback, DriveOptions } from './drive.js';
 
 export interface BackupInitOptions {
   /** A hot rollback journal in the source: 'refuse' (BUSY, default) or 'apply' it to the copy. */
@@ -101,14 +103,19 @@ export class Backup {
     return this.engine.result;
   }
 
-  /** Restarts, snapshot moves and caveats of the copy so far. */
-  get stats(): { restarts: number; snapshotMoves: number; recopied: number; lastBusyReason: string } {
-    return {
-      restarts: this.engine.restarts,
-      snapshotMoves: this.engine.snapshotMoves,
-      recopied: this.engine.recopied,
-      lastBusyReason: this.engine.lastReason,
-    };
+  /** Full passes started over because the source changed. */
+  get restarts(): number {
+    return this.engine.restarts;
+  }
+
+  /** Times a WAL snapshot moved forward instead of restarting. */
+  get snapshotMoves(): number {
+    return this.engine.snapshotMoves;
+  }
+
+  /** Why the last pass started over. */
+  get lastBusyReason(): string {
+    return this.engine.lastReason;
   }
 
   /**
@@ -159,41 +166,9 @@ export class Backup {
   }
 }
 
-export type ProgressCallback = (status: StepStatus, remaining: number, total: number) => void | Promise<void>;
-
-export interface BackupOptions extends BackupInitOptions {
-  /** Pages per step; ≤ 0 or absent copies everything in one step (Python: pages=-1). */
-  pages?: number;
-  /** Called after every step, BUSY included, as progress(status, remaining, total). */
-  progress?: ProgressCallback | null;
+export interface BackupOptions extends BackupInitOptions, DriveOptions {
   /** Source schema name; only "main" exists. Default "main". */
   name?: string;
-  /** Milliseconds to wait after a BUSY step before retrying (Python: sleep=0.250 s). Default 250. */
-  sleep?: number;
-  /** Give up with BUSY after this many milliseconds of trying. Default: no limit (as Python). */
-  timeout?: number;
-  /** Cancels the copy: it stops with ABORT and the destination stays as it was. */
-  signal?: AbortSignal;
-}
-
-function abortError(signal: AbortSignal): QuireError {
-  const r = signal.reason;
-  return new QuireError(ErrorCode.ABORT, `backup aborted${r instanceof Error ? `: ${r.message}` : r !== undefined ? `: ${String(r)}` : ''}`, {
-    cause: r,
-  });
-}
-
-function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
@@ -203,36 +178,10 @@ function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export async function backup(source: Database, target: Database, options: BackupOptions = {}): Promise<SnapshotIdentity> {
   if (!isDatabase(target)) throw misuse('target is not a database');
-  const progress = options.progress;
-  if (progress !== undefined && progress !== null && typeof progress !== 'function') {
-    throw misuse('progress argument must be a callable');
-  }
-  const pagesOpt = options.pages ?? -1;
-  if (typeof pagesOpt !== 'number' || Number.isNaN(pagesOpt)) throw misuse('pages must be a number');
-  const pages = pagesOpt <= 0 ? -1 : Math.floor(pagesOpt);
-  const sleep = options.sleep ?? 250;
-  if (typeof sleep !== 'number' || sleep < 0 || Number.isNaN(sleep)) throw misuse('sleep must be a non-negative number of milliseconds');
-  const timeout = options.timeout ?? Infinity;
-  const signal = options.signal;
-  if (signal?.aborted) throw abortError(signal);
-
+  const o = checkDriveOptions(options);
   const b = await Backup.init(target, 'main', source, options.name ?? 'main', options);
-  const started = Date.now();
   try {
-    for (;;) {
-      if (signal?.aborted) throw abortError(signal);
-      const status = await b.step(pages);
-      if (progress) await progress(status, b.remaining, b.pageCount);
-      if (status === 'DONE') break;
-      if (signal?.aborted) throw abortError(signal);
-      if (status === 'BUSY') {
-        if (Date.now() - started >= timeout) throw busyError(source.name, b.stats.lastBusyReason, b.stats.restarts);
-        await sleepFor(Math.min(sleep, Math.max(0, timeout - (Date.now() - started))), signal);
-      } else {
-        // Yield to the event loop between steps.
-        await new Promise<void>((r) => setTimeout(r, 0));
-      }
-    }
+    await drive(b, o, source.name);
   } catch (e) {
     await b.abandon(e);
     throw e;

@@ -29,16 +29,24 @@
  *   start  scan the WAL (header, salts, cumulative checksums) → mxFrame, dbSize; the snapshot
  *          is the db file overlaid with the newest frame ≤ mxFrame of each page
  *   copy   runs from the db file, patched with frames (each frame's header must still carry
- *          the snapshot's salts and page number)
- *   end    rescan the WAL from mxFrame:
- *            same salts, no new commit → consistent
- *            same salts, new commits   → the frames in (mxFrame, newMx] name exactly the
- *              pages that changed (a checkpoint can only have backfilled committed frames,
- *              all ≤ newMx since they were in the log before the rescan): re-copy those
- *              from the log and move the snapshot to newMx; after the re-copy, a rescan
- *              showing the same salts proves the copy equals the state at newMx
- *            new salts / log gone      → the trail is lost: start over
- *          With no WAL at the start, a WAL that appeared is followed from frame 1 as long as
+ *          the snapshot's salts and page number); after every run the WAL is rescanned from
+ *          mxFrame ("following" it), which moves the snapshot forward:
+ *   move   same salts, new commits → the frames in (mxFrame, newMx] name exactly the pages
+ *          that changed. A checkpoint can only have backfilled committed frames, and every
+ *          frame committed before a db-file read is in the log before the next rescan, so
+ *          re-copying those pages (the ones already copied; later ones are read at newMx
+ *          anyway) and taking newMx as the snapshot keeps the copy one committed state.
+ *   reset  new salts (a checkpoint completed and the log restarted, so the db file holds
+ *          the old generation's last commit): the old generation's tail beyond mxFrame is
+ *          read while it survives (scanTail). If it provably ended there — it stops at
+ *          stale or torn bytes, not at the new generation's frames, the file was not
+ *          truncated, the new generation is the next one (salt-1 + 1) and has not grown to
+ *          within a frame of that point — the copy bridges the reset: the tail's pages, the
+ *          new generation's pages and any frame that could not be read are re-copied and the
+ *          new log is followed. Otherwise the trail is lost and the pass starts over.
+ *   end    when every page is copied: a last rescan. Same salts → consistent (at mxFrame, or
+ *          after a move if db-file pages were read since the previous rescan).
+ *          With no WAL at the start, a WAL that appears is followed from frame 1 as long as
  *          the db file's stats did not change (no checkpoint ran); else start over.
  *
  * Writes through quire in this process arrive via the pager's commit hook with their new
@@ -54,7 +62,7 @@ import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
 import { onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
 import type { FileStat, Storage } from '../../pager/storage.js';
-import { WAL_FRAME_HEADER_SIZE, frameOffset, scanWal, type WalIndex } from '../../pager/wal.js';
+import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
 
 export type StepStatus = 'OK' | 'DONE' | 'BUSY';
 
@@ -87,6 +95,8 @@ export interface SnapshotIdentity {
   restarts: number;
   /** Times a WAL snapshot was moved forward instead of restarting. */
   snapshotMoves: number;
+  /** WAL resets (checkpoint + restart) the copy followed without restarting. */
+  resetsBridged: number;
   /** Pages re-copied after a move (or from quire's own commits). */
   recopied: number;
   /** What this copy's consistency does not cover. */
@@ -130,7 +140,12 @@ export class CopyEngine {
   private wal: WalIndex | null = null;
   private walAtStart = false;
   private trailLost = false;
-  private moved = false;
+  /** A db-file page was read after the last WAL scan. */
+  private dbReadSinceScan = false;
+  /** Pages whose frame could not be read (the log was overwritten): re-read after a bridge. */
+  private unresolved = new Set<number>();
+  /** Resets bridged without restarting. */
+  resetsBridged = 0;
   private hooked = new Map<number, Uint8Array>();
   private hookedCount: number | null = null;
   private ownCommit = false;
@@ -204,21 +219,22 @@ export class CopyEngine {
       }
       this.everStepped = true;
       await this.flushHooked();
-      while (budget > 0 && this.recopy.size > 0) {
+      while (budget > 0 && this.recopy.size > 0 && !this.trailLost) {
         const p = this.recopy.values().next().value as number;
         this.recopy.delete(p);
         await this.recopyPage(p);
         budget--;
       }
       const perRun = Math.max(1, Math.floor(this.runBytes / this.pageSizeV));
-      while (budget > 0 && this.next <= this.pageCountV) {
+      while (budget > 0 && this.next <= this.pageCountV && !this.trailLost) {
         const count = Math.min(perRun, budget, this.pageCountV - this.next + 1);
         await this.copyRun(this.next, count);
         this.next += count;
         budget -= count;
+        if (this.mode === 'wal' && this.next <= this.pageCountV) await this.followWal();
       }
-      if (this.next <= this.pageCountV || this.recopy.size > 0) return 'OK';
-      const end = await this.endPass();
+      if (!this.trailLost && (this.next <= this.pageCountV || this.recopy.size > 0)) return 'OK';
+      const end = this.trailLost ? this.lostTrail() : await this.endPass();
       if (end === 'consistent') {
         this.result = this.identity();
         await this.sink.finish(this.result);
@@ -252,6 +268,7 @@ export class CopyEngine {
       journalApplied: this.journal !== null,
       restarts: this.restarts,
       snapshotMoves: this.snapshotMoves,
+      resetsBridged: this.resetsBridged,
       recopied: this.recopied,
       caveats,
     };
@@ -293,7 +310,8 @@ export class CopyEngine {
   /** Starts a pass; false when the source is busy (an active journal under 'refuse'). */
   private async beginPass(): Promise<boolean> {
     this.trailLost = false;
-    this.moved = false;
+    this.dbReadSinceScan = false;
+    this.unresolved.clear();
     this.journal = null;
     this.journalSig = null;
     this.recopy.clear();
@@ -303,13 +321,13 @@ export class CopyEngine {
     const st0 = await this.stat();
     const size = st0?.size ?? 0;
     const head = size > 0 ? await this.readDb(0, HEADER_SIZE) : new Uint8Array(0);
-    const scan = size > 0 ? await scanWal(this.source, null) : { index: null };
-    const walMode = size > 0 && ((head.length > 19 && head[19] === 2) || (scan.index !== null && scan.index.mxFrame > 0));
+    const scan = size > 0 ? await scanWal(this.source, null) : null;
+    const walMode = size > 0 && ((head.length > 19 && head[19] === 2) || (scan !== null && scan.index !== null && scan.index.mxFrame > 0));
     let page1Head = head;
 
     if (walMode) {
       this.mode = 'wal';
-      this.wal = scan.index;
+      this.wal = scan!.index;
       this.walAtStart = this.wal !== null;
       if (this.wal) {
         const f = this.wal.frameFor(1);
@@ -387,43 +405,99 @@ export class CopyEngine {
       return 'consistent';
     }
 
-    // WAL mode.
+    // WAL mode: one more rescan.
+    const ok = await this.followWal(true);
+    if (!ok) return 'restart';
+    return this.recopy.size > 0 ? 'moved' : 'consistent';
+  }
+
+  private lostTrail(): PassEnd {
+    this.lastReason = 'the WAL was reset (checkpoint + restart) during the pass and its trail could not be followed';
+    return 'restart';
+  }
+
+  /**
+   * Rescans the WAL and moves the snapshot forward (see the module comment). Returns false
+   * when the trail is lost. At the end of a pass (`final`), a rescan that finds new commits
+   * does not move the snapshot unless db-file pages were read since the previous rescan: the
+   * copy is then already the state at the current mxFrame.
+   */
+  private async followWal(final = false): Promise<boolean> {
     const scan = await scanWal(this.source, this.wal);
     if (!this.walAtStart) {
       if (!sameStat(this.startStat, await this.stat())) {
         this.lastReason = 'the database file was checkpointed during the pass';
-        return 'restart';
+        this.trailLost = true;
+        return false;
       }
-      if (!scan.index || scan.index.mxFrame === 0) return 'consistent';
+      if (!scan.index || scan.index.mxFrame === 0) return true;
       // A WAL appeared: follow it from frame 1.
-      this.wal = scan.index;
       this.walAtStart = true;
-      return this.moveTo(scan.index, 0);
+      this.moveTo(scan.index, 0);
+      return true;
     }
-    if (this.trailLost || !scan.index || scan.kind === 'reset' || scan.kind === 'none') {
-      this.lastReason = 'the WAL was reset (checkpoint + restart) during the pass';
-      return 'restart';
+    const prev = this.wal!;
+    if (scan.index && scan.index.sameGeneration(prev)) {
+      if (this.unresolved.size > 0) {
+        // A frame of this generation could not be read, yet the generation is unchanged.
+        this.trailLost = true;
+        return false;
+      }
+      if (scan.index.mxFrame > prev.mxFrame && (!final || this.dbReadSinceScan)) this.moveTo(scan.index, prev.mxFrame);
+      this.dbReadSinceScan = false;
+      return true;
     }
-    if (scan.kind === 'same' || this.moved) {
-      // Same salts: every frame we read was the snapshot's. After a move, a further commit
-      // does not matter: the copy is the state at this.wal.mxFrame.
-      return 'consistent';
-    }
-    return this.moveTo(scan.index, this.wal!.mxFrame);
+    if (await this.bridge(prev)) return true;
+    this.trailLost = true;
+    return false;
   }
 
-  private moveTo(idx: WalIndex, from: number): PassEnd {
+  /** Follows a WAL reset without restarting, when the old generation's end is certain. */
+  private async bridge(prev: WalIndex): Promise<boolean> {
+    const tail = await scanTail(this.source, prev);
+    // The new generation, read AFTER the tail: if it has not reached the tail's stopping
+    // point by now, it never overwrote what the tail scan read.
+    const cur = await scanWal(this.source, null);
+    const q = tail.stopFrame;
+    const newer = (salt: number) => {
+      const d = (salt - prev.header.salt1) >>> 0;
+      return d !== 0 && d < 0x80000000;
+    };
+    if (tail.stop === 'foreign' && newer(tail.stopSalt1)) return false;
+    if (cur.size < frameOffset(prev.pageSize, prev.mxFrame + 1)) return false; // truncated
+    if (!cur.index || cur.index.header.salt1 !== ((prev.header.salt1 + 1) >>> 0)) return false;
+    if (cur.lastValidFrame > q - 2) return false;
+    if (cur.index.pageSize !== prev.pageSize) return false;
+
+    const changed = new Set<number>(tail.pages);
+    for (const p of cur.index.pages()) changed.add(p);
+    for (const p of this.unresolved) changed.add(p);
+    this.unresolved.clear();
+    const dbSize = cur.index.mxFrame > 0 ? cur.index.dbSize : tail.lastCommit ? tail.lastCommit.dbSize : prev.dbSize;
+    this.wal = cur.index;
+    this.setCount(dbSize);
+    for (const p of changed) if (p <= dbSize && p < this.next) this.recopy.add(p);
+    this.resetsBridged++;
+    this.snapshotMoves++;
+    // Re-copied pages not in the new log come from the db file.
+    this.dbReadSinceScan = true;
+    return true;
+  }
+
+  private setCount(n: number): void {
+    if (n !== this.pageCountV) {
+      this.pageCountV = n;
+      this.sink.setPageCount(n);
+    }
+    if (this.next > n + 1) this.next = n + 1;
+  }
+
+  private moveTo(idx: WalIndex, from: number): void {
     const changed = idx.pagesBetween(from, idx.mxFrame);
     this.wal = idx;
-    const newCount = idx.dbSize;
-    if (newCount !== this.pageCountV) {
-      this.pageCountV = newCount;
-      this.sink.setPageCount(newCount);
-    }
-    for (const p of changed) if (p <= newCount) this.recopy.add(p);
+    this.setCount(idx.dbSize);
+    for (const p of changed) if (p <= idx.dbSize && p < this.next) this.recopy.add(p);
     this.snapshotMoves++;
-    this.moved = true;
-    return 'moved';
   }
 
   private async readFrameChecked(pgno: number, frame: number): Promise<Uint8Array> {
@@ -436,7 +510,8 @@ export class CopyEngine {
     }
     const h = this.wal!.header;
     if (b.length !== WAL_FRAME_HEADER_SIZE + ps || get32(b, 0) !== pgno || get32(b, 8) !== h.salt1 || get32(b, 12) !== h.salt2) {
-      this.trailLost = true;
+      // The log was overwritten by a new generation: resolved when the reset is bridged.
+      this.unresolved.add(pgno);
       return new Uint8Array(ps);
     }
     return b.subarray(WAL_FRAME_HEADER_SIZE);
@@ -444,6 +519,7 @@ export class CopyEngine {
 
   private async copyRun(first: number, count: number): Promise<void> {
     const ps = this.pageSizeV;
+    this.dbReadSinceScan = true;
     let buf = await this.readDb((first - 1) * ps, count * ps);
     if (buf.length < count * ps) {
       const full = new Uint8Array(count * ps);
@@ -473,6 +549,7 @@ export class CopyEngine {
       if (f) img = await this.readFrameChecked(p, f);
     }
     if (!img) {
+      this.dbReadSinceScan = true;
       img = await this.readDb((p - 1) * ps, ps);
       if (img.length < ps) {
         const full = new Uint8Array(ps);
@@ -481,6 +558,7 @@ export class CopyEngine {
       }
     }
     this.recopied++;
+    if (this.unresolved.has(p)) return;
     if (p === 1) this.header = parseHeader(img, this.source.label);
     await this.sink.write(p, img);
   }

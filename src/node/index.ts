@@ -28,3 +28,5 @@ export async function openDatabase(path: string, options: OpenFileOptions = {}):
     throw e;
   }
 }
+export { backupFile } from './backup-file.js';
+export type { BackupFileOptions, BackupFileResult, BackupFileProgress } from './backup-file.js';

@@ -1,0 +1,92 @@
+/**
+ * The step loop shared by every one-call copy (backup(), backupFile(), the CLI): step,
+ * report progress after every step (BUSY included), sleep after BUSY, yield to the event loop
+ * between steps, honour an AbortSignal and a total time budget.
+ */
+import { ErrorCode, QuireError, misuse } from '../../pager/errors.js';
+import { busyError, type StepStatus } from './engine.js';
+
+export type ProgressCallback = (status: StepStatus, remaining: number, total: number) => void | Promise<void>;
+
+export interface DriveOptions {
+  /** Pages per step; ≤ 0 or absent copies everything in one step (Python: pages=-1). */
+  pages?: number;
+  /** Called after every step, BUSY included, as progress(status, remaining, total). */
+  progress?: ProgressCallback | null;
+  /** Milliseconds to wait after a BUSY step before retrying (Python: sleep=0.250 s). Default 250. */
+  sleep?: number;
+  /** Give up with BUSY after this many milliseconds of trying. Default: no limit (as Python). */
+  timeout?: number;
+  /** Cancels the copy: it stops with ABORT and the destination stays as it was. */
+  signal?: AbortSignal;
+}
+
+export interface Stepper {
+  step(n: number): Promise<StepStatus>;
+  readonly remaining: number;
+  readonly pageCount: number;
+  readonly restarts: number;
+  readonly lastBusyReason: string;
+}
+
+interface CheckedDrive {
+  pages: number;
+  progress: ProgressCallback | null;
+  sleep: number;
+  timeout: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Validates the options (MISUSE for bad types, as CPython raises TypeError). */
+export function checkDriveOptions(o: DriveOptions): CheckedDrive {
+  const progress = o.progress;
+  if (progress !== undefined && progress !== null && typeof progress !== 'function') {
+    throw misuse('progress argument must be a callable');
+  }
+  const pagesOpt = o.pages ?? -1;
+  if (typeof pagesOpt !== 'number' || Number.isNaN(pagesOpt)) throw misuse('pages must be a number');
+  const sleep = o.sleep ?? 250;
+  if (typeof sleep !== 'number' || !(sleep >= 0)) throw misuse('sleep must be a non-negative number of milliseconds');
+  const timeout = o.timeout ?? Infinity;
+  if (typeof timeout !== 'number' || !(timeout >= 0)) throw misuse('timeout must be a non-negative number of milliseconds');
+  if (o.signal?.aborted) throw abortError(o.signal);
+  return { pages: pagesOpt <= 0 ? -1 : Math.floor(pagesOpt), progress: progress ?? null, sleep, timeout, signal: o.signal };
+}
+
+export function abortError(signal: AbortSignal): QuireError {
+  const r = signal.reason;
+  const why = r instanceof Error ? `: ${r.message}` : r !== undefined ? `: ${String(r)}` : '';
+  return new QuireError(ErrorCode.ABORT, `backup aborted${why}`, { cause: r });
+}
+
+function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Steps until DONE. Throws the progress callback's own error, ABORT, or BUSY past the budget. */
+export async function drive(s: Stepper, o: CheckedDrive, label: string): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (o.signal?.aborted) throw abortError(o.signal);
+    const status = await s.step(o.pages);
+    if (o.progress) await o.progress(status, s.remaining, s.pageCount);
+    if (status === 'DONE') return;
+    if (o.signal?.aborted) throw abortError(o.signal);
+    if (status === 'BUSY') {
+      const spent = Date.now() - started;
+      if (spent >= o.timeout) throw busyError(label, s.lastBusyReason, s.restarts);
+      await sleepFor(Math.min(o.sleep, o.timeout - spent), o.signal);
+    } else {
+      await new Promise<void>((r) => setTimeout(r, 0));
+    }
+  }
+}

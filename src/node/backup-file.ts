@@ -1,0 +1,324 @@
+/**
+ * Copying a live database file to another file (Node): the CLI's `quire backup` and the
+ * benchmarks' "idle copy".
+ *
+ * Pages go straight into a temporary file beside the destination (positional writes, so
+ * re-copied pages overwrite in place; memory stays flat whatever the database size); when the
+ * copy is consistent, page 1 gets the destination header rules (src/backup/sink.ts), the file
+ * is fsynced and renamed over the destination, and the directory is fsynced: readers of the
+ * destination see the old file or the new one, never a half-copied one.
+ *
+ * The destination must not be in use: a -wal or -shm beside it, or an active -journal, is
+ * BUSY (SQLite would apply them to the new file). A destination that exists and is not a
+ * database (and not empty) is NOTADB. The same file as the source is refused.
+ *
+ * Forensic mode keeps page 1 as the source had it, hashes the source files before and after,
+ * optionally copies the source's -wal (the committed prefix of the snapshot's log) and
+ * -journal raw as `<copy>.source-wal` / `<copy>.source-journal`, and writes a manifest.
+ */
+import { open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, QuireError, ioerr, misuse } from '../../pager/errors.js';
+import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
+import { journalState } from '../../pager/journal.js';
+import { frameOffset, parseWalHeader } from '../../pager/wal.js';
+import { CopyEngine, type PageSink, type SnapshotIdentity, type StepStatus } from '../backup/engine.js';
+import { checkDriveOptions, drive, type DriveOptions } from '../backup/drive.js';
+import { applyDestinationHeader, type DestinationJournalMode, type DestinationRules } from '../backup/sink.js';
+import { buildManifest, hashCopy, hashSource, type FileHash, type ForensicManifest } from '../forensic.js';
+import { NodeFileStorage } from './file-storage.js';
+import { VERSION } from '../version.js';
+import { sha256 } from '../util/sha256.js';
+import { toHex } from '../../pager/bytes.js';
+
+class FileSink implements PageSink {
+  readonly dst: string;
+  private readonly rules: DestinationRules;
+  private tmp: string | null = null;
+  private fh: FileHandle | null = null;
+  private ps = 0;
+  private count = 0;
+  private oldHeader: DbHeader | null = null;
+  private checked = false;
+  bytesWritten = 0;
+  /** Set by finish in forensic mode: hashes of the published copy. */
+  hashes: Awaited<ReturnType<typeof hashCopy>> | null = null;
+  wantHashes = false;
+
+  constructor(dst: string, rules: DestinationRules) {
+    this.dst = path.resolve(dst);
+    this.rules = rules;
+  }
+
+  private async checkDestination(): Promise<void> {
+    for (const side of ['-wal', '-shm']) {
+      if (await exists(this.dst + side)) {
+        throw new QuireError(ErrorCode.BUSY, `destination ${this.dst} is in use (${path.basename(this.dst + side)} exists beside it)`);
+      }
+    }
+    const st = await stat(this.dst).catch(() => null);
+    if (st && st.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `destination ${this.dst} is a directory`);
+    if (st && st.size > 0) {
+      const dstStorage = await NodeFileStorage.open(this.dst);
+      try {
+        if ((await journalState(dstStorage)).active) {
+          throw new QuireError(ErrorCode.BUSY, `destination ${this.dst} is in use (it has an active -journal)`);
+        }
+        const head = await dstStorage.read('db', 0, HEADER_SIZE);
+        this.oldHeader = parseHeader(head, this.dst);
+      } finally {
+        await dstStorage.close();
+      }
+    }
+  }
+
+  async begin(pageSize: number, pageCount: number): Promise<void> {
+    if (!this.checked) {
+      await this.checkDestination();
+      this.checked = true;
+    }
+    if (!this.fh) {
+      this.tmp = `${this.dst}.quire-tmp-${process.pid}-${Date.now().toString(36)}`;
+      try {
+        this.fh = await open(this.tmp, 'w+', 0o644);
+      } catch (e) {
+        throw new QuireError(ErrorCode.CANTOPEN, `cannot create ${this.tmp}: ${(e as Error).message}`, { cause: e });
+      }
+    } else if (this.ps !== pageSize) {
+      await this.fh.truncate(0);
+    }
+    this.ps = pageSize;
+    this.count = pageCount;
+  }
+
+  async write(first: number, data: Uint8Array): Promise<void> {
+    try {
+      let done = 0;
+      const pos = (first - 1) * this.ps;
+      while (done < data.length) {
+        const { bytesWritten } = await this.fh!.write(data, done, data.length - done, pos + done);
+        done += bytesWritten;
+      }
+      this.bytesWritten += data.length;
+    } catch (e) {
+      throw ioerr(`writing ${this.tmp}`, e);
+    }
+  }
+
+  setPageCount(n: number): void {
+    this.count = n;
+  }
+
+  async finish(_snapshot: SnapshotIdentity): Promise<void> {
+    const fh = this.fh!;
+    const ps = this.ps;
+    try {
+      await fh.truncate(this.count * ps);
+      if (this.count > 0) {
+        const p1 = new Uint8Array(ps);
+        await fh.read(p1, 0, ps, 0);
+        applyDestinationHeader(p1, this.oldHeader, this.count, this.rules);
+        await fh.write(p1, 0, ps, 0);
+      }
+      await fh.sync();
+      if (this.wantHashes) {
+        this.hashes = await hashCopy(
+          async (off, len) => {
+            const b = new Uint8Array(len);
+            const { bytesRead } = await fh.read(b, 0, len, off);
+            return b.subarray(0, bytesRead);
+          },
+          this.count * ps,
+          ps,
+        );
+      }
+      await fh.close();
+      this.fh = null;
+      await rename(this.tmp!, this.dst);
+      this.tmp = null;
+      await syncDir(path.dirname(this.dst));
+    } catch (e) {
+      await this.abort();
+      throw ioerr(`publishing ${this.dst}`, e);
+    }
+  }
+
+  async abort(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    if (fh) await fh.close().catch(() => undefined);
+    if (this.tmp) await unlink(this.tmp).catch(() => undefined);
+    this.tmp = null;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r').catch(() => null);
+  if (!fh) return;
+  try {
+    await fh.sync();
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic.
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface BackupFileProgress {
+  status: StepStatus;
+  remaining: number;
+  pageCount: number;
+  pageSize: number;
+  bytesWritten: number;
+  restarts: number;
+  snapshotMoves: number;
+  elapsedMs: number;
+}
+
+export interface BackupFileOptions extends Omit<DriveOptions, 'progress'> {
+  /** Called after every step with counters for a progress display. */
+  onProgress?: (p: BackupFileProgress) => void;
+  /** A hot rollback journal in the source: 'refuse' (BUSY, default) or 'apply' it to the copy. */
+  hotJournal?: 'refuse' | 'apply';
+  /** Journal mode of the copy: 'source' (default), 'wal' or 'rollback'. Ignored when forensic. */
+  journalMode?: DestinationJournalMode;
+  /** Forensic copy: page 1 unmodified, source hashed before and after, manifest. */
+  forensic?: boolean;
+  /** Forensic: also copy the source's -wal / -journal raw beside the copy. */
+  sideFiles?: boolean;
+  /** Forensic: write the manifest JSON here. Default `<copy>.manifest.json` when forensic. */
+  manifest?: string;
+}
+
+export interface BackupFileResult {
+  snapshot: SnapshotIdentity;
+  bytes: number;
+  elapsedMs: number;
+  manifest: ForensicManifest | null;
+  manifestPath: string | null;
+}
+
+/**
+ * Copies the database file `src` (which may be live: written by SQLite in another process) to
+ * `dst`, consistently and without locks. See the module comment.
+ */
+export async function backupFile(src: string, dst: string, options: BackupFileOptions = {}): Promise<BackupFileResult> {
+  const o = checkDriveOptions(options);
+  const started = Date.now();
+  const source = await NodeFileStorage.open(src, { readOnly: true });
+  try {
+    const dstAbs = path.resolve(dst);
+    const sst = await source.stat('db');
+    const dstat = await stat(dstAbs, { bigint: true }).catch(() => null);
+    if (dstat && sst && dstat.ino === sst.ino && dstat.dev === sst.dev) {
+      throw misuse(`source and destination are the same file (${src})`);
+    }
+    const forensic = options.forensic ?? false;
+    const sink = new FileSink(dstAbs, { journalMode: options.journalMode ?? 'source', raw: forensic });
+    sink.wantHashes = forensic;
+    const before = forensic ? await hashSource(source) : null;
+    const copyStarted = Date.now();
+    const engine = new CopyEngine(source, sink, { hotJournal: options.hotJournal ?? 'refuse' });
+    const stepper = {
+      step: (n: number) => engine.step(n),
+      get remaining() {
+        return engine.remaining;
+      },
+      get pageCount() {
+        return engine.pageCount;
+      },
+      get restarts() {
+        return engine.restarts;
+      },
+      get lastBusyReason() {
+        return engine.lastReason;
+      },
+    };
+    if (options.onProgress) {
+      const cb = options.onProgress;
+      o.progress = (status, remaining, pageCount) =>
+        cb({
+          status,
+          remaining,
+          pageCount,
+          pageSize: engine.pageSize,
+          bytesWritten: sink.bytesWritten,
+          restarts: engine.restarts,
+          snapshotMoves: engine.snapshotMoves,
+          elapsedMs: Date.now() - copyStarted,
+        });
+    }
+    try {
+      await drive(stepper, o, src);
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    } finally {
+      engine.release();
+    }
+    const copyEnded = Date.now();
+    const snapshot = engine.result!;
+    let manifest: ForensicManifest | null = null;
+    let manifestPath: string | null = null;
+    if (forensic) {
+      const sideFiles: ForensicManifest['sideFiles'] = {};
+      if (options.sideFiles) {
+        const w = await copyWalPrefix(source, snapshot, dstAbs + '.source-wal');
+        if (w) sideFiles.wal = w;
+        const j = await copyRaw(source, 'journal', dstAbs + '.source-journal');
+        if (j) sideFiles.journal = j;
+      }
+      const after = await hashSource(source);
+      const finished = Date.now();
+      manifest = buildManifest({
+        version: VERSION,
+        sourcePath: source.path,
+        before: before!,
+        after,
+        snapshot,
+        copyPath: dstAbs,
+        copy: sink.hashes!,
+        sideFiles,
+        started,
+        copyStarted,
+        copyEnded,
+        finished,
+      });
+      manifestPath = path.resolve(options.manifest ?? `${dstAbs}.manifest.json`);
+      await writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+    }
+    return { snapshot, bytes: sink.bytesWritten, elapsedMs: Date.now() - started, manifest, manifestPath };
+  } finally {
+    await source.close();
+  }
+}
+
+/** Copies the committed prefix of the snapshot's WAL (header + frames 1..mxFrame), if still intact. */
+async function copyWalPrefix(source: NodeFileStorage, snap: SnapshotIdentity, to: string): Promise<(FileHash & { path: string }) | null> {
+  if (!snap.wal || snap.wal.mxFrame === 0) return copyRaw(source, 'wal', to);
+  const end = frameOffset(snap.pageSize, snap.wal.mxFrame + 1);
+  const bytes = await source.read('wal', 0, end);
+  const h = parseWalHeader(bytes);
+  if (!h || h.salt1 !== snap.wal.salt1 || h.salt2 !== snap.wal.salt2 || bytes.length !== end) {
+    throw new QuireError(ErrorCode.BUSY, `${source.label}-wal was reset before its raw copy could be taken`);
+  }
+  return writeRaw(bytes, to);
+}
+
+async function copyRaw(source: NodeFileStorage, kind: 'wal' | 'journal', to: string): Promise<(FileHash & { path: string }) | null> {
+  if (!(await source.exists(kind))) return null;
+  const size = await source.size(kind);
+  return writeRaw(await source.read(kind, 0, size), to);
+}
+
+async function writeRaw(bytes: Uint8Array, to: string): Promise<FileHash & { path: string }> {
+  await writeFile(to, bytes);
+  return { path: to, size: bytes.length, sha256: toHex(sha256(bytes)) };
+}
