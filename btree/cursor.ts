@@ -67,6 +67,25 @@ function compareRowid(a: Rowid, b: Rowid): number {
   return fa < fb ? -1 : fa > fb ? 1 : 0;
 }
 
+/** The empty table-leaf view a cursor uses for sqlite_schema in a 0-page database. */
+const EMPTY_SCHEMA: BtPage = {
+  pgno: 1,
+  data: new Uint8Array(0),
+  type: 13,
+  leaf: true,
+  intKey: true,
+  hdr: 100,
+  nCell: 0,
+  cellPtr: 108,
+  firstFreeblock: 0,
+  contentStart: 0,
+  fragmented: 0,
+  rightChild: 0,
+  usableSize: 0,
+  maxLocal: 0,
+  minLocal: 0,
+};
+
 /** State shared by both cursor kinds: the path, descent checks, in-order stepping. */
 abstract class BtCursor {
   protected readonly src: PageSource;
@@ -196,6 +215,14 @@ abstract class BtCursor {
   protected moveToRoot(): Promise<void> | undefined {
     this.depth = -1;
     this.atEof = true;
+    if (this.root === 1 && this.src.pageCount === 0 && this.intKey) {
+      // An empty file is an empty database: sqlite_schema has no page yet (as in
+      // sqlite3BtreeCursor, which then treats the tree as empty).
+      this.pages[0] = EMPTY_SCHEMA;
+      this.idx[0] = 0;
+      this.depth = 0;
+      return undefined;
+    }
     return this.push(this.root);
   }
 
@@ -316,6 +343,11 @@ abstract class BtCursor {
     const p = this.pages[this.depth];
     const r = readPayload(this.src, p.pgno, p.data, c);
     return r instanceof Promise ? this.later(r) : r;
+  }
+
+  /** The parsed cell of the current entry (a fresh object: offsets, sizes, overflow). */
+  cellInfo(): CellInfo {
+    return { ...this.currentCell() };
   }
 
   /** Payload size of the current entry in bytes. */
@@ -584,7 +616,7 @@ export async function* scanTable(src: PageSource, root: Pgno, options: ScanOptio
   const cell = newCellInfo();
   let pgno = root;
   let parent: Pgno = 0;
-  if (remaining <= 0) return;
+  if (remaining <= 0 || (root === 1 && pageCount === 0)) return; // empty file: empty schema
   for (;;) {
     // Load pgno as the child of the stack top (or the root).
     const depth = stack.length;

@@ -29,6 +29,7 @@ export interface Freelist {
 
 /** Reads the freelist described by page 1's header. */
 export function readFreelist(src: PageSource): MaybePromise<Freelist> {
+  if (src.pageCount === 0) return { trunks: [], leaves: [] }; // an empty file: no page 1 yet
   const p1 = src.page(1);
   const go = (img: Uint8Array): MaybePromise<Freelist> => {
     if (img.length < 100) throw corrupt(1, 'page 1 is shorter than the database header');

@@ -49,8 +49,9 @@ let utf16leDec: TextDecoder | undefined;
 let utf16beDec: TextDecoder | undefined;
 let utf8Enc: TextEncoder | undefined;
 
-/** Longest pure-ASCII string built by hand instead of through TextDecoder. */
-const ASCII_FAST_MAX = 24;
+/** Longest pure-ASCII string built by hand instead of through TextDecoder (V8 keeps
+ * concatenations under 13 characters flat; measured faster than TextDecoder up to ~12). */
+const ASCII_FAST_MAX = 12;
 
 /** Decodes `buf[start, end)` as TEXT in `encoding` (1 UTF-8, 2 UTF-16le, 3 UTF-16be). */
 export function decodeText(buf: Uint8Array, start: number, end: number, encoding: Encoding): string {
