@@ -20,3 +20,7 @@ export type { PagerOptions, CommitInfo, CommitListener, JournalMode, Synchronous
 export { parseHeader, Encoding } from '../pager/header.js';
 export type { DbHeader } from '../pager/header.js';
 export { Sha256, sha256 } from './util/sha256.js';
+export { backupStream } from './backup/stream.js';
+export type { StreamOptions } from './backup/stream.js';
+export { hashFile, hashSource, hashCopy, verifyCopy, buildManifest, MANIFEST_FORMAT } from './forensic.js';
+export type { ForensicManifest, FileHash, CopyHashes, VerifyResult } from './forensic.js';

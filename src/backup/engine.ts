@@ -106,6 +106,13 @@ export interface SnapshotIdentity {
 export interface EngineOptions {
   /** A hot (or live) rollback journal: 'refuse' (BUSY, default) or 'apply' it to the copy. */
   hotJournal?: 'refuse' | 'apply';
+  /**
+   * Follow the WAL during a pass, re-copying pages that later commits changed (default true).
+   * A sink that cannot rewrite pages it already took (a stream) sets false: a WAL pass is then
+   * consistent only if the salts held and either no commit happened or no checkpoint wrote
+   * the db file (its stats are unchanged).
+   */
+  follow?: boolean;
   /** Bytes per sequential read. Default 4 MiB. */
   runBytes?: number;
 }
@@ -125,6 +132,7 @@ export class CopyEngine {
   readonly sink: PageSink;
   private readonly hotJournalPolicy: 'refuse' | 'apply';
   private readonly runBytes: number;
+  private readonly follow: boolean;
 
   private inPass = false;
   private mode: 'rollback' | 'wal' = 'rollback';
@@ -167,6 +175,7 @@ export class CopyEngine {
     this.sink = sink;
     this.hotJournalPolicy = options.hotJournal ?? 'refuse';
     this.runBytes = options.runBytes ?? 4 << 20;
+    this.follow = options.follow ?? true;
     this.unsubscribe = onFileCommit(source.id, (info) => this.onCommit(info));
     this.unpin = pinFile(source.id);
   }
@@ -231,7 +240,7 @@ export class CopyEngine {
         await this.copyRun(this.next, count);
         this.next += count;
         budget -= count;
-        if (this.mode === 'wal' && this.next <= this.pageCountV) await this.followWal();
+        if (this.follow && this.mode === 'wal' && this.next <= this.pageCountV) await this.followWal();
       }
       if (!this.trailLost && (this.next <= this.pageCountV || this.recopy.size > 0)) return 'OK';
       const end = this.trailLost ? this.lostTrail() : await this.endPass();
@@ -406,6 +415,14 @@ export class CopyEngine {
     }
 
     // WAL mode: one more rescan.
+    if (!this.follow) {
+      const scan = await scanWal(this.source, this.wal);
+      const still = this.wal ? scan.index !== null && scan.index.sameGeneration(this.wal) : scan.index === null || scan.index.mxFrame === 0;
+      const quiet = (this.wal && scan.index && scan.index.mxFrame === this.wal.mxFrame) || sameStat(this.startStat, await this.stat());
+      if (still && quiet && this.unresolved.size === 0) return 'consistent';
+      this.lastReason = 'the WAL moved on and a checkpoint wrote the database file during the pass';
+      return 'restart';
+    }
     const ok = await this.followWal(true);
     if (!ok) return 'restart';
     return this.recopy.size > 0 ? 'moved' : 'consistent';
