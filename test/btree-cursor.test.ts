@@ -158,6 +158,22 @@ describe(`cursors over databases written by SQLite (seed ${SEED})`, () => {
         expect(hex(await indexEntries(src, rootOf(db, 'pb')))).toStrictEqual(hex(expPB));
         expect(hex(await indexEntries(asrc, rootOf(db, 'pb')))).toStrictEqual(hex(expPB));
         expect(overflowPagesOf(src, rootOf(db, 'pb'))).toBe(dbstatOverflow(db, 'pb'));
+        // seeks on overflowing keys: eq finds each one, gt lands on the next entry
+        for (const s0 of [src, asrc]) {
+          const cpb = new IndexCursor(s0, rootOf(db, 'pb'));
+          for (let k = 0; k < expPB.length; k++) {
+            const [b, rowid] = expPB[k];
+            expect(await cpb.seek([b, rowid], { op: 'eq' })).toBe(true);
+            expect(hex([await cpb.record()])).toStrictEqual(hex([[b, rowid]]));
+            // on the blob alone: the first entry with that blob (two rows have an empty one)
+            expect(await cpb.seek([b], { op: 'eq' })).toBe(true);
+            const firstK = hex(expPB).findIndex((r) => r[0] === hex([[b]])[0][0]);
+            expect(hex([await cpb.record()])).toStrictEqual(hex([expPB[firstK]]));
+            await cpb.seek([b, rowid], { op: 'gt' });
+            if (k + 1 < expPB.length) expect(hex([await cpb.record()])).toStrictEqual(hex([expPB[k + 1]]));
+            else expect(cpb.eof).toBe(true);
+          }
+        }
         // WITHOUT ROWID w: index-page sizes around its X and M
         const rootW = rootOf(db, 'w');
         const expW = sqliteRows(db, 'SELECT k, x FROM w ORDER BY k');
@@ -397,6 +413,38 @@ describe(`cursors over databases written by SQLite (seed ${SEED})`, () => {
       await cur.seek([null], { op: 'gt' });
       const firstNonNull = expected.find((r) => r[0] !== null);
       expect(await cur.record()).toStrictEqual(firstNonNull);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('index seeks on a short leading column read no overflow pages', async () => {
+    const { path, image } = buildDb({ pageSize: 1024 }, (db) => {
+      db.exec('CREATE TABLE q(s, big); CREATE INDEX qs ON q(s, big);');
+      const ins = db.prepare('INSERT INTO q VALUES (?, ?)');
+      db.transaction(() => {
+        for (let i = 0; i < 400; i++) ins.run(`key${String(i).padStart(4, '0')}`, blobOf(3000, i + 1));
+      })();
+    });
+    const db = openReadonly(path);
+    try {
+      const root = rootOf(db, 'qs');
+      const depth = (db.prepare(`SELECT max(length(path) - length(replace(path, '/', ''))) FROM dbstat WHERE name = 'qs'`).pluck().get() as number);
+      for (const async of [false, true]) {
+        const src = new ImageSource(image, { async });
+        const cur = new IndexCursor(src, root);
+        for (const i of [0, 7, 199, 399]) {
+          const before = src.reads;
+          expect(await cur.seek([`key${String(i).padStart(4, '0')}`], { op: 'eq' })).toBe(true);
+          // only b-tree pages on the path: each key's 3000-byte blob overflows 2+ pages
+          expect(src.reads - before).toBeLessThanOrEqual(depth);
+          const rec = await cur.record();
+          expect(rec[0]).toBe(`key${String(i).padStart(4, '0')}`);
+          expect(rec[1]).toStrictEqual(new Uint8Array(blobOf(3000, i + 1)));
+        }
+        expect(await cur.seek(['key0100x'], { op: 'eq' })).toBe(false);
+        expect(cur.eof).toBe(true);
+      }
     } finally {
       db.close();
     }
