@@ -26,8 +26,10 @@
  * CORRUPT naming the page.
  *
  * Parsed pages are cached per image in a WeakMap, so a cursor revisiting a cached page does
- * not re-validate it. The cache assumes the image is immutable (a read snapshot); code that
- * mutates a page image in place must call {@link forgetPage} afterwards.
+ * not re-validate it. A hit is used only if the page header bytes are still those it was
+ * parsed from, so a writer mutating an image in place (insert, delete, balance) gets a fresh
+ * parse; a change that keeps the header but rewrites cell pointers is not noticed: such code
+ * should call {@link forgetPage}.
  */
 import { corrupt } from '../pager/errors.js';
 import type { Pgno } from '../pager/source.js';
@@ -63,7 +65,14 @@ export interface BtPage {
   readonly minLocal: number;
 }
 
-const cache = new WeakMap<Uint8Array, BtPage>();
+/** A cached parse, with the header bytes it was made from (to notice in-place changes). */
+interface Cached extends BtPage {
+  readonly h0: number;
+  readonly h1: number;
+  readonly h2: number;
+}
+
+const cache = new WeakMap<Uint8Array, Cached>();
 
 /** Max local payload for table leaves: U - 35. */
 export function tableLeafMaxLocal(usableSize: number): number {
@@ -91,7 +100,16 @@ export function pageHeaderOffset(pgno: Pgno): number {
  */
 export function parsePage(data: Uint8Array, pgno: Pgno, usableSize: number): BtPage {
   const hit = cache.get(data);
-  if (hit !== undefined && hit.pgno === pgno && hit.usableSize === usableSize) return hit;
+  if (hit !== undefined && hit.pgno === pgno && hit.usableSize === usableSize) {
+    const h = hit.hdr;
+    if (
+      hit.h0 === ((data[h] << 24) | (data[h + 1] << 16) | (data[h + 2] << 8) | data[h + 3]) &&
+      hit.h1 === ((data[h + 4] << 24) | (data[h + 5] << 16) | (data[h + 6] << 8) | data[h + 7]) &&
+      (hit.leaf || hit.h2 === ((data[h + 8] << 24) | (data[h + 9] << 16) | (data[h + 10] << 8) | data[h + 11]))
+    ) {
+      return hit;
+    }
+  }
   const p = decodePage(data, pgno, usableSize);
   cache.set(data, p);
   return p;
@@ -102,7 +120,7 @@ export function forgetPage(data: Uint8Array): void {
   cache.delete(data);
 }
 
-function decodePage(data: Uint8Array, pgno: Pgno, usableSize: number): BtPage {
+function decodePage(data: Uint8Array, pgno: Pgno, usableSize: number): Cached {
   if (data.length < usableSize) throw corrupt(pgno, `page image is ${data.length} bytes, expected at least ${usableSize}`);
   const hdr = pgno === 1 ? 100 : 0;
   const type = data[hdr];
@@ -166,6 +184,9 @@ function decodePage(data: Uint8Array, pgno: Pgno, usableSize: number): BtPage {
     usableSize,
     maxLocal: intKey ? tableLeafMaxLocal(usableSize) : indexMaxLocal(usableSize),
     minLocal: minLocal(usableSize),
+    h0: (data[hdr] << 24) | (data[hdr + 1] << 16) | (data[hdr + 2] << 8) | data[hdr + 3],
+    h1: (data[hdr + 4] << 24) | (data[hdr + 5] << 16) | (data[hdr + 6] << 8) | data[hdr + 7],
+    h2: leaf ? 0 : (data[hdr + 8] << 24) | (data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11],
   };
 }
 

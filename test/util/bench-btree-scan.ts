@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { TableCursor, scanTable } from '../../btree/cursor.js';
 import type { SqlValue } from '../../btree/value.js';
 import { ImageSource } from './image-source.js';
+import { MemoryStorage } from '../../pager/memory.js';
+import { Pager } from '../../pager/pager.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const path = join(tmpdir(), `quire-bench-scan-${ROWS}.db`);
@@ -73,6 +75,17 @@ await best('quire scanTable (async source)', 5, async () => {
   for await (const batch of scanTable(src, root)) n += batch.length;
   return n;
 });
+for (const cacheBytes of [64 << 20, 32 << 20]) {
+  await best(`quire scanTable via Pager (MemoryStorage, ${cacheBytes >> 20} MiB cache)`, 5, async () => {
+    const pager = await Pager.open(new MemoryStorage({ db: image, readOnly: true }), { cacheBytes });
+    const snap = await pager.read();
+    let n = 0;
+    for await (const batch of scanTable(snap, root)) n += batch.length;
+    snap.release();
+    await pager.close();
+    return n;
+  });
+}
 await best('quire TableCursor next()+record() (sync)', 5, () => {
   const src = new ImageSource(image);
   const c = new TableCursor(src, root);
