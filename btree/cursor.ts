@@ -151,8 +151,11 @@ abstract class BtCursor {
     if (this.busy) throw misuse('cursor operation started while another is in progress');
   }
 
-  /** Wraps an asynchronous continuation: marks busy, and EOF on failure. */
-  protected later<T>(p: Promise<T>): Promise<T> {
+  /**
+   * Wraps an asynchronous continuation: marks busy, and on failure leaves the cursor at EOF
+   * (`moved`: the failed operation was repositioning it) or where it was (a read of the entry).
+   */
+  protected later<T>(p: Promise<T>, moved = true): Promise<T> {
     this.busy = true;
     return p.then(
       (v) => {
@@ -161,7 +164,7 @@ abstract class BtCursor {
       },
       (e: unknown) => {
         this.busy = false;
-        this.atEof = true;
+        if (moved) this.atEof = true;
         throw e;
       },
     );
@@ -276,14 +279,8 @@ abstract class BtCursor {
   }
 
   private lastFromRoot(): MaybePromise<boolean> {
-    const done = (): boolean => {
-      const p = this.pages[this.depth];
-      this.idx[this.depth] = p.nCell - 1;
-      this.atEof = p.nCell === 0;
-      return !this.atEof;
-    };
     const r = this.toRightmost();
-    return r === undefined ? done() : r.then(done);
+    return r === undefined ? this.settleLast() : r.then(() => this.settleLast());
   }
 
   /** Moves to the next entry in key order; false (and EOF) past the last one. */
@@ -330,6 +327,56 @@ abstract class BtCursor {
     }
   }
 
+  /** Moves to the previous entry in key order; false (and EOF) before the first one. */
+  prev(): MaybePromise<boolean> {
+    if (this.atEof) {
+      this.enter();
+      return false;
+    }
+    const p = this.pages[this.depth];
+    if (p.leaf && this.idx[this.depth] > 0 && !this.busy) {
+      this.idx[this.depth]--;
+      return true;
+    }
+    return this.guard(() => this.stepBack());
+  }
+
+  protected stepBack(): MaybePromise<boolean> {
+    let d = this.depth;
+    let p = this.pages[d];
+    const descend = (): MaybePromise<boolean> => {
+      // Right-most entry of the subtree at child idx[d]: the last cell of its right-most leaf.
+      const r = this.push(childAt(p, this.idx[d]));
+      const fin = (): MaybePromise<boolean> => {
+        const q = this.toRightmost();
+        return q === undefined ? this.settleLast() : q.then(() => this.settleLast());
+      };
+      return r === undefined ? fin() : r.then(fin);
+    };
+    if (!p.leaf) return descend(); // on an index interior entry: its left subtree comes before
+    if (--this.idx[d] >= 0) return true;
+    for (;;) {
+      if (d === 0) {
+        this.atEof = true;
+        return false;
+      }
+      d--;
+      this.depth = d;
+      p = this.pages[d];
+      if (this.idx[d] === 0) continue;
+      this.idx[d]--;
+      if (p.intKey) return descend();
+      return true; // the interior cell before the subtree we just left
+    }
+  }
+
+  private settleLast(): boolean {
+    const p = this.pages[this.depth];
+    this.idx[this.depth] = p.nCell - 1;
+    this.atEof = p.nCell === 0;
+    return !this.atEof;
+  }
+
   /** Parses the current cell into this.cell. */
   protected currentCell(): CellInfo {
     if (this.atEof) throw misuse('cursor is not on an entry');
@@ -342,7 +389,7 @@ abstract class BtCursor {
     const c = this.currentCell();
     const p = this.pages[this.depth];
     const r = readPayload(this.src, p.pgno, p.data, c);
-    return r instanceof Promise ? this.later(r) : r;
+    return r instanceof Promise ? this.later(r, false) : r;
   }
 
   /** The parsed cell of the current entry (a fresh object: offsets, sizes, overflow). */
@@ -374,6 +421,7 @@ abstract class BtCursor {
           decodeRecordInto(b, 0, b.length, enc, pgno, out);
           return out;
         }),
+        false,
       );
     }
     decodeRecordInto(r, 0, r.length, enc, pgno, out);
@@ -473,7 +521,7 @@ export class IndexCursor extends BtCursor {
     if (this.atEof) throw misuse('cursor is not on an entry');
     const p = this.pages[this.depth];
     const k = this.cellKey(p, this.idx[this.depth], key.length);
-    return k instanceof Promise ? this.later(k.then((v) => this.cmp(key, v))) : this.cmp(key, k);
+    return k instanceof Promise ? this.later(k.then((v) => this.cmp(key, v)), false) : this.cmp(key, k);
   }
 
   /** Positions the cursor relative to `key` (see {@link SeekOptions}); true when an entry's

@@ -278,6 +278,12 @@ describe('corrupt b-trees are CORRUPT, never a RangeError or a hang', () => {
               for (const r of [1, 1500, 2999, 5000]) await t.seek(r);
             },
             () => Promise.resolve(readFreelist(src)),
+            async () => {
+              const t = new TableCursor(src, base.rootT);
+              for (let ok = await t.last(); ok; ok = await t.prev()) await t.record();
+              const c = new IndexCursor(src, base.rootIdx);
+              for (let ok = await c.last(); ok; ok = await c.prev()) await c.record();
+            },
           ];
           for (const f of attempts) {
             try {

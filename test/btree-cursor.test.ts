@@ -36,6 +36,18 @@ async function scanRows(src: PageSource, root: number): Promise<Row[]> {
   return out;
 }
 
+/** Every entry backwards (last() then prev()), as [rowid, ...columns] or index records. */
+async function reverseEntries(c: TableCursor | IndexCursor): Promise<Row[]> {
+  const out: Row[] = [];
+  for (let ok = await c.last(); ok; ok = await c.prev()) {
+    c.assertState();
+    const rec = await c.record();
+    out.push(c instanceof TableCursor ? [c.rowid, ...rec] : rec);
+  }
+  expect(c.eof).toBe(true);
+  return out;
+}
+
 /** Every entry of an index b-tree through IndexCursor. */
 async function indexEntries(src: PageSource, root: number, keyInfo: KeyInfo = []): Promise<Row[]> {
   const c = new IndexCursor(src, root, keyInfo);
@@ -191,6 +203,23 @@ describe(`cursors over databases written by SQLite (seed ${SEED})`, () => {
         const expST = sqliteRows(db, 'SELECT t, n, rowid FROM s ORDER BY t, n, rowid');
         expect(hex(await indexEntries(src, rootOf(db, 'st')))).toStrictEqual(hex(expST));
         expect(hex(await indexEntries(asrc, rootOf(db, 'st')))).toStrictEqual(hex(expST));
+        // backwards: the same entries in reverse, for table and index trees, sync and async
+        for (const s0 of [src, asrc]) {
+          expect(hex(await reverseEntries(new TableCursor(s0, rootS)))).toStrictEqual(hex([...expS].reverse()));
+          expect(hex(await reverseEntries(new IndexCursor(s0, rootOf(db, 'st'))))).toStrictEqual(hex([...expST].reverse()));
+          expect(hex(await reverseEntries(new TableCursor(s0, rootP)))).toStrictEqual(hex([...expP].reverse()));
+          expect(hex(await reverseEntries(new IndexCursor(s0, rootOf(db, 'pb'))))).toStrictEqual(hex([...expPB].reverse()));
+        }
+        // next/prev zig-zag keeps the position
+        const zz = new IndexCursor(src, rootOf(db, 'st'));
+        await zz.first();
+        for (let k = 0; k < expST.length - 1; k++) {
+          expect(await zz.next()).toBe(true);
+          expect(await zz.prev()).toBe(true);
+          expect(await zz.record()).toStrictEqual(expST[k]);
+          expect(await zz.next()).toBe(true);
+        }
+        expect(await zz.next()).toBe(false);
         // last() agrees with SQLite's max
         const ct = new TableCursor(src, rootS);
         expect(await ct.last()).toBe(true);
