@@ -12,6 +12,14 @@ import { Pager, type PagerOptions, type WriteTxn } from '../pager/pager.js';
 import type { Storage } from '../pager/storage.js';
 import { backup as runBackup, type BackupOptions } from './backup/backup.js';
 import type { SnapshotIdentity } from './backup/engine.js';
+import { nameKey, readCatalog, type Catalog, type TableInfo } from './catalog.js';
+import { RowIterator, columnNames, lookup, type Row } from './read.js';
+import type { SqlValue } from '../btree/value.js';
+
+export interface RowsOptions {
+  /** Include the rowid as the first value (rowid tables). Default true for rowid tables. */
+  rowid?: boolean;
+}
 
 export interface OpenOptions extends PagerOptions {
   /** Close the storage when the database closes. Default false. */
@@ -62,6 +70,117 @@ export class Database {
   /** True while a write transaction is open on this database (through quire). */
   get inTransaction(): boolean {
     return (this.currentTxn !== null && this.currentTxn.active) || this.pager.inWriteTransaction;
+  }
+
+  private catalogCache: { cookie: number; empty: boolean; catalog: Catalog } | null = null;
+
+  /**
+   * The schema: tables (with columns, keys and indexes), indexes, views and triggers, as
+   * sqlite_schema describes them. Cached until the schema cookie changes.
+   */
+  async schema(): Promise<Catalog> {
+    this.assertOpen();
+    const snap = await this.pager.read();
+    try {
+      return await this.catalogAt(snap);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /** @internal The catalog as of `snap`. */
+  async catalogAt(snap: import('../pager/pager.js').Snapshot): Promise<Catalog> {
+    const cookie = snap.header?.schemaCookie ?? 0;
+    const empty = snap.pageCount === 0;
+    const c = this.catalogCache;
+    if (c && c.cookie === cookie && c.empty === empty) return c.catalog;
+    const catalog = await readCatalog(snap, cookie);
+    this.catalogCache = { cookie, empty, catalog };
+    return catalog;
+  }
+
+  /** Names of the tables, in sqlite_schema order. */
+  async tables(): Promise<string[]> {
+    return (await this.schema()).rows.filter((r) => r.type === 'table').map((r) => r.name);
+  }
+
+  /** @internal */
+  tableIn(catalog: Catalog, name: string): TableInfo {
+    if (typeof name !== 'string') throw misuse('a table name must be a string');
+    const t = catalog.tables.get(nameKey(name));
+    if (!t) throw new QuireError(ErrorCode.NOTFOUND, `no such table: ${name}`);
+    return t;
+  }
+
+  /** Information about one table (NOTFOUND if there is none). */
+  async table(name: string): Promise<TableInfo> {
+    return this.tableIn(await this.schema(), name);
+  }
+
+  /** Names of the values `rows()` yields for `table`. */
+  async columns(table: string, options: RowsOptions = {}): Promise<string[]> {
+    const t = await this.table(table);
+    return columnNames(t, !t.withoutRowid && (options.rowid ?? true));
+  }
+
+  /**
+   * Iterates a table's rows in b-tree order (rowid order; primary-key order for WITHOUT
+   * ROWID), each an array: the rowid first for rowid tables, then the stored columns in
+   * declaration order. One snapshot for the whole iteration.
+   *
+   *     for await (const row of db.rows('t')) ...
+   */
+  rows(table: string, options: RowsOptions = {}): AsyncIterableIterator<Row> {
+    this.assertOpen();
+    const withRowid = options.rowid ?? true;
+    let inner: RowIterator | null = null;
+    let snapshot: import('../pager/pager.js').Snapshot | null = null;
+    const start = async (): Promise<RowIterator> => {
+      if (inner) return inner;
+      const snap = await this.pager.read();
+      snapshot = snap;
+      try {
+        const t = this.tableIn(await this.catalogAt(snap), table);
+        inner = new RowIterator(t, snap, () => snap.release());
+      } catch (e) {
+        snap.release();
+        throw e;
+      }
+      return inner;
+    };
+    const strip = (r: IteratorResult<Row>): IteratorResult<Row> => {
+      if (!r.done && !withRowid && inner && r.value.length) r.value.shift();
+      return r;
+    };
+    const it: AsyncIterableIterator<Row> = {
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+      async next() {
+        return strip(await (await start()).next());
+      },
+      async return() {
+        if (inner) return inner.return();
+        snapshot?.release();
+        return { value: undefined, done: true };
+      },
+    };
+    return it;
+  }
+
+  /**
+   * One row by rowid (rowid tables) or by primary-key values (WITHOUT ROWID tables), in the
+   * shape `rows()` yields, or undefined.
+   */
+  async get(table: string, key: number | bigint | readonly SqlValue[]): Promise<Row | undefined> {
+    this.assertOpen();
+    const snap = await this.pager.read();
+    try {
+      const t = this.tableIn(await this.catalogAt(snap), table);
+      return await lookup(t, snap, key);
+    } finally {
+      snap.release();
+    }
   }
 
   /** @internal Throws MISUSE when closed. */

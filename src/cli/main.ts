@@ -11,6 +11,9 @@ import { UsageError } from './args.js';
 import type { CliIO, Command } from './io.js';
 import { backupCommand, USAGE as BACKUP } from './backup.js';
 import { verifyCommand, USAGE as VERIFY } from './verify.js';
+import { infoCommand, USAGE as INFO } from './info.js';
+import { tablesCommand, USAGE as TABLES } from './tables.js';
+import { exportCommand, USAGE as EXPORT } from './export.js';
 
 interface Entry {
   run: Command;
@@ -19,6 +22,9 @@ interface Entry {
 }
 
 export const COMMANDS: Record<string, Entry> = {
+  info: { run: infoCommand, usage: INFO, summary: 'header fields, pages, freelist, WAL and journal state, schema summary' },
+  tables: { run: tablesCommand, usage: TABLES, summary: 'list the tables' },
+  export: { run: exportCommand, usage: EXPORT, summary: 'print every row of a table (JSON lines or CSV)' },
   backup: { run: backupCommand, usage: BACKUP, summary: 'copy a (live) database consistently, without locks' },
   verify: { run: verifyCommand, usage: VERIFY, summary: 'check a forensic copy against its manifest' },
 };

@@ -1,0 +1,278 @@
+/**
+ * The catalog: what sqlite_schema says, resolved into what quire needs to read and write rows.
+ *
+ * sqlite_schema (the table b-tree rooted at page 1) has one row per object:
+ *
+ *   COLUMN    MEANING
+ *   type      'table', 'index', 'view' or 'trigger'
+ *   name      the object's name
+ *   tbl_name  the table an index or trigger belongs to
+ *   rootpage  root page of the table/index b-tree (0 for views, triggers, virtual tables)
+ *   sql       the CREATE statement (NULL for automatic indexes)
+ *
+ * Record layout of a row (what `storage` maps each declared column to):
+ *
+ *   rowid table      the declared columns in order, VIRTUAL generated columns omitted
+ *                    (SQLite's sqlite3TableColumnToStorage); an INTEGER PRIMARY KEY column
+ *                    is stored as NULL, its value is the rowid
+ *   WITHOUT ROWID    the PRIMARY KEY columns in key order, then the other stored columns in
+ *                    declaration order; the table b-tree is an index b-tree keyed by the
+ *                    PRIMARY KEY columns (with their collations and sort orders)
+ *   index            the indexed columns, then the rowid (or the table's PRIMARY KEY columns)
+ *
+ * Rows shorter than the schema (written before ALTER TABLE ADD COLUMN) take the column's
+ * DEFAULT, with the column affinity applied (SQLite's sqlite3ColumnDefault).
+ *
+ * Objects whose SQL quire cannot parse are kept with `error` set, so that everything else in
+ * the database stays readable.
+ */
+import { corrupt, ErrorCode, QuireError } from '../pager/errors.js';
+import type { PageSource, Pgno } from '../pager/source.js';
+import type { KeyInfo } from '../btree/compare.js';
+import { scanTable } from '../btree/cursor.js';
+import type { Collation, SqlValue } from '../btree/value.js';
+import { parseCreateTable, parseSchemaSql } from './schema/parse.js';
+import { defaultFor } from './schema/default.js';
+import { toSqlValue } from './schema/affinity.js';
+import type { ColumnDef, IndexDef, TableDef, TypedValue } from './schema/types.js';
+
+export interface SchemaRow {
+  rowid: number | bigint;
+  type: string;
+  name: string;
+  tblName: string;
+  rootPage: number;
+  sql: string | null;
+}
+
+export interface Column {
+  name: string;
+  declType: string;
+  def: ColumnDef;
+  /** Slot in the record, or -1 for a VIRTUAL generated column (not stored). */
+  slot: number;
+  /** The value for rows shorter than the schema (DEFAULT with affinity, else NULL). */
+  fallback: TypedValue | null;
+}
+
+export interface TableInfo {
+  name: string;
+  rootPage: Pgno;
+  sql: string | null;
+  def: TableDef | null;
+  /** Why the SQL could not be used, if it could not. */
+  error: string | null;
+  withoutRowid: boolean;
+  virtual: boolean;
+  columns: Column[];
+  /** Index in `columns` of the INTEGER PRIMARY KEY (rowid alias), or -1. */
+  rowidAlias: number;
+  /** Number of record slots (stored columns). */
+  storedCount: number;
+  /** WITHOUT ROWID: the key columns (indexes into `columns`) and the b-tree key order. */
+  pkColumns: number[];
+  keyInfo: KeyInfo;
+  indexes: IndexInfo[];
+}
+
+export interface IndexInfo {
+  name: string;
+  table: string;
+  rootPage: Pgno;
+  sql: string | null;
+  def: IndexDef | null;
+  error: string | null;
+  unique: boolean;
+  /** Automatic index of a PRIMARY KEY / UNIQUE constraint (sqlite_autoindex_*). */
+  auto: boolean;
+  /** Partial (WHERE) or expression index: quire can read it but not maintain it. */
+  partial: boolean;
+  expression: boolean;
+}
+
+export interface Catalog {
+  rows: SchemaRow[];
+  tables: Map<string, TableInfo>;
+  indexes: Map<string, IndexInfo>;
+  views: SchemaRow[];
+  triggers: SchemaRow[];
+  /** The schema cookie this catalog was read at. */
+  cookie: number;
+}
+
+/** Lookups are case-insensitive for ASCII, as SQLite's are. */
+export function nameKey(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+function asText(v: SqlValue | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return v;
+  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
+  return String(v);
+}
+
+function asInt(v: SqlValue | undefined): number {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'bigint') return Number(v);
+  return 0;
+}
+
+function collationOf(name: string): Collation {
+  const u = name.toUpperCase();
+  return u === 'NOCASE' || u === 'RTRIM' ? u : 'BINARY';
+}
+
+/** Reads sqlite_schema. */
+export async function readSchemaRows(src: PageSource): Promise<SchemaRow[]> {
+  const out: SchemaRow[] = [];
+  if (src.pageCount === 0) return out;
+  for await (const batch of scanTable(src, 1)) {
+    for (const r of batch) {
+      out.push({
+        rowid: r[0] as number | bigint,
+        type: asText(r[1]) ?? '',
+        name: asText(r[2]) ?? '',
+        tblName: asText(r[3]) ?? '',
+        rootPage: asInt(r[4]),
+        sql: asText(r[5]),
+      });
+    }
+  }
+  return out;
+}
+
+/** Builds the TableInfo for a parsed CREATE TABLE. */
+export function tableInfo(name: string, rootPage: Pgno, sql: string | null, def: TableDef): TableInfo {
+  const n = def.columns.length;
+  const slots = new Array<number>(n).fill(-1);
+  let pkColumns: number[] = [];
+  let stored = 0;
+  if (def.withoutRowid) {
+    const seen = new Set<number>();
+    for (const c of def.primaryKey?.columns ?? []) {
+      if (seen.has(c.column)) continue;
+      seen.add(c.column);
+      pkColumns.push(c.column);
+    }
+    for (const c of pkColumns) slots[c] = stored++;
+    for (let i = 0; i < n; i++) {
+      if (seen.has(i) || def.columns[i].hidden === 2) continue;
+      slots[i] = stored++;
+    }
+  } else {
+    for (let i = 0; i < n; i++) if (def.columns[i].hidden !== 2) slots[i] = stored++;
+  }
+  const keyInfo: KeyInfo = def.withoutRowid
+    ? (def.primaryKey?.columns ?? [])
+        .filter((c, i, all) => all.findIndex((x) => x.column === c.column) === i)
+        .map((c) => ({ collation: collationOf(c.collation ?? def.columns[c.column].collation), desc: c.desc }))
+    : [];
+  if (!def.withoutRowid) pkColumns = [];
+  const columns: Column[] = def.columns.map((c, i) => {
+    let fallback: TypedValue | null = null;
+    try {
+      fallback = c.default && c.default.kind === 'constant' ? defaultFor(c) : null;
+    } catch {
+      fallback = null;
+    }
+    return { name: c.name, declType: c.declType, def: c, slot: slots[i], fallback };
+  });
+  return {
+    name,
+    rootPage,
+    sql,
+    def,
+    error: null,
+    withoutRowid: def.withoutRowid,
+    virtual: def.virtual !== undefined,
+    columns,
+    rowidAlias: def.rowidAlias,
+    storedCount: stored,
+    pkColumns,
+    keyInfo,
+    indexes: [],
+  };
+}
+
+/** sqlite_schema itself, as SQLite declares it. */
+const SCHEMA_SQL = 'CREATE TABLE sqlite_schema(type text, name text, tbl_name text, rootpage int, sql text)';
+
+function schemaTableInfo(): TableInfo {
+  return tableInfo('sqlite_schema', 1, SCHEMA_SQL, parseCreateTable(SCHEMA_SQL));
+}
+
+/** Reads and resolves the whole schema. */
+export async function readCatalog(src: PageSource, cookie: number): Promise<Catalog> {
+  const rows = await readSchemaRows(src);
+  const tables = new Map<string, TableInfo>();
+  const indexes = new Map<string, IndexInfo>();
+  const views: SchemaRow[] = [];
+  const triggers: SchemaRow[] = [];
+  const master = schemaTableInfo();
+  tables.set('sqlite_schema', master);
+  tables.set('sqlite_master', master);
+  for (const r of rows) {
+    if (r.type === 'table') {
+      let info: TableInfo;
+      try {
+        if (r.sql === null) throw new QuireError(ErrorCode.SCHEMA, 'no SQL text');
+        const def = parseSchemaSql(r.sql);
+        if (def.type !== 'table') throw new QuireError(ErrorCode.SCHEMA, `sqlite_schema says table, the SQL creates a ${def.type}`);
+        info = tableInfo(r.name, r.rootPage, r.sql, def);
+      } catch (e) {
+        info = {
+          name: r.name,
+          rootPage: r.rootPage,
+          sql: r.sql,
+          def: null,
+          error: e instanceof Error ? e.message : String(e),
+          withoutRowid: false,
+          virtual: false,
+          columns: [],
+          rowidAlias: -1,
+          storedCount: 0,
+          pkColumns: [],
+          keyInfo: [],
+          indexes: [],
+        };
+      }
+      if (!info.virtual && info.def && (r.rootPage < 1 || r.rootPage > src.pageCount)) {
+        throw corrupt(1, `table ${r.name} has root page ${r.rootPage}, outside 1..${src.pageCount}`);
+      }
+      tables.set(nameKey(r.name), info);
+    } else if (r.type === 'index') {
+      let def: IndexDef | null = null;
+      let error: string | null = null;
+      if (r.sql !== null) {
+        try {
+          const d = parseSchemaSql(r.sql);
+          if (d.type !== 'index') throw new QuireError(ErrorCode.SCHEMA, `sqlite_schema says index, the SQL creates a ${d.type}`);
+          def = d;
+        } catch (e) {
+          error = e instanceof Error ? e.message : String(e);
+        }
+      }
+      indexes.set(nameKey(r.name), {
+        name: r.name,
+        table: r.tblName,
+        rootPage: r.rootPage,
+        sql: r.sql,
+        def,
+        error,
+        unique: def ? def.unique : r.sql === null,
+        auto: r.sql === null,
+        partial: def?.where !== undefined,
+        expression: def ? def.terms.some((t) => t.expr !== undefined) : false,
+      });
+    } else if (r.type === 'view') views.push(r);
+    else if (r.type === 'trigger') triggers.push(r);
+  }
+  for (const ix of indexes.values()) tables.get(nameKey(ix.table))?.indexes.push(ix);
+  return { rows, tables, indexes, views, triggers, cookie };
+}
+
+/** The value a column shows for a row whose record is too short to hold it. */
+export function fallbackValue(c: Column): SqlValue {
+  return c.fallback ? toSqlValue(c.fallback) : null;
+}
