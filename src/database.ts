@@ -14,6 +14,7 @@ import { backup as runBackup, type BackupOptions } from './backup/backup.js';
 import type { SnapshotIdentity } from './backup/engine.js';
 import { nameKey, readCatalog, type Catalog, type TableInfo } from './catalog.js';
 import { RowIterator, columnNames, lookup, type Row } from './read.js';
+import { checkDatabase, type CheckOptions } from './check.js';
 import type { SqlValue } from '../btree/value.js';
 
 export interface RowsOptions {
@@ -181,6 +182,15 @@ export class Database {
     } finally {
       snap.release();
     }
+  }
+
+  /**
+   * Checks the database's structure like PRAGMA integrity_check: returns the problems found,
+   * an empty list when the database is sound.
+   */
+  async check(options: CheckOptions = {}): Promise<string[]> {
+    this.assertOpen();
+    return checkDatabase(this, options);
   }
 
   /** @internal Throws MISUSE when closed. */
