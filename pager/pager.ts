@@ -1086,6 +1086,11 @@ export class WriteTxn implements WritablePageSource {
   private dirty = new Map<number, Uint8Array>();
   private done = false;
   private readonly finish: () => void;
+  /**
+   * Open savepoints, innermost last (SQLite's sub-journal): the image each page had when the
+   * savepoint was taken, saved on the page's first write after it (null: it was not dirty).
+   */
+  private savepoints: Array<{ saved: Map<number, Uint8Array | null>; pageCount: number }> = [];
 
   constructor(pager: Pager, base: Snapshot, finish: () => void) {
     this.pager = pager;
@@ -1141,6 +1146,7 @@ export class WriteTxn implements WritablePageSource {
 
   writable(pgno: Pgno): Uint8Array | Promise<Uint8Array> {
     this.check();
+    if (this.savepoints.length !== 0) this.saveForSavepoint(pgno);
     const d = this.dirty.get(pgno);
     if (d !== undefined) return d;
     if (!(pgno >= 1 && pgno <= this.pageCount) || pgno !== Math.floor(pgno)) {
@@ -1170,15 +1176,72 @@ export class WriteTxn implements WritablePageSource {
     this.check();
     if (!(n >= 0) || n !== Math.floor(n) || n > 0xfffffffe) throw misuse(`invalid page count ${n}`);
     if (n < this.pageCount) {
-      for (const p of [...this.dirty.keys()]) if (p > n) this.dirty.delete(p);
+      for (const p of [...this.dirty.keys()]) {
+        if (p > n) {
+          if (this.savepoints.length !== 0) this.saveForSavepoint(p);
+          this.dirty.delete(p);
+        }
+      }
     }
     if (n > this.pageCount) {
       // Pages that come back after a shrink start zeroed.
       for (let p = Math.max(this.pageCount + 1, 1); p <= Math.min(n, this.base.pageCount); p++) {
-        if (!this.dirty.has(p)) this.dirty.set(p, new Uint8Array(this.pageSize));
+        if (!this.dirty.has(p)) {
+          if (this.savepoints.length !== 0) this.saveForSavepoint(p);
+          this.dirty.set(p, new Uint8Array(this.pageSize));
+        }
       }
     }
     this.pageCount = n;
+  }
+
+  private saveForSavepoint(pgno: Pgno): void {
+    const sp = this.savepoints[this.savepoints.length - 1];
+    if (sp.saved.has(pgno)) return;
+    const d = this.dirty.get(pgno);
+    sp.saved.set(pgno, d === undefined ? null : d.slice());
+  }
+
+  /**
+   * Opens a savepoint (statement or user level) and returns its depth. Until it is released,
+   * every page changed is first saved, so `rollbackTo` can restore the transaction to this
+   * point. Callers that keep references to page images must drop them after a rollbackTo.
+   */
+  savepoint(): number {
+    this.check();
+    this.savepoints.push({ saved: new Map(), pageCount: this.pageCount });
+    return this.savepoints.length;
+  }
+
+  /** Undoes every change made since savepoint `depth` was opened; the savepoint stays open. */
+  rollbackTo(depth: number): void {
+    this.check();
+    if (!(depth >= 1 && depth <= this.savepoints.length)) throw misuse(`no savepoint ${depth}`);
+    // Innermost first: a page saved by an inner savepoint was saved in its older state by
+    // an outer one only if it was touched before the inner savepoint.
+    while (this.savepoints.length > depth) this.restore(this.savepoints.pop()!);
+    const sp = this.savepoints[depth - 1];
+    this.restore(sp);
+    sp.saved = new Map();
+  }
+
+  /** Keeps the changes made since savepoint `depth` and closes it (and the ones inside it). */
+  release(depth: number): void {
+    this.check();
+    if (!(depth >= 1 && depth <= this.savepoints.length)) throw misuse(`no savepoint ${depth}`);
+    while (this.savepoints.length >= depth) {
+      const sp = this.savepoints.pop()!;
+      const outer = this.savepoints[this.savepoints.length - 1];
+      if (outer) for (const [p, img] of sp.saved) if (!outer.saved.has(p)) outer.saved.set(p, img);
+    }
+  }
+
+  private restore(sp: { saved: Map<number, Uint8Array | null>; pageCount: number }): void {
+    for (const [p, img] of sp.saved) {
+      if (img === null) this.dirty.delete(p);
+      else this.dirty.set(p, img);
+    }
+    this.pageCount = sp.pageCount;
   }
 
   isDirty(pgno: Pgno): boolean {

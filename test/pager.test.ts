@@ -268,3 +268,39 @@ function fixtureDb(): string {
   db.close();
   return f;
 }
+
+describe('pager: savepoints', () => {
+  it('rollbackTo restores pages, page count and nested savepoints; release keeps changes', async () => {
+    const st = new MemoryStorage({ db: new Uint8Array(readFileSync(fixtureDb())) });
+    const p = await Pager.open(st);
+    const t = await p.beginWrite();
+    const n0 = t.pageCount;
+    const orig2 = (await t.page(2)).slice();
+    (await t.writable(2))[500] = 1;
+    const sp1 = t.savepoint();
+    (await t.writable(2))[500] = 2;
+    t.setPageCount(n0 + 2);
+    (await t.writable(n0 + 1))[0] = 9;
+    const sp2 = t.savepoint();
+    (await t.writable(2))[500] = 3;
+    t.setPageCount(n0 - 1);
+    t.rollbackTo(sp2);
+    expect(t.pageCount).toBe(n0 + 2);
+    expect((await t.page(2))[500]).toBe(2);
+    expect((await t.page(n0 + 1))[0]).toBe(9);
+    t.rollbackTo(sp1);
+    expect(t.pageCount).toBe(n0);
+    expect((await t.page(2))[500]).toBe(1);
+    (await t.writable(3))[600] = 7;
+    t.release(sp1);
+    expect(() => t.rollbackTo(sp1)).toThrow(/no savepoint/);
+    await t.commit();
+    const s = await p.read();
+    expect((await s.getPage(3))[600]).toBe(7);
+    const img2 = await s.getPage(2);
+    expect(img2[500]).toBe(1);
+    expect(img2.subarray(0, 500)).toEqual(orig2.subarray(0, 500));
+    s.release();
+    await p.close();
+  });
+});
