@@ -34,7 +34,8 @@ import type { Collation, SqlValue } from '../btree/value.js';
 import { parseCreateTable, parseSchemaSql } from './schema/parse.js';
 import { defaultFor } from './schema/default.js';
 import { toSqlValue } from './schema/affinity.js';
-import type { ColumnDef, IndexDef, TableDef, TypedValue } from './schema/types.js';
+import type { ColumnDef, IndexColumn, IndexDef, TableDef, TypedValue } from './schema/types.js';
+import { automaticIndexes, indexColumns, recordColumns, withoutRowidKey } from './schema/autoindex.js';
 
 export interface SchemaRow {
   rowid: number | bigint;
@@ -72,6 +73,8 @@ export interface TableInfo {
   /** WITHOUT ROWID: the key columns (indexes into `columns`) and the b-tree key order. */
   pkColumns: number[];
   keyInfo: KeyInfo;
+  /** The table column held by each record field (src/schema/autoindex.ts recordColumns). */
+  recordColumns: number[];
   indexes: IndexInfo[];
 }
 
@@ -88,6 +91,11 @@ export interface IndexInfo {
   /** Partial (WHERE) or expression index: quire can read it but not maintain it. */
   partial: boolean;
   expression: boolean;
+  /** Every field of an entry (key columns, then the rowid or the table's key columns). */
+  columns: IndexColumn[];
+  /** Number of key fields (the leading `columns` with key = true). */
+  nKey: number;
+  keyInfo: KeyInfo;
 }
 
 export interface Catalog {
@@ -118,11 +126,6 @@ function asInt(v: SqlValue | undefined): number {
   return 0;
 }
 
-function collationOf(name: string): Collation {
-  const u = name.toUpperCase();
-  return u === 'NOCASE' || u === 'RTRIM' ? u : 'BINARY';
-}
-
 /** Reads sqlite_schema. */
 export async function readSchemaRows(src: PageSource): Promise<SchemaRow[]> {
   const out: SchemaRow[] = [];
@@ -142,33 +145,24 @@ export async function readSchemaRows(src: PageSource): Promise<SchemaRow[]> {
   return out;
 }
 
-/** Builds the TableInfo for a parsed CREATE TABLE. */
-export function tableInfo(name: string, rootPage: Pgno, sql: string | null, def: TableDef): TableInfo {
-  const n = def.columns.length;
-  const slots = new Array<number>(n).fill(-1);
-  let pkColumns: number[] = [];
-  let stored = 0;
-  if (def.withoutRowid) {
-    const seen = new Set<number>();
-    for (const c of def.primaryKey?.columns ?? []) {
-      if (seen.has(c.column)) continue;
-      seen.add(c.column);
-      pkColumns.push(c.column);
-    }
-    for (const c of pkColumns) slots[c] = stored++;
-    for (let i = 0; i < n; i++) {
-      if (seen.has(i) || def.columns[i].hidden === 2) continue;
-      slots[i] = stored++;
-    }
-  } else {
-    for (let i = 0; i < n; i++) if (def.columns[i].hidden !== 2) slots[i] = stored++;
-  }
-  const keyInfo: KeyInfo = def.withoutRowid
-    ? (def.primaryKey?.columns ?? [])
-        .filter((c, i, all) => all.findIndex((x) => x.column === c.column) === i)
-        .map((c) => ({ collation: collationOf(c.collation ?? def.columns[c.column].collation), desc: c.desc }))
-    : [];
-  if (!def.withoutRowid) pkColumns = [];
+function collationOf(name: string): Collation {
+  const u = name.toUpperCase();
+  return u === 'NOCASE' || u === 'RTRIM' ? u : 'BINARY';
+}
+
+/** KeyInfo (collation and order per field) for index entry columns. */
+export function keyInfoOf(cols: readonly IndexColumn[]): KeyInfo {
+  return cols.map((c) => ({ collation: collationOf(c.collation), desc: c.desc }));
+}
+
+/** Builds the TableInfo for a parsed CREATE TABLE (record layout from src/schema/autoindex.ts). */
+export function tableInfo(name: string, rootPage: Pgno, sql: string | null, def: TableDef, schemaFormat = 4): TableInfo {
+  const layout = recordColumns(def, { schemaFormat });
+  const slots = new Array<number>(def.columns.length).fill(-1);
+  layout.forEach((col, slot) => {
+    if (slots[col] < 0) slots[col] = slot;
+  });
+  const key = withoutRowidKey(def, { schemaFormat }) ?? [];
   const columns: Column[] = def.columns.map((c, i) => {
     let fallback: TypedValue | null = null;
     try {
@@ -187,10 +181,11 @@ export function tableInfo(name: string, rootPage: Pgno, sql: string | null, def:
     withoutRowid: def.withoutRowid,
     virtual: def.virtual !== undefined,
     columns,
-    rowidAlias: def.rowidAlias,
-    storedCount: stored,
-    pkColumns,
-    keyInfo,
+    rowidAlias: def.withoutRowid ? -1 : def.rowidAlias,
+    storedCount: layout.length,
+    pkColumns: key.map((k) => k.column),
+    keyInfo: keyInfoOf(key),
+    recordColumns: layout,
     indexes: [],
   };
 }
@@ -203,7 +198,7 @@ function schemaTableInfo(): TableInfo {
 }
 
 /** Reads and resolves the whole schema. */
-export async function readCatalog(src: PageSource, cookie: number): Promise<Catalog> {
+export async function readCatalog(src: PageSource, cookie: number, schemaFormat = 4): Promise<Catalog> {
   const rows = await readSchemaRows(src);
   const tables = new Map<string, TableInfo>();
   const indexes = new Map<string, IndexInfo>();
@@ -219,7 +214,7 @@ export async function readCatalog(src: PageSource, cookie: number): Promise<Cata
         if (r.sql === null) throw new QuireError(ErrorCode.SCHEMA, 'no SQL text');
         const def = parseSchemaSql(r.sql);
         if (def.type !== 'table') throw new QuireError(ErrorCode.SCHEMA, `sqlite_schema says table, the SQL creates a ${def.type}`);
-        info = tableInfo(r.name, r.rootPage, r.sql, def);
+        info = tableInfo(r.name, r.rootPage, r.sql, def, schemaFormat);
       } catch (e) {
         info = {
           name: r.name,
@@ -234,6 +229,7 @@ export async function readCatalog(src: PageSource, cookie: number): Promise<Cata
           storedCount: 0,
           pkColumns: [],
           keyInfo: [],
+          recordColumns: [],
           indexes: [],
         };
       }
@@ -264,11 +260,31 @@ export async function readCatalog(src: PageSource, cookie: number): Promise<Cata
         auto: r.sql === null,
         partial: def?.where !== undefined,
         expression: def ? def.terms.some((t) => t.expr !== undefined) : false,
+        columns: [],
+        nKey: 0,
+        keyInfo: [],
       });
     } else if (r.type === 'view') views.push(r);
     else if (r.type === 'trigger') triggers.push(r);
   }
-  for (const ix of indexes.values()) tables.get(nameKey(ix.table))?.indexes.push(ix);
+  for (const ix of indexes.values()) {
+    const t = tables.get(nameKey(ix.table));
+    if (!t) continue;
+    t.indexes.push(ix);
+    if (!t.def || ix.error) continue;
+    try {
+      if (ix.def) ix.columns = indexColumns(ix.def, t.def, { schemaFormat });
+      else {
+        const auto = automaticIndexes(t.def, { schemaFormat }).find((a) => a.inSchema && a.name === ix.name);
+        if (!auto) throw new QuireError(ErrorCode.SCHEMA, `automatic index ${ix.name} does not match table ${t.name}'s constraints`);
+        ix.columns = [...auto.columns];
+      }
+      ix.nKey = ix.columns.filter((c) => c.key).length;
+      ix.keyInfo = keyInfoOf(ix.columns);
+    } catch (e) {
+      ix.error = e instanceof Error ? e.message : String(e);
+    }
+  }
   return { rows, tables, indexes, views, triggers, cookie };
 }
 

@@ -95,7 +95,7 @@ export class Database {
     const empty = snap.pageCount === 0;
     const c = this.catalogCache;
     if (c && c.cookie === cookie && c.empty === empty) return c.catalog;
-    const catalog = await readCatalog(snap, cookie);
+    const catalog = await readCatalog(snap, cookie, snap.header?.schemaFormat || 4);
     this.catalogCache = { cookie, empty, catalog };
     return catalog;
   }
