@@ -111,6 +111,11 @@ export interface ColumnDef {
   readonly generated: GeneratedColumn | undefined;
   /** PRAGMA table_xinfo.hidden: 0 ordinary, 2 VIRTUAL generated, 3 STORED generated. */
   readonly hidden: 0 | 2 | 3;
+  /**
+   * Set when the declared type is exactly one of SQLite's six standard names (after removing
+   * quotes): what STRICT tables require, and what makes INTEGER PRIMARY KEY a rowid alias.
+   */
+  readonly standardType: 'INT' | 'INTEGER' | 'REAL' | 'TEXT' | 'BLOB' | 'ANY' | undefined;
 }
 
 /** One column of a PRIMARY KEY, UNIQUE or index key. */
@@ -132,6 +137,11 @@ export interface PrimaryKeyDef {
   readonly origin: 'column' | 'table';
   /** CONSTRAINT name in effect, if any. */
   readonly name: string | undefined;
+  /**
+   * Position among the table's PRIMARY KEY and UNIQUE constraints in source order (column
+   * constraints, then table constraints): SQLite numbers its automatic indexes in this order.
+   */
+  readonly ordinal: number;
 }
 
 export interface UniqueDef {
@@ -139,6 +149,8 @@ export interface UniqueDef {
   readonly onConflict: ConflictResolution | undefined;
   readonly origin: 'column' | 'table';
   readonly name: string | undefined;
+  /** See PrimaryKeyDef.ordinal. */
+  readonly ordinal: number;
 }
 
 export interface CheckDef {
