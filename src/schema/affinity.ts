@@ -82,7 +82,7 @@ const NULL_VALUE: TypedValue = { type: 'null', value: null };
 
 /** An INTEGER from an int64 bigint (a number when safe). */
 export function integer(v: bigint | number): TypedValue {
-  if (typeof v === 'number') return { type: 'integer', value: v };
+  if (typeof v === 'number') return { type: 'integer', value: v === 0 ? 0 : v }; // never -0
   if (v >= -9007199254740991n && v <= 9007199254740991n) return { type: 'integer', value: Number(v) };
   return { type: 'integer', value: v };
 }

@@ -923,9 +923,7 @@ function literalExpr(p: Parser, a: number, b: number): LitParse | undefined {
 }
 
 function constantDefault(text: string, expr: LiteralExpr): DefaultValue {
-  const value = evaluateLiteral(expr);
-  if (value === undefined) return { kind: 'expression', text };
-  return { kind: 'constant', text, expr, value };
+  return { kind: 'constant', text, expr, value: evaluateLiteral(expr) };
 }
 
 /** The part after DEFAULT (ccons ::= DEFAULT ...). */

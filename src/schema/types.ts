@@ -72,12 +72,14 @@ export type LiteralExpr =
  * dflt_value (the source text of the default, without the parentheses of DEFAULT (...)).
  *
  *   kind 'constant'    a literal: `value` is what SQLite computes for the expression (before
- *                      the column's affinity; see defaultFor() for the stored value)
+ *                      the column's affinity; see defaultFor() for the stored value), or
+ *                      undefined for a literal SQLite accepts in a schema but cannot evaluate
+ *                      (a hex literal beyond 64 bits): an INSERT needing it fails
  *   kind 'time'        CURRENT_TIME, CURRENT_DATE or CURRENT_TIMESTAMP (evaluated per row)
  *   kind 'expression'  anything else (functions, arithmetic...): quire cannot evaluate it
  */
 export type DefaultValue =
-  | { readonly kind: 'constant'; readonly text: string; readonly expr: LiteralExpr; readonly value: TypedValue }
+  | { readonly kind: 'constant'; readonly text: string; readonly expr: LiteralExpr; readonly value: TypedValue | undefined }
   | { readonly kind: 'time'; readonly text: string; readonly which: 'CURRENT_TIME' | 'CURRENT_DATE' | 'CURRENT_TIMESTAMP' }
   | { readonly kind: 'expression'; readonly text: string };
 
