@@ -40,6 +40,7 @@
 import { ErrorCode, QuireError, corrupt, ioerr, misuse } from './errors.js';
 import {
   HEADER_SIZE,
+  decodePageSize,
   encodeHeader,
   parseHeader,
   QUIRE_SQLITE_VERSION_NUMBER,
@@ -93,6 +94,8 @@ export interface PagerOptions {
   walAutoCheckpoint?: number;
   /** Largest run of consecutive pages read at once on sequential access. Default 1 MiB. */
   readAheadBytes?: number;
+  /** Page size for a database created in an empty file. Default 4096. */
+  newPageSize?: number;
 }
 
 export interface CommitInfo {
@@ -229,7 +232,9 @@ export class Pager {
       synchronous: options.synchronous ?? 'full',
       walAutoCheckpoint: options.walAutoCheckpoint ?? 1000,
       readAheadBytes: options.readAheadBytes ?? 1 << 20,
+      newPageSize: options.newPageSize ?? 4096,
     };
+    if (decodePageSize(this.options.newPageSize) === 0) throw misuse(`invalid page size ${this.options.newPageSize}`);
     this.shared = sharedFor(storage.id);
   }
 
@@ -362,7 +367,7 @@ export class Pager {
     }
 
     let header: DbHeader | null = null;
-    let pageSize = 4096;
+    let pageSize = this.options.newPageSize;
     let pageCount = 0;
     if (dbSize > 0 || (wal && wal.mxFrame > 0)) {
       header = parseHeader(page1Head, st.label);

@@ -15,6 +15,7 @@ import type { SnapshotIdentity } from './backup/engine.js';
 import { nameKey, readCatalog, type Catalog, type TableInfo } from './catalog.js';
 import { RowIterator, columnNames, lookup, type Row } from './read.js';
 import { checkDatabase, type CheckOptions } from './check.js';
+import { Transaction, initializeFile, type CreateOptions, type InputValue, type RowInput, type WriteOptions } from './write.js';
 import type { SqlValue } from '../btree/value.js';
 
 export interface RowsOptions {
@@ -25,20 +26,27 @@ export interface RowsOptions {
 export interface OpenOptions extends PagerOptions {
   /** Close the storage when the database closes. Default false. */
   ownsStorage?: boolean;
+  /**
+   * How to format the file if it is empty when first written (page size, encoding,
+   * auto-vacuum, journal mode). Ignored for a file that already holds a database.
+   */
+  create?: CreateOptions;
 }
 
 export class Database {
   readonly storage: Storage;
   readonly pager: Pager;
   private readonly ownsStorage: boolean;
+  private readonly createOptions: CreateOptions;
   private isClosed = false;
   /** The write transaction opened through this Database, if any. */
   protected currentTxn: WriteTxn | null = null;
 
-  protected constructor(storage: Storage, pager: Pager, ownsStorage: boolean) {
+  protected constructor(storage: Storage, pager: Pager, ownsStorage: boolean, createOptions: CreateOptions) {
     this.storage = storage;
     this.pager = pager;
     this.ownsStorage = ownsStorage;
+    this.createOptions = createOptions;
   }
 
   /**
@@ -46,13 +54,63 @@ export class Database {
    * itself is writable and `readOnly` is left unset).
    */
   static async open(storage: Storage, options: OpenOptions = {}): Promise<Database> {
-    const pager = await Pager.open(storage, options);
-    return new Database(storage, pager, options.ownsStorage ?? false);
+    const create = options.create ?? {};
+    const pager = await Pager.open(storage, { ...options, newPageSize: create.pageSize ?? options.newPageSize });
+    return new Database(storage, pager, options.ownsStorage ?? false, create);
   }
 
   /** A new, empty, writable in-memory database. */
   static async memory(options: OpenOptions = {}): Promise<Database> {
     return Database.open(new MemoryStorage(), { ...options, readOnly: false, ownsStorage: true });
+  }
+
+  /**
+   * Runs `fn` in a write transaction: commits when it resolves, rolls back when it throws
+   * (and rethrows). Every statement inside is atomic on its own. One transaction at a time
+   * per Database: a second call while one is open is MISUSE (use the Transaction object).
+   * A database whose file is empty is formatted first (OpenOptions.create).
+   */
+  async transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T> {
+    this.assertOpen();
+    if (this.pager.readOnly) throw this.readOnlyError();
+    if (typeof fn !== 'function') throw misuse('transaction() takes a function');
+    if (this.inTransaction) throw misuse('a transaction is already open on this database; use its Transaction object');
+    const w = await this.pager.beginWrite();
+    this.currentTxn = w;
+    try {
+      if (w.pageCount === 0) await initializeFile(w, this.createOptions);
+      const tx = new Transaction(this, w);
+      const result = await fn(tx);
+      if (!w.active) throw misuse('the transaction ended inside its function');
+      await tx.beforeCommit();
+      await w.commit();
+      return result;
+    } catch (e) {
+      await w.rollback();
+      throw e;
+    } finally {
+      this.currentTxn = null;
+    }
+  }
+
+  /** Runs schema statements (CREATE/DROP TABLE and INDEX) in their own transaction. */
+  async exec(sql: string): Promise<void> {
+    await this.transaction((tx) => tx.exec(sql));
+  }
+
+  /** Inserts one row in its own transaction (see Transaction.insert). */
+  async insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<number | bigint | SqlValue[] | null> {
+    return this.transaction((tx) => tx.insert(table, row, options));
+  }
+
+  /** Updates one row in its own transaction (see Transaction.update). */
+  async update(table: string, key: number | bigint | readonly SqlValue[], changes: Record<string, InputValue>, options: WriteOptions = {}): Promise<boolean> {
+    return this.transaction((tx) => tx.update(table, key, changes, options));
+  }
+
+  /** Deletes one row in its own transaction (see Transaction.delete). */
+  async delete(table: string, key: number | bigint | readonly SqlValue[]): Promise<boolean> {
+    return this.transaction((tx) => tx.delete(table, key));
   }
 
   get closed(): boolean {

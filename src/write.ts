@@ -1,0 +1,848 @@
+/**
+ * Writing: creating databases, schema changes (CREATE/DROP TABLE and INDEX), and row changes
+ * with SQLite's semantics, inside transactions that commit atomically through the pager.
+ *
+ * A Transaction wraps the pager's WriteTxn and a BtreeWriter. Every statement (exec, insert,
+ * update, delete) is atomic on its own: rows are checked completely (types, NOT NULL, UNIQUE,
+ * PRIMARY KEY) before anything is written, and schema changes run inside a savepoint that is
+ * rolled back if they fail half-way (a UNIQUE index over duplicate rows). A failed statement
+ * leaves the transaction usable, as in SQLite.
+ *
+ * What quire writes, and what it refuses (UNSUPPORTED) because it would need to evaluate SQL:
+ *
+ *   writes                                   refuses to write
+ *   ---------------------------------------  ---------------------------------------------
+ *   declared-type affinity, STRICT types     tables with CHECK constraints
+ *   NOT NULL, UNIQUE, PRIMARY KEY            tables with generated columns
+ *   INTEGER PRIMARY KEY (rowid alias)        tables with expression or partial indexes
+ *   AUTOINCREMENT + sqlite_sequence          tables with triggers
+ *   literal and CURRENT_* DEFAULTs           DEFAULT (expression) for an omitted column
+ *   column indexes (COLLATE, DESC)           views, virtual tables, sqlite_schema
+ *   WITHOUT ROWID tables                     CREATE of expression/partial indexes, views,
+ *                                            triggers, virtual tables
+ *
+ * FOREIGN KEY clauses are recorded and, as in SQLite by default (PRAGMA foreign_keys=OFF),
+ * not enforced. ON CONFLICT clauses in the schema: REPLACE and IGNORE are honoured for UNIQUE
+ * and PRIMARY KEY conflicts when the caller does not choose a resolution; ROLLBACK, FAIL and
+ * ABORT all fail the statement (quire has no partial statements to keep).
+ *
+ * Errors: CONSTRAINT with SQLite's message ("UNIQUE constraint failed: t.a", "NOT NULL
+ * constraint failed: t.b", "cannot store TEXT value in INTEGER column t.c", "datatype
+ * mismatch"), NOTFOUND for unknown tables, SCHEMA for SQL quire cannot parse, UNSUPPORTED as
+ * above, FULL when no rowid is left.
+ */
+import { ErrorCode, QuireError, misuse } from '../pager/errors.js';
+import { get32, put32 } from '../pager/bytes.js';
+import type { WriteTxn } from '../pager/pager.js';
+import { newHeader, type Encoding } from '../pager/header.js';
+import { IndexCursor, TableCursor } from '../btree/cursor.js';
+import { encodeRecord } from '../btree/record.js';
+import type { SqlValue } from '../btree/value.js';
+import { BtreeWriter, initializeDatabase } from '../btree/write.js';
+import { nameKey, readCatalog, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
+import { assertReadable, lookup, RowIterator, type Row } from './read.js';
+import { parseCreateIndex, parseCreateTable, parseSchemaSql } from './schema/parse.js';
+import { automaticIndexes, indexColumns } from './schema/autoindex.js';
+import { storedValue, typed, toSqlValue } from './schema/affinity.js';
+import { dequoteToken, tokenize } from './schema/tokenize.js';
+import type { TypedValue } from './schema/types.js';
+import type { Database } from './database.js';
+
+/** Options for a new database (used when the file is empty at the first write). */
+export interface CreateOptions {
+  /** Page size, a power of two 512..65536. Default 4096. */
+  pageSize?: number;
+  /** Text encoding. Default 'UTF-8'. */
+  encoding?: 'UTF-8' | 'UTF-16le' | 'UTF-16be';
+  /** Auto-vacuum mode. Default 'none'. */
+  autoVacuum?: 'none' | 'full' | 'incremental';
+  /** Journal mode of the new file: 'rollback' (default) or 'wal'. */
+  journalMode?: 'rollback' | 'wal';
+  /** Bytes reserved at the end of every page. Default 0. */
+  reservedBytes?: number;
+}
+
+/** A value as callers pass it: an SQL value, a boolean (stored as 1/0) or undefined (omitted). */
+export type InputValue = SqlValue | boolean | undefined | TypedValue;
+
+export type RowInput = Record<string, InputValue> | readonly InputValue[];
+
+export type ConflictMode = 'abort' | 'replace' | 'ignore';
+
+/** A row's identity: rowid (rowid tables) or primary-key values (WITHOUT ROWID). */
+type Identity = bigint | SqlValue[];
+
+function sameIdentity(a: Identity, b: Identity): boolean {
+  if (typeof a === 'bigint' || typeof b === 'bigint') return a === b;
+  return sameValues(a, b);
+}
+
+export interface WriteOptions {
+  /** What to do when a UNIQUE / PRIMARY KEY constraint would be violated. Default: the
+   * constraint's own ON CONFLICT clause, else 'abort' (CONSTRAINT error, nothing written). */
+  onConflict?: ConflictMode;
+}
+
+const ENCODINGS: Record<string, Encoding> = { 'UTF-8': 1, 'UTF-16le': 2, 'UTF-16be': 3 };
+
+/** Formats page 1 of an empty database file as `options` asks. */
+export async function initializeFile(txn: WriteTxn, options: CreateOptions): Promise<void> {
+  const enc = ENCODINGS[options.encoding ?? 'UTF-8'];
+  if (!enc) throw misuse(`unknown encoding ${options.encoding}`);
+  const h = newHeader({
+    pageSize: options.pageSize ?? txn.pageSize,
+    reservedBytes: options.reservedBytes ?? 0,
+    encoding: enc,
+    autoVacuum: options.autoVacuum ?? 'none',
+    wal: options.journalMode === 'wal',
+  });
+  if (h.pageSize !== txn.pageSize) {
+    throw misuse(`page size ${h.pageSize} requested for a database the pager opened with page size ${txn.pageSize}`);
+  }
+  await initializeDatabase(txn, h);
+}
+
+function constraint(message: string): QuireError {
+  return new QuireError(ErrorCode.CONSTRAINT, message);
+}
+
+function unsupported(message: string): QuireError {
+  return new QuireError(ErrorCode.UNSUPPORTED, message);
+}
+
+/** Normalises a caller's value (see InputValue). */
+function inputValue(v: InputValue): TypedValue {
+  if (typeof v === 'boolean') return typed(v ? 1 : 0);
+  if (v === undefined) return typed(null);
+  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array) && !('type' in v)) {
+    throw misuse(`cannot store a value of type ${Object.prototype.toString.call(v)}`);
+  }
+  return typed(v as SqlValue | TypedValue);
+}
+
+const SMALLEST = -(1n << 63n);
+const LARGEST = (1n << 63n) - 1n;
+
+/** The text SQLite keeps in sqlite_schema: "CREATE <KIND> " + the statement from the name on. */
+function schemaText(sql: string, kind: 'TABLE' | 'INDEX' | 'UNIQUE INDEX', name: string): string {
+  const toks = tokenize(sql).filter((t) => t.type !== 'EOF');
+  // The name token is the first one after TABLE/INDEX [IF NOT EXISTS] (possibly schema-qualified).
+  let i = toks.findIndex((t) => /^(TABLE|INDEX)$/i.test(t.text));
+  i++;
+  if (toks[i] && /^IF$/i.test(toks[i].text)) i += 3;
+  if (toks[i + 1] && toks[i + 1].text === '.') i += 2;
+  const start = toks[i]?.start ?? 0;
+  let body = sql.slice(start).trim();
+  while (body.endsWith(';')) body = body.slice(0, -1).trimEnd();
+  void name;
+  return `CREATE ${kind} ${body}`;
+}
+
+/** Splits a script into statements (on ';' outside strings, identifiers and comments). */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (const t of tokenize(sql)) {
+    if (t.type === 'SEMI') {
+      const s = sql.slice(start, t.start).trim();
+      if (s) out.push(s);
+      start = t.start + t.text.length;
+    }
+  }
+  const last = sql.slice(start).trim();
+  if (last) out.push(last);
+  return out;
+}
+
+function nowUtc(): Date {
+  return new Date();
+}
+
+function pad(n: number, w = 2): string {
+  return String(n).padStart(w, '0');
+}
+
+function timeDefault(which: 'CURRENT_TIME' | 'CURRENT_DATE' | 'CURRENT_TIMESTAMP'): TypedValue {
+  const d = nowUtc();
+  const date = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  return typed(which === 'CURRENT_DATE' ? date : which === 'CURRENT_TIME' ? time : `${date} ${time}`);
+}
+
+const STRICT_TYPES: Record<string, TypedValue['type'][]> = {
+  INT: ['integer'],
+  INTEGER: ['integer'],
+  REAL: ['real', 'integer'],
+  TEXT: ['text'],
+  BLOB: ['blob'],
+};
+
+const CLASS_NAME: Record<TypedValue['type'], string> = { null: 'NULL', integer: 'INTEGER', real: 'REAL', text: 'TEXT', blob: 'BLOB' };
+
+/** A prepared row: stored values per column, the rowid (rowid tables) and record fields. */
+interface PreparedRow {
+  values: TypedValue[];
+  rowid: bigint | null;
+}
+
+function asBig(v: number | bigint): bigint {
+  return typeof v === 'bigint' ? v : BigInt(v);
+}
+
+function smallest(v: bigint): number | bigint {
+  return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+}
+
+export class Transaction {
+  readonly db: Database;
+  /** @internal */
+  readonly txn: WriteTxn;
+  private writer: BtreeWriter;
+  private catalog: Catalog | null = null;
+  private readonly boolTypes: boolean;
+
+  /** @internal */
+  constructor(db: Database, txn: WriteTxn) {
+    this.db = db;
+    this.txn = txn;
+    this.writer = new BtreeWriter(txn);
+    this.boolTypes = true;
+  }
+
+  get active(): boolean {
+    return this.txn.active;
+  }
+
+  private check(): void {
+    if (!this.txn.active) throw misuse('the transaction has ended');
+  }
+
+  /** The catalog as this transaction sees it (its own schema changes included). */
+  async schema(): Promise<Catalog> {
+    this.check();
+    if (!this.catalog) {
+      const p1 = await this.txn.page(1);
+      this.catalog = await readCatalog(this.txn, get32(p1, 40), get32(p1, 44) || 4);
+    }
+    return this.catalog;
+  }
+
+  private async table(name: string): Promise<TableInfo> {
+    if (typeof name !== 'string') throw misuse('a table name must be a string');
+    const t = (await this.schema()).tables.get(nameKey(name));
+    if (!t) throw new QuireError(ErrorCode.NOTFOUND, `no such table: ${name}`);
+    return t;
+  }
+
+  /** Runs `fn` as one statement: on error every page it changed is restored. */
+  private async statement<T>(fn: () => Promise<T>): Promise<T> {
+    this.check();
+    const sp = this.txn.savepoint();
+    this.writer = new BtreeWriter(this.txn);
+    try {
+      const r = await fn();
+      this.txn.release(sp);
+      return r;
+    } catch (e) {
+      if (this.txn.active) {
+        this.txn.rollbackTo(sp);
+        this.txn.release(sp);
+        this.writer = new BtreeWriter(this.txn);
+        this.catalog = null;
+      }
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------------ schema changes
+
+  /** Runs CREATE TABLE / CREATE INDEX / DROP TABLE / DROP INDEX statements (';'-separated). */
+  async exec(sql: string): Promise<void> {
+    this.check();
+    if (typeof sql !== 'string') throw misuse('exec() takes SQL text');
+    for (const stmt of splitStatements(sql)) await this.statement(() => this.execOne(stmt));
+  }
+
+  private async execOne(sql: string): Promise<void> {
+    const words = tokenize(sql)
+      .filter((t) => t.type !== 'EOF')
+      .slice(0, 4)
+      .map((t) => t.text.toUpperCase());
+    if (words[0] === 'CREATE') {
+      const kind = words[1] === 'UNIQUE' ? 'INDEX' : words[1] === 'TEMP' || words[1] === 'TEMPORARY' ? words[2] : words[1];
+      if (words[1] === 'TEMP' || words[1] === 'TEMPORARY') throw unsupported('quire databases have no TEMP schema');
+      if (kind === 'TABLE') return this.createTable(sql);
+      if (kind === 'INDEX') return this.createIndex(sql);
+      if (kind === 'VIRTUAL') throw unsupported('CREATE VIRTUAL TABLE needs the module, which quire does not have');
+      if (kind === 'VIEW' || kind === 'TRIGGER') throw unsupported(`CREATE ${kind} is not supported by quire (it stores SQL quire cannot check)`);
+    } else if (words[0] === 'DROP') {
+      const ifExists = words[2] === 'IF' && words[3] === 'EXISTS';
+      const toks = tokenize(sql).filter((t) => t.type !== 'EOF');
+      let i = ifExists ? 4 : 2;
+      if (toks[i + 1]?.text === '.') i += 2;
+      const nameTok = toks[i];
+      if (!nameTok || toks.length > i + 1) throw new QuireError(ErrorCode.SCHEMA, `cannot parse: ${sql}`);
+      const name = dequoteToken(nameTok.text);
+      if (words[1] === 'TABLE') return this.dropTable(name, ifExists);
+      if (words[1] === 'INDEX') return this.dropIndex(name, ifExists);
+    }
+    throw unsupported(`quire runs only CREATE TABLE, CREATE INDEX, DROP TABLE and DROP INDEX statements, not: ${sql.slice(0, 60)}`);
+  }
+
+  private async bumpCookie(): Promise<void> {
+    const p1 = await this.txn.writable(1);
+    put32(p1, 40, (get32(p1, 40) + 1) >>> 0);
+    if (get32(p1, 44) === 0) put32(p1, 44, 4);
+    this.catalog = null;
+  }
+
+  private async addSchemaRow(type: string, name: string, tblName: string, root: number, sql: string | null): Promise<void> {
+    const max = await this.writer.maxRowid(1);
+    const rowid = max === null ? 1n : asBig(max) + 1n;
+    const rec = encodeRecord([type, name, tblName, root, sql], this.txn.encoding, { boolTypes: this.boolTypes });
+    await this.writer.insert(1, smallest(rowid), rec);
+  }
+
+  private async createTable(sql: string): Promise<void> {
+    const def = parseCreateTable(sql);
+    if (def.temp) throw unsupported('quire databases have no TEMP schema');
+    if (def.schema !== undefined && nameKey(def.schema) !== 'main') throw new QuireError(ErrorCode.ERROR, `unknown database ${def.schema}`);
+    if (def.virtual) throw unsupported('CREATE VIRTUAL TABLE needs the module, which quire does not have');
+    const cat = await this.schema();
+    if (cat.tables.has(nameKey(def.name)) || cat.indexes.has(nameKey(def.name)) || cat.views.some((v) => nameKey(v.name) === nameKey(def.name))) {
+      if (def.ifNotExists && cat.tables.has(nameKey(def.name))) return;
+      throw new QuireError(ErrorCode.ERROR, `${cat.tables.has(nameKey(def.name)) ? 'table' : 'object'} ${def.name} already exists`);
+    }
+    if (nameKey(def.name).startsWith('sqlite_')) {
+      throw new QuireError(ErrorCode.ERROR, `object name reserved for internal use: ${def.name}`);
+    }
+    const autos = automaticIndexes(def);
+    if (def.autoincrement && !cat.tables.has('sqlite_sequence')) {
+      const root = await this.writer.createBtree('table');
+      await this.addSchemaRow('table', 'sqlite_sequence', 'sqlite_sequence', root, 'CREATE TABLE sqlite_sequence(name,seq)');
+    }
+    const root = await this.writer.createBtree(def.withoutRowid ? 'index' : 'table');
+    await this.addSchemaRow('table', def.name, def.name, root, schemaText(sql, 'TABLE', def.name));
+    for (const a of autos) {
+      if (!a.inSchema) continue;
+      const r = await this.writer.createBtree('index');
+      await this.addSchemaRow('index', a.name, def.name, r, null);
+    }
+    await this.bumpCookie();
+  }
+
+  private async createIndex(sql: string): Promise<void> {
+    const def = parseCreateIndex(sql);
+    if (def.schema !== undefined && nameKey(def.schema) !== 'main') throw new QuireError(ErrorCode.ERROR, `unknown database ${def.schema}`);
+    const cat = await this.schema();
+    if (cat.indexes.has(nameKey(def.name)) || cat.tables.has(nameKey(def.name))) {
+      if (def.ifNotExists && cat.indexes.has(nameKey(def.name))) return;
+      throw new QuireError(ErrorCode.ERROR, `${cat.indexes.has(nameKey(def.name)) ? 'index' : 'object'} ${def.name} already exists`);
+    }
+    if (nameKey(def.name).startsWith('sqlite_')) throw new QuireError(ErrorCode.ERROR, `object name reserved for internal use: ${def.name}`);
+    const t = cat.tables.get(nameKey(def.table));
+    if (!t) throw new QuireError(ErrorCode.NOTFOUND, `no such table: main.${def.table}`);
+    if (t.name.toLowerCase().startsWith('sqlite_')) throw new QuireError(ErrorCode.ERROR, `table ${t.name} may not be indexed`);
+    if (def.where !== undefined) throw unsupported('partial indexes (CREATE INDEX ... WHERE) need SQL evaluation, which quire does not do');
+    if (def.terms.some((x) => x.expr !== undefined)) throw unsupported('expression indexes need SQL evaluation, which quire does not do');
+    assertReadable(t);
+    indexColumns(def, t.def!); // SCHEMA error for a term naming no column
+    const root = await this.writer.createBtree('index');
+    await this.addSchemaRow('index', def.name, t.name, root, schemaText(sql, def.unique ? 'UNIQUE INDEX' : 'INDEX', def.name));
+    await this.bumpCookie();
+    // Fill it from the table's rows (the table's pages are not touched while we iterate).
+    const cat2 = await this.schema();
+    const ix = cat2.indexes.get(nameKey(def.name))!;
+    const table = cat2.tables.get(nameKey(t.name))!;
+    for await (const row of new RowIterator(table, this.txn, () => undefined)) {
+      const v = this.valuesFromRow(table, row);
+      const key = this.indexKey(table, ix, v.values, v.rowid);
+      if (ix.unique && (await this.indexDuplicates(table, ix, key)).length > 0) {
+        throw constraint(`UNIQUE constraint failed: ${this.constraintColumns(table, ix)}`);
+      }
+      await this.writer.insertIndex(ix.rootPage, this.encode(key), ix.keyInfo);
+    }
+  }
+
+  private async dropTable(name: string, ifExists: boolean): Promise<void> {
+    const cat = await this.schema();
+    const t = cat.tables.get(nameKey(name));
+    if (!t) {
+      if (ifExists) return;
+      throw new QuireError(ErrorCode.NOTFOUND, `no such table: ${name}`);
+    }
+    if (nameKey(t.name).startsWith('sqlite_')) throw new QuireError(ErrorCode.ERROR, `table ${t.name} may not be dropped`);
+    if (t.virtual) throw unsupported('dropping a virtual table needs its module, which quire does not have');
+    const roots: Array<{ root: number; name: string }> = [];
+    for (const ix of t.indexes) roots.push({ root: ix.rootPage, name: ix.name });
+    roots.push({ root: t.rootPage, name: t.name });
+    // Remove the schema rows: the table, its indexes and triggers.
+    const doomed = cat.rows.filter(
+      (r) => nameKey(r.name) === nameKey(t.name) || ((r.type === 'index' || r.type === 'trigger') && nameKey(r.tblName) === nameKey(t.name)),
+    );
+    for (const r of doomed) await this.writer.delete(1, r.rowid);
+    // sqlite_sequence forgets the table.
+    const seq = cat.tables.get('sqlite_sequence');
+    if (seq && seq.def) {
+      for await (const row of new RowIterator(seq, this.txn, () => undefined)) {
+        if (typeof row[1] === 'string' && row[1] === t.name) await this.writer.delete(seq.rootPage, row[0] as number | bigint);
+      }
+    }
+    // Free the b-trees, largest root first (auto-vacuum moves the last root into holes).
+    roots.sort((a, b) => b.root - a.root);
+    for (const { root } of roots) {
+      if (root <= 0) continue;
+      const moved = await this.writer.dropBtree(root);
+      if (moved) await this.rootMoved(moved.movedFrom, moved.movedTo);
+    }
+    await this.bumpCookie();
+  }
+
+  /** Auto-vacuum moved a root page: its sqlite_schema row must follow. */
+  private async rootMoved(from: number, to: number): Promise<void> {
+    this.catalog = null;
+    const cur = new TableCursor(this.txn, 1);
+    let ok = await cur.first();
+    while (ok) {
+      const rec = (await cur.record()).slice();
+      if (rec[3] === from || rec[3] === BigInt(from)) {
+        rec[3] = to;
+        await this.writer.insert(1, cur.rowid as number | bigint, encodeRecord(rec, this.txn.encoding, { boolTypes: this.boolTypes }));
+        return;
+      }
+      ok = await cur.next();
+    }
+  }
+
+  private async dropIndex(name: string, ifExists: boolean): Promise<void> {
+    const cat = await this.schema();
+    const ix = cat.indexes.get(nameKey(name));
+    if (!ix) {
+      if (ifExists) return;
+      throw new QuireError(ErrorCode.NOTFOUND, `no such index: ${name}`);
+    }
+    if (ix.auto) throw new QuireError(ErrorCode.ERROR, `index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped`);
+    const row = cat.rows.find((r) => r.type === 'index' && nameKey(r.name) === nameKey(ix.name))!;
+    await this.writer.delete(1, row.rowid);
+    const moved = await this.writer.dropBtree(ix.rootPage);
+    if (moved) await this.rootMoved(moved.movedFrom, moved.movedTo);
+    await this.bumpCookie();
+  }
+
+  // ------------------------------------------------------------------ rows
+
+  private assertWritable(t: TableInfo, cat: Catalog): void {
+    assertReadable(t);
+    const def = t.def!;
+    if (nameKey(t.name) === 'sqlite_schema' || nameKey(t.name) === 'sqlite_master') throw unsupported('sqlite_schema is written through CREATE and DROP only');
+    if (def.checks.length) throw unsupported(`table ${t.name} has CHECK constraints, which quire cannot evaluate; writes are refused`);
+    if (def.columns.some((c) => c.generated)) throw unsupported(`table ${t.name} has generated columns, which quire cannot compute; writes are refused`);
+    if (cat.triggers.some((r) => nameKey(r.tblName) === nameKey(t.name))) throw unsupported(`table ${t.name} has triggers, which quire cannot run; writes are refused`);
+    for (const ix of t.indexes) {
+      if (ix.partial || ix.expression) throw unsupported(`index ${ix.name} on ${t.name} is a partial or expression index, which quire cannot maintain; writes are refused`);
+      if (ix.error) throw new QuireError(ErrorCode.SCHEMA, `index ${ix.name}: ${ix.error}`);
+    }
+  }
+
+  /** Stored values for every column from a caller's row (defaults, affinity, STRICT, NOT NULL). */
+  private prepare(t: TableInfo, input: RowInput): PreparedRow {
+    const def = t.def!;
+    const cols = t.columns;
+    const given: Array<InputValue | undefined> = new Array(cols.length).fill(undefined);
+    const present: boolean[] = new Array(cols.length).fill(false);
+    let explicitRowid: InputValue | undefined;
+    if (Array.isArray(input)) {
+      if (input.length > cols.length) throw misuse(`table ${t.name} has ${cols.length} columns but ${input.length} values were given`);
+      for (let i = 0; i < input.length; i++) {
+        if (input[i] !== undefined) {
+          given[i] = input[i];
+          present[i] = true;
+        }
+      }
+    } else if (input && typeof input === 'object') {
+      for (const [k, v] of Object.entries(input as Record<string, InputValue>)) {
+        if (v === undefined) continue;
+        const kk = nameKey(k);
+        let i = cols.findIndex((c) => nameKey(c.name) === kk);
+        if (i < 0 && !t.withoutRowid && (kk === 'rowid' || kk === 'oid' || kk === '_rowid_')) i = -2;
+        if (i === -1) throw new QuireError(ErrorCode.ERROR, `table ${t.name} has no column named ${k}`);
+        if (i === -2) {
+          if (t.rowidAlias >= 0) {
+            given[t.rowidAlias] = v;
+            present[t.rowidAlias] = true;
+          } else explicitRowid = v;
+          continue;
+        }
+        given[i] = v;
+        present[i] = true;
+      }
+    } else throw misuse('a row is an object of column values or an array in column order');
+
+    const values: TypedValue[] = new Array(cols.length);
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i];
+      const cd = c.def;
+      let v: TypedValue;
+      if (present[i]) v = inputValue(given[i]);
+      else if (cd.default === undefined) v = typed(null);
+      else if (cd.default.kind === 'constant' && cd.default.value !== undefined) v = cd.default.value;
+      else if (cd.default.kind === 'time') v = timeDefault(cd.default.which);
+      else if (cd.default.kind === 'constant') throw unsupported(`column ${t.name}.${c.name} has DEFAULT ${cd.default.text}, which quire cannot evaluate: give a value`);
+      else throw unsupported(`column ${t.name}.${c.name} has DEFAULT ${cd.default.text}, which quire cannot evaluate: give a value`);
+      if (i === t.rowidAlias) {
+        values[i] = v;
+        continue;
+      }
+      v = storedValue(v, def.strict ? strictAffinity(cd.declType) : cd.affinity);
+      if (def.strict && v.type !== 'null') {
+        const allowed = STRICT_TYPES[cd.declType.toUpperCase()];
+        if (allowed && !allowed.includes(v.type)) {
+          throw constraint(`cannot store ${CLASS_NAME[v.type]} value in ${cd.declType.toUpperCase()} column ${t.name}.${c.name}`);
+        }
+      }
+      values[i] = v;
+    }
+    // Rowid.
+    let rowid: bigint | null = null;
+    if (!t.withoutRowid) {
+      let rv: TypedValue | null = null;
+      if (t.rowidAlias >= 0 && present[t.rowidAlias]) rv = values[t.rowidAlias];
+      if (t.rowidAlias < 0 && explicitRowid !== undefined) rv = inputValue(explicitRowid);
+      if (rv && rv.type !== 'null') {
+        const n = storedValue(rv, 'INTEGER');
+        if (n.type !== 'integer') throw new QuireError(ErrorCode.CONSTRAINT, 'datatype mismatch');
+        rowid = asBig(n.value);
+      }
+    }
+    // NOT NULL.
+    for (let i = 0; i < cols.length; i++) {
+      if (i === t.rowidAlias) continue;
+      if (cols[i].def.notNull && values[i].type === 'null') throw constraint(`NOT NULL constraint failed: ${t.name}.${cols[i].name}`);
+    }
+    return { values, rowid };
+  }
+
+  /** The values of a stored row (as rows() yields it) in the PreparedRow shape. */
+  private valuesFromRow(t: TableInfo, row: Row): PreparedRow {
+    const values: TypedValue[] = [];
+    let k = t.withoutRowid ? 0 : 1;
+    for (let i = 0; i < t.columns.length; i++) {
+      if (t.columns[i].slot < 0) {
+        values.push(typed(null));
+        continue;
+      }
+      values.push(typed(row[k++]));
+    }
+    return { values, rowid: t.withoutRowid ? null : asBig(row[0] as number | bigint) };
+  }
+
+  private recordOf(t: TableInfo, values: TypedValue[]): Uint8Array {
+    const fields: SqlValue[] = [];
+    const asReal: boolean[] = [];
+    for (const col of t.recordColumns) {
+      const v = col === t.rowidAlias ? typed(null) : values[col];
+      fields.push(v.value);
+      asReal.push(v.type === 'real');
+    }
+    return encodeRecord(fields, this.txn.encoding, { boolTypes: this.boolTypes, asReal });
+  }
+
+  private encode(fields: TypedValue[]): Uint8Array {
+    return encodeRecord(
+      fields.map((f) => f.value),
+      this.txn.encoding,
+      { boolTypes: this.boolTypes, asReal: fields.map((f) => f.type === 'real') },
+    );
+  }
+
+  /** The entry of index `ix` for a row. */
+  private indexKey(t: TableInfo, ix: IndexInfo, values: TypedValue[], rowid: bigint | null): TypedValue[] {
+    return ix.columns.map((c) => {
+      if (c.column === -1) return typed(smallest(rowid!));
+      if (c.column === t.rowidAlias) return typed(smallest(rowid!));
+      return values[c.column];
+    });
+  }
+
+  private constraintColumns(t: TableInfo, ix: IndexInfo): string {
+    return ix.columns
+      .filter((c) => c.key)
+      .map((c) => `${t.name}.${c.column >= 0 ? t.columns[c.column].name : 'rowid'}`)
+      .join(', ');
+  }
+
+  /** A row's identity: its rowid, or its primary-key values (WITHOUT ROWID). */
+  private identityOfRow(t: TableInfo, values: TypedValue[], rowid: bigint | null): Identity {
+    return t.withoutRowid ? t.pkColumns.map((c) => values[c].value) : rowid!;
+  }
+
+  /** The identity of the row an index entry points at. */
+  private identityOfEntry(t: TableInfo, ix: IndexInfo, rec: readonly SqlValue[]): Identity {
+    if (!t.withoutRowid) return asBig(rec[rec.length - 1] as number | bigint);
+    return t.pkColumns.map((pc) => {
+      const i = ix.columns.findIndex((c) => c.column === pc);
+      return i >= 0 ? rec[i] : null;
+    });
+  }
+
+  private async rowExists(t: TableInfo, id: Identity): Promise<boolean> {
+    if (typeof id === 'bigint') return new TableCursor(this.txn, t.rootPage).seek(smallest(id));
+    return new IndexCursor(this.txn, t.rootPage, t.keyInfo).seek(id, { op: 'eq' });
+  }
+
+  /** Identities of the rows whose entry in unique index `ix` has the same key as `key`. */
+  private async indexDuplicates(t: TableInfo, ix: IndexInfo, key: TypedValue[]): Promise<Identity[]> {
+    const prefix = key.slice(0, ix.nKey).map(toSqlValue);
+    if (prefix.some((v) => v === null)) return []; // NULLs are distinct
+    const out: Identity[] = [];
+    const cur = new IndexCursor(this.txn, ix.rootPage, ix.keyInfo);
+    let ok = await cur.seek(prefix, { op: 'ge' });
+    while (ok && (await cur.compareKey(prefix)) === 0) {
+      out.push(this.identityOfEntry(t, ix, await cur.record()));
+      ok = await cur.next();
+    }
+    return out;
+  }
+
+  private async nextRowid(t: TableInfo): Promise<bigint> {
+    const max = await this.writer.maxRowid(t.rootPage);
+    const seq = t.def!.autoincrement ? await this.sequenceOf(t) : 0n;
+    if (max === null && seq === 0n) return 1n;
+    let base = max === null ? 0n : asBig(max);
+    if (seq > base) base = seq;
+    if (base < LARGEST) return base + 1n;
+    if (t.def!.autoincrement) throw new QuireError(ErrorCode.FULL, 'database or disk is full (no AUTOINCREMENT rowid left)');
+    // As SQLite: with the largest rowid taken, try random ones.
+    for (let i = 0; i < 100; i++) {
+      const cand = BigInt.asUintN(63, (BigInt(Math.floor(Math.random() * 2 ** 32)) << 31n) ^ BigInt(Math.floor(Math.random() * 2 ** 31)));
+      if (cand !== 0n && !(await this.rowExists(t, cand))) return cand;
+    }
+    throw new QuireError(ErrorCode.FULL, 'database or disk is full (no unused rowid found)');
+  }
+
+  private async sequenceRow(t: TableInfo): Promise<{ rowid: number | bigint; seq: bigint } | null> {
+    const seq = (await this.schema()).tables.get('sqlite_sequence');
+    if (!seq) return null;
+    for await (const row of new RowIterator(seq, this.txn, () => undefined)) {
+      if (row[1] === t.name) {
+        const v = row[2];
+        return { rowid: row[0] as number | bigint, seq: typeof v === 'number' || typeof v === 'bigint' ? asBig(v) : 0n };
+      }
+    }
+    return null;
+  }
+
+  private async sequenceOf(t: TableInfo): Promise<bigint> {
+    return (await this.sequenceRow(t))?.seq ?? 0n;
+  }
+
+  private async setSequence(t: TableInfo, rowid: bigint): Promise<void> {
+    const seqTable = (await this.schema()).tables.get('sqlite_sequence');
+    if (!seqTable) return;
+    const cur = await this.sequenceRow(t);
+    if (cur && cur.seq >= rowid) return;
+    const rec = encodeRecord([t.name, smallest(rowid)], this.txn.encoding, { boolTypes: this.boolTypes });
+    if (cur) await this.writer.insert(seqTable.rootPage, cur.rowid, rec);
+    else {
+      const max = await this.writer.maxRowid(seqTable.rootPage);
+      await this.writer.insert(seqTable.rootPage, max === null ? 1 : smallest(asBig(max) + 1n), rec);
+    }
+  }
+
+  /**
+   * Inserts a row; returns its rowid (rowid tables) or primary-key values (WITHOUT ROWID), or
+   * null when a conflict was ignored.
+   */
+  async insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<number | bigint | SqlValue[] | null> {
+    this.check();
+    const t = await this.writableTable(table);
+    return this.writeRow(t, this.prepare(t, row), options.onConflict, null);
+  }
+
+  /** Inserts many rows (each its own statement); returns how many were inserted. */
+  async insertMany(table: string, rows: Iterable<RowInput> | AsyncIterable<RowInput>, options: WriteOptions = {}): Promise<number> {
+    this.check();
+    const t = await this.writableTable(table);
+    let n = 0;
+    for await (const row of rows as AsyncIterable<RowInput>) {
+      if ((await this.writeRow(t, this.prepare(t, row), options.onConflict, null)) !== null) n++;
+    }
+    return n;
+  }
+
+  private async writableTable(name: string): Promise<TableInfo> {
+    const cat = await this.schema();
+    const t = await this.table(name);
+    this.assertWritable(t, cat);
+    return t;
+  }
+
+  /**
+   * Writes a prepared row, replacing `old` (an update) if given. Every constraint is checked
+   * before anything is written, so the statement is atomic without a savepoint.
+   */
+  private async writeRow(
+    t: TableInfo,
+    p: PreparedRow,
+    mode: ConflictMode | undefined,
+    old: { rowid: bigint | null; values: TypedValue[] } | null,
+  ): Promise<number | bigint | SqlValue[] | null> {
+    const resolve = (declared: string | undefined): ConflictMode =>
+      mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
+    if (!t.withoutRowid) {
+      if (p.rowid === null) p.rowid = old?.rowid ?? (await this.nextRowid(t));
+      if (p.rowid < SMALLEST || p.rowid > LARGEST) throw new QuireError(ErrorCode.RANGE, `rowid ${p.rowid} is outside the 64-bit range`);
+    }
+    const oldId = old ? this.identityOfRow(t, old.values, old.rowid) : null;
+    const newId = this.identityOfRow(t, p.values, p.rowid);
+    const victims: Identity[] = [];
+    const isOld = (id: Identity) => oldId !== null && sameIdentity(id, oldId);
+    const known = (id: Identity) => victims.some((v) => sameIdentity(v, id));
+    if (!isOld(newId) && (await this.rowExists(t, newId))) {
+      const how = resolve(t.def!.primaryKey?.onConflict);
+      if (how === 'abort') {
+        const cols = t.withoutRowid ? t.pkColumns.map((c) => t.columns[c].name) : [t.rowidAlias >= 0 ? t.columns[t.rowidAlias].name : 'rowid'];
+        throw constraint(`UNIQUE constraint failed: ${cols.map((c) => `${t.name}.${c}`).join(', ')}`);
+      }
+      if (how === 'ignore') return null;
+      victims.push(newId);
+    }
+    for (const ix of t.indexes) {
+      if (!ix.unique) continue;
+      for (const id of await this.indexDuplicates(t, ix, this.indexKey(t, ix, p.values, p.rowid))) {
+        if (isOld(id) || known(id)) continue;
+        const how = resolve(ix.onConflict);
+        if (how === 'abort') throw constraint(`UNIQUE constraint failed: ${this.constraintColumns(t, ix)}`);
+        if (how === 'ignore') return null;
+        victims.push(id);
+      }
+    }
+    // Writes: conflicting rows (REPLACE), the old version of an updated row, then the new row.
+    for (const v of victims) if (!isOld(v)) await this.deleteRow(t, typeof v === 'bigint' ? smallest(v) : v);
+    if (oldId !== null) await this.deleteRow(t, typeof oldId === 'bigint' ? smallest(oldId) : oldId);
+    const rec = this.recordOf(t, p.values);
+    if (t.withoutRowid) await this.writer.insertIndex(t.rootPage, rec, t.keyInfo);
+    else await this.writer.insert(t.rootPage, smallest(p.rowid!), rec);
+    for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
+    if (!t.withoutRowid && t.def!.autoincrement) await this.setSequence(t, p.rowid!);
+    return typeof newId === 'bigint' ? smallest(newId) : newId;
+  }
+
+  private async deleteRow(t: TableInfo, key: number | bigint | readonly SqlValue[]): Promise<boolean> {
+    const row = await lookup(t, this.txn, key);
+    if (!row) return false;
+    const v = this.valuesFromRow(t, row);
+    for (const ix of t.indexes) {
+      await this.writer.deleteIndex(ix.rootPage, this.indexKey(t, ix, v.values, v.rowid).map(toSqlValue), ix.keyInfo);
+    }
+    if (t.withoutRowid) await this.writer.deleteIndex(t.rootPage, t.pkColumns.map((c) => v.values[c].value), t.keyInfo);
+    else await this.writer.delete(t.rootPage, smallest(v.rowid!));
+    return true;
+  }
+
+  /** Deletes the row with this rowid (rowid tables) or primary key (WITHOUT ROWID); false if absent. */
+  async delete(table: string, key: number | bigint | readonly SqlValue[]): Promise<boolean> {
+    this.check();
+    const t = await this.writableTable(table);
+    return this.deleteRow(t, normaliseKey(t, key));
+  }
+
+  /**
+   * Changes some columns of one row (by rowid or primary key). Returns false when there is no
+   * such row. Changing the rowid alias or key columns moves the row.
+   */
+  async update(table: string, key: number | bigint | readonly SqlValue[], changes: Record<string, InputValue>, options: WriteOptions = {}): Promise<boolean> {
+    this.check();
+    const t = await this.writableTable(table);
+    const row = await lookup(t, this.txn, normaliseKey(t, key));
+    if (!row) return false;
+    const old = this.valuesFromRow(t, row);
+    const merged: Record<string, InputValue> = {};
+    t.columns.forEach((c, i) => {
+      if (c.slot >= 0) merged[c.name] = old.values[i];
+    });
+    if (!t.withoutRowid && t.rowidAlias < 0) merged.rowid = smallest(old.rowid!);
+    if (!t.withoutRowid && t.rowidAlias >= 0) merged[t.columns[t.rowidAlias].name] = smallest(old.rowid!);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === undefined) continue;
+      const kk = nameKey(k);
+      const c = t.columns.find((x) => nameKey(x.name) === kk);
+      if (!c && !(!t.withoutRowid && (kk === 'rowid' || kk === 'oid' || kk === '_rowid_'))) {
+        throw new QuireError(ErrorCode.ERROR, `table ${t.name} has no column named ${k}`);
+      }
+      if (c) merged[c.name] = v;
+      else if (t.rowidAlias >= 0) merged[t.columns[t.rowidAlias].name] = v;
+      else merged.rowid = v;
+    }
+    const p = this.prepare(t, merged);
+    await this.writeRow(t, p, options.onConflict, { rowid: old.rowid, values: old.values });
+    return true;
+  }
+
+  /** One row, as this transaction sees it. */
+  async get(table: string, key: number | bigint | readonly SqlValue[]): Promise<Row | undefined> {
+    this.check();
+    const t = await this.table(table);
+    return lookup(t, this.txn, normaliseKey(t, key));
+  }
+
+  /** Rows as this transaction sees them (its own writes included). */
+  rows(table: string): AsyncIterableIterator<Row> {
+    this.check();
+    let inner: RowIterator | null = null;
+    const start = async () => (inner ??= new RowIterator(await this.table(table), this.txn, () => undefined));
+    const it: AsyncIterableIterator<Row> = {
+      [Symbol.asyncIterator]: () => it,
+      next: async () => (await start()).next(),
+      return: async () => (inner ? inner.return() : { value: undefined, done: true }),
+    };
+    return it;
+  }
+
+  /** PRAGMA incremental_vacuum(n): frees up to n pages from the end (all when n <= 0). */
+  async incrementalVacuum(n = 0): Promise<number> {
+    this.check();
+    return this.statement(() => this.writer.incrementalVacuum(n));
+  }
+
+  /** @internal Work the b-tree layer does before the pager commits (auto-vacuum). */
+  async beforeCommit(): Promise<void> {
+    await this.writer.beforeCommit();
+  }
+}
+
+function strictAffinity(declType: string): 'INTEGER' | 'REAL' | 'TEXT' | 'BLOB' {
+  const u = declType.toUpperCase();
+  return u === 'INT' || u === 'INTEGER' ? 'INTEGER' : u === 'REAL' ? 'REAL' : u === 'TEXT' ? 'TEXT' : 'BLOB';
+}
+
+function normaliseKey(t: TableInfo, key: number | bigint | readonly SqlValue[]): number | bigint | readonly SqlValue[] {
+  if (t.withoutRowid) return Array.isArray(key) ? key : [key as SqlValue];
+  if (Array.isArray(key)) {
+    if (key.length !== 1) throw misuse(`table ${t.name} is a rowid table: give one rowid`);
+    return key[0] as number | bigint;
+  }
+  return key as number | bigint;
+}
+
+function sameValues(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x instanceof Uint8Array && y instanceof Uint8Array) {
+      if (x.length !== y.length || x.some((v, k) => v !== y[k])) return false;
+    } else if (typeof x === 'bigint' || typeof y === 'bigint') {
+      if (x === null || y === null || typeof x === 'string' || typeof y === 'string' || x instanceof Uint8Array || y instanceof Uint8Array) return false;
+      if (BigInt(x as number | bigint) !== BigInt(y as number | bigint)) return false;
+    } else if (x !== y) return false;
+  }
+  return true;
+}
+
+function sameCols(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Re-exported for callers that build schema SQL. */
+export { parseSchemaSql };
