@@ -12,6 +12,7 @@ import { automaticIndexes, indexColumns, recordColumns, withoutRowidKey } from '
 import { parseCreateIndex, parseCreateTable, parseCreateTrigger, parseCreateView, parseSchemaSql } from '../src/schema/parse.js';
 import { FALLBACK_ID, KEYWORDS, keywordCode, quoteIdentifier, tokenize } from '../src/schema/tokenize.js';
 import type { TableDef } from '../src/schema/types.js';
+import { SCHEMA_TABLE_SQL } from '../src/schema/index.js';
 import { oracleTable, type OracleTable } from './schema-oracle.js';
 
 const SEED = Number(process.env.QUIRE_SEED ?? 0x7ab1e);
@@ -243,6 +244,12 @@ describe('CREATE TABLE, named cases', () => {
       check(sql);
     });
   }
+
+  it('the schema table definition parses like SQLite reads it', () => {
+    const t = check(SCHEMA_TABLE_SQL.replace('sqlite_schema', 'x')) as TableDef;
+    expect(t.columns.map((c) => c.name)).toEqual(['type', 'name', 'tbl_name', 'rootpage', 'sql']);
+    expect(parseCreateTable(SCHEMA_TABLE_SQL).name).toBe('sqlite_schema');
+  });
 
   it('a generated-column key type is reported like SQLite', () => {
     const t = check('CREATE TABLE t(x INT GENERATED ALWAYS AS (1) STORED, y)') as TableDef;

@@ -328,9 +328,16 @@ export function castTo(v: TypedValue, aff: Affinity): TypedValue {
   }
 }
 
-/** Internal form of applyAffinity for the default-value evaluator (no REAL read-back). */
-export function affinityForDefault(v: TypedValue, aff: Affinity): TypedValue {
+/**
+ * applyAffinity as the VDBE sees it in a register (vdbe.c applyAffinity itself): like
+ * {@link applyAffinity} but without the REAL column's read-back, so REAL affinity may still
+ * leave an integral value as an INTEGER.
+ */
+export function applyAffinityRaw(v: TypedValue, aff: Affinity): TypedValue {
   return affinityInternal(v, aff);
 }
 
-export { numericFromText as numericAffinityOfText };
+/** applyNumericAffinity on TEXT: the INTEGER or REAL it reads as, or undefined if not numeric. */
+export function textToNumeric(t: string): TypedValue | undefined {
+  return numericFromText(t);
+}

@@ -29,7 +29,7 @@
  * INTEGER PRIMARY KEY column as NULL, its value being the rowid); a WITHOUT ROWID table's
  * record holds the PRIMARY KEY index's columns in that index's order.
  */
-import { asciiEqualNoCase, schemaError } from './tokenize.js';
+import { asciiEqualNoCase, asciiLower, schemaError } from './tokenize.js';
 import type { AutoIndex, ConflictResolution, IndexColumn, IndexDef, TableDef } from './types.js';
 
 /** Options for the functions of this module. */
@@ -81,14 +81,16 @@ function sameCollation(a: string, b: string): boolean {
 export function simulateIndexes(table: TableDef, schemaFormat: number): { indexes: SimIndex[]; error?: string } {
   const honorDesc = schemaFormat >= 4;
   const indexes: SimIndex[] = [];
+  // Key signature (columns and case-folded collations) -> index, for SQLite's duplicate check.
+  const bySignature = new Map<string, SimIndex>();
   let error: string | undefined;
   const colColl = (i: number): string => table.columns[i]?.collation ?? 'BINARY';
   const create = (keys: { column: number; collation: string | undefined; desc: boolean }[], onError: ConflictResolution | undefined, origin: 'pk' | 'u'): void => {
     const name = `sqlite_autoindex_${table.name}_${indexes.length + 1}`;
     const k: SimKey[] = keys.map((x) => ({ column: x.column, collation: x.collation ?? colColl(x.column), desc: honorDesc && x.desc }));
-    for (const prev of indexes) {
-      if (prev.keys.length !== k.length) continue;
-      if (!prev.keys.every((pk, i) => pk.column === k[i].column && sameCollation(pk.collation, k[i].collation))) continue;
+    const signature = JSON.stringify(k.map((x) => [x.column, asciiLower(x.collation)]));
+    const prev = bySignature.get(signature);
+    if (prev) {
       if (prev.onError !== onError) {
         if (prev.onError !== undefined && onError !== undefined) error ??= 'conflicting ON CONFLICT clauses specified';
         if (prev.onError === undefined) prev.onError = onError;
@@ -96,7 +98,9 @@ export function simulateIndexes(table: TableDef, schemaFormat: number): { indexe
       if (origin === 'pk') prev.origin = 'pk';
       return;
     }
-    indexes.push({ name, origin, onError, keys: k, aux: [], inSchema: true });
+    const created: SimIndex = { name, origin, onError, keys: k, aux: [], inSchema: true };
+    indexes.push(created);
+    bySignature.set(signature, created);
   };
 
   const ipk = integerPrimaryKeyColumn(table);

@@ -29,18 +29,18 @@
  *   anything else            no value (NULL)
  */
 import {
-  affinityForDefault,
+  applyAffinityRaw,
   affinityOf,
   castTo,
   columnValue,
   integer,
   negate,
-  numericAffinityOfText,
+  textToNumeric,
   numerify,
   real,
   text,
 } from './affinity.js';
-import { LARGEST_INT64, SMALLEST_INT64, atof, decOrHexToI64 } from './fp.js';
+import { SMALLEST_INT64, atof, decOrHexToI64 } from './fp.js';
 import { dequote } from './tokenize.js';
 import type { Affinity, ColumnDef, LiteralExpr, TypedValue } from './types.js';
 
@@ -115,7 +115,7 @@ export function valueFromExpr(e: LiteralExpr, aff: Affinity): TypedValue | undef
     const castAff = affinityOf(dequote(e.type));
     const v = valueFromExpr(e.arg, castAff);
     if (v === undefined) return undefined;
-    return affinityForDefault(castTo(v, castAff), aff);
+    return applyAffinityRaw(castTo(v, castAff), aff);
   }
   let neg = false;
   if (e.op === 'negate' && (e.arg.op === 'integer' || e.arg.op === 'float')) {
@@ -138,10 +138,10 @@ export function valueFromExpr(e: LiteralExpr, aff: Affinity): TypedValue | undef
     }
     if (aff === 'BLOB') {
       if (e.op === 'float') return real(atof(v.value as string).value);
-      if (e.op === 'integer' && v.type === 'text') return numericAffinityOfText(v.value) ?? v;
+      if (e.op === 'integer' && v.type === 'text') return textToNumeric(v.value) ?? v;
       return v;
     }
-    return affinityForDefault(v, aff);
+    return applyAffinityRaw(v, aff);
   }
   if (e.op === 'negate') {
     const inner = valueFromExpr(e.arg, aff);
@@ -152,7 +152,7 @@ export function valueFromExpr(e: LiteralExpr, aff: Affinity): TypedValue | undef
       const i = typeof v.value === 'bigint' ? v.value : BigInt(v.value);
       v = i === SMALLEST_INT64 ? real(9223372036854775808) : integer(-i);
     }
-    return affinityForDefault(v, aff);
+    return applyAffinityRaw(v, aff);
   }
   switch (e.op) {
     case 'null':
@@ -160,7 +160,7 @@ export function valueFromExpr(e: LiteralExpr, aff: Affinity): TypedValue | undef
     case 'blob':
       return { type: 'blob', value: e.value };
     case 'bool':
-      return affinityForDefault(integer(e.value ? 1 : 0), aff);
+      return applyAffinityRaw(integer(e.value ? 1 : 0), aff);
     default:
       return undefined;
   }
@@ -178,5 +178,3 @@ export function defaultFor(column: ColumnDef): TypedValue {
   const v = valueFromExpr(d.expr, column.affinity) ?? NULL_VALUE;
   return columnValue(v, column.affinity);
 }
-
-export { LARGEST_INT64 };

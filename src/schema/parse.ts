@@ -43,6 +43,7 @@ import { isSpace } from './fp.js';
 import {
   FALLBACK_ID,
   asciiEqualNoCase,
+  asciiLower,
   asciiUpper,
   dequote,
   dequoteToken,
@@ -118,11 +119,20 @@ interface ColBuild {
 class Parser {
   readonly sql: string;
   readonly toks: Token[];
+  /** For each LP token, the index of its matching RP (-1 when unmatched). */
+  private readonly match: Int32Array;
   pos = 0;
 
   constructor(sql: string) {
     this.sql = sql;
     this.toks = tokenize(sql);
+    // Match parentheses once, so nested constructs cost linear time.
+    this.match = new Int32Array(this.toks.length).fill(-1);
+    const stack: number[] = [];
+    this.toks.forEach((t, i) => {
+      if (t.type === 'LP') stack.push(i);
+      else if (t.type === 'RP' && stack.length > 0) this.match[stack.pop() as number] = i;
+    });
   }
 
   peek(k = 0): Token {
@@ -199,16 +209,9 @@ class Parser {
 
   /** Index of the RP matching the LP at token index `lp` (tokens, not characters). */
   matchParen(lp: number): number {
-    let depth = 0;
-    for (let i = lp; i < this.toks.length; i++) {
-      const t = this.toks[i].type;
-      if (t === 'LP') depth++;
-      else if (t === 'RP') {
-        depth--;
-        if (depth === 0) return i;
-      } else if (t === 'EOF') this.fail(this.toks[i]);
-    }
-    return this.fail(this.toks[this.toks.length - 1]);
+    const rp = this.match[lp];
+    if (rp < 0) this.fail(this.toks[this.toks.length - 1]);
+    return rp;
   }
 
   /** Consumes `( ... )` and returns the source text between the parentheses, trimmed. */
@@ -256,6 +259,8 @@ class Parser {
 // ---- CREATE TABLE --------------------------------------------------------------------------
 
 interface Constraints {
+  /** Column index by ASCII-lower-cased name. */
+  byName: Map<string, number>;
   primaryKey: PrimaryKeyDef | undefined;
   pkTok: Token | undefined;
   uniques: UniqueDef[];
@@ -283,6 +288,7 @@ export function parseCreateTable(sql: string): TableDef {
   p.expect('LP');
   const cols: ColBuild[] = [];
   const cons: Constraints = {
+    byName: new Map(),
     primaryKey: undefined,
     pkTok: undefined,
     uniques: [],
@@ -294,7 +300,7 @@ export function parseCreateTable(sql: string): TableDef {
   // columnlist
   for (;;) {
     const colName = p.nm();
-    const col = addColumn(p, cols, colName);
+    const col = addColumn(p, cols, cons, colName);
     cons.name = undefined;
     columnConstraints(p, cols, col, cons, name);
     if (!p.accept('COMMA')) break;
@@ -328,11 +334,11 @@ export function parseCreateTable(sql: string): TableDef {
   return endTable(sql, { name, schema, temp, ifNotExists, nameTok }, cols, cons, withoutRowid, strict);
 }
 
-function addColumn(p: Parser, cols: ColBuild[], nameTok: Token): ColBuild {
+function addColumn(p: Parser, cols: ColBuild[], cons: Constraints, nameTok: Token): ColBuild {
   const name = dequote(nameTok.text);
-  for (const c of cols) {
-    if (asciiEqualNoCase(c.name, name)) throw schemaError(`duplicate column name: ${name}`, nameTok.start);
-  }
+  const key = asciiLower(name);
+  if (cons.byName.has(key)) throw schemaError(`duplicate column name: ${name}`, nameTok.start);
+  cons.byName.set(key, cols.length);
   // typetoken: greedy ids, then an optional ( signed [, signed] )
   let typeText = '';
   const first = p.pos;
@@ -602,13 +608,13 @@ function references(p: Parser, columns: string[], name: string | undefined, at: 
 }
 
 /** A column named in a PRIMARY KEY / UNIQUE list item, resolved against the table. */
-function keyItem(p: Parser, from: number, to: number, cols: ColBuild[], forPk: boolean): IndexedColumn {
+function keyItem(p: Parser, from: number, to: number, cols: ColBuild[], cons: Constraints, forPk: boolean): IndexedColumn {
   const term = analyzeTerm(p, from, to, forPk);
   const name = term.name;
   if (name === undefined) {
     throw schemaError('expressions prohibited in PRIMARY KEY and UNIQUE constraints', p.toks[from].start);
   }
-  const idx = cols.findIndex((c) => asciiEqualNoCase(c.name, name));
+  const idx = cons.byName.get(asciiLower(name)) ?? -1;
   if (idx < 0) throw schemaError(`no such column: ${name}`, p.toks[from].start);
   return { column: idx, name: cols[idx].name, collation: term.collation, desc: term.desc };
 }
@@ -652,7 +658,7 @@ function tableConstraints(p: Parser, cols: ColBuild[], cons: Constraints, table:
           autoincrement = true;
           end = rp - 1;
         }
-        const columns = listItems(p, lp, end).map(([a, b]) => keyItem(p, a, b, cols, true));
+        const columns = listItems(p, lp, end).map(([a, b]) => keyItem(p, a, b, cols, cons, true));
         p.pos = rp + 1;
         const onConflict = p.onConf();
         if (cons.primaryKey) throw schemaError(`table "${table}" has more than one primary key`, t.start);
@@ -676,7 +682,7 @@ function tableConstraints(p: Parser, cols: ColBuild[], cons: Constraints, table:
         const lp = p.pos;
         p.expect('LP');
         const rp = p.matchParen(lp);
-        const columns = listItems(p, lp, rp).map(([a, b]) => keyItem(p, a, b, cols, false));
+        const columns = listItems(p, lp, rp).map(([a, b]) => keyItem(p, a, b, cols, cons, false));
         p.pos = rp + 1;
         cons.uniques.push({
           columns,
@@ -699,7 +705,7 @@ function tableConstraints(p: Parser, cols: ColBuild[], cons: Constraints, table:
         p.expect('KEY');
         const child = eidList(p);
         for (const c of child) {
-          if (!cols.some((x) => asciiEqualNoCase(x.name, c))) {
+          if (!cons.byName.has(asciiLower(c))) {
             throw schemaError(`unknown column "${c}" in foreign key definition`, t.start);
           }
         }
@@ -744,13 +750,13 @@ function endTable(
     }
   }
   if (strict) {
-    for (const c of cols) {
+    for (const [ci, c] of cols.entries()) {
       if (c.standardType === undefined) {
         if (c.hasType) throw schemaError(`unknown datatype for ${name}.${c.name}: "${c.declType}"`, c.nameTok.start);
         throw schemaError(`missing datatype for ${name}.${c.name}`, c.nameTok.start);
       }
       if (c.standardType === 'ANY') c.affinity = 'BLOB';
-      if (c.isPk && cols.indexOf(c) !== rowidAlias && !c.notNull) c.notNull = true;
+      if (c.isPk && ci !== rowidAlias && !c.notNull) c.notNull = true;
     }
   }
   if (withoutRowid) {
@@ -798,12 +804,11 @@ function endTable(
   const sim = simulateIndexes(table, 4);
   if (sim.error) throw schemaError(sim.error, cons.pkTok?.start);
   const pkIndex = sim.indexes.find((x) => x.origin === 'pk');
-  const pkPos = (i: number): number => {
-    if (!cols[i].isPk) return 0;
-    if (!pkIndex) return 1;
-    const k = pkIndex.keys.findIndex((x) => x.column === i);
-    return k < 0 ? 1 : k + 1;
-  };
+  const pkKeyPos = new Map<number, number>();
+  pkIndex?.keys.forEach((k, i) => {
+    if (!pkKeyPos.has(k.column)) pkKeyPos.set(k.column, i + 1);
+  });
+  const pkPos = (i: number): number => (cols[i].isPk ? (pkKeyPos.get(i) ?? 1) : 0);
   return { ...table, columns: columns.map((c, i) => ({ ...c, pk: pkPos(i) })) };
 }
 
@@ -867,27 +872,30 @@ function unary(op: 'plus' | 'negate', arg: LiteralExpr): LiteralExpr {
   return { op, arg };
 }
 
+const MAX_LITERAL_DEPTH = 1000;
+
 type LitParse = { kind: 'lit'; expr: LiteralExpr } | { kind: 'time'; which: 'CURRENT_TIME' | 'CURRENT_DATE' | 'CURRENT_TIMESTAMP' };
 
 /**
  * Parses tokens [a, b) as a literal expression (parenthesised terms, unary +/-, CAST, TRUE,
  * FALSE, CURRENT_*), or undefined when they are any other expression.
  */
-function literalExpr(p: Parser, a: number, b: number): LitParse | undefined {
+function literalExpr(p: Parser, a: number, b: number, depth = 0): LitParse | undefined {
   let i = a;
-  const parseUnary = (): LitParse | undefined => {
-    if (i >= b) return undefined;
+  const parseUnary = (level: number): LitParse | undefined => {
+    // SQLite limits expression depth too (1000); deeper text is just "an expression" here.
+    if (i >= b || level > MAX_LITERAL_DEPTH) return undefined;
     const t = p.toks[i];
     if (t.type === 'PLUS' || t.type === 'MINUS') {
       i++;
-      const inner = parseUnary();
+      const inner = parseUnary(level + 1);
       if (!inner || inner.kind !== 'lit') return undefined;
       return { kind: 'lit', expr: unary(t.type === 'PLUS' ? 'plus' : 'negate', inner.expr) };
     }
     if (t.type === 'LP') {
       const rp = p.matchParen(i);
       if (rp >= b) return undefined;
-      const inner = literalExpr(p, i + 1, rp);
+      const inner = literalExpr(p, i + 1, rp, level + 1);
       i = rp + 1;
       return inner;
     }
@@ -903,7 +911,7 @@ function literalExpr(p: Parser, a: number, b: number): LitParse | undefined {
         else if (tt === 'AS' && depth === 0) asAt = k;
       }
       if (asAt < 0) return undefined;
-      const inner = literalExpr(p, i + 2, asAt);
+      const inner = literalExpr(p, i + 2, asAt, level + 1);
       if (!inner || inner.kind !== 'lit') return undefined;
       const type = p.span(asAt + 1, rp);
       i = rp + 1;
@@ -918,7 +926,7 @@ function literalExpr(p: Parser, a: number, b: number): LitParse | undefined {
     if (t.type === 'CTIME_KW') return { kind: 'time', which: CTIME.get(asciiUpper(t.text)) ?? 'CURRENT_TIMESTAMP' };
     return undefined;
   };
-  const r = parseUnary();
+  const r = parseUnary(depth);
   return i === b ? r : undefined;
 }
 
