@@ -7,6 +7,7 @@
 import { openDatabase } from '../node/index.js';
 import { scanWal } from '../../pager/wal.js';
 import { journalState } from '../../pager/journal.js';
+import { readShmHint } from '../../pager/shm.js';
 import { parseArgs, positionals } from './args.js';
 import type { CliIO } from './io.js';
 
@@ -26,6 +27,7 @@ export async function infoCommand(argv: string[], io: CliIO): Promise<number> {
     const walScan = await scanWal(st, null);
     const wal = walScan.index;
     const js = await journalState(st);
+    const shm = wal ? await readShmHint(st, wal.header) : null;
     const cat = await db.schema();
     const count = (type: string) => cat.rows.filter((r) => r.type === type).length;
     const info = {
@@ -65,6 +67,7 @@ export async function infoCommand(argv: string[], io: CliIO): Promise<number> {
         commits: wal.commits.length,
         pagesAfterCommit: wal.dbSize,
       },
+      shm: shm && { mxFrame: shm.mxFrame, pages: shm.nPage, backfilled: shm.nBackfill, backfillAttempted: shm.nBackfillAttempted },
       hotJournal: js.active ? { bytes: js.size, applied: pager.hotJournal !== null } : null,
       schema: { tables: count('table'), indexes: count('index'), views: count('view'), triggers: count('trigger') },
     };
@@ -95,6 +98,7 @@ export async function infoCommand(argv: string[], io: CliIO): Promise<number> {
       add('WAL', `${info.wal.bytes} bytes, ${info.wal.validFrames} valid frames, last commit at frame ${info.wal.lastCommitFrame} (${info.wal.commits} commits)`);
       add('WAL salts', `${info.wal.salt1.toString(16)} ${info.wal.salt2.toString(16)}, checkpoint sequence ${info.wal.checkpointSeq}`);
     }
+    if (info.shm) add('-shm (hint)', `last commit frame ${info.shm.mxFrame}, ${info.shm.backfilled} frames checkpointed`);
     if (info.hotJournal) add('hot journal', `${info.hotJournal.bytes} bytes: showing the state before the interrupted transaction`);
     add('schema', `${info.schema.tables} tables, ${info.schema.indexes} indexes, ${info.schema.views} views, ${info.schema.triggers} triggers`);
     io.stdout(lines.join('\n') + '\n');
