@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyAffinity } from '../src/schema/affinity.js';
-import { defaultFor } from '../src/schema/default.js';
+import { defaultFor, evaluateLiteral } from '../src/schema/default.js';
 import { parseCreateTable } from '../src/schema/parse.js';
 import type { TypedValue } from '../src/schema/types.js';
 import { tempDir } from './util/tmp.js';
@@ -176,6 +176,24 @@ describe('defaultFor (rows shorter than the table)', () => {
       { seed: SEED + 1, numRuns: 400 },
     );
     expect(n).toBeGreaterThan(200);
+  });
+
+  it('CAST between TEXT and BLOB uses the database encoding', () => {
+    for (const [pragma, enc] of [['UTF-8', 1], ['UTF-16le', 2], ['UTF-16be', 3]] as const) {
+      const db = new Database(':memory:');
+      db.defaultSafeIntegers(true);
+      db.pragma(`encoding = '${pragma}'`);
+      db.exec("CREATE TABLE t(a); INSERT INTO t VALUES (1); ALTER TABLE t ADD COLUMN b DEFAULT (CAST('ab' AS BLOB)); ALTER TABLE t ADD COLUMN c DEFAULT (CAST(x'00310032' AS INTEGER))");
+      db.exec("CREATE TABLE u(a, b DEFAULT (CAST('ab' AS BLOB))); INSERT INTO u(a) VALUES (1)");
+      const stored = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 't'").pluck().get() as string;
+      const [, b, c] = parseCreateTable(stored).columns;
+      const row = db.prepare('SELECT typeof(b), b, typeof(c), c FROM t').raw().get() as unknown[];
+      expect([pragma, norm(defaultFor(b, enc)), norm(defaultFor(c, enc))]).toEqual([pragma, fromSqlite(row[0] as string, row[1]), fromSqlite(row[2] as string, row[3])]);
+      const u = parseCreateTable(db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'u'").pluck().get() as string).columns[1];
+      const [ut, uv] = db.prepare('SELECT typeof(b), b FROM u').raw().get() as [string, unknown];
+      const d = u.default as { expr: import('../src/schema/types.js').LiteralExpr };
+      expect([pragma, norm(evaluateLiteral(d.expr, enc) as TypedValue)]).toEqual([pragma, fromSqlite(ut, uv)]);
+    }
   });
 
   it('named cases: the two evaluations differ where SQLite differs', () => {

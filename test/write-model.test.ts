@@ -127,7 +127,16 @@ const real = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.in
 type Cmd = fc.AsyncCommand<Model, Real>;
 
 class InsertT1 implements Cmd {
-  constructor(readonly id: bigint | null, readonly a: string | null, readonly b: Uint8Array | null, readonly c: number | null) {}
+  readonly id: bigint | null;
+  readonly a: string | null;
+  readonly b: Uint8Array | null;
+  readonly c: number | null;
+  constructor(id: bigint | null, a: string | null, b: Uint8Array | null, c: number | null) {
+    this.id = id;
+    this.a = a;
+    this.b = b;
+    this.c = c;
+  }
   check = () => true;
   async run(m: Model, r: Real) {
     const tx = await ensureTx(r);
@@ -153,7 +162,14 @@ class InsertT1 implements Cmd {
 }
 
 class UpdateT1 implements Cmd {
-  constructor(readonly pick: number, readonly a: string | null, readonly newId: bigint | null) {}
+  readonly pick: number;
+  readonly a: string | null;
+  readonly newId: bigint | null;
+  constructor(pick: number, a: string | null, newId: bigint | null) {
+    this.pick = pick;
+    this.a = a;
+    this.newId = newId;
+  }
   check = () => true;
   async run(m: Model, r: Real) {
     const tx = await ensureTx(r);
@@ -180,7 +196,10 @@ class UpdateT1 implements Cmd {
 }
 
 class DeleteT1 implements Cmd {
-  constructor(readonly pick: number) {}
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
   check = () => true;
   async run(m: Model, r: Real) {
     const tx = await ensureTx(r);
@@ -192,7 +211,14 @@ class DeleteT1 implements Cmd {
 }
 
 class InsertT2 implements Cmd {
-  constructor(readonly k: string, readonly n: number, readonly v: SqlValue) {}
+  readonly k: string;
+  readonly n: number;
+  readonly v: SqlValue;
+  constructor(k: string, n: number, v: SqlValue) {
+    this.k = k;
+    this.n = n;
+    this.v = v;
+  }
   check = () => true;
   async run(m: Model, r: Real) {
     const tx = await ensureTx(r);
@@ -209,7 +235,10 @@ class InsertT2 implements Cmd {
 }
 
 class DeleteT2 implements Cmd {
-  constructor(readonly pick: number) {}
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
   check = () => true;
   async run(m: Model, r: Real) {
     const tx = await ensureTx(r);
@@ -224,7 +253,14 @@ class DeleteT2 implements Cmd {
 }
 
 class InsertT3 implements Cmd {
-  constructor(readonly x: number | null, readonly y: string | null | undefined, readonly z: SqlValue) {}
+  readonly x: number | null;
+  readonly y: string | null | undefined;
+  readonly z: SqlValue;
+  constructor(x: number | null, y: string | null | undefined, z: SqlValue) {
+    this.x = x;
+    this.y = y;
+    this.z = z;
+  }
   check = () => true;
   async run(m: Model, r: Real) {
     const tx = await ensureTx(r);
