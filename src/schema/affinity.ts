@@ -45,6 +45,7 @@
  */
 import { encodeText, decodeText } from '../../btree/record.js';
 import { ErrorCode, QuireError } from '../../pager/errors.js';
+import type { Encoding } from '../../pager/header.js';
 import { LARGEST_INT64, SMALLEST_INT64, atof, atoi64, intToText, realToText } from './fp.js';
 import type { Affinity, SqlValue, TypedValue } from './types.js';
 
@@ -165,8 +166,9 @@ function integerAffinity(r: number): TypedValue {
   return real(r);
 }
 
-function textOfBlob(b: Uint8Array): string {
-  return decodeText(b, 0, b.length, 1);
+/** A BLOB's bytes read as TEXT in the database encoding (what SQLite does when it must). */
+function textOfBlob(b: Uint8Array, encoding: Encoding = 1): string {
+  return decodeText(b, 0, encoding === 1 ? b.length : b.length & ~1, encoding);
 }
 
 /** applyNumericAffinity(pRec, 1): numeric-looking text becomes INTEGER or REAL, else unchanged. */
@@ -246,9 +248,9 @@ export function columnValue(v: SqlValue | TypedValue, aff: Affinity): TypedValue
  * sqlite3VdbeMemNumerify: forces TEXT/BLOB to a number, taking as much of the text as parses
  * ('12abc' -> 12, 'x' -> 0, '1.5e' -> 1.5); numbers and NULL are unchanged.
  */
-export function numerify(v: TypedValue): TypedValue {
+export function numerify(v: TypedValue, encoding: Encoding = 1): TypedValue {
   if (v.type !== 'text' && v.type !== 'blob') return v;
-  const t = v.type === 'text' ? v.value : textOfBlob(v.value);
+  const t = v.type === 'text' ? v.value : textOfBlob(v.value, encoding);
   const { value: r, rc } = atof(t);
   if ((rc & 2) === 0) {
     const a = atoi64(t);
@@ -260,9 +262,9 @@ export function numerify(v: TypedValue): TypedValue {
 }
 
 /** numericType(): the number arithmetic sees in a TEXT or BLOB operand (vdbe.c). */
-function arithmeticValue(v: TypedValue): TypedValue {
+function arithmeticValue(v: TypedValue, encoding: Encoding): TypedValue {
   if (v.type !== 'text' && v.type !== 'blob') return v;
-  const t = v.type === 'text' ? v.value : textOfBlob(v.value);
+  const t = v.type === 'text' ? v.value : textOfBlob(v.value, encoding);
   const { value: r, rc } = atof(t);
   if ((rc & 2) === 0) {
     const a = atoi64(t);
@@ -272,7 +274,7 @@ function arithmeticValue(v: TypedValue): TypedValue {
 }
 
 /** The REAL value of an operand (sqlite3VdbeRealValue). */
-function realValue(v: TypedValue): number {
+function realValue(v: TypedValue, encoding: Encoding): number {
   switch (v.type) {
     case 'real':
       return v.value;
@@ -281,34 +283,39 @@ function realValue(v: TypedValue): number {
     case 'text':
       return atof(v.value).value;
     case 'blob':
-      return atof(textOfBlob(v.value)).value;
+      return atof(textOfBlob(v.value, encoding)).value;
     default:
       return 0;
   }
 }
 
 /** `0 - v` as OP_Subtract computes it (SQL's unary minus on a non-literal operand). */
-export function negate(v: TypedValue): TypedValue {
+export function negate(v: TypedValue, encoding: Encoding = 1): TypedValue {
   if (v.type === 'null') return v;
-  const n = arithmeticValue(v);
+  const n = arithmeticValue(v, encoding);
   if (n.type === 'integer') {
     const i = big(n.value);
     if (i !== SMALLEST_INT64) return integer(-i);
   }
-  return real(0 - realValue(v));
+  return real(0 - realValue(v, encoding));
 }
 
-/** CAST(v AS <type with affinity aff>), as sqlite3VdbeMemCast does it (UTF-8 database). */
-export function castTo(v: TypedValue, aff: Affinity): TypedValue {
+/**
+ * CAST(v AS <type with affinity aff>), as sqlite3VdbeMemCast does it. TEXT becomes BLOB in the
+ * database `encoding` (default UTF-8); a BLOB is read as text in `blobEncoding` (the encoding
+ * SQLite tagged the blob with, normally the database's).
+ */
+export function castTo(v: TypedValue, aff: Affinity, encoding: Encoding = 1, blobEncoding: Encoding = encoding): TypedValue {
   if (v.type === 'null') return v;
+  if (v.type === 'blob' && aff !== 'BLOB') return castTo(text(textOfBlob(v.value, blobEncoding)), aff, encoding);
   switch (aff) {
     case 'BLOB': {
       if (v.type === 'blob') return v;
       const t = affinityInternal(v, 'TEXT');
-      return t.type === 'text' ? blob(encodeText(t.value, 1)) : t;
+      return t.type === 'text' ? blob(encodeText(t.value, encoding)) : t;
     }
     case 'NUMERIC':
-      return numerify(v);
+      return numerify(v, encoding);
     case 'INTEGER':
       switch (v.type) {
         case 'integer':
@@ -318,12 +325,12 @@ export function castTo(v: TypedValue, aff: Affinity): TypedValue {
         case 'text':
           return integer(atoi64(v.value).value);
         default:
-          return integer(atoi64(textOfBlob(v.value)).value);
+          return integer(atoi64(textOfBlob(v.value, encoding)).value);
       }
     case 'REAL':
-      return real(realValue(v));
+      return real(realValue(v, encoding));
     default:
-      if (v.type === 'blob') return text(textOfBlob(v.value));
+      if (v.type === 'blob') return text(textOfBlob(v.value, encoding));
       return affinityInternal(v, 'TEXT');
   }
 }

@@ -42,6 +42,7 @@ import {
 } from './affinity.js';
 import { SMALLEST_INT64, atof, decOrHexToI64 } from './fp.js';
 import { dequote } from './tokenize.js';
+import type { Encoding } from '../../pager/header.js';
 import type { Affinity, ColumnDef, LiteralExpr, TypedValue } from './types.js';
 
 const NULL_VALUE: TypedValue = { type: 'null', value: null };
@@ -68,7 +69,7 @@ function isHexToken(tok: string): boolean {
  * / CAST), before any column affinity; undefined when SQLite would refuse to run it (a hex
  * literal too big for 64 bits).
  */
-export function evaluateLiteral(e: LiteralExpr): TypedValue | undefined {
+export function evaluateLiteral(e: LiteralExpr, encoding: Encoding = 1): TypedValue | undefined {
   switch (e.op) {
     case 'integer':
       return codeInteger(e.text, false);
@@ -83,16 +84,16 @@ export function evaluateLiteral(e: LiteralExpr): TypedValue | undefined {
     case 'bool':
       return integer(e.value ? 1 : 0);
     case 'plus':
-      return evaluateLiteral(e.arg);
+      return evaluateLiteral(e.arg, encoding);
     case 'negate': {
       if (e.arg.op === 'integer') return codeInteger(e.arg.text, true);
       if (e.arg.op === 'float') return real(-atof(e.arg.text).value);
-      const v = evaluateLiteral(e.arg);
-      return v === undefined ? undefined : negate(v);
+      const v = evaluateLiteral(e.arg, encoding);
+      return v === undefined ? undefined : negate(v, encoding);
     }
     case 'cast': {
-      const v = evaluateLiteral(e.arg);
-      return v === undefined ? undefined : castTo(v, affinityOf(dequote(e.type)));
+      const v = evaluateLiteral(e.arg, encoding);
+      return v === undefined ? undefined : castTo(v, affinityOf(dequote(e.type)), encoding);
     }
   }
 }
@@ -108,14 +109,21 @@ function codeInteger(tok: string, neg: boolean): TypedValue | undefined {
   return integer(value);
 }
 
+function blobLiteral(e: LiteralExpr): boolean {
+  while (e.op === 'plus') e = e.arg;
+  return e.op === 'blob';
+}
+
 /** sqlite3ValueFromExpr(e, aff); undefined means "no value" (SQLite then reads NULL). */
-export function valueFromExpr(e: LiteralExpr, aff: Affinity): TypedValue | undefined {
+export function valueFromExpr(e: LiteralExpr, aff: Affinity, encoding: Encoding = 1): TypedValue | undefined {
   while (e.op === 'plus') e = e.arg;
   if (e.op === 'cast') {
     const castAff = affinityOf(dequote(e.type));
-    const v = valueFromExpr(e.arg, castAff);
+    const v = valueFromExpr(e.arg, castAff, encoding);
     if (v === undefined) return undefined;
-    return applyAffinityRaw(castTo(v, castAff), aff);
+    // A blob literal is tagged UTF-8 here (sqlite3VdbeMemSetStr with enc 0), whatever the
+    // database encoding; a blob made by CAST keeps the database encoding.
+    return applyAffinityRaw(castTo(v, castAff, encoding, blobLiteral(e.arg) ? 1 : encoding), aff);
   }
   let neg = false;
   if (e.op === 'negate' && (e.arg.op === 'integer' || e.arg.op === 'float')) {
@@ -144,9 +152,9 @@ export function valueFromExpr(e: LiteralExpr, aff: Affinity): TypedValue | undef
     return applyAffinityRaw(v, aff);
   }
   if (e.op === 'negate') {
-    const inner = valueFromExpr(e.arg, aff);
+    const inner = valueFromExpr(e.arg, aff, encoding);
     if (inner === undefined) return undefined;
-    let v = numerify(inner);
+    let v = numerify(inner, blobLiteral(e.arg) ? 1 : encoding);
     if (v.type === 'real') v = real(-v.value);
     else if (v.type === 'integer') {
       const i = typeof v.value === 'bigint' ? v.value : BigInt(v.value);
@@ -170,11 +178,12 @@ export function valueFromExpr(e: LiteralExpr, aff: Affinity): TypedValue | undef
  * The value of column `column` in a row whose record ends before it (a row written before
  * ALTER TABLE ADD COLUMN), as SQLite reads it: the DEFAULT through valueFromExpr with the
  * column's affinity, NULL when there is no DEFAULT or it is not a literal (CURRENT_TIME, any
- * expression), and REAL columns read their integers as REAL.
+ * expression), and REAL columns read their integers as REAL. `encoding` (the database's, 1
+ * UTF-8 by default) only matters for a CAST between TEXT and BLOB in the DEFAULT.
  */
-export function defaultFor(column: ColumnDef): TypedValue {
+export function defaultFor(column: ColumnDef, encoding: Encoding = 1): TypedValue {
   const d = column.default;
   if (d === undefined || d.kind !== 'constant') return NULL_VALUE;
-  const v = valueFromExpr(d.expr, column.affinity) ?? NULL_VALUE;
+  const v = valueFromExpr(d.expr, column.affinity, encoding) ?? NULL_VALUE;
   return columnValue(v, column.affinity);
 }
