@@ -1,0 +1,126 @@
+// One measurement process, started by run.mjs (never run by hand except for profiling):
+//
+//   node --expose-gc bench/child.mjs suite    <cfg.json> <out.json> <scenario> <group>
+//   node --expose-gc bench/child.mjs once     <cfg.json> <out.json> <scenario> <group> <competitor> [repeat]
+//   node --expose-gc bench/child.mjs baseline <cfg.json> <out.json>
+//   node --expose-gc bench/child.mjs live     <cfg.json> <out.json>
+//
+// suite: setup + one warm-up run (checked) of every competitor, then a Benchmark.Suite over
+// those that passed. once: setup and `repeat` (default 1) runs of one competitor, then the
+// process's peak RSS (process.resourceUsage().maxRSS, taken before anything else is checked).
+// baseline: the peak RSS of this process with the libraries loaded and nothing done.
+// Progress goes to stderr; the result is written as JSON to <out.json>.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SCENARIOS, loadSqlJs } from './lib/scenarios.mjs';
+import { runSuite } from './lib/measure.mjs';
+import { runLive } from './lib/live.mjs';
+
+const [, , mode, cfgPath, outPath, scenarioName, groupId, competitorId, repeatArg] = process.argv;
+const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+const log = (m) => process.stderr.write(m + '\n');
+const peakRss = () => process.resourceUsage().maxRSS * 1024;
+
+/** A competitor's check, with a thrown error counted as a failed check. */
+function runCheck(c) {
+  try {
+    return c.check?.() ?? null;
+  } catch (e) {
+    return `check failed: ${e?.message ?? e}`;
+  }
+}
+
+function findGroup() {
+  const sc = SCENARIOS[scenarioName];
+  if (!sc) throw new Error(`unknown scenario ${scenarioName}`);
+  const g = sc.groups(cfg).find((x) => x.id === groupId);
+  if (!g) throw new Error(`unknown group ${groupId} of ${scenarioName}`);
+  return { sc, g };
+}
+
+async function suite() {
+  const { sc, g } = findGroup();
+  const comps = g.competitors();
+  const ready = [];
+  const warmup = {};
+  for (const c of comps) {
+    try {
+      await c.setup?.();
+      const t0 = performance.now();
+      await c.run();
+      const ms = performance.now() - t0;
+      const bad = runCheck(c);
+      c.cleanup?.();
+      warmup[c.id] = { ms, check: bad ?? 'ok' };
+      if (bad) log(`  ${c.label}: warm-up result is wrong: ${bad}`);
+      else ready.push(c);
+    } catch (e) {
+      warmup[c.id] = { error: String(e?.stack ?? e) };
+      log(`  ${c.label}: warm-up failed: ${e?.message ?? e}`);
+    }
+  }
+  const timed = await runSuite(ready, { ...sc.sampling(cfg), log });
+  for (const c of ready) {
+    // The last timed run must still be right (where its result outlives the cycle's cleanup).
+    if (c.checkLast === false) continue;
+    const bad = runCheck(c);
+    if (bad) timed[c.id].error = `last run's result is wrong: ${bad}`;
+  }
+  for (const c of comps) {
+    try {
+      c.cleanup?.();
+      await c.teardown?.();
+    } catch (e) {
+      log(`  ${c.label}: teardown failed: ${e?.message ?? e}`);
+    }
+  }
+  const competitors = {};
+  for (const c of comps) {
+    competitors[c.id] = timed[c.id] ?? { label: c.label, error: warmup[c.id].error ?? `warm-up check failed: ${warmup[c.id].check}` };
+    competitors[c.id].warmupMs = warmup[c.id].ms;
+    if (c.throughput) competitors[c.id].throughput = c.throughput;
+    if (c.separate) competitors[c.id].separate = true;
+  }
+  return { competitors };
+}
+
+async function once() {
+  const { g } = findGroup();
+  const c = g.competitors().find((x) => x.id === competitorId);
+  if (!c) throw new Error(`unknown competitor ${competitorId}`);
+  const repeat = Number(repeatArg ?? 1);
+  const before = peakRss();
+  await c.setup?.();
+  const afterSetup = peakRss();
+  const times = [];
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    await c.run();
+    times.push(performance.now() - t0);
+    if (i < repeat - 1) c.cleanup?.();
+  }
+  const peak = peakRss();
+  const rssNow = process.memoryUsage().rss;
+  const bad = runCheck(c);
+  c.cleanup?.();
+  await c.teardown?.();
+  return { peakRssBytes: peak, peakRssBeforeSetupBytes: before, peakRssAfterSetupBytes: afterSetup, rssAtEndBytes: rssNow, times, check: bad ?? 'ok' };
+}
+
+async function baseline() {
+  // The libraries every child loads (dist, better-sqlite3, benchmark via the imports above);
+  // sql.js is loaded lazily by its competitors, so it is reported separately.
+  const base = peakRss();
+  await loadSqlJs();
+  return { peakRssBytes: base, peakRssWithSqlJsBytes: peakRss() };
+}
+
+const modes = { suite, once, baseline, live: () => runLive(cfg, SCENARIOS.live.sampling(cfg), log) };
+
+const fn = modes[mode];
+if (!fn) {
+  log(`usage: child.mjs suite|once|baseline|live <cfg.json> <out.json> ...`);
+  process.exit(2);
+}
+const result = await fn();
+writeFileSync(outPath, JSON.stringify(result));
+process.exit(0);

@@ -1,0 +1,153 @@
+// The readable table printed after a run (the same numbers as bench/out/results.json).
+//
+// Columns: median time of the samples; runs = samples behind the median (ops per sample when
+// more than one); peak RSS = process.resourceUsage().maxRSS of a process that did only that
+// competitor's setup and one run (the "baseline" line is such a process that did nothing);
+// quire/this = quire's median ÷ this competitor's median: below 1 quire is faster.
+
+const MB = 1e6;
+
+function fmtMs(ms) {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return '—';
+  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms >= 100) return `${ms.toFixed(0)} ms`;
+  if (ms >= 1) return `${ms.toFixed(1)} ms`;
+  return `${(ms * 1000).toFixed(0)} µs`;
+}
+
+const fmtMB = (b) => (b ? `${(b / MB).toFixed(0)} MB` : '');
+const fmtX = (x) => (x === null || x === undefined ? '—' : `${x.toFixed(2)}×`);
+
+function table(rows, aligns) {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => (aligns[i] === 'r' ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join('  ').trimEnd());
+}
+
+function throughput(scenario, ds, ms, kind) {
+  if (!ms || !ds) return '';
+  if (kind === 'bytes') return `${(ds.bytes / MB / (ms / 1000)).toFixed(0)} MB/s`;
+  if (scenario === 'scan') return `${(ds.rows / ms / 1000).toFixed(2)} M rows/s`;
+  if (scenario === 'copy' || scenario === 'live') return `${(ds.bytes / MB / (ms / 1000)).toFixed(0)} MB/s`;
+  return '';
+}
+
+function competitorRows(scenario, ds, comps, quireMs) {
+  const rows = [['competitor', 'median', 'runs', 'throughput', 'peak RSS', 'quire/this']];
+  for (const [id, c] of Object.entries(comps)) {
+    if (c.error) {
+      rows.push([c.label ?? id, 'ERROR', '', '', '', '']);
+      continue;
+    }
+    const runs = c.opsPerCycle > 1 ? `${c.runs}×${c.opsPerCycle}` : String(c.runs);
+    const ratio = id === 'quire' || !quireMs || c.separate ? '' : fmtX(quireMs / c.medianMs);
+    rows.push([c.label ?? id, fmtMs(c.medianMs), runs, throughput(scenario, ds, c.medianMs, c.throughput), fmtMB(c.peakRssBytes), ratio]);
+  }
+  return rows;
+}
+
+function goalLines(ratios, out) {
+  for (const r of ratios ?? []) {
+    if (!r.goal) {
+      // Ratios against a sum of competitors are not in the table's last column.
+      if (r.to.includes('+')) out(`  quire / (${r.to.split('+').join(' + ')}) = ${fmtX(r.value)}`);
+      continue;
+    }
+    const verdict = r.met === null ? 'not measured' : r.met ? 'MET' : 'NOT MET';
+    out(`  goal: ${r.goal}: ${r.of}/${r.to} = ${fmtX(r.value)} → ${verdict}`);
+  }
+}
+
+function errorLines(comps, out) {
+  for (const [id, c] of Object.entries(comps ?? {})) {
+    if (c.error) out(`  ERROR ${id}: ${c.error.split('\n')[0]}`);
+    if (c.rssRunCheck) out(`  ERROR ${id} (RSS run): ${c.rssRunCheck}`);
+  }
+}
+
+function dsLine(ds) {
+  if (!ds) return '';
+  const what = ds.rows !== undefined ? `${ds.rows.toLocaleString('en-US')} rows` : `${ds.bigRows.toLocaleString('en-US')} rows in big`;
+  return `${ds.path}: ${(ds.bytes / MB).toFixed(1)} MB, ${ds.pageCount} pages of ${ds.pageSize} bytes, ${what}, ${ds.journalMode} mode`;
+}
+
+/** Prints the report; returns the number of errors shown. */
+export function printReport(results, out) {
+  const m = results.meta;
+  out('');
+  out(`quire benchmarks${m.quick ? ' (--quick: small sizes, smoke test only)' : ''}`);
+  out(`node ${m.node}, ${m.platform}, ${m.cpus}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB`);
+  out(`quire ${m.versions.quire} (git ${m.git.head}${m.git.dirty ? ', uncommitted changes' : ''}, dist built ${m.distBuiltAt}), better-sqlite3 ${m.versions['better-sqlite3']} (SQLite ${m.versions.sqlite}), sql.js ${m.versions['sql.js']}, benchmark ${m.versions.benchmark}`);
+  out(`load average at start ${m.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${(m.loadavgAtEnd ?? []).map((x) => x.toFixed(2)).join(' ')} (a shared machine: compare ratios, not absolute times)`);
+  if (results.baseline) {
+    out(`baseline peak RSS of a measuring process (node + quire + better-sqlite3 + benchmark loaded): ${fmtMB(results.baseline.peakRssBytes)}; with sql.js loaded: ${fmtMB(results.baseline.peakRssWithSqlJsBytes)}`);
+  }
+  out('median: of the benchmark.js samples; runs: samples (× operations per sample when an operation is short);');
+  out('peak RSS: maxRSS of a separate process that did only this setup + one run; quire/this: quire median ÷ this median (below 1: quire faster).');
+  let errors = 0;
+  const countErr = (s) => {
+    if (s.startsWith('  ERROR')) errors++;
+    out(s);
+  };
+  for (const [name, s] of Object.entries(results.scenarios)) {
+    out('');
+    out(`== ${name}: ${s.title}`);
+    if (s.error) {
+      countErr(`  ERROR: scenario failed: ${s.error}`);
+      continue;
+    }
+    if (name === 'live') {
+      printLive(s, out, countErr);
+      continue;
+    }
+    for (const g of Object.values(s.groups)) {
+      out(`-- ${g.label}: ${dsLine(g.dataset)}`);
+      const q = g.competitors.quire;
+      const quireMs = q && !q.error ? q.medianMs : null;
+      for (const line of table(competitorRows(name, g.dataset, g.competitors, quireMs), ['l', 'r', 'r', 'r', 'r', 'r'])) out('  ' + line);
+      goalLines(g.ratios, out);
+      errorLines(g.competitors, countErr);
+    }
+    for (const x of s.cross ?? []) out(`  ${x.text}: ${fmtX(x.value)}`);
+  }
+  return errors;
+}
+
+function printLive(s, out, countErr) {
+  const ds = s.dataset;
+  out(`-- ${dsLine(ds)}`);
+  const w = s.writer ?? {};
+  out(`  writer: test/live/writer.mjs run ${JSON.stringify(s.writerOptions)}: ${w.commits ?? '?'} commits in ${((w.ranMs ?? 0) / 1000).toFixed(1)} s (${(w.commitsPerSecond ?? 0).toFixed(0)}/s)${w.error ? `, ERROR ${w.error}` : ''}`);
+  const comps = { ...(s.phases.idle?.competitors ?? {}) };
+  const rows = [['phase / competitor', 'median', 'runs', 'throughput', '']];
+  const add = (phase, c) => {
+    if (!c) return;
+    rows.push([`${phase}: ${c.label}`, c.error ? 'ERROR' : fmtMs(c.medianMs), c.error ? '' : String(c.runs), c.error ? '' : throughput('live', ds, c.medianMs), '']);
+  };
+  add('idle', comps.quire);
+  add('idle', comps['bsqlite-100']);
+  add('live', s.phases.live?.competitors?.quire);
+  for (const line of table(rows, ['l', 'r', 'r', 'r', 'l'])) out('  ' + line);
+  const sq = s.phases.sqliteLive;
+  if (sq) {
+    const how = sq.finished
+      ? `finished in ${fmtMs(sq.ms)} (${sq.steps} steps, ${sq.restarts} restarts)${sq.checkError ? `, copy INVALID: ${sq.checkError}` : ', copy passes the invariants'}`
+      : sq.error
+        ? `failed after ${fmtMs(sq.ms)}: ${sq.error.split('\n')[0]}`
+        : `did not finish in ${(sq.capMs / 1000).toFixed(0)} s (${sq.steps} steps, ${sq.restarts} restarts, at most ${sq.maxPagesDone} of ${sq.totalPages} pages copied in one pass)`;
+    out(`  live: better-sqlite3 backup step(100), writer running: ${how}`);
+  }
+  const st = s.phases.live?.quireStats;
+  const ch = s.phases.live?.copyChecks;
+  if (st) {
+    out(`  quire under the writer: ${st.copies} copies, ${st.snapshotMoves} snapshot moves, ${st.resetsBridged} WAL resets bridged, ${st.recopiedPages} pages re-copied, ${st.restarts} restarts`);
+  }
+  if (ch) {
+    const seen = ch.commitsSeen.length ? `, commits in the copies ${Math.min(...ch.commitsSeen)}..${Math.max(...ch.commitsSeen)}` : '';
+    out(`  copies made under the writer that pass quick_check + the writer's invariants: ${ch.ok} of ${ch.ok + ch.failed.length}${seen}`);
+    for (const f of ch.failed) countErr(`  ERROR invalid live copy: ${f}`);
+  }
+  goalLines(s.ratios, out);
+  for (const r of s.ratios ?? []) if (!r.goal) out(`  ${r.of} / ${r.to} = ${fmtX(r.value)}`);
+  errorLines(s.phases.idle?.competitors, countErr);
+  errorLines(s.phases.live?.competitors, countErr);
+}

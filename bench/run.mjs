@@ -1,0 +1,245 @@
+// quire's benchmark suite: `npm run bench` (builds first), or
+//
+//   node --expose-gc bench/run.mjs [--quick] [--only scan,open,copy,live] [--no-big]
+//
+//   --quick   small datasets and few samples (a smoke test: well under a minute)
+//   --only    run just these scenarios (comma-separated)
+//   --no-big  skip the ~1 GB leg of the copy scenario (never run in --quick)
+//
+// It measures the BUILT library (dist/), against better-sqlite3, sql.js and cp, on datasets
+// it generates into bench/out/ (lib/data.mjs; cached between runs). Each scenario group runs
+// in its own child process (child.mjs): one checked warm-up run per competitor, then a
+// Benchmark.Suite; each competitor's peak RSS comes from a further child that does only its
+// setup and one run. Reported: medians of the benchmark samples and ratios quire / competitor
+// from the same run (the machine is shared: single timings mean little). Results go to
+// bench/out/results.json and a table on stdout.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { BENCH_DIR, OUT_DIR, REPO_DIR, ensureLiveDb, ensureScanDb } from './lib/data.mjs';
+import { SCENARIOS } from './lib/scenarios.mjs';
+import { printReport } from './lib/report.mjs';
+
+const ORDER = ['scan', 'open', 'copy', 'live'];
+
+function parseArgs(argv) {
+  const o = { quick: false, only: null, big: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--no-big') o.big = false;
+    else if (a === '--only') o.only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a.startsWith('--only=')) o.only = a.slice(7).split(',').filter(Boolean);
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node --expose-gc bench/run.mjs [--quick] [--only scan,open,copy,live] [--no-big]');
+      process.exit(0);
+    } else {
+      console.error(`bench: unknown argument ${a}`);
+      process.exit(2);
+    }
+  }
+  for (const n of o.only ?? []) {
+    if (!ORDER.includes(n)) {
+      console.error(`bench: unknown scenario ${n} (known: ${ORDER.join(', ')})`);
+      process.exit(2);
+    }
+  }
+  return o;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const wanted = ORDER.filter((n) => !args.only || args.only.includes(n));
+const log = (m) => process.stderr.write(m + '\n');
+
+if (!existsSync(path.join(REPO_DIR, 'dist', 'node.js'))) {
+  console.error('bench: dist/node.js is missing: run `npm run build` (or `npm run bench`, which builds first)');
+  process.exit(1);
+}
+
+const sizes = args.quick
+  ? { scanRows: 20_000, smallRows: 200, bigRows: 0, liveRows: 10_000 }
+  : { scanRows: 1_000_000, smallRows: 1_000, bigRows: args.big ? 4_000_000 : 0, liveRows: 550_000 };
+
+// ---- datasets (only those the chosen scenarios need)
+mkdirSync(OUT_DIR, { recursive: true });
+const datasets = {};
+const strip = (m) => m && { ...m };
+if (wanted.some((n) => n === 'scan' || n === 'open' || n === 'copy')) datasets.scan = strip(ensureScanDb(sizes.scanRows, log));
+if (wanted.includes('open')) datasets.small = strip(ensureScanDb(sizes.smallRows, log));
+if (wanted.includes('copy') && sizes.bigRows) datasets.big = strip(ensureScanDb(sizes.bigRows, log));
+if (wanted.includes('live')) datasets.live = strip(ensureLiveDb(sizes.liveRows, log));
+
+const cfg = {
+  quick: args.quick,
+  datasets,
+  live: {
+    writer: { rateHz: 300, seed: 1 },
+    capMs: args.quick ? 3_000 : 30_000,
+    timeoutMs: args.quick ? 20_000 : 120_000,
+  },
+};
+const tmpDir = path.join(OUT_DIR, 'tmp');
+mkdirSync(tmpDir, { recursive: true });
+const cfgPath = path.join(tmpDir, `cfg-${process.pid}.json`);
+writeFileSync(cfgPath, JSON.stringify(cfg));
+
+let childSeq = 0;
+/** Runs child.mjs in a fresh process and returns its JSON result. */
+function child(mode, ...rest) {
+  const out = path.join(tmpDir, `out-${process.pid}-${childSeq++}.json`);
+  rmSync(out, { force: true });
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--expose-gc', path.join(BENCH_DIR, 'child.mjs'), mode, cfgPath, out, ...rest], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    p.on('error', reject);
+    p.on('exit', (code, signal) => {
+      if (code !== 0) return reject(new Error(`child ${mode} ${rest.join(' ')} exited with ${code ?? signal}`));
+      try {
+        const r = JSON.parse(readFileSync(out, 'utf8'));
+        rmSync(out, { force: true });
+        resolve(r);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+function sqliteVersion() {
+  const db = new Database(':memory:');
+  try {
+    return db.prepare('SELECT sqlite_version()').pluck().get();
+  } finally {
+    db.close();
+  }
+}
+
+const pkgVersion = (p) => JSON.parse(readFileSync(p, 'utf8')).version;
+const git = (...a) => spawnSync('git', a, { cwd: REPO_DIR, encoding: 'utf8' }).stdout?.trim() ?? '';
+
+const results = {
+  meta: {
+    startedAt: new Date().toISOString(),
+    args: process.argv.slice(2),
+    quick: args.quick,
+    scenarios: wanted,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
+    memoryBytes: os.totalmem(),
+    loadavgAtStart: os.loadavg(),
+    git: { head: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no').length > 0 },
+    distBuiltAt: statSync(path.join(REPO_DIR, 'dist', 'node.js')).mtime.toISOString(),
+    versions: {
+      quire: pkgVersion(path.join(REPO_DIR, 'package.json')),
+      'better-sqlite3': pkgVersion(path.join(REPO_DIR, 'node_modules', 'better-sqlite3', 'package.json')),
+      sqlite: sqliteVersion(),
+      'sql.js': pkgVersion(path.join(REPO_DIR, 'node_modules', 'sql.js', 'package.json')),
+      benchmark: pkgVersion(path.join(REPO_DIR, 'node_modules', 'benchmark', 'package.json')),
+    },
+    datasets: Object.fromEntries(Object.entries(datasets).map(([k, d]) => [k, describeDataset(d)])),
+  },
+  baseline: null,
+  scenarios: {},
+};
+
+function describeDataset(d) {
+  const { expect: _e, generator: _g, ...rest } = d;
+  return { ...rest, path: path.relative(REPO_DIR, d.path) };
+}
+
+function ratioEntry(groupResult, of, to, goal) {
+  const a = groupResult.competitors[of];
+  const tos = Array.isArray(to) ? to : [to];
+  const bs = tos.map((t) => groupResult.competitors[t]);
+  const ok = a && !a.error && a.medianMs > 0 && bs.every((b) => b && !b.error && b.medianMs > 0);
+  const value = ok ? a.medianMs / bs.reduce((s, b) => s + b.medianMs, 0) : null;
+  const e = { of, to: tos.join('+'), value };
+  if (goal) {
+    e.goal = goal.text;
+    e.goalMax = goal.max;
+    e.met = value === null ? null : value <= goal.max;
+  }
+  return e;
+}
+
+async function runScenario(name) {
+  const sc = SCENARIOS[name];
+  const loadBefore = os.loadavg();
+  if (sc.custom) {
+    log(`\n[${name}] ${sc.title}`);
+    const r = await child('live');
+    const idleQ = r.phases.idle?.competitors?.quire;
+    const liveQ = r.phases.live?.competitors?.quire;
+    const idleS = r.phases.idle?.competitors?.['bsqlite-100'];
+    const ratio = (a, b) => (a && b && !a.error && !b.error && b.medianMs > 0 ? a.medianMs / b.medianMs : null);
+    const live = ratio(liveQ, idleQ);
+    r.ratios = [
+      { of: 'quire live', to: 'quire idle', value: live, goal: 'quire live copy ≤ 3× its idle copy', goalMax: 3, met: live === null ? null : live <= 3 },
+      { of: 'quire idle', to: 'better-sqlite3 step(100) idle', value: ratio(idleQ, idleS) },
+    ];
+    if (r.phases.sqliteLive?.finished && liveQ) {
+      r.ratios.push({ of: 'quire live', to: 'better-sqlite3 step(100) live', value: liveQ.medianMs / r.phases.sqliteLive.ms });
+    }
+    r.dataset = describeDataset(r.dataset);
+    return { title: sc.title, ...r, loadavg: { before: loadBefore, after: os.loadavg() } };
+  }
+  const out = { title: sc.title, sampling: sc.sampling(cfg), groups: {}, cross: [] };
+  for (const g of sc.groups(cfg)) {
+    log(`\n[${name} / ${g.label}] ${sc.title}`);
+    const r = await child('suite', name, g.id);
+    for (const cid of g.rss) {
+      if (!r.competitors[cid] || r.competitors[cid].error) continue;
+      log(`  peak RSS: ${cid} ...`);
+      const o = await child('once', name, g.id, cid);
+      Object.assign(r.competitors[cid], {
+        peakRssBytes: o.peakRssBytes,
+        peakRssAfterSetupBytes: o.peakRssAfterSetupBytes,
+        rssRunMs: o.times[0],
+        ...(o.check !== 'ok' ? { rssRunCheck: o.check } : {}),
+      });
+    }
+    out.groups[g.id] = {
+      label: g.label,
+      dataset: describeDataset(g.dataset),
+      competitors: r.competitors,
+      ratios: g.ratios.map(([of, to, goal]) => ratioEntry(r, of, to, goal)),
+    };
+  }
+  for (const x of sc.cross ?? []) {
+    const a = out.groups[x.a[0]]?.competitors[x.a[1]];
+    const b = out.groups[x.b[0]]?.competitors[x.b[1]];
+    if (!a || !b) continue;
+    const key = x.kind === 'rss' ? 'peakRssBytes' : 'medianMs';
+    out.cross.push({ text: x.text, kind: x.kind, a: x.a.join('/'), b: x.b.join('/'), value: a[key] > 0 && b[key] > 0 ? a[key] / b[key] : null });
+  }
+  out.loadavg = { before: loadBefore, after: os.loadavg() };
+  return out;
+}
+
+try {
+  results.baseline = await child('baseline');
+  for (const name of wanted) {
+    try {
+      results.scenarios[name] = await runScenario(name);
+    } catch (e) {
+      log(`bench: scenario ${name} failed: ${e?.stack ?? e}`);
+      results.scenarios[name] = { title: SCENARIOS[name].title, error: String(e?.message ?? e) };
+    }
+  }
+} finally {
+  rmSync(cfgPath, { force: true });
+}
+results.meta.finishedAt = new Date().toISOString();
+results.meta.loadavgAtEnd = os.loadavg();
+const resultsPath = path.join(OUT_DIR, 'results.json');
+writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
+const errors = printReport(results, (s) => process.stdout.write(s + '\n'));
+console.log(`\nresults: ${path.relative(process.cwd(), resultsPath)}`);
+if (errors > 0) {
+  console.log(`${errors} error(s): see the ERROR lines above`);
+  process.exitCode = 1;
+}
