@@ -1,10 +1,11 @@
 // quire's benchmark suite: `npm run bench` (builds first), or
 //
-//   node --expose-gc bench/run.mjs [--quick] [--only scan,open,copy,live] [--no-big]
+//   node --expose-gc bench/run.mjs [--quick] [--only scan,open,copy,live] [--no-big] [--out file]
 //
 //   --quick   small datasets and few samples (a smoke test: well under a minute)
 //   --only    run just these scenarios (comma-separated)
 //   --no-big  skip the ~1 GB leg of the copy scenario (never run in --quick)
+//   --out     write the JSON results here instead of bench/out/results.json
 //
 // It measures the BUILT library (dist/), against better-sqlite3, sql.js and cp, on datasets
 // it generates into bench/out/ (lib/data.mjs; cached between runs). Each scenario group runs
@@ -25,20 +26,26 @@ import { printReport } from './lib/report.mjs';
 const ORDER = ['scan', 'open', 'copy', 'live'];
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, big: true };
+  const o = { quick: false, only: null, big: true, out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--no-big') o.big = false;
     else if (a === '--only') o.only = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a.startsWith('--only=')) o.only = a.slice(7).split(',').filter(Boolean);
+    else if (a === '--out') o.out = argv[++i];
+    else if (a.startsWith('--out=')) o.out = a.slice(6);
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node --expose-gc bench/run.mjs [--quick] [--only scan,open,copy,live] [--no-big]');
+      console.log('usage: node --expose-gc bench/run.mjs [--quick] [--only scan,open,copy,live] [--no-big] [--out file]');
       process.exit(0);
     } else {
       console.error(`bench: unknown argument ${a}`);
       process.exit(2);
     }
+  }
+  if (o.out === undefined || o.out === '') {
+    console.error('bench: --out needs a file name');
+    process.exit(2);
   }
   for (const n of o.only ?? []) {
     if (!ORDER.includes(n)) {
@@ -235,7 +242,7 @@ try {
 }
 results.meta.finishedAt = new Date().toISOString();
 results.meta.loadavgAtEnd = os.loadavg();
-const resultsPath = path.join(OUT_DIR, 'results.json');
+const resultsPath = args.out ? path.resolve(args.out) : path.join(OUT_DIR, 'results.json');
 writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
 const errors = printReport(results, (s) => process.stdout.write(s + '\n'));
 console.log(`\nresults: ${path.relative(process.cwd(), resultsPath)}`);
