@@ -241,6 +241,9 @@ describe('CREATE TABLE, named cases', () => {
     'CREATE TABLE t(x VARCHAR(-5), y DEC(+1, -2.5), z CHAR(1_0))',
     'CREATE TABLE t(x, y AS (x) VIRTUAL, z, UNIQUE(y), PRIMARY KEY(z)) WITHOUT ROWID',
     'CREATE TABLE t(x COLLATE "nocase" PRIMARY KEY, y COLLATE [rtrim] UNIQUE)',
+    ...['("abc")', '(abc)', '(abc())', '(random())', '(a)', '(1 COLLATE nocase)', '(CAST(1 AS foo))', '(true)', '("true")', '(1 IN (SELECT 1))',
+      '(EXISTS (SELECT 1))', '(?)', '(CASE WHEN 1 THEN 2 END)', '(1 LIKE 2)', '(x.y)', '(left)', '(end)', '(current_time)', '(1 IS NOT NULL)',
+      '([x])', '(`x`)', '(key)', "(CAST(b AS TEXT))", "(coalesce(NULL, 'x') || 'y')", '(CASE 1 WHEN 2 THEN x END)'].map((d) => `CREATE TABLE t(a DEFAULT ${d}, b)`),
   ];
   for (const sql of cases) {
     it(sql, () => {

@@ -426,7 +426,7 @@ function columnConstraints(p: Parser, cols: ColBuild[], col: ColBuild, cons: Con
         break;
       case 'DEFAULT': {
         p.next();
-        const d = parseDefault(p);
+        const d = parseDefault(p, col.name);
         if (col.generated) throw schemaError('cannot use DEFAULT on a generated column', t.start);
         col.default = d;
         break;
@@ -934,14 +934,62 @@ function constantDefault(text: string, expr: LiteralExpr): DefaultValue {
   return { kind: 'constant', text, expr, value: evaluateLiteral(expr) };
 }
 
+/** Fallback keywords that play a keyword's part inside an expression (not a name there). */
+const EXPR_KEYWORDS: ReadonlySet<TokenType> = new Set<TokenType>(['LIKE_KW', 'MATCH', 'CAST', 'RAISE', 'CTIME_KW']);
+
+/**
+ * sqlite3AddDefaultValue's sqlite3ExprIsConstantOrFunction, on tokens [a, b): a DEFAULT may
+ * call functions but may not name a column (any identifier that is not a function name, a
+ * collation, a CAST type or a bare TRUE/FALSE), use a parameter, or hold a subquery.
+ */
+function checkConstantDefault(p: Parser, a: number, b: number, column: string): void {
+  const notConstant = (): never => {
+    throw schemaError(`default value of column [${column}] is not constant`, p.toks[a].start);
+  };
+  let openCase = 0;
+  for (let k = a; k < b; k++) {
+    const t = p.toks[k];
+    if (t.type === 'VARIABLE' || t.type === 'SELECT') notConstant();
+    if (t.type === 'CASE') openCase++;
+    if (t.type === 'CAST' && p.toks[k + 1]?.type === 'LP') {
+      // Skip the type name of CAST(expr AS type).
+      const rp = p.matchParen(k + 1);
+      let depth = 0;
+      for (let j = k + 2; j < rp; j++) {
+        const tt = p.toks[j].type;
+        if (tt === 'LP') depth++;
+        else if (tt === 'RP') depth--;
+        else if (tt === 'AS' && depth === 0) {
+          for (let q = k + 2; q < j; q++) if (p.toks[q].type === 'CASE') openCase++;
+          checkConstantDefault(p, k + 2, j, column);
+          k = rp;
+          break;
+        }
+      }
+      continue;
+    }
+    if (t.type === 'END' && openCase > 0) {
+      openCase--;
+      continue;
+    }
+    const isName = t.type === 'ID' || t.type === 'JOIN_KW' || t.type === 'INDEXED' || (FALLBACK_ID.has(t.type) && !EXPR_KEYWORDS.has(t.type));
+    if (!isName) continue;
+    if (k > a && p.toks[k - 1].type === 'COLLATE') continue;
+    if (p.toks[k + 1]?.type === 'LP') continue;
+    if (t.type === 'ID' && (asciiEqualNoCase(t.text, 'true') || asciiEqualNoCase(t.text, 'false'))) continue;
+    notConstant();
+  }
+}
+
 /** The part after DEFAULT (ccons ::= DEFAULT ...). */
-function parseDefault(p: Parser): DefaultValue {
+function parseDefault(p: Parser, column: string): DefaultValue {
   const t = p.peek();
   if (t.type === 'LP') {
     const { text, from, to } = p.parenthesized();
     const lit = literalExpr(p, from, to);
     if (lit?.kind === 'lit') return constantDefault(text, lit.expr);
     if (lit?.kind === 'time') return { kind: 'time', text, which: lit.which };
+    checkConstantDefault(p, from, to, column);
     return { kind: 'expression', text };
   }
   if (t.type === 'PLUS' || t.type === 'MINUS') {
