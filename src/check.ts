@@ -1,17 +1,430 @@
 /**
- * The integrity check (in the spirit of PRAGMA integrity_check). Owned by the integrity work;
- * see btree/integrity.ts.
+ * The integrity check (PRAGMA integrity_check): pages first (btree/integrity.ts), then rows.
+ *
+ * Phases, in the order SQLite's pragma.c reports them:
+ *
+ *   1. schema: sqlite_schema is read into the catalog. If it cannot be (a damaged page 1 tree,
+ *      a root page out of range), that is the first problem ("malformed database schema: ...")
+ *      and only page 1's tree and the freelist are checked (SQLite's partial check).
+ *   2. pages: every b-tree (page 1, then each table and index in sqlite_schema order), the
+ *      freelist, overflow chains and pointer maps; see btree/integrity.ts.
+ *   3. counts: every index that is not partial holds as many entries as its table has rows
+ *      ("wrong # of entries in index X"; counted during phase 2, as SQLite's nRow).
+ *   4. rows: each table whose b-tree was walked cleanly in phase 2 is scanned once. For every
+ *      row (numbered from 1 in b-tree order, as SQLite numbers them):
+ *        - NOT NULL columns hold no NULL ("NULL value in T.C"); STRICT columns hold their
+ *          type or NULL ("non-INT value in T.C", REAL also accepting integers); in other
+ *          tables a TEXT-affinity column holds no number ("NUMERIC value in T.C") and a
+ *          numeric-affinity column no text that would convert losslessly to a number
+ *          ("TEXT value in T.C"). The INTEGER PRIMARY KEY and VIRTUAL generated columns are
+ *          skipped, as SQLite skips them (quire does not evaluate expressions);
+ *        - every index quire can evaluate has exactly this row's entry: the key columns'
+ *          values, then the rowid (or the WITHOUT ROWID table's key). "row N missing from
+ *          index X"; "rowid not at end-of-record for row N of index X"; "row N values differ
+ *          from index X" (a NOCASE/RTRIM key found by its collation but not byte-equal); and
+ *          for UNIQUE indexes "non-unique entry in index X" (equal keys without NULLs).
+ *      Indexes quire cannot evaluate are skipped in this phase: partial indexes (SQLite
+ *      evaluates the WHERE clause and checks only matching rows; quire cannot evaluate it, and
+ *      SQLite itself does not count-check them), expression indexes and indexes on VIRTUAL
+ *      generated columns (their counts are still checked in phase 3), and indexes with a
+ *      collation quire does not have. CHECK constraints are not evaluated.
+ *
+ * How entries are matched: for a table of R rows and K checkable indexes with R·K up to
+ * {@link MERGE_BUDGET}, the expected entries are built in memory, sorted with the index's key
+ * comparator and merged with one in-order scan of the index (O(R·K·log R), one pass over
+ * each index). Bigger tables seek each entry through an index cursor instead (O(R·K·log),
+ * constant memory), as SQLite's OP_Found does. Both report the same problems in row order.
+ *
+ * Row-level checks run cursors only over trees that phase 2 found clean (every page referenced
+ * once, keys in order, no cycle), so a hostile file cannot make them loop or revisit pages. A
+ * CORRUPT error met while scanning (a malformed record) becomes a problem naming the table or
+ * index, and the check goes on with the next one. Problems stop at `maxErrors`.
  */
+import { isQuireError } from '../pager/errors.js';
+import type { Snapshot } from '../pager/pager.js';
+import type { PageSource } from '../pager/source.js';
+import { IndexCursor } from '../btree/cursor.js';
+import { compareValues, keyComparator, type KeyComparator } from '../btree/compare.js';
+import { checkIntegrity, type TreeReport, type TreeSpec } from '../btree/integrity.js';
+import type { SqlValue } from '../btree/value.js';
+import { nameKey, readCatalog, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
 import type { Database } from './database.js';
+import { RowIterator } from './read.js';
+import { textToNumeric } from './schema/affinity.js';
 
 export interface CheckOptions {
   /** Stop after this many problems (PRAGMA integrity_check(N)). Default 100. */
   maxErrors?: number;
+  /**
+   * @internal How index entries are matched: 'merge' (sort and merge), 'seek' (one cursor seek
+   * per entry), or 'auto' (merge up to MERGE_BUDGET entries per table, else seek). Default 'auto'.
+   */
+  indexMode?: 'auto' | 'merge' | 'seek';
 }
+
+/** Largest number of expected index entries (rows × checkable indexes) built in memory. */
+export const MERGE_BUDGET = 1 << 18;
 
 /** Returns the problems found; an empty list means the database is sound. */
 export async function checkDatabase(db: Database, options: CheckOptions = {}): Promise<string[]> {
-  void db;
-  void options;
-  throw new Error('checkDatabase: not implemented yet');
+  const snap = await db.pager.read();
+  try {
+    let catalog: Catalog | null = null;
+    let schemaProblem: string | null = null;
+    try {
+      catalog = await db.catalogAt(snap);
+    } catch (e) {
+      if (!isQuireError(e) || e.code !== 'CORRUPT') throw e;
+      schemaProblem = `malformed database schema: ${e.message}`;
+    }
+    return await checkSource(snap, catalog, options, schemaProblem);
+  } finally {
+    snap.release();
+  }
+}
+
+/**
+ * The whole check over one snapshot with its catalog; `catalog` null means
+ * the schema could not be read (`schemaProblem` says why) and only page 1 is checked.
+ */
+export async function checkSource(
+  src: Snapshot,
+  catalog: Catalog | null,
+  options: CheckOptions = {},
+  schemaProblem: string | null = null,
+): Promise<string[]> {
+  const maxErrors = options.maxErrors !== undefined && options.maxErrors > 0 ? Math.floor(options.maxErrors) : 100;
+  const out: string[] = [];
+  if (schemaProblem !== null) out.push(schemaProblem);
+  if (catalog === null) {
+    const page = await checkIntegrity(src, [{ root: 1, kind: 'table' }], { maxErrors: maxErrors - out.length, partial: true });
+    out.push(...page.problems);
+    return out.slice(0, maxErrors);
+  }
+
+  // ---- phase 2: pages
+  const specs: TreeSpec[] = [{ root: 1, kind: 'table' }];
+  const owners: (TableInfo | IndexInfo | null)[] = [null];
+  for (const r of catalog.rows) {
+    if (r.rootPage <= 0) continue;
+    if (r.type === 'table') {
+      const t = catalog.tables.get(nameKey(r.name));
+      if (!t || t.virtual) continue;
+      owners.push(t);
+      if (!t.def) specs.push({ root: r.rootPage });
+      else if (t.withoutRowid) specs.push({ root: r.rootPage, kind: 'index', keyInfo: t.keyInfo, nKey: t.pkColumns.length });
+      else specs.push({ root: r.rootPage, kind: 'table' });
+    } else if (r.type === 'index') {
+      const ix = catalog.indexes.get(nameKey(r.name));
+      owners.push(ix ?? null);
+      const usable = ix !== undefined && ix.error === null && ix.columns.length > 0;
+      specs.push({ root: r.rootPage, kind: 'index', keyInfo: usable ? ix.keyInfo : undefined });
+    }
+  }
+  const page = await checkIntegrity(src, specs, { maxErrors: maxErrors - out.length });
+  out.push(...page.problems);
+  if (out.length >= maxErrors) return out.slice(0, maxErrors);
+
+  const treeOf = new Map<TableInfo | IndexInfo, TreeReport>();
+  owners.forEach((o, i) => {
+    if (o !== null && !treeOf.has(o)) treeOf.set(o, page.trees[i]);
+  });
+
+  // The tables, once each, in sqlite_schema order.
+  const tables: TableInfo[] = [];
+  const seen = new Set<TableInfo>();
+  for (const r of catalog.rows) {
+    if (r.type !== 'table') continue;
+    const t = catalog.tables.get(nameKey(r.name));
+    if (t && !seen.has(t) && !t.virtual) {
+      seen.add(t);
+      tables.push(t);
+    }
+  }
+
+  // ---- phase 3: entry counts
+  for (const t of tables) {
+    const tt = treeOf.get(t);
+    if (!tt) continue;
+    for (const ix of t.indexes) {
+      if (ix.partial || ix.rootPage <= 0) continue;
+      const it = treeOf.get(ix);
+      if (!it) continue;
+      if (it.entries !== tt.entries) out.push(`wrong # of entries in index ${ix.name}`);
+    }
+  }
+  if (out.length >= maxErrors) return out.slice(0, maxErrors);
+
+  // ---- phase 4: rows
+  for (const t of tables) {
+    if (out.length >= maxErrors) break;
+    const tt = treeOf.get(t);
+    if (!tt || !tt.clean || !t.def || t.error !== null) continue;
+    await checkRows(src, t, tt, treeOf, out, maxErrors, options.indexMode ?? 'auto');
+  }
+  return out.slice(0, maxErrors);
+}
+
+// ---------------------------------------------------------------- rows
+
+/** An index quire can rebuild entries for, with what the checks need. */
+interface Checked {
+  ix: IndexInfo;
+  /** Position in t.indexes (messages for one row come in this order). */
+  order: number;
+  cmp: KeyComparator;
+  /** Row positions of the entry's fields; -1 = the rowid. */
+  fields: number[];
+  /** Key columns compared byte-exactly after a match (non-BINARY collations). */
+  exact: number[];
+  nKey: number;
+  /** Key columns that may hold NULL (NULL keys never collide in a UNIQUE index). */
+  nullable: boolean[];
+}
+
+interface Finding {
+  row: number;
+  order: number;
+  text: string;
+}
+
+const STRICT_NAMES = new Set(['INT', 'INTEGER', 'REAL', 'TEXT', 'BLOB']);
+
+function isInteger(v: SqlValue): boolean {
+  return typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && !Object.is(v, -0));
+}
+
+/** The type-check message for value v of column c in table t, or null (see phase 4). */
+function typeProblem(t: TableInfo, ci: number, v: SqlValue): string | null {
+  const def = t.def!;
+  const c = def.columns[ci];
+  const where = `${t.name}.${c.name}`;
+  if (c.notNull && v === null) return `NULL value in ${where}`;
+  if (def.strict) {
+    const ty = c.standardType;
+    if (ty === undefined || !STRICT_NAMES.has(ty) || v === null) return null;
+    let ok: boolean;
+    switch (ty) {
+      case 'INT':
+      case 'INTEGER':
+        ok = isInteger(v);
+        break;
+      case 'REAL':
+        ok = typeof v === 'number' || typeof v === 'bigint';
+        break;
+      case 'TEXT':
+        ok = typeof v === 'string';
+        break;
+      default:
+        ok = v instanceof Uint8Array;
+    }
+    return ok ? null : `non-${ty} value in ${where}`;
+  }
+  if (c.affinity === 'TEXT') {
+    return typeof v === 'number' || typeof v === 'bigint' ? `NUMERIC value in ${where}` : null;
+  }
+  if (c.affinity === 'NUMERIC' || c.affinity === 'INTEGER' || c.affinity === 'REAL') {
+    return typeof v === 'string' && textToNumeric(v) !== undefined ? `TEXT value in ${where}` : null;
+  }
+  return null;
+}
+
+function fail(e: unknown): string {
+  if (!isQuireError(e) || e.code !== 'CORRUPT') throw e;
+  return e.message;
+}
+
+async function checkRows(
+  src: Snapshot,
+  t: TableInfo,
+  tt: TreeReport,
+  treeOf: Map<TableInfo | IndexInfo, TreeReport>,
+  out: string[],
+  maxErrors: number,
+  mode: 'auto' | 'merge' | 'seek',
+): Promise<void> {
+  const def = t.def!;
+  const rowid = !t.withoutRowid;
+  // Row layout (src/read.ts): [rowid,] then the stored columns in declaration order.
+  const pos: number[] = [];
+  let p = rowid ? 1 : 0;
+  for (const c of t.columns) pos.push(c.slot >= 0 ? p++ : -2);
+  if (rowid && t.rowidAlias >= 0) pos[t.rowidAlias] = 0;
+
+  const checked: Checked[] = [];
+  t.indexes.forEach((ix, order) => {
+    if (ix.error !== null || ix.partial || ix.expression || ix.columns.length === 0 || ix.rootPage <= 0) return;
+    const it = treeOf.get(ix);
+    if (!it || !it.clean) return;
+    const fields: number[] = [];
+    for (const c of ix.columns) {
+      if (c.column === -1 && rowid) fields.push(0);
+      else if (c.column >= 0 && c.column < pos.length && pos[c.column] >= 0) fields.push(pos[c.column]);
+      else return; // an expression, or a VIRTUAL generated column
+    }
+    let cmp: KeyComparator;
+    try {
+      cmp = keyComparator(ix.keyInfo, src.encoding);
+    } catch {
+      return; // a collation quire does not have
+    }
+    const exact: number[] = [];
+    const nullable: boolean[] = [];
+    for (let k = 0; k < ix.nKey; k++) {
+      const coll = ix.columns[k].collation.toUpperCase();
+      if (coll !== 'BINARY') exact.push(k);
+      const col = ix.columns[k].column;
+      nullable.push(col < 0 || !def.columns[col].notNull);
+    }
+    checked.push({ ix, order, cmp, fields, exact, nKey: ix.nKey, nullable });
+  });
+
+  // Columns whose values are type-checked.
+  const typed: number[] = [];
+  def.columns.forEach((c, i) => {
+    if (i === t.rowidAlias || pos[i] < 0) return;
+    const strictCheck = def.strict && c.standardType !== undefined && c.standardType !== 'ANY';
+    const affCheck = !def.strict && c.affinity !== 'BLOB';
+    if (c.notNull || strictCheck || affCheck) typed.push(i);
+  });
+
+  const useMerge = mode === 'merge' || (mode === 'auto' && tt.entries * checked.length <= MERGE_BUDGET);
+  const findings: Finding[] = [];
+  const room = (): boolean => out.length + findings.length < maxErrors;
+  const expected: { key: SqlValue[]; row: number }[][] = checked.map(() => []);
+  const cursors = useMerge ? [] : checked.map((c) => new IndexCursor(src, c.ix.rootPage, c.ix.keyInfo));
+
+  let n = 0;
+  let it: RowIterator;
+  try {
+    it = new RowIterator(t, src, () => {});
+  } catch (e) {
+    if (isQuireError(e) && (e.code === 'UNSUPPORTED' || e.code === 'SCHEMA')) return;
+    throw e;
+  }
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) break;
+      const row = r.value;
+      n++;
+      for (const ci of typed) {
+        const msg = typeProblem(t, ci, row[pos[ci]]);
+        if (msg !== null) findings.push({ row: n, order: -1, text: msg });
+      }
+      for (let k = 0; k < checked.length; k++) {
+        const c = checked[k];
+        const key = c.fields.map((f) => row[f]);
+        if (useMerge) expected[k].push({ key, row: n });
+        else await seekEntry(c, cursors[k], key, n, rowid, src, findings);
+      }
+      if (!room()) break;
+    }
+  } catch (e) {
+    findings.push({ row: n + 1, order: -1, text: `Table ${t.name}: ${fail(e)}` });
+    await it.return();
+    // The rows seen so far cannot tell which entries are missing: skip the index merge.
+    expected.forEach((l) => (l.length = 0));
+    flush(findings, out, maxErrors);
+    return;
+  }
+
+  if (useMerge) {
+    for (let k = 0; k < checked.length && room(); k++) {
+      await mergeIndex(checked[k], expected[k], rowid, src, findings);
+      expected[k] = [];
+    }
+  }
+  flush(findings, out, maxErrors);
+}
+
+function flush(findings: Finding[], out: string[], maxErrors: number): void {
+  findings.sort((a, b) => a.row - b.row || a.order - b.order);
+  for (const f of findings) {
+    if (out.length >= maxErrors) break;
+    out.push(f.text);
+  }
+}
+
+/** Checks a found entry against the row's: rowid at the end, exact values, then nothing else. */
+function compareFound(c: Checked, rec: readonly SqlValue[], key: readonly SqlValue[], row: number, rowid: boolean, src: PageSource, findings: Finding[]): void {
+  const name = c.ix.name;
+  if (rowid && (rec.length !== key.length || compareValues(rec[rec.length - 1], key[key.length - 1]) !== 0)) {
+    findings.push({ row, order: c.order, text: `rowid not at end-of-record for row ${row} of index ${name}` });
+  }
+  for (const k of c.exact) {
+    if (compareValues(rec[k], key[k], 'BINARY', src.encoding) !== 0) {
+      findings.push({ row, order: c.order, text: `row ${row} values differ from index ${name}` });
+      break;
+    }
+  }
+}
+
+/** True when two entries of a UNIQUE index collide: equal keys, no NULL in a nullable column. */
+function collides(c: Checked, a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
+  if (!c.ix.unique) return false;
+  for (let k = 0; k < c.nKey; k++) if (a[k] === null && c.nullable[k]) return false;
+  return c.cmp(a.slice(0, c.nKey), b.slice(0, c.nKey)) === 0;
+}
+
+async function mergeIndex(c: Checked, list: { key: SqlValue[]; row: number }[], rowid: boolean, src: PageSource, findings: Finding[]): Promise<void> {
+  const cmp = c.cmp;
+  list.sort((a, b) => cmp(a.key, b.key) || a.row - b.row);
+  const cur = new IndexCursor(src, c.ix.rootPage, c.ix.keyInfo);
+  const name = c.ix.name;
+  let j = 0;
+  let prev: SqlValue[] | null = null;
+  let prevRow = 0;
+  try {
+    let ok = cur.first();
+    if (ok instanceof Promise) ok = await ok;
+    while (ok) {
+      let r = cur.record();
+      if (r instanceof Promise) r = await r;
+      const rec = r;
+      while (j < list.length && cmp(list[j].key, rec) < 0) {
+        findings.push({ row: list[j].row, order: c.order, text: `row ${list[j].row} missing from index ${name}` });
+        j++;
+      }
+      let row = 0;
+      if (j < list.length && cmp(list[j].key, rec) === 0) {
+        row = list[j].row;
+        compareFound(c, rec, list[j].key, row, rowid, src, findings);
+        j++;
+      }
+      if (prev !== null && collides(c, prev, rec)) {
+        findings.push({ row: prevRow || row, order: c.order, text: `non-unique entry in index ${name}` });
+      }
+      prev = rec;
+      prevRow = row;
+      ok = cur.next();
+      if (ok instanceof Promise) ok = await ok;
+    }
+  } catch (e) {
+    findings.push({ row: Infinity, order: c.order, text: `Index ${name}: ${fail(e)}` });
+    return;
+  }
+  for (; j < list.length; j++) {
+    findings.push({ row: list[j].row, order: c.order, text: `row ${list[j].row} missing from index ${name}` });
+  }
+}
+
+async function seekEntry(c: Checked, cur: IndexCursor, key: SqlValue[], row: number, rowid: boolean, src: PageSource, findings: Finding[]): Promise<void> {
+  const name = c.ix.name;
+  try {
+    if (!(await cur.seek(key, { op: 'eq' }))) {
+      findings.push({ row, order: c.order, text: `row ${row} missing from index ${name}` });
+      return;
+    }
+    const rec = (await cur.record()).slice();
+    compareFound(c, rec, key, row, rowid, src, findings);
+    if (c.ix.unique) {
+      // The entry after this one must have another key (or a NULL in it).
+      if ((await cur.next()) && collides(c, rec, await cur.record())) {
+        findings.push({ row, order: c.order, text: `non-unique entry in index ${name}` });
+      }
+    }
+  } catch (e) {
+    findings.push({ row, order: c.order, text: `Index ${name}: ${fail(e)}` });
+  }
 }

@@ -1,0 +1,609 @@
+/**
+ * The page-level integrity check (like sqlite3BtreeIntegrityCheck, checkTreePage, checkList,
+ * checkPtrmap, checkRef and btreeComputeFreeSpace in btree.c).
+ *
+ * Given a PageSource and the root pages of every b-tree in the database (page 1 for
+ * sqlite_schema, then the catalog's tables and indexes), {@link checkIntegrity} walks every
+ * structure that owns pages and reports what is wrong, as strings worded like SQLite's
+ * PRAGMA integrity_check where SQLite has a counterpart. Order of the walk (as SQLite's):
+ *
+ *   1. the lock-byte page (file offset 2^30) is marked used: nothing may reference it;
+ *   2. the freelist from page 1's header (offset 32 first trunk, offset 36 page count):
+ *        trunk:  OFFSET SIZE DESCRIPTION
+ *                   0     4  next trunk pgno (0 = last)
+ *                   4     4  L, leaf pgnos on this trunk, at most U/4 - 2
+ *                   8   4·L  leaf pgnos
+ *      "Freelist: size is N but should be M", "freelist leaf count too big on page P";
+ *   3. header consistency in auto-vacuum files: offset 52 (largest root page) must equal the
+ *      largest root given; offset 64 (incremental vacuum) needs offset 52 non-zero;
+ *   4. each b-tree, depth first, right child first and cells in descending order (as SQLite
+ *      walks, so the first message for a page names the same cell SQLite's would):
+ *        - the page header decodes (type 2/5/10/13 matching the tree's kind, nCell within
+ *          MX_CELL, the cell pointer array inside the usable size) and the freeblock list is
+ *          ascending, in range, and with the content area start and the fragment count
+ *          accounts for no more than the page ("free space corruption");
+ *        - every cell pointer lies in [contentStart, U-4] ("Offset X out of range A..B"), every
+ *          cell ends inside the page ("Extends off end of page");
+ *        - keys are in order, against the bounds the parents give: rowids for table trees
+ *          ("Rowid R out of order": a left subtree's keys are <= its divider cell, everything
+ *          to the right is greater), records for index trees and WITHOUT ROWID tables under
+ *          the tree's key collations and sort orders ("Key out of order": strictly increasing
+ *          in-order, interior cells included);
+ *        - every child page has the same depth ("Child page depth differs"), no tree is deeper
+ *          than {@link MAX_DEPTH} levels, non-root pages are not empty;
+ *        - every overflow chain has exactly ceil((P - local) / (U - 4)) pages ("overflow list
+ *          length is N but should be M");
+ *        - cells, freeblocks and the header/pointer array never overlap ("Multiple uses for
+ *          byte X of page P"), and the bytes none of them covers equal the fragmented-bytes
+ *          count at header offset 7 ("Fragmentation of N bytes reported as M on page P");
+ *        - in auto-vacuum files, each page reached has the pointer-map entry its parent
+ *          implies: ROOTPAGE(0) for roots, BTREE(parent) for children, OVERFLOW1(cell's page)
+ *          for an overflow chain's first page, OVERFLOW2(previous) for the next ones,
+ *          FREEPAGE(0) for freelist pages ("Bad ptr map entry key=K expected=(T,P) got=(T,P)");
+ *   5. every page 1..pageCount was referenced exactly once — by a b-tree, an overflow chain or
+ *      the freelist — except pointer-map pages, which nothing may reference ("Page N: never
+ *      used", "2nd reference to page N", "invalid page number N", "Page N: pointer map
+ *      referenced").
+ *
+ * Each page is visited at most once (a second reference is reported and not followed), so
+ * cycles end and a hostile file costs at most one visit per page. Memory is one byte per page
+ * plus one page-sized list of ranges. Damage that stops a page from being read is a problem
+ * string, not an exception: only I/O errors (and misuse) propagate. The walk stops as soon as
+ * `maxErrors` problems were reported, like SQLite's mxErr.
+ *
+ * Besides the problems, the result tells per tree how many entries it holds (leaf cells of
+ * table trees, every cell of index trees: SQLite's nRow, which "wrong # of entries in index"
+ * compares) and whether the walk of that tree found nothing wrong: row-level checks (src/check.ts)
+ * run cursors only over clean trees, whose walks are known to be bounded.
+ */
+import { get16, get32 } from '../pager/bytes.js';
+import { isQuireError } from '../pager/errors.js';
+import { lockBytePageFor, type PageSource, type Pgno } from '../pager/source.js';
+import { newCellInfo, parseCell, type CellInfo } from './cell.js';
+import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
+import { MAX_DEPTH } from './cursor.js';
+import { readPayload } from './overflow.js';
+import {
+  PTF_INDEX_INTERIOR,
+  PTF_INDEX_LEAF,
+  PTF_TABLE_INTERIOR,
+  PTF_TABLE_LEAF,
+  indexMaxLocal,
+  minLocal,
+  tableLeafMaxLocal,
+  type BtPage,
+} from './page.js';
+import { PTRMAP_BTREE, PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE, ptrmapPageFor } from './ptrmap.js';
+import { decodeRecordInto } from './record.js';
+import type { SqlValue } from './value.js';
+
+/** One b-tree to check. */
+export interface TreeSpec {
+  /** Root page. */
+  root: Pgno;
+  /**
+   * 'table' for rowid tables (page types 5/13), 'index' for indexes and WITHOUT ROWID tables
+   * (2/10). Undefined when unknown (a schema quire cannot parse): the root page decides.
+   */
+  kind?: 'table' | 'index';
+  /**
+   * Index trees: collation and order of the record's columns (columns past its end compare
+   * BINARY ascending). Undefined: index key order is not checked.
+   */
+  keyInfo?: KeyInfo;
+  /** Index trees: how many leading columns form the unique key (default: all of them). */
+  nKey?: number;
+}
+
+export interface IntegrityOptions {
+  /** Stop after this many problems (PRAGMA integrity_check(N)). Default 100. */
+  maxErrors?: number;
+  /**
+   * The trees given are not all the database has (SQLite's "partial" check): skip the
+   * never-used pass and the auto-vacuum header checks. Default false.
+   */
+  partial?: boolean;
+  /** Check the freelist. Default true. */
+  freelist?: boolean;
+}
+
+export interface TreeReport {
+  root: Pgno;
+  /** Entries found: leaf cells of a table tree, all cells of an index tree (SQLite's nRow). */
+  entries: number;
+  /** The tree was walked to the end without a problem. */
+  clean: boolean;
+  /** The kind the tree turned out to have (from the spec, else its root page), if known. */
+  kind: 'table' | 'index' | undefined;
+}
+
+export interface IntegrityReport {
+  problems: string[];
+  /** One per TreeSpec, in the same order. */
+  trees: TreeReport[];
+  /** False when the walk stopped early because maxErrors problems were reported. */
+  complete: boolean;
+}
+
+type Rowid = number | bigint;
+/** An upper bound while walking a tree backwards: a rowid, an index key, or none. */
+type Bound = Rowid | SqlValue[] | null;
+
+const LARGEST_INT64 = 0x7fffffffffffffffn;
+
+interface TreeState {
+  readonly root: Pgno;
+  intKey: boolean | undefined;
+  cmp: KeyComparator | undefined;
+  readonly nKey: number;
+  entries: number;
+}
+
+function compareRowid(a: Rowid, b: Rowid): number {
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function isCorrupt(e: unknown): boolean {
+  return isQuireError(e) && e.code === 'CORRUPT';
+}
+
+/** A QuireError's message without its leading "page N: ". */
+function detail(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/^page \d+: /, '');
+}
+
+class Checker {
+  readonly src: PageSource;
+  readonly pageCount: number;
+  readonly usable: number;
+  readonly autoVacuum: boolean;
+  readonly problems: string[] = [];
+  /** Problems found, including those past the cap. */
+  nErr = 0;
+  private mxErr: number;
+  private readonly refs: Uint8Array;
+
+  constructor(src: PageSource, maxErrors: number) {
+    this.src = src;
+    this.pageCount = src.pageCount;
+    this.usable = src.usableSize;
+    this.autoVacuum = src.autoVacuum;
+    this.mxErr = maxErrors;
+    this.refs = new Uint8Array(src.pageCount + 1);
+  }
+
+  get done(): boolean {
+    return this.mxErr <= 0;
+  }
+
+  report(prefix: string, text: string): void {
+    this.nErr++;
+    if (this.mxErr <= 0) return;
+    this.mxErr--;
+    this.problems.push(prefix + text);
+  }
+
+  referenced(pgno: Pgno): boolean {
+    return this.refs[pgno] !== 0;
+  }
+
+  markUsed(pgno: Pgno): void {
+    if (pgno >= 1 && pgno <= this.pageCount) this.refs[pgno] = 1;
+  }
+
+  /** checkRef: true (and a problem) when pgno is out of range or already referenced. */
+  checkRef(prefix: string, pgno: Pgno): boolean {
+    if (pgno < 1 || pgno > this.pageCount) {
+      this.report(prefix, `invalid page number ${pgno}`);
+      return true;
+    }
+    if (this.refs[pgno] !== 0) {
+      this.report(prefix, `2nd reference to page ${pgno}`);
+      return true;
+    }
+    this.refs[pgno] = 1;
+    return false;
+  }
+
+  async page(pgno: Pgno): Promise<Uint8Array> {
+    const p = this.src.page(pgno);
+    return p instanceof Uint8Array ? p : await p;
+  }
+
+  /** checkPtrmap: the pointer-map entry of `key` must be (type, parent). */
+  async checkPtrmap(prefix: string, key: Pgno, type: number, parent: Pgno): Promise<void> {
+    if (!this.autoVacuum) return;
+    const map = key >= 2 ? ptrmapPageFor(key, this.usable, this.src.pageSize) : 0;
+    if (map === 0 || map === key || !Number.isInteger(key)) {
+      this.report(prefix, `Failed to read ptrmap key=${key}`);
+      return;
+    }
+    let gotType = 0;
+    let gotParent = 0;
+    if (map <= this.pageCount) {
+      let img: Uint8Array;
+      try {
+        img = await this.page(map);
+      } catch (e) {
+        if (!isCorrupt(e)) throw e;
+        this.report(prefix, `Failed to read ptrmap key=${key}`);
+        return;
+      }
+      const off = 5 * (key - map - 1);
+      if (off + 5 > this.usable || off + 5 > img.length) {
+        this.report(prefix, `Failed to read ptrmap key=${key}`);
+        return;
+      }
+      gotType = img[off];
+      gotParent = get32(img, off + 1);
+    }
+    if (gotType !== type || gotParent !== parent) {
+      this.report(prefix, `Bad ptr map entry key=${key} expected=(${type},${parent}) got=(${gotType},${gotParent})`);
+    }
+  }
+
+  /** checkList: a freelist (trunks and their leaves) or an overflow chain of `expected` pages. */
+  async checkList(prefix: string, isFreelist: boolean, first: Pgno, expected: number): Promise<void> {
+    let n = expected;
+    let pgno = first;
+    const errAtStart = this.nErr;
+    const maxLeaves = Math.floor(this.usable / 4) - 2;
+    while (pgno !== 0 && !this.done) {
+      if (this.checkRef(prefix, pgno)) break;
+      n--;
+      let data: Uint8Array;
+      try {
+        data = await this.page(pgno);
+      } catch (e) {
+        if (!isCorrupt(e)) throw e;
+        this.report(prefix, `failed to get page ${pgno}`);
+        break;
+      }
+      if (data.length < 8) {
+        this.report(prefix, `failed to get page ${pgno}`);
+        break;
+      }
+      if (isFreelist) {
+        const leaves = get32(data, 4);
+        if (this.autoVacuum) await this.checkPtrmap(prefix, pgno, PTRMAP_FREEPAGE, 0);
+        if (leaves > maxLeaves) {
+          this.report(prefix, `freelist leaf count too big on page ${pgno}`);
+          n--;
+        } else {
+          for (let i = 0; i < leaves; i++) {
+            const leaf = get32(data, 8 + 4 * i);
+            if (this.autoVacuum) await this.checkPtrmap(prefix, leaf, PTRMAP_FREEPAGE, 0);
+            this.checkRef(prefix, leaf);
+          }
+          n -= leaves;
+        }
+      } else if (this.autoVacuum && n > 0) {
+        await this.checkPtrmap(prefix, get32(data, 0), PTRMAP_OVERFLOW2, pgno);
+      }
+      pgno = get32(data, 0);
+    }
+    if (n !== 0 && errAtStart === this.nErr) {
+      this.report(prefix, `${isFreelist ? 'size' : 'overflow list length'} is ${expected - n} but should be ${expected}`);
+    }
+  }
+
+  /**
+   * btreeComputeFreeSpace: the freeblock list must start in the content area, ascend with at
+   * least 4 bytes between blocks, stay inside the page, and with the content area start and
+   * the fragment count account for no more than the usable size. Returns why not, or null.
+   */
+  freeSpaceProblem(data: Uint8Array, hdr: number, nCell: number, leaf: boolean): string | null {
+    const U = this.usable;
+    const top = get16(data, hdr + 5) || 65536;
+    const cellFirst = hdr + (leaf ? 8 : 12) + 2 * nCell;
+    const cellLast = U - 4;
+    let pc = get16(data, hdr + 1);
+    let nFree = data[hdr + 7] + top;
+    if (pc > 0) {
+      if (pc < top) return `first freeblock ${pc} is before the cell content area ${top}`;
+      let next = 0;
+      let size = 0;
+      for (;;) {
+        if (pc > cellLast) return `freeblock ${pc} is off the end of the page`;
+        next = get16(data, pc);
+        size = get16(data, pc + 2);
+        nFree += size;
+        if (next <= pc + size + 3) break;
+        pc = next;
+      }
+      if (next > 0) return `freeblock ${next} is not in ascending order after ${pc}`;
+      if (pc + size > U) return `freeblock ${pc} of ${size} bytes extends past the page end`;
+    }
+    if (nFree > U) return `${nFree - top} free bytes and a content area at ${top} exceed the usable size ${U}`;
+    if (nFree < cellFirst) return `content area at ${top} starts inside the cell pointer array (ends at ${cellFirst})`;
+    return null;
+  }
+
+  /**
+   * checkTreePage: checks page `pgno` of tree `t` and its subtree. `maxKey` is the upper bound
+   * for its keys (inclusive for the first rowid on a table page, exclusive otherwise). Returns
+   * the subtree's depth (leaves 0, as SQLite: failures also 0) and the smallest key seen.
+   */
+  async checkTreePage(
+    t: TreeState,
+    pgno: Pgno,
+    maxKeyIn: Bound,
+    level: number,
+    callerPrefix: string,
+    v2: number,
+  ): Promise<[number, Bound]> {
+    let maxKey = maxKeyIn;
+    if (this.done || pgno === 0) return [0, maxKey];
+    if (this.checkRef(callerPrefix, pgno)) return [0, maxKey];
+    const pfx = `Tree ${t.root} page ${pgno}: `;
+    if (level >= MAX_DEPTH) {
+      this.report(pfx, `b-tree deeper than ${MAX_DEPTH} levels`);
+      return [0, maxKey];
+    }
+    let data: Uint8Array;
+    try {
+      data = await this.page(pgno);
+    } catch (e) {
+      if (!isCorrupt(e)) throw e;
+      this.report(pfx, `unable to get the page: ${detail(e)}`);
+      return [0, maxKey];
+    }
+    const U = this.usable;
+    const hdr = pgno === 1 ? 100 : 0;
+    if (data.length < U) {
+      this.report(pfx, `page image is ${data.length} bytes, expected ${U}`);
+      return [0, maxKey];
+    }
+    // ---- btreeInitPage
+    const type = data[hdr];
+    if (type !== PTF_INDEX_INTERIOR && type !== PTF_TABLE_INTERIOR && type !== PTF_INDEX_LEAF && type !== PTF_TABLE_LEAF) {
+      this.report(pfx, `invalid b-tree page type ${type}`);
+      return [0, maxKey];
+    }
+    const leaf = type === PTF_INDEX_LEAF || type === PTF_TABLE_LEAF;
+    const intKey = type === PTF_TABLE_INTERIOR || type === PTF_TABLE_LEAF;
+    if (t.intKey === undefined) {
+      t.intKey = intKey;
+      if (t.intKey) t.cmp = undefined;
+    } else if (t.intKey !== intKey) {
+      this.report(pfx, `${intKey ? 'table' : 'index'} page in ${t.intKey ? 'a table' : 'an index'} b-tree`);
+      return [0, maxKey];
+    }
+    if (level === 0 && maxKey === null && intKey) maxKey = LARGEST_INT64;
+    const nCell = get16(data, hdr + 3);
+    const mxCell = Math.floor((this.src.pageSize - 8) / 6);
+    const cellStart = hdr + (leaf ? 8 : 12);
+    if (nCell > mxCell || cellStart + 2 * nCell > U) {
+      this.report(pfx, `${nCell} cells do not fit in the page`);
+      return [0, maxKey];
+    }
+    const free = this.freeSpaceProblem(data, hdr, nCell, leaf);
+    if (free !== null) {
+      this.report(pfx, `free space corruption: ${free}`);
+      return [0, maxKey];
+    }
+    if (nCell === 0 && level > 0) this.report(pfx, 'non-root b-tree page has no cells');
+    else if (nCell === 0 && !leaf && pgno !== 1) this.report(pfx, 'interior root page has no cells');
+
+    const contentOffset = get16(data, hdr + 5) || 65536;
+    if (leaf || !intKey) t.entries += nCell;
+    const view: BtPage = {
+      pgno,
+      data,
+      type,
+      leaf,
+      intKey,
+      hdr,
+      nCell,
+      cellPtr: cellStart,
+      firstFreeblock: get16(data, hdr + 1),
+      contentStart: contentOffset,
+      fragmented: data[hdr + 7],
+      rightChild: leaf ? 0 : get32(data, hdr + 8),
+      usableSize: U,
+      maxLocal: intKey ? tableLeafMaxLocal(U) : indexMaxLocal(U),
+      minLocal: minLocal(U),
+    };
+
+    let depth = -1;
+    let keyCanBeEqual = true;
+    let coverage = true;
+    const ranges: number[] = []; // pairs: start, end (inclusive)
+    if (!leaf) {
+      // SQLite names the right child only in auto-vacuum files; otherwise the message carries
+      // the cell number this page was reached through (its pCheck->v2 at that point).
+      const rpfx = this.autoVacuum ? `Tree ${t.root} page ${pgno} right child: ` : `Tree ${t.root} page ${pgno} cell ${v2}: `;
+      await this.checkPtrmap(rpfx, view.rightChild, PTRMAP_BTREE, pgno);
+      [depth, maxKey] = await this.checkTreePage(t, view.rightChild, maxKey, level + 1, rpfx, v2);
+      keyCanBeEqual = false;
+    }
+
+    const cell: CellInfo = newCellInfo();
+    for (let i = nCell - 1; i >= 0 && !this.done; i--) {
+      const cpfx = `Tree ${t.root} page ${pgno} cell ${i}: `;
+      const pc = get16(data, cellStart + 2 * i);
+      if (pc < contentOffset || pc > U - 4) {
+        this.report(cpfx, `Offset ${pc} out of range ${contentOffset}..${U - 4}`);
+        coverage = false;
+        continue;
+      }
+      try {
+        parseCell(view, i, cell);
+      } catch (e) {
+        if (!isCorrupt(e)) throw e;
+        const d = detail(e);
+        this.report(cpfx, /past the usable size/.test(d) ? 'Extends off end of page' : d);
+        coverage = false;
+        continue;
+      }
+      const size = cell.size;
+      const payloadSize = cell.payloadSize;
+      const localSize = cell.localSize;
+      const payloadOffset = cell.payloadOffset;
+      const overflow = cell.overflow;
+      const leftChild = cell.leftChild;
+      const rowid = cell.rowid;
+
+      if (intKey) {
+        const c = compareRowid(rowid, maxKey as Rowid);
+        if (keyCanBeEqual ? c > 0 : c >= 0) this.report(cpfx, `Rowid ${rowid} out of order`);
+        maxKey = rowid;
+        keyCanBeEqual = false;
+      }
+
+      let chainOk = true;
+      if (payloadSize > localSize) {
+        const nPage = Math.ceil((payloadSize - localSize) / (U - 4));
+        await this.checkPtrmap(cpfx, overflow, PTRMAP_OVERFLOW1, pgno);
+        const before = this.nErr;
+        await this.checkList(cpfx, false, overflow, nPage);
+        chainOk = this.nErr === before;
+      }
+
+      if (!intKey && t.cmp !== undefined && chainOk && !this.done) {
+        let rec: SqlValue[] | null = [];
+        try {
+          if (overflow === 0) {
+            decodeRecordInto(data, payloadOffset, payloadOffset + payloadSize, this.src.encoding, pgno, rec);
+          } else {
+            let b = readPayload(this.src, pgno, data, cell);
+            if (!(b instanceof Uint8Array)) b = await b;
+            decodeRecordInto(b, 0, b.length, this.src.encoding, pgno, rec);
+          }
+        } catch (e) {
+          if (!isCorrupt(e)) throw e;
+          this.report(cpfx, detail(e));
+          rec = null;
+        }
+        if (rec !== null) {
+          const key = rec.length > t.nKey ? rec.slice(0, t.nKey) : rec;
+          if (maxKey !== null && t.cmp(key, maxKey as SqlValue[]) >= 0) this.report(cpfx, 'Key out of order');
+          maxKey = key;
+        }
+      }
+
+      if (!leaf) {
+        await this.checkPtrmap(cpfx, leftChild, PTRMAP_BTREE, pgno);
+        let d2: number;
+        [d2, maxKey] = await this.checkTreePage(t, leftChild, maxKey, level + 1, cpfx, i);
+        keyCanBeEqual = false;
+        if (d2 !== depth) {
+          this.report(cpfx, 'Child page depth differs');
+          depth = d2;
+        }
+      }
+      ranges.push(pc, pc + size - 1);
+    }
+
+    // ---- coverage: cells, freeblocks and the header/pointer array tile the page
+    if (coverage && !this.done) {
+      let fb = get16(data, hdr + 1);
+      while (fb > 0) {
+        const size = get16(data, fb + 2);
+        ranges.push(fb, fb + size - 1);
+        fb = get16(data, fb);
+      }
+      const order: number[] = [];
+      for (let k = 0; k < ranges.length; k += 2) order.push(k);
+      order.sort((a, b) => ranges[a] - ranges[b] || ranges[a + 1] - ranges[b + 1]);
+      // As SQLite's min-heap sweep: an overlap stops it, and the fragment count is compared
+      // only when every range was taken (the overlap, if any, was the last one).
+      let prevEnd = (contentOffset - 1) & 0xffff;
+      let nFrag = 0;
+      let left = order.length;
+      for (const k of order) {
+        const start = ranges[k];
+        left--;
+        if (prevEnd >= start) {
+          this.report('', `Multiple uses for byte ${start} of page ${pgno}`);
+          break;
+        }
+        nFrag += start - prevEnd - 1;
+        prevEnd = ranges[k + 1] & 0xffff;
+      }
+      nFrag += U - prevEnd - 1;
+      if (left === 0 && nFrag !== data[hdr + 7]) {
+        this.report('', `Fragmentation of ${nFrag} bytes reported as ${data[hdr + 7]} on page ${pgno}`);
+      }
+    }
+    return [depth + 1, maxKey];
+  }
+}
+
+/**
+ * Checks the pages of `src` (see the module comment). `trees` should list every b-tree of the
+ * database, page 1 (sqlite_schema) included, unless `options.partial`.
+ */
+export async function checkIntegrity(
+  src: PageSource,
+  trees: readonly TreeSpec[],
+  options: IntegrityOptions = {},
+): Promise<IntegrityReport> {
+  const maxErrors = options.maxErrors ?? 100;
+  const partial = options.partial === true;
+  const reports: TreeReport[] = trees.map((t) => ({ root: t.root, entries: 0, clean: false, kind: t.kind }));
+  if (src.pageCount === 0) {
+    // An empty file is an empty database.
+    for (const r of reports) r.clean = true;
+    return { problems: [], trees: reports, complete: true };
+  }
+  const c = new Checker(src, maxErrors > 0 ? maxErrors : 100);
+  const lockByte = lockBytePageFor(src.pageSize);
+  c.markUsed(lockByte);
+  const page1 = await c.page(1);
+
+  if (options.freelist !== false) {
+    await c.checkList('Freelist: ', true, get32(page1, 32), get32(page1, 36));
+  }
+
+  if (!partial) {
+    if (c.autoVacuum) {
+      let mx = 0;
+      for (const t of trees) if (t.root > mx) mx = t.root;
+      const inHeader = get32(page1, 52);
+      if (mx !== inHeader) c.report('', `max rootpage (${mx}) disagrees with header (${inHeader})`);
+    } else if (get32(page1, 64) !== 0) {
+      c.report('', 'incremental_vacuum enabled with a max rootpage of zero');
+    }
+  }
+
+  for (let i = 0; i < trees.length && !c.done; i++) {
+    const spec = trees[i];
+    const rep = reports[i];
+    if (c.autoVacuum && spec.root > 1 && !partial) await c.checkPtrmap('', spec.root, PTRMAP_ROOTPAGE, 0);
+    let cmp: KeyComparator | undefined;
+    if (spec.kind !== 'table' && spec.keyInfo !== undefined) {
+      try {
+        cmp = keyComparator(spec.keyInfo, src.encoding);
+      } catch {
+        cmp = undefined; // a collation quire does not have: key order is not checked
+      }
+    }
+    const state: TreeState = {
+      root: spec.root,
+      intKey: spec.kind === undefined ? undefined : spec.kind === 'table',
+      cmp,
+      nKey: spec.nKey ?? Infinity,
+      entries: 0,
+    };
+    const before = c.nErr;
+    const initial: Bound = state.intKey === true ? LARGEST_INT64 : null;
+    await c.checkTreePage(state, spec.root, initial, 0, '', 0);
+    rep.entries = state.entries;
+    rep.clean = c.nErr === before;
+    rep.kind = state.intKey === undefined ? spec.kind : state.intKey ? 'table' : 'index';
+  }
+
+  if (!partial) {
+    for (let pg = 1; pg <= c.pageCount && !c.done; pg++) {
+      const isMap = c.autoVacuum && ptrmapPageFor(pg, c.usable, src.pageSize) === pg;
+      if (!c.referenced(pg) && !isMap) c.report('', `Page ${pg}: never used`);
+      if (c.referenced(pg) && isMap) c.report('', `Page ${pg}: pointer map referenced`);
+    }
+  }
+  return { problems: c.problems, trees: reports, complete: !c.done };
+}
