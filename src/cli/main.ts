@@ -14,6 +14,7 @@ import { verifyCommand, USAGE as VERIFY } from './verify.js';
 import { infoCommand, USAGE as INFO } from './info.js';
 import { tablesCommand, USAGE as TABLES } from './tables.js';
 import { exportCommand, USAGE as EXPORT } from './export.js';
+import { checkCommand, USAGE as CHECK } from './check.js';
 import { importCommand, USAGE as IMPORT } from './import.js';
 
 interface Entry {
@@ -26,6 +27,7 @@ export const COMMANDS: Record<string, Entry> = {
   info: { run: infoCommand, usage: INFO, summary: 'header fields, pages, freelist, WAL and journal state, schema summary' },
   tables: { run: tablesCommand, usage: TABLES, summary: 'list the tables' },
   export: { run: exportCommand, usage: EXPORT, summary: 'print every row of a table (JSON lines or CSV)' },
+  check: { run: checkCommand, usage: CHECK, summary: 'check the file like PRAGMA integrity_check: ok, or one problem per line' },
   import: { run: importCommand, usage: IMPORT, summary: 'insert rows in the export format from standard input' },
   backup: { run: backupCommand, usage: BACKUP, summary: 'copy a (live) database consistently, without locks' },
   verify: { run: verifyCommand, usage: VERIFY, summary: 'check a forensic copy against its manifest' },
