@@ -244,6 +244,12 @@ describe('CREATE TABLE, named cases', () => {
     ...['("abc")', '(abc)', '(abc())', '(random())', '(a)', '(1 COLLATE nocase)', '(CAST(1 AS foo))', '(true)', '("true")', '(1 IN (SELECT 1))',
       '(EXISTS (SELECT 1))', '(?)', '(CASE WHEN 1 THEN 2 END)', '(1 LIKE 2)', '(x.y)', '(left)', '(end)', '(current_time)', '(1 IS NOT NULL)',
       '([x])', '(`x`)', '(key)', "(CAST(b AS TEXT))", "(coalesce(NULL, 'x') || 'y')", '(CASE 1 WHEN 2 THEN x END)'].map((d) => `CREATE TABLE t(a DEFAULT ${d}, b)`),
+    ...['a INT CHECK(rowid > 0)', 'a INT CHECK(oid > 0)', 'a INT CHECK(zz > 0)', 'a INT CHECK(t.a > 0)', 'a INT CHECK(main.t.a > 0)', 'a INT CHECK(u.a > 0)',
+      'a INT, b AS (rowid)', 'a INT, b AS (zz)', 'a INT, b AS (a+1), CHECK(b > 0)', 'a INT CHECK(a IN (1,2))', 'a INT CHECK(a IS NOT DISTINCT FROM 1)',
+      "a INT CHECK(lower(a) LIKE 'x%' ESCAPE '\\')", "a INT CHECK(a -> '$.x')", 'a INT CHECK(a BETWEEN 1 AND 2)', 'a INT CHECK(CAST(a AS foo))',
+      'a INT CHECK(a COLLATE nocase = 1)', 'a INT CHECK(true)', 'a INT CHECK(a > (SELECT 1))', 'a INT CHECK(?)', 'a INT, CHECK(zz)',
+      'a INT, b AS (a COLLATE x)', 'a INT, CHECK(_rowid_ > 0)', 'a PRIMARY KEY, CHECK(rowid > 0)) WITHOUT ROWID --', 'a INT CHECK(CASE a WHEN 1 THEN key END)',
+      'key INT CHECK(key > 0), "x y" CHECK("x y" > 0 AND [x y] < 9 AND T.key = 1)', 'a, b AS (upper(a)) STORED CHECK (b <> a)'].map((c) => `CREATE TABLE t(${c})`),
   ];
   for (const sql of cases) {
     it(sql, () => {

@@ -47,6 +47,7 @@ import {
   asciiUpper,
   dequote,
   dequoteToken,
+  isQuote,
   schemaError,
   tokenize,
   type Token,
@@ -268,6 +269,8 @@ interface Constraints {
   foreignKeys: ForeignKeyDef[];
   ordinal: number;
   name: string | undefined;
+  /** CHECK and generated-column expressions (token ranges) to check once all columns are known. */
+  exprs: { from: number; to: number; what: 'CHECK constraints' | 'generated columns' }[];
 }
 
 /** Parses a CREATE TABLE (or CREATE VIRTUAL TABLE) statement. */
@@ -296,6 +299,7 @@ export function parseCreateTable(sql: string): TableDef {
     foreignKeys: [],
     ordinal: 0,
     name: undefined,
+    exprs: [],
   };
   // columnlist
   for (;;) {
@@ -331,6 +335,7 @@ export function parseCreateTable(sql: string): TableDef {
     }
   }
   p.end();
+  for (const e of cons.exprs) checkExpressionNames(p, e.from, e.to, e.what, cons.byName, name, !withoutRowid);
   return endTable(sql, { name, schema, temp, ifNotExists, nameTok }, cols, cons, withoutRowid, strict);
 }
 
@@ -485,7 +490,8 @@ function columnConstraints(p: Parser, cols: ColBuild[], col: ColBuild, cons: Con
         break;
       case 'CHECK': {
         p.next();
-        const { text } = p.parenthesized();
+        const { text, from, to } = p.parenthesized();
+        cons.exprs.push({ from, to, what: 'CHECK constraints' });
         cons.checks.push({ expr: text, name: cons.name, origin: 'column' });
         break;
       }
@@ -505,7 +511,8 @@ function columnConstraints(p: Parser, cols: ColBuild[], col: ColBuild, cons: Con
           p.expect('ALWAYS');
         }
         p.expect('AS');
-        const { text } = p.parenthesized();
+        const { text, from, to } = p.parenthesized();
+        cons.exprs.push({ from, to, what: 'generated columns' });
         let stored = false;
         const typeTok = Parser.isIdToken(p.peek()) ? p.next() : undefined;
         if (col.default || col.generated) throw schemaError(`error in generated column "${col.name}"`, t.start);
@@ -695,8 +702,9 @@ function tableConstraints(p: Parser, cols: ColBuild[], cons: Constraints, table:
       }
       case 'CHECK': {
         p.next();
-        const { text } = p.parenthesized();
+        const { text, from, to } = p.parenthesized();
         p.onConf();
+        cons.exprs.push({ from, to, what: 'CHECK constraints' });
         cons.checks.push({ expr: text, name: cons.name, origin: 'table' });
         break;
       }
@@ -932,6 +940,76 @@ function literalExpr(p: Parser, a: number, b: number, depth = 0): LitParse | und
 
 function constantDefault(text: string, expr: LiteralExpr): DefaultValue {
   return { kind: 'constant', text, expr, value: evaluateLiteral(expr) };
+}
+
+/**
+ * What SQLite's name resolution rejects in a CHECK constraint or a generated column, checked on
+ * tokens [a, b): parameters, subqueries, and unquoted names that are not a column of the table
+ * (nor a function, a collation, a CAST type, TRUE/FALSE, or the rowid in a CHECK of a rowid
+ * table). Quoted names are left alone: whether "x" may be a string depends on how SQLite was
+ * built (its double-quoted-string setting), and a stored schema must stay readable.
+ */
+function checkExpressionNames(
+  p: Parser,
+  a: number,
+  b: number,
+  what: 'CHECK constraints' | 'generated columns',
+  columns: ReadonlyMap<string, number>,
+  table: string,
+  hasRowid: boolean,
+): void {
+  let openCase = 0;
+  for (let k = a; k < b; k++) {
+    const t = p.toks[k];
+    if (t.type === 'VARIABLE') throw schemaError(`parameters prohibited in ${what}`, t.start);
+    if (t.type === 'SELECT') throw schemaError(`subqueries prohibited in ${what}`, t.start);
+    if (t.type === 'CASE') openCase++;
+    if (t.type === 'END' && openCase > 0) {
+      openCase--;
+      continue;
+    }
+    if (t.type === 'CAST' && p.toks[k + 1]?.type === 'LP') {
+      const rp = p.matchParen(k + 1);
+      let depth = 0;
+      for (let j = k + 2; j < rp; j++) {
+        const tt = p.toks[j].type;
+        if (tt === 'LP') depth++;
+        else if (tt === 'RP') depth--;
+        else if (tt === 'AS' && depth === 0) {
+          checkExpressionNames(p, k + 2, j, what, columns, table, hasRowid);
+          k = rp;
+          break;
+        }
+      }
+      continue;
+    }
+    if (!isExprName(t)) continue;
+    if (k > a && p.toks[k - 1].type === 'COLLATE') continue;
+    if (p.toks[k + 1]?.type === 'LP') continue;
+    // A qualified name: [schema.]table.column.
+    const parts = [t];
+    while (p.toks[k + 1]?.type === 'DOT' && k + 2 < b && isExprName(p.toks[k + 2])) {
+      parts.push(p.toks[k + 2]);
+      k += 2;
+    }
+    const last = parts[parts.length - 1];
+    if (parts.some((x) => isQuote(x.text.charCodeAt(0)))) continue;
+    const qualifier = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+    const bad = (): never => {
+      throw schemaError(`no such column: ${parts.map((x) => x.text).join('.')}`, t.start);
+    };
+    if (qualifier && !asciiEqualNoCase(dequote(qualifier.text), table)) bad();
+    if (parts.length === 1 && asciiEqualNoCase(last.text, 'true')) continue;
+    if (parts.length === 1 && asciiEqualNoCase(last.text, 'false')) continue;
+    if (columns.has(asciiLower(dequote(last.text)))) continue;
+    const rowidName = ['rowid', 'oid', '_rowid_'].some((r) => asciiEqualNoCase(r, last.text));
+    if (rowidName && hasRowid && what === 'CHECK constraints') continue;
+    bad();
+  }
+}
+
+function isExprName(t: Token): boolean {
+  return t.type === 'ID' || t.type === 'JOIN_KW' || t.type === 'INDEXED' || (FALLBACK_ID.has(t.type) && !EXPR_KEYWORDS.has(t.type));
 }
 
 /** Fallback keywords that play a keyword's part inside an expression (not a name there). */
