@@ -10,7 +10,11 @@
  *   "CHAR", "CLOB", "TEXT"                   TEXT
  *   "BLOB" (unless TEXT already chosen)      BLOB
  *   "REAL", "FLOA", "DOUB" (if none so far)  REAL
- *   nothing / no type at all                 NUMERIC / BLOB
+ *   none of these ("DECIMAL(10,5)", "", ...)  NUMERIC
+ *   (no declared type at all)                 BLOB
+ *
+ * STRICT tables accept only INT, INTEGER, REAL, TEXT, BLOB and ANY; ANY has BLOB affinity there
+ * (NUMERIC in ordinary tables). That is decided in parse.ts, which knows the table.
  *
  * Applying affinity to a value about to be stored (what `SELECT typeof(c), c` shows after an
  * INSERT), as SQLite does:
@@ -42,6 +46,10 @@
  *
  * A record encoder writes {type:'real', value: 1} as serial type 7 (pass asReal to
  * encodeRecord; see toRecordValue) and {type:'integer', value: 1} as an integer type.
+ *
+ * Conversions between TEXT and BLOB (CAST) use the database encoding's bytes (UTF-8 unless
+ * given); numbers parse with SQLite's own text->number rules (fp.ts), so " 12 " is 12 and
+ * "12\u0000abc" is 12 too (SQLite stops reading at a NUL), but "0x10" stays TEXT.
  */
 import { encodeText, decodeText } from '../../btree/record.js';
 import { ErrorCode, QuireError } from '../../pager/errors.js';

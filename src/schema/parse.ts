@@ -26,7 +26,12 @@
  *
  * Expressions (CHECK, generated columns, index terms, partial-index WHERE, non-literal
  * DEFAULTs) are delimited, not evaluated: quire keeps their source text. DEFAULT literals are
- * parsed into a LiteralExpr (see default.ts) and evaluated.
+ * parsed into a LiteralExpr (see default.ts) and evaluated. Only the checks SQLite makes on
+ * names are repeated: a DEFAULT may not name a column, use a parameter or a subquery; a CHECK
+ * or generated column may not name an unknown column (unquoted names only: a "quoted" one may
+ * be a string in SQLite builds that allow double-quoted strings), use a parameter or a
+ * subquery. Other expression errors (unknown functions, misused aggregates, non-deterministic
+ * generated columns, malformed partial-index WHERE clauses) are not detected.
  *
  * The rules SQLite applies after parsing are applied too, with its error messages: INTEGER
  * PRIMARY KEY detection (declared type exactly INTEGER, a single-column key, and not

@@ -131,6 +131,11 @@ export interface IndexedColumn {
   readonly desc: boolean;
 }
 
+/**
+ * The PRIMARY KEY constraint as written. What SQLite builds from it is elsewhere: the rowid
+ * alias (TableDef.rowidAlias), or an automatic index (automaticIndexes()), which for a WITHOUT
+ * ROWID table is the table's key with repeated columns dropped (withoutRowidKey()).
+ */
 export interface PrimaryKeyDef {
   readonly columns: readonly IndexedColumn[];
   readonly onConflict: ConflictResolution | undefined;
@@ -146,6 +151,10 @@ export interface PrimaryKeyDef {
   readonly ordinal: number;
 }
 
+/**
+ * A UNIQUE constraint as written; SQLite may fold it into an identical earlier index (see
+ * automaticIndexes()).
+ */
 export interface UniqueDef {
   readonly columns: readonly IndexedColumn[];
   readonly onConflict: ConflictResolution | undefined;
@@ -155,6 +164,7 @@ export interface UniqueDef {
   readonly ordinal: number;
 }
 
+/** A CHECK constraint; `name` is set only when a CONSTRAINT name was given. */
 export interface CheckDef {
   /** The expression's source text, between the parentheses. */
   readonly expr: string;
