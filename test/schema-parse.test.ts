@@ -373,6 +373,55 @@ describe('CREATE INDEX', () => {
     });
   }
 
+  it('agrees with PRAGMA index_xinfo on random indexes over random tables', () => {
+    const colName = fc.constantFrom('a', 'b', 'c', 'Key', '"x y"', '[d]', 'desc', 'left');
+    const table = fc
+      .tuple(
+        fc.uniqueArray(colName, { minLength: 1, maxLength: 5, selector: (n) => n.replace(/["[\]]/g, '').toLowerCase() }),
+        fc.array(fc.constantFrom('', ' TEXT', ' INTEGER', ' COLLATE NOCASE', ' TEXT COLLATE RTRIM', ' REAL'), { minLength: 5, maxLength: 5 }),
+        fc.boolean(),
+        fc.nat(),
+      )
+      .map(([names, types, wr, k]) => {
+        const pk = wr ? `, PRIMARY KEY(${names.slice(0, 1 + (k % names.length)).map((n, i) => n + (i % 2 ? ' DESC' : '')).join(', ')})` : '';
+        return { names, sql: `CREATE TABLE t(${names.map((n, i) => n + types[i]).join(', ')}${pk})${wr ? ' WITHOUT ROWID' : ''}` };
+      });
+    fc.assert(
+      fc.property(
+        table.chain(({ names, sql }) =>
+          fc.tuple(
+            fc.constant(sql),
+            fc.array(
+              fc.oneof(
+                fc.tuple(fc.constantFrom(...names), fc.constantFrom('', ' COLLATE NOCASE', ' COLLATE binary', ' COLLATE "rtrim"'), fc.constantFrom('', ' ASC', ' DESC')).map(([n, c, o]) => n + c + o),
+                fc.constantFrom(...names).map((n) => `lower(${n})`),
+                fc.constantFrom(...names).map((n) => `(${n} + 1) DESC`),
+                fc.constantFrom(...names).map((n) => `((${n}))`),
+              ),
+              { minLength: 1, maxLength: 4 },
+            ),
+            fc.boolean(),
+          ),
+        ),
+        ([tsql, terms, unique]) => {
+          const db = new Database(':memory:');
+          db.exec(tsql);
+          const isql = `CREATE ${unique ? 'UNIQUE ' : ''}INDEX i ON t(${terms.join(', ')})`;
+          db.exec(isql);
+          const xinfo = db.prepare('PRAGMA index_xinfo(i)').all() as { seqno: number; cid: number; name: string | null; desc: number; coll: string; key: number }[];
+          const stored = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'i'").pluck().get() as string;
+          const cols = indexColumns(parseCreateIndex(stored), parseCreateTable(tsql));
+          expect([isql, cols.map((c, k) => ({ seqno: k, cid: c.column, name: c.name, desc: c.desc ? 1 : 0, coll: c.collation.toUpperCase(), key: c.key ? 1 : 0 }))]).toEqual([
+            isql,
+            xinfo.map((x) => ({ ...x, coll: x.coll.toUpperCase() })),
+          ]);
+          db.close();
+        },
+      ),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+
   it('keeps the partial WHERE and expression text', () => {
     const ix = parseCreateIndex('CREATE INDEX main.i ON t(lower(b) COLLATE nocase DESC, c) WHERE c IS NOT NULL AND b <> \'\';');
     expect(ix).toMatchObject({ name: 'i', schema: 'main', table: 't', unique: false, where: "c IS NOT NULL AND b <> ''" });
