@@ -335,7 +335,9 @@ class Checker {
     level: number,
     callerPrefix: string,
     v2: number,
+    keysIn = true,
   ): Promise<[number, Bound]> {
+    let keys = keysIn;
     let maxKey = maxKeyIn;
     if (this.done || pgno === 0) return [0, maxKey];
     if (this.checkRef(callerPrefix, pgno)) return [0, maxKey];
@@ -370,8 +372,10 @@ class Checker {
       t.intKey = intKey;
       if (t.intKey) t.cmp = undefined;
     } else if (t.intKey !== intKey) {
+      // Reported, then checked as the kind it claims to be (as SQLite, which does not compare
+      // kinds here, checks it), without key order below this point.
       this.report(pfx, `${intKey ? 'table' : 'index'} page in ${t.intKey ? 'a table' : 'an index'} b-tree`);
-      return [0, maxKey];
+      keys = false;
     }
     if (level === 0 && maxKey === null && intKey) maxKey = LARGEST_INT64;
     const nCell = get16(data, hdr + 3);
@@ -418,13 +422,16 @@ class Checker {
       // the cell number this page was reached through (its pCheck->v2 at that point).
       const rpfx = this.autoVacuum ? `Tree ${t.root} page ${pgno} right child: ` : `Tree ${t.root} page ${pgno} cell ${v2}: `;
       await this.checkPtrmap(rpfx, view.rightChild, PTRMAP_BTREE, pgno);
-      [depth, maxKey] = await this.checkTreePage(t, view.rightChild, maxKey, level + 1, rpfx, v2);
+      [depth, maxKey] = await this.checkTreePage(t, view.rightChild, maxKey, level + 1, rpfx, v2, keys);
       keyCanBeEqual = false;
     }
 
     const cell: CellInfo = newCellInfo();
+    // In auto-vacuum files SQLite keeps the right-child prefix for every cell of an interior
+    // page (it never resets it after the right child); elsewhere cells are named.
+    const avPfx = !leaf && this.autoVacuum ? `Tree ${t.root} page ${pgno} right child: ` : null;
     for (let i = nCell - 1; i >= 0 && !this.done; i--) {
-      const cpfx = `Tree ${t.root} page ${pgno} cell ${i}: `;
+      const cpfx = avPfx ?? `Tree ${t.root} page ${pgno} cell ${i}: `;
       const pc = get16(data, cellStart + 2 * i);
       if (pc < contentOffset || pc > U - 4) {
         this.report(cpfx, `Offset ${pc} out of range ${contentOffset}..${U - 4}`);
@@ -448,7 +455,7 @@ class Checker {
       const leftChild = cell.leftChild;
       const rowid = cell.rowid;
 
-      if (intKey) {
+      if (intKey && keys) {
         const c = compareRowid(rowid, maxKey as Rowid);
         if (keyCanBeEqual ? c > 0 : c >= 0) this.report(cpfx, `Rowid ${rowid} out of order`);
         maxKey = rowid;
@@ -464,7 +471,7 @@ class Checker {
         chainOk = this.nErr === before;
       }
 
-      if (!intKey && t.cmp !== undefined && chainOk && !this.done) {
+      if (!intKey && keys && t.cmp !== undefined && chainOk && !this.done) {
         let rec: SqlValue[] | null = [];
         try {
           if (overflow === 0) {
@@ -489,7 +496,7 @@ class Checker {
       if (!leaf) {
         await this.checkPtrmap(cpfx, leftChild, PTRMAP_BTREE, pgno);
         let d2: number;
-        [d2, maxKey] = await this.checkTreePage(t, leftChild, maxKey, level + 1, cpfx, i);
+        [d2, maxKey] = await this.checkTreePage(t, leftChild, maxKey, level + 1, cpfx, i, keys);
         keyCanBeEqual = false;
         if (d2 !== depth) {
           this.report(cpfx, 'Child page depth differs');

@@ -43,10 +43,11 @@
 import { isQuireError } from '../pager/errors.js';
 import type { Snapshot } from '../pager/pager.js';
 import type { PageSource } from '../pager/source.js';
-import { IndexCursor } from '../btree/cursor.js';
+import { IndexCursor, TableCursor } from '../btree/cursor.js';
 import { compareValues, keyComparator, type KeyComparator } from '../btree/compare.js';
 import { checkIntegrity, type TreeReport, type TreeSpec } from '../btree/integrity.js';
 import type { SqlValue } from '../btree/value.js';
+import { readVarint, type Varint } from '../btree/varint.js';
 import { nameKey, readCatalog, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
 import type { Database } from './database.js';
 import { RowIterator } from './read.js';
@@ -194,8 +195,12 @@ function isInteger(v: SqlValue): boolean {
   return typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && !Object.is(v, -0));
 }
 
-/** The type-check message for value v of column c in table t, or null (see phase 4). */
-function typeProblem(t: TableInfo, ci: number, v: SqlValue): string | null {
+/**
+ * The type-check message for value v of column c in table t, or null (see phase 4). `real`:
+ * the record stores a REAL (serial type 7) there, which a JS number cannot tell from an
+ * INTEGER when it is integral.
+ */
+function typeProblem(t: TableInfo, ci: number, v: SqlValue, real: boolean): string | null {
   const def = t.def!;
   const c = def.columns[ci];
   const where = `${t.name}.${c.name}`;
@@ -207,7 +212,7 @@ function typeProblem(t: TableInfo, ci: number, v: SqlValue): string | null {
     switch (ty) {
       case 'INT':
       case 'INTEGER':
-        ok = isInteger(v);
+        ok = isInteger(v) && !real;
         break;
       case 'REAL':
         ok = typeof v === 'number' || typeof v === 'bigint';
@@ -227,6 +232,47 @@ function typeProblem(t: TableInfo, ci: number, v: SqlValue): string | null {
     return typeof v === 'string' && textToNumeric(v) !== undefined ? `TEXT value in ${where}` : null;
   }
   return null;
+}
+
+/**
+ * For a STRICT table with INT/INTEGER columns: the "row:column" pairs (rows numbered from 1 in
+ * b-tree order) whose record stores a REAL (serial type 7) in such a column, at most `max` of
+ * them. Read from the record headers, since decoded values lose the INTEGER/REAL distinction.
+ */
+async function strictReals(src: Snapshot, t: TableInfo, max: number): Promise<Set<string> | null> {
+  const cols: [number, number][] = []; // [column, record slot]
+  t.def!.columns.forEach((c, i) => {
+    if ((c.standardType === 'INT' || c.standardType === 'INTEGER') && i !== t.rowidAlias && t.columns[i].slot >= 0) {
+      cols.push([i, t.columns[i].slot]);
+    }
+  });
+  if (cols.length === 0) return null;
+  const maxSlot = Math.max(...cols.map((c) => c[1]));
+  const out = new Set<string>();
+  const cur = t.withoutRowid ? new IndexCursor(src, t.rootPage, t.keyInfo) : new TableCursor(src, t.rootPage);
+  const v: Varint = { value: 0 };
+  const types: number[] = [];
+  let n = 0;
+  try {
+    for (let ok = await cur.first(); ok && out.size < max; ok = await cur.next()) {
+      n++;
+      const b = await cur.payload();
+      types.length = 0;
+      const hl = readVarint(b, 0, b.length, v);
+      const hdrEnd = typeof v.value === 'number' ? Math.min(v.value, b.length) : 0;
+      for (let q = hl; q > 0 && q < hdrEnd && types.length <= maxSlot; ) {
+        const k = readVarint(b, q, hdrEnd, v);
+        if (k === 0) break;
+        types.push(Number(v.value));
+        q += k;
+      }
+      for (const [ci, slot] of cols) if (types[slot] === 7) out.add(`${n}:${ci}`);
+    }
+  } catch (e) {
+    if (!isQuireError(e) || e.code !== 'CORRUPT') throw e;
+    // The main scan meets the same damage and reports it.
+  }
+  return out;
 }
 
 function fail(e: unknown): string {
@@ -288,6 +334,9 @@ async function checkRows(
     if (c.notNull || strictCheck || affCheck) typed.push(i);
   });
 
+  // STRICT INT/INTEGER columns: which rows store a REAL there (read from serial types).
+  const realAt = def.strict ? await strictReals(src, t, maxErrors) : null;
+
   const useMerge = mode === 'merge' || (mode === 'auto' && tt.entries * checked.length <= MERGE_BUDGET);
   const findings: Finding[] = [];
   const room = (): boolean => out.length + findings.length < maxErrors;
@@ -309,7 +358,7 @@ async function checkRows(
       const row = r.value;
       n++;
       for (const ci of typed) {
-        const msg = typeProblem(t, ci, row[pos[ci]]);
+        const msg = typeProblem(t, ci, row[pos[ci]], realAt !== null && realAt.has(`${n}:${ci}`));
         if (msg !== null) findings.push({ row: n, order: -1, text: msg });
       }
       for (let k = 0; k < checked.length; k++) {

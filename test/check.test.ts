@@ -1,0 +1,372 @@
+// quire check against SQLite's PRAGMA integrity_check: every fixture (flagged exactly where
+// SQLite flags it), and targeted damage applied by code to healthy SQLite files, where each
+// case must be flagged by both checkers (and, where quire words a problem as SQLite does, with
+// the same lines).
+import { readFileSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { fixturePath, readManifest } from '../fixtures/index.mjs';
+import { get32, put32 } from '../pager/bytes.js';
+import { ptrmapPageFor } from '../btree/ptrmap.js';
+import { parsePage } from '../btree/page.js';
+import { newCellInfo, parseCell } from '../btree/cell.js';
+import { cli } from './cli/run.js';
+import { buildDb, rootOf, openReadonly } from './util/btree-db.js';
+import {
+  freelistOf,
+  pageOf,
+  pathToLeaf,
+  quireProblems,
+  removeLeafCell,
+  setTrunkLeaves,
+  sqliteProblems,
+  swapCells,
+  writeTemp,
+} from './util/damage.js';
+
+const manifest = readManifest();
+
+/** The first page number a list of problems names ("page N" or "Page N"), if any. */
+function firstPage(lines: readonly string[]): number | undefined {
+  for (const l of lines) {
+    const m = /[Pp]age (\d+)/.exec(l);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
+describe('quire check on every fixture agrees with SQLite', () => {
+  for (const f of manifest.fixtures) {
+    it(f.name, async () => {
+      const path = fixturePath(f);
+      const sqliteOk = f.error === null && f.integrity.length === 1 && f.integrity[0] === 'ok';
+      const r = await cli(['check', path]);
+      if (sqliteOk) {
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('ok\n');
+        expect(r.code).toBe(0);
+        return;
+      }
+      // SQLite flags it: quire must too, with problems on stdout or a one-line error.
+      expect(r.code).toBe(1);
+      expect(r.stdout).not.toBe('ok\n');
+      if (r.stdout === '') {
+        expect(r.stderr).toMatch(/^quire: (NOTADB|CORRUPT): .+\n$/);
+        // SQLite could not open it either (no integrity rows, only an error).
+        expect(f.integrity).toEqual([]);
+        expect(['SQLITE_NOTADB', 'SQLITE_CORRUPT']).toContain(f.error?.code);
+        return;
+      }
+      const mine = r.stdout.trimEnd().split('\n');
+      const theirs = f.integrity.flatMap((x) => x.split('\n')).filter((l) => l !== '*** in database main ***');
+      // Both point at the same damaged page first.
+      expect(firstPage(mine)).toBe(firstPage(theirs));
+      // Lines worded alike must be there: freelist problems, references, unused pages, cell
+      // offsets, rowid order and coverage.
+      for (const l of theirs) {
+        if (/^(Freelist: |Page \d+: never used|.*2nd reference to page|.*Offset \d+ out of range|.*Rowid \d+ out of order|Multiple uses|Fragmentation)/.test(l)) {
+          expect(mine).toContain(l);
+        }
+      }
+    });
+  }
+
+  it('covers the 16 deliberately corrupt fixtures', () => {
+    expect(manifest.fixtures.filter((f) => f.corrupt !== null).length).toBe(16);
+  });
+});
+
+// ------------------------------------------------------------------------ targeted damage
+
+/** A 1024-byte-page database: table t (several levels), index ti on t(b), a freelist. */
+function healthy(opts: { autoVacuum?: 'NONE' | 'FULL' } = {}): { image: Uint8Array; rootT: number; rootI: number } {
+  const { path, image } = buildDb({ pageSize: 1024, autoVacuum: opts.autoVacuum }, (db) => {
+    db.exec('CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c); CREATE INDEX ti ON t(b); CREATE TABLE junk(x);');
+    const ins = db.prepare('INSERT INTO t(b, c) VALUES (?, ?)');
+    const junk = db.prepare('INSERT INTO junk VALUES (?)');
+    db.transaction(() => {
+      for (let i = 0; i < 600; i++) ins.run(`k${(i * 7919) % 600}`, i % 3 === 0 ? null : i);
+      for (let i = 0; i < 200; i++) junk.run('x'.repeat(300));
+    })();
+    db.exec('DELETE FROM junk'); // frees its pages (a freelist with trunks and leaves)
+  });
+  const db = openReadonly(path);
+  const rootT = rootOf(db, 't');
+  const rootI = rootOf(db, 'ti');
+  db.close();
+  return { image, rootT, rootI };
+}
+
+/** Builds a database with SQLite, then rewrites schema SQL (PRAGMA writable_schema). */
+function withSchemaEdit(setup: string, edits: Record<string, string>, fill?: (db: Database.Database) => void): string {
+  const { path } = buildDb({ pageSize: 1024 }, (db) => {
+    db.exec(setup);
+    fill?.(db);
+    db.unsafeMode(true);
+    db.pragma('writable_schema = ON');
+    const upd = db.prepare('UPDATE sqlite_schema SET sql = ? WHERE name = ?');
+    for (const [name, sql] of Object.entries(edits)) {
+      expect(upd.run(sql, name).changes).toBe(1);
+    }
+    db.pragma('writable_schema = OFF');
+  });
+  return path;
+}
+
+async function bothFlag(path: string): Promise<{ mine: string[]; theirs: string[] }> {
+  const theirs = sqliteProblems(path);
+  const mine = await quireProblems(path);
+  expect(theirs.length, 'SQLite flags the damage').toBeGreaterThan(0);
+  expect(mine.length, 'quire flags the damage').toBeGreaterThan(0);
+  return { mine, theirs };
+}
+
+describe('targeted damage: flagged by quire and by SQLite', () => {
+  const base = healthy();
+
+  it('the healthy base is ok for both', async () => {
+    const path = writeTemp(base.image, 'healthy');
+    expect(sqliteProblems(path)).toEqual([]);
+    expect(await quireProblems(path)).toEqual([]);
+  });
+
+  it('a leaked page (dropped from the freelist)', async () => {
+    const img = base.image.slice();
+    const fl = freelistOf(img);
+    const trunk = fl.trunks.find((t) => t.leaves.length > 1)!;
+    const leaked = trunk.leaves[trunk.leaves.length - 1];
+    setTrunkLeaves(img, trunk.pgno, trunk.leaves.slice(0, -1));
+    const { mine, theirs } = await bothFlag(writeTemp(img));
+    expect(theirs).toEqual([`Page ${leaked}: never used`]);
+    expect(mine).toEqual(theirs);
+  });
+
+  it('a doubly referenced page (a b-tree leaf also on the freelist)', async () => {
+    const img = base.image.slice();
+    const fl = freelistOf(img);
+    const trunk = fl.trunks[0];
+    const leaf = pathToLeaf(img, base.rootT, 'right').pop()!;
+    setTrunkLeaves(img, trunk.pgno, [...trunk.leaves, leaf]);
+    const { mine, theirs } = await bothFlag(writeTemp(img));
+    expect(theirs.some((l) => l.endsWith(`2nd reference to page ${leaf}`))).toBe(true);
+    expect(mine).toEqual(theirs);
+  });
+
+  it('a wrong freelist count in the header', async () => {
+    const img = base.image.slice();
+    const count = get32(img, 36);
+    put32(img, 36, count + 1);
+    const { mine, theirs } = await bothFlag(writeTemp(img));
+    expect(theirs).toEqual([`Freelist: size is ${count} but should be ${count + 1}`]);
+    expect(mine).toEqual(theirs);
+  });
+
+  it('a wrong fragmented-bytes count', async () => {
+    const img = base.image.slice();
+    const leaf = pathToLeaf(img, base.rootT).pop()!;
+    const p = pageOf(img, leaf);
+    const was = p[7];
+    p[7] = was + 3;
+    const { mine, theirs } = await bothFlag(writeTemp(img));
+    expect(theirs).toEqual([`Fragmentation of ${was} bytes reported as ${was + 3} on page ${leaf}`]);
+    expect(mine).toEqual(theirs);
+  });
+
+  it('out-of-order rowids on a table leaf', async () => {
+    const img = base.image.slice();
+    const leaf = pathToLeaf(img, base.rootT).pop()!;
+    swapCells(img, leaf, 0, 1);
+    const { mine, theirs } = await bothFlag(writeTemp(img));
+    expect(theirs.some((l) => /^Tree \d+ page \d+ cell \d+: Rowid \d+ out of order$/.test(l))).toBe(true);
+    expect(mine).toEqual(theirs);
+  });
+
+  it('out-of-order keys on an index leaf', async () => {
+    const img = base.image.slice();
+    const leaf = pathToLeaf(img, base.rootI).pop()!;
+    swapCells(img, leaf, 0, 1);
+    const { mine } = await bothFlag(writeTemp(img));
+    expect(mine).toContain(`Tree ${base.rootI} page ${leaf} cell 0: Key out of order`);
+  });
+
+  it('an index entry removed', async () => {
+    const img = base.image.slice();
+    const leaf = pathToLeaf(img, base.rootI, 'right').pop()!;
+    removeLeafCell(img, leaf, 1);
+    const path = writeTemp(img);
+    const { mine, theirs } = await bothFlag(path);
+    expect(theirs).toContain('wrong # of entries in index ti');
+    expect(theirs.some((l) => /^row \d+ missing from index ti$/.test(l))).toBe(true);
+    expect(mine).toEqual(theirs);
+    expect(await quireProblems(path, { indexMode: 'seek' })).toEqual(mine);
+  });
+
+  it('an extra index entry (its table row removed)', async () => {
+    const img = base.image.slice();
+    const leaf = pathToLeaf(img, base.rootT, 'right').pop()!;
+    removeLeafCell(img, leaf, 0);
+    const path = writeTemp(img);
+    const { mine, theirs } = await bothFlag(path);
+    expect(theirs).toEqual(['wrong # of entries in index ti']);
+    expect(mine).toEqual(theirs);
+    expect(await quireProblems(path, { indexMode: 'seek' })).toEqual(mine);
+  });
+
+  it('a bad pointer-map entry', async () => {
+    const av = healthy({ autoVacuum: 'FULL' });
+    expect(sqliteProblems(writeTemp(av.image))).toEqual([]);
+    const img = av.image.slice();
+    const path = pathToLeaf(img, av.rootT);
+    const [parent, child] = path.slice(-2);
+    const ps = 1024;
+    const map = ptrmapPageFor(child, ps, ps);
+    const off = 5 * (child - map - 1);
+    const m = pageOf(img, map);
+    expect(m[off]).toBe(5); // PTRMAP_BTREE
+    expect(get32(m, off + 1)).toBe(parent);
+    put32(m, off + 1, parent + 1);
+    const { mine, theirs } = await bothFlag(writeTemp(img));
+    expect(theirs.some((l) => l.endsWith(`Bad ptr map entry key=${child} expected=(5,${parent}) got=(5,${parent + 1})`))).toBe(true);
+    expect(mine).toEqual(theirs);
+  });
+
+  it('a broken overflow chain (one page short)', async () => {
+    const { path: p0 } = buildDb({ pageSize: 1024 }, (db) => {
+      db.exec('CREATE TABLE big(x)');
+      db.prepare('INSERT INTO big VALUES (?)').run(Buffer.alloc(5000, 1));
+    });
+    const img = new Uint8Array(readFileSync(p0));
+    // The chain's second page ends the chain early: its next pointer becomes 0.
+    const leaf = pathToLeaf(img, 2).pop()!;
+    const first = parseCell(parsePage(pageOf(img, leaf), leaf, 1024), 0, newCellInfo()).overflow;
+    expect(first).toBeGreaterThan(0);
+    const second = get32(pageOf(img, first), 0);
+    put32(pageOf(img, second), 0, 0);
+    const { mine, theirs } = await bothFlag(writeTemp(img));
+    expect(mine).toEqual(theirs);
+  });
+});
+
+describe('row-level problems: worded as SQLite words them', () => {
+  const rows = (db: Database.Database, sql: string, n: number, f: (i: number) => unknown[]): void => {
+    const st = db.prepare(sql);
+    db.transaction(() => {
+      for (let i = 0; i < n; i++) st.run(...f(i));
+    })();
+  };
+
+  const cases: { name: string; setup: string; edits: Record<string, string>; fill: (db: Database.Database) => void; expect: RegExp }[] = [
+    {
+      name: 'rows missing from an index (a partial index made total)',
+      setup: 'CREATE TABLE t(a, b); CREATE INDEX tb ON t(b) WHERE a % 5 != 0;',
+      edits: { tb: 'CREATE INDEX tb ON t(b)' },
+      fill: (db) => rows(db, 'INSERT INTO t VALUES (?, ?)', 300, (i) => [i, `v${i}`]),
+      expect: /^(row \d+ missing from index tb|wrong # of entries in index tb)$/,
+    },
+    {
+      name: 'rows missing from a WITHOUT ROWID table index',
+      setup: 'CREATE TABLE w(k TEXT PRIMARY KEY, v INT) WITHOUT ROWID; CREATE INDEX wv ON w(v) WHERE v > 10;',
+      edits: { wv: 'CREATE INDEX wv ON w(v)' },
+      fill: (db) => rows(db, 'INSERT INTO w VALUES (?, ?)', 200, (i) => [`key${i}`, i]),
+      expect: /^(row \d+ missing from index wv|wrong # of entries in index wv)$/,
+    },
+    {
+      name: 'NULL in a NOT NULL column',
+      setup: 'CREATE TABLE t(a, b);',
+      edits: { t: 'CREATE TABLE t(a, b NOT NULL)' },
+      fill: (db) => rows(db, 'INSERT INTO t VALUES (?, ?)', 50, (i) => [i, i % 7 === 0 ? null : i]),
+      expect: /^NULL value in t\.b$/,
+    },
+    {
+      name: 'wrong types in a STRICT table',
+      setup: 'CREATE TABLE s(a ANY, b ANY) STRICT;',
+      edits: { s: 'CREATE TABLE s(a INTEGER, b TEXT) STRICT' },
+      fill: (db) => rows(db, 'INSERT INTO s VALUES (?, ?)', 40, (i) => [i % 4 === 0 ? `t${i}` : i, i % 5 === 0 ? i : `s${i}`]),
+      expect: /^non-(INTEGER|TEXT) value in s\.[ab]$/,
+    },
+    {
+      name: 'numbers in a TEXT column, numeric text in an INTEGER column',
+      setup: 'CREATE TABLE t(a, b BLOB);',
+      edits: { t: 'CREATE TABLE t(a TEXT, b INTEGER)' },
+      fill: (db) => rows(db, 'INSERT INTO t VALUES (?, ?)', 40, (i) => [i % 3 === 0 ? i : `x${i}`, i % 4 === 0 ? ` ${i} ` : `y${i}`]),
+      expect: /^(NUMERIC|TEXT) value in t\.[ab]$/,
+    },
+    {
+      name: 'duplicate keys in a UNIQUE index',
+      setup: 'CREATE TABLE t(a, b); CREATE INDEX tu ON t(a);',
+      edits: { tu: 'CREATE UNIQUE INDEX tu ON t(a)' },
+      fill: (db) => rows(db, 'INSERT INTO t VALUES (?, ?)', 60, (i) => [i % 25 === 0 ? 'dup' : i % 9 === 0 ? null : i, i]),
+      expect: /^non-unique entry in index tu$/,
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const path = withSchemaEdit(c.setup, c.edits, c.fill);
+      const { mine, theirs } = await bothFlag(path);
+      expect(theirs.every((l) => c.expect.test(l)), theirs.join('\n')).toBe(true);
+      expect(mine).toEqual(theirs);
+      expect(await quireProblems(path, { indexMode: 'seek' })).toEqual(mine);
+      expect(await quireProblems(path, { indexMode: 'merge' })).toEqual(mine);
+    });
+  }
+
+  it('index values that match only by collation', async () => {
+    // The index is built over NOCASE; the table's text is changed in place to other letter
+    // case afterwards: the entry is still found (NOCASE) but the values differ.
+    const { path, image } = buildDb({ pageSize: 1024 }, (db) => {
+      db.exec('CREATE TABLE t(a TEXT); CREATE INDEX tn ON t(a COLLATE NOCASE);');
+      rows(db, 'INSERT INTO t VALUES (?)', 20, (i) => [`name${i}zz`]);
+    });
+    void path;
+    const img = image.slice();
+    const db = openReadonly(writeTemp(img));
+    const root = rootOf(db, 't');
+    db.close();
+    const leaf = pathToLeaf(img, root).pop()!;
+    const p = pageOf(img, leaf);
+    const at = Buffer.from(p).indexOf('name7zz');
+    expect(at).toBeGreaterThan(0);
+    p[at] = 'N'.charCodeAt(0);
+    const { mine, theirs } = await bothFlag(writeTemp(img));
+    expect(theirs).toEqual(['row 8 values differ from index tn']);
+    expect(mine).toEqual(theirs);
+  });
+
+  it('--max-errors caps the list (a prefix of the full list)', async () => {
+    const path = withSchemaEdit(
+      'CREATE TABLE t(a, b); CREATE INDEX tb ON t(b) WHERE a % 2 = 0;',
+      { tb: 'CREATE INDEX tb ON t(b)' },
+      (db) => rows(db, 'INSERT INTO t VALUES (?, ?)', 100, (i) => [i, i]),
+    );
+    const all = await quireProblems(path);
+    expect(all.length).toBe(51); // 50 rows missing + the count
+    expect(sqliteProblems(path)).toEqual(all);
+    const r = await cli(['check', path, '--max-errors', '5']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(all.slice(0, 5).map((l) => l + '\n').join(''));
+    expect(await quireProblems(path, { maxErrors: 7 })).toEqual(all.slice(0, 7));
+  });
+});
+
+describe('quire check: command line', () => {
+  it('usage errors exit 2', async () => {
+    expect((await cli(['check'])).code).toBe(2);
+    expect((await cli(['check', 'a.db', '--max-errors', 'x'])).code).toBe(2);
+    expect((await cli(['check', 'a.db', '--max-errors', '0'])).code).toBe(2);
+  });
+
+  it('a file that is not a database: one error line, exit 1', async () => {
+    const path = writeTemp(new TextEncoder().encode('this is not a database, just some text of some length'.repeat(10)));
+    const r = await cli(['check', path]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^quire: NOTADB: .*\n$/);
+  });
+
+  it('a missing file: CANTOPEN', async () => {
+    const r = await cli(['check', '/nonexistent/quire/x.db']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^quire: CANTOPEN: /);
+  });
+});
