@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { affinityOf, applyAffinity, castTo, columnValue, numerify, storedValue, typed } from '../src/schema/affinity.js';
+import { affinityOf, applyAffinity, castTo, columnValue, numerify, storedValue, strictValue, typed } from '../src/schema/affinity.js';
+import { parseCreateTable } from '../src/schema/parse.js';
 import type { Affinity, TypedValue } from '../src/schema/types.js';
 import { tempDir } from './util/tmp.js';
 
@@ -200,6 +201,58 @@ describe('storedValue / columnValue (REAL affinity stores integral values as int
         expect(norm(columnValue(stored, aff))).toEqual(norm(fromSqlite(back[0], back[1])));
         expect(norm(columnValue(stored, aff))).toEqual(norm(applyAffinity(v, aff)));
       }
+    }
+  });
+});
+
+describe('strictValue (STRICT tables)', () => {
+  it('accepts, converts and rejects what SQLite does, and stores the same serial type', () => {
+    const dir = tempDir('quire-strict-');
+    const file = path.join(dir, 'strict.db');
+    const sql = 'CREATE TABLE s(i INT, g INTEGER, r REAL, t TEXT, b BLOB, a ANY) STRICT';
+    const def = parseCreateTable(sql);
+    const d = new Database(file);
+    d.defaultSafeIntegers(true);
+    d.exec(sql);
+    fc.assert(
+      fc.property(typedValue, (v) => {
+        def.columns.forEach((col) => {
+          d.exec('DELETE FROM s');
+          let sqliteError: string | undefined;
+          try {
+            d.prepare(`INSERT INTO s(${col.name}) VALUES (?)`).run(bindable(v));
+          } catch (e) {
+            sqliteError = (e as Error).message;
+          }
+          let quireError: string | undefined;
+          let stored: TypedValue | undefined;
+          try {
+            stored = strictValue(v, col, 's');
+          } catch (e) {
+            quireError = (e as Error).message;
+          }
+          expect([col.name, quireError]).toEqual([col.name, sqliteError]);
+          if (stored === undefined) return;
+          const back = d.prepare(`SELECT typeof(${col.name}), ${col.name} FROM s`).raw().get() as [string, unknown];
+          expect([col.name, norm(columnValue(stored, col.affinity))]).toEqual([col.name, norm(fromSqlite(back[0], back[1]))]);
+        });
+      }),
+      { seed: SEED, numRuns: 1500 },
+    );
+    d.close();
+  });
+
+  it('stores integral REALs as integers within 48 bits, as SQLite does', () => {
+    const dir = tempDir('quire-strict-');
+    const col = parseCreateTable('CREATE TABLE s(r REAL) STRICT').columns[0];
+    for (const [k, v] of ([{ type: 'real', value: 3 }, { type: 'integer', value: 2 ** 47 }, { type: 'integer', value: 7 }] as TypedValue[]).entries()) {
+      const file = path.join(dir, `r${k}.db`);
+      const d = new Database(file);
+      d.exec('CREATE TABLE s(r REAL) STRICT');
+      d.prepare('INSERT INTO s VALUES (?)').run(bindable(v));
+      d.close();
+      const st = firstSerialType(file);
+      expect(strictValue(v, col, 's').type).toBe(st === 7 ? 'real' : 'integer');
     }
   });
 });

@@ -55,7 +55,7 @@ import { encodeText, decodeText } from '../../btree/record.js';
 import { ErrorCode, QuireError } from '../../pager/errors.js';
 import type { Encoding } from '../../pager/header.js';
 import { LARGEST_INT64, SMALLEST_INT64, atof, atoi64, intToText, realToText } from './fp.js';
-import type { Affinity, SqlValue, TypedValue } from './types.js';
+import type { Affinity, ColumnDef, SqlValue, TypedValue } from './types.js';
 
 // ---- declared type -> affinity -------------------------------------------------------------
 
@@ -248,6 +248,50 @@ export function columnValue(v: SqlValue | TypedValue, aff: Affinity): TypedValue
   const t = typed(v);
   if (aff === 'REAL' && t.type === 'integer') return real(Number(t.value));
   return t;
+}
+
+// ---- STRICT tables -------------------------------------------------------------------------
+
+const CLASS_NAME = { null: 'NULL', integer: 'INT', real: 'REAL', text: 'TEXT', blob: 'BLOB' } as const;
+
+/**
+ * The value INSERT writes into a STRICT table's column (vdbe.c OP_TypeCheck): the column's
+ * affinity is applied, then the result must be of the declared type — INT/INTEGER an INTEGER,
+ * REAL a number (an integral one stored as INTEGER when it fits 48 bits, like storedValue),
+ * TEXT a TEXT, BLOB a BLOB; ANY takes anything unchanged; NULL always passes (NOT NULL is a
+ * separate check). Otherwise throws CONSTRAINT with SQLite's message ("cannot store TEXT value
+ * in INTEGER column t.c").
+ */
+export function strictValue(v: SqlValue | TypedValue, column: ColumnDef, table: string): TypedValue {
+  const r = affinityInternal(typed(v), column.affinity);
+  if (r.type === 'null') return r;
+  const want = column.standardType;
+  let ok: boolean;
+  switch (want) {
+    case 'INT':
+    case 'INTEGER':
+      ok = r.type === 'integer';
+      break;
+    case 'REAL':
+      if (r.type === 'integer') return storedValue(r, 'REAL');
+      ok = r.type === 'real';
+      break;
+    case 'TEXT':
+      ok = r.type === 'text';
+      break;
+    case 'BLOB':
+      ok = r.type === 'blob';
+      break;
+    case 'ANY':
+      ok = true;
+      break;
+    default:
+      throw new QuireError(ErrorCode.MISUSE, `column ${table}.${column.name} has no STRICT type`);
+  }
+  if (!ok) {
+    throw new QuireError(ErrorCode.CONSTRAINT, `cannot store ${CLASS_NAME[r.type]} value in ${want} column ${table}.${column.name}`);
+  }
+  return r;
 }
 
 // ---- conversions used by expressions -------------------------------------------------------

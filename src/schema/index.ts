@@ -24,6 +24,7 @@ export {
   isTypedValue,
   numerify,
   storedValue,
+  strictValue,
   toRecordValue,
   toSqlValue,
   typed,
