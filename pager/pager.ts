@@ -375,7 +375,8 @@ export class Pager {
       if (pageSizeHint && pageSizeHint !== pageSize) {
         throw corrupt(1, `page size ${pageSize} differs from the WAL's ${pageSizeHint}`);
       }
-      const nPageFile = wal && wal.mxFrame > 0 ? wal.dbSize : journal ? journal.originalPageCount : Math.floor(dbSize / pageSize);
+      // A partial last page counts as a page (read zero-padded), as pagerPagecount rounds up.
+      const nPageFile = wal && wal.mxFrame > 0 ? wal.dbSize : journal ? journal.originalPageCount : Math.ceil(dbSize / pageSize);
       pageCount = header.pageCountValid ? header.headerPageCount : nPageFile;
       if (pageCount > nPageFile) {
         throw corrupt(1, `header says ${pageCount} pages but the file holds ${nPageFile}`);
