@@ -16,7 +16,7 @@
  *   7             8            big-endian IEEE 754 double (NaN reads as NULL, as SQLite does)
  *   8             0            the integer 0 (schema format 4)
  *   9             0            the integer 1 (schema format 4)
- *   10,11         -            reserved: CORRUPT
+ *   10,11         0            reserved: read as NULL, as sqlite3VdbeSerialGet does
  *   N>=12 even    (N-12)/2     BLOB
  *   N>=13 odd     (N-13)/2     TEXT in the database encoding (UTF-8, UTF-16le, UTF-16be)
  *
@@ -138,7 +138,7 @@ function putDouble(b: Uint8Array, o: number, v: number): void {
 
 const SIZES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0, 0, 0];
 
-/** Body bytes of serial type `t` (types 10 and 11 report 0; decoding rejects them). */
+/** Body bytes of serial type `t` (0 for the reserved types 10 and 11, which read as NULL). */
 export function serialTypeSize(t: number): number {
   return t < 12 ? SIZES[t] : Math.floor((t - 12) / 2);
 }
@@ -249,7 +249,8 @@ export function decodeRecordInto(
         break;
       case 10:
       case 11:
-        throw badRecord(pgno, `reserved serial type ${t}`);
+        value = null; // reserved: SQLite reads them as NULL with no body bytes
+        break;
       default: {
         const len = (t - 12) >>> 1;
         if (t > 0xffffffff || bp + len > end) throw badRecord(pgno, `${t & 1 ? 'text' : 'blob'} of ${len} bytes past the payload end`);
