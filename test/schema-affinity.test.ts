@@ -207,11 +207,9 @@ describe('storedValue / columnValue (REAL affinity stores integral values as int
 
 describe('strictValue (STRICT tables)', () => {
   it('accepts, converts and rejects what SQLite does, and stores the same serial type', () => {
-    const dir = tempDir('quire-strict-');
-    const file = path.join(dir, 'strict.db');
     const sql = 'CREATE TABLE s(i INT, g INTEGER, r REAL, t TEXT, b BLOB, a ANY) STRICT';
     const def = parseCreateTable(sql);
-    const d = new Database(file);
+    const d = new Database(':memory:');
     d.defaultSafeIntegers(true);
     d.exec(sql);
     fc.assert(

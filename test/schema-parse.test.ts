@@ -59,6 +59,21 @@ describe('tokenizer', () => {
     }
   });
 
+  it('quoteIdentifier round-trips any name through SQLite', () => {
+    const db = new Database(':memory:');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.constantFrom(...Object.keys(KEYWORDS), 'a b', 'x"y', '1a', '_', 'é')), (n) => {
+        if (n.includes('\u0000') || /^sqlite_/i.test(n)) return;
+        const q = quoteIdentifier(n);
+        db.exec(`CREATE TABLE ${q}(${q} INT)`);
+        expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().get()).toBe(n);
+        expect(parseCreateTable(db.prepare("SELECT sql FROM sqlite_schema").pluck().get() as string).columns[0].name).toBe(n);
+        db.exec(`DROP TABLE ${q}`);
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+
   it('splits tokens the way SQLite does', () => {
     const types = (s: string) => tokenize(s).map((t) => t.type);
     expect(types("x'00ff' 0x1F 1.5e3 .5 1_000 12 'it''s' \"a\"\"b\" [x y] `q`")).toEqual(['BLOB', 'INTEGER', 'FLOAT', 'FLOAT', 'QNUMBER', 'INTEGER', 'STRING', 'ID', 'ID', 'ID', 'EOF']);
