@@ -34,7 +34,7 @@ import type { Collation, SqlValue } from '../btree/value.js';
 import { parseCreateTable, parseSchemaSql } from './schema/parse.js';
 import { defaultFor } from './schema/default.js';
 import { toSqlValue } from './schema/affinity.js';
-import type { ColumnDef, IndexColumn, IndexDef, TableDef, TypedValue } from './schema/types.js';
+import type { ColumnDef, ConflictResolution, IndexColumn, IndexDef, TableDef, TypedValue } from './schema/types.js';
 import { automaticIndexes, indexColumns, recordColumns, withoutRowidKey } from './schema/autoindex.js';
 
 export interface SchemaRow {
@@ -91,6 +91,8 @@ export interface IndexInfo {
   /** Partial (WHERE) or expression index: quire can read it but not maintain it. */
   partial: boolean;
   expression: boolean;
+  /** ON CONFLICT of the constraint behind an automatic index, if it named one. */
+  onConflict: ConflictResolution | undefined;
   /** Every field of an entry (key columns, then the rowid or the table's key columns). */
   columns: IndexColumn[];
   /** Number of key fields (the leading `columns` with key = true). */
@@ -260,6 +262,7 @@ export async function readCatalog(src: PageSource, cookie: number, schemaFormat 
         auto: r.sql === null,
         partial: def?.where !== undefined,
         expression: def ? def.terms.some((t) => t.expr !== undefined) : false,
+        onConflict: undefined,
         columns: [],
         nKey: 0,
         keyInfo: [],
@@ -278,6 +281,7 @@ export async function readCatalog(src: PageSource, cookie: number, schemaFormat 
         const auto = automaticIndexes(t.def, { schemaFormat }).find((a) => a.inSchema && a.name === ix.name);
         if (!auto) throw new QuireError(ErrorCode.SCHEMA, `automatic index ${ix.name} does not match table ${t.name}'s constraints`);
         ix.columns = [...auto.columns];
+        ix.onConflict = auto.onConflict;
       }
       ix.nKey = ix.columns.filter((c) => c.key).length;
       ix.keyInfo = keyInfoOf(ix.columns);

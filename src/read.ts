@@ -11,7 +11,7 @@
  * loop breaks), so a row set is one committed state even while quire writes the file.
  */
 import { ErrorCode, QuireError } from '../pager/errors.js';
-import type { Snapshot } from '../pager/pager.js';
+import type { PageSource } from '../pager/source.js';
 import { IndexCursor, TableCursor, scanTable } from '../btree/cursor.js';
 import type { SqlValue } from '../btree/value.js';
 import { toHex } from '../pager/bytes.js';
@@ -68,7 +68,7 @@ export class RowIterator implements AsyncIterableIterator<Row> {
   private readonly source: AsyncIterator<Row[]>;
   private readonly release: () => void;
 
-  constructor(t: TableInfo, snap: Snapshot, release: () => void) {
+  constructor(t: TableInfo, snap: PageSource, release: () => void) {
     assertReadable(t);
     this.release = release;
     this.source = t.withoutRowid ? keyedBatches(t, snap) : rowidBatches(t, snap);
@@ -121,7 +121,7 @@ export class RowIterator implements AsyncIterableIterator<Row> {
   }
 }
 
-async function* rowidBatches(t: TableInfo, snap: Snapshot): AsyncGenerator<Row[]> {
+async function* rowidBatches(t: TableInfo, snap: PageSource): AsyncGenerator<Row[]> {
   const identity = t.rowidAlias < 0 && t.columns.every((c, i) => c.slot === i);
   for await (const batch of scanTable(snap, t.rootPage)) {
     if (identity) {
@@ -143,7 +143,7 @@ async function* rowidBatches(t: TableInfo, snap: Snapshot): AsyncGenerator<Row[]
   }
 }
 
-async function* keyedBatches(t: TableInfo, snap: Snapshot): AsyncGenerator<Row[]> {
+async function* keyedBatches(t: TableInfo, snap: PageSource): AsyncGenerator<Row[]> {
   const cur = new IndexCursor(snap, t.rootPage, t.keyInfo);
   let ok = await cur.first();
   let batch: Row[] = [];
@@ -159,7 +159,7 @@ async function* keyedBatches(t: TableInfo, snap: Snapshot): AsyncGenerator<Row[]
 }
 
 /** One row by rowid (rowid tables) or primary key values (WITHOUT ROWID), or undefined. */
-export async function lookup(t: TableInfo, snap: Snapshot, key: number | bigint | readonly SqlValue[]): Promise<Row | undefined> {
+export async function lookup(t: TableInfo, snap: PageSource, key: number | bigint | readonly SqlValue[]): Promise<Row | undefined> {
   assertReadable(t);
   if (!t.withoutRowid) {
     if (typeof key !== 'number' && typeof key !== 'bigint') {
