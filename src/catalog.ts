@@ -28,6 +28,7 @@
  */
 import { corrupt, ErrorCode, QuireError } from '../pager/errors.js';
 import type { PageSource, Pgno } from '../pager/source.js';
+import type { Encoding } from '../pager/header.js';
 import type { KeyInfo } from '../btree/compare.js';
 import { scanTable } from '../btree/cursor.js';
 import type { Collation, SqlValue } from '../btree/value.js';
@@ -158,7 +159,7 @@ export function keyInfoOf(cols: readonly IndexColumn[]): KeyInfo {
 }
 
 /** Builds the TableInfo for a parsed CREATE TABLE (record layout from src/schema/autoindex.ts). */
-export function tableInfo(name: string, rootPage: Pgno, sql: string | null, def: TableDef, schemaFormat = 4): TableInfo {
+export function tableInfo(name: string, rootPage: Pgno, sql: string | null, def: TableDef, schemaFormat = 4, encoding: Encoding = 1): TableInfo {
   const layout = recordColumns(def, { schemaFormat });
   const slots = new Array<number>(def.columns.length).fill(-1);
   layout.forEach((col, slot) => {
@@ -168,7 +169,7 @@ export function tableInfo(name: string, rootPage: Pgno, sql: string | null, def:
   const columns: Column[] = def.columns.map((c, i) => {
     let fallback: TypedValue | null = null;
     try {
-      fallback = c.default && c.default.kind === 'constant' ? defaultFor(c) : null;
+      fallback = c.default && c.default.kind === 'constant' ? defaultFor(c, encoding) : null;
     } catch {
       fallback = null;
     }
@@ -216,7 +217,7 @@ export async function readCatalog(src: PageSource, cookie: number, schemaFormat 
         if (r.sql === null) throw new QuireError(ErrorCode.SCHEMA, 'no SQL text');
         const def = parseSchemaSql(r.sql);
         if (def.type !== 'table') throw new QuireError(ErrorCode.SCHEMA, `sqlite_schema says table, the SQL creates a ${def.type}`);
-        info = tableInfo(r.name, r.rootPage, r.sql, def, schemaFormat);
+        info = tableInfo(r.name, r.rootPage, r.sql, def, schemaFormat, src.encoding);
       } catch (e) {
         info = {
           name: r.name,

@@ -32,3 +32,6 @@ export { exportRow, exportValue } from './read.js';
 export type { SqlValue } from '../btree/value.js';
 export type { RowsOptions } from './database.js';
 export type { CheckOptions } from './check.js';
+export { parseCreateTable, parseCreateIndex, parseSchemaSql } from './schema/parse.js';
+export { affinityOf, applyAffinity } from './schema/affinity.js';
+export type { TableDef, IndexDef, ColumnDef, Affinity, TypedValue } from './schema/types.js';

@@ -43,7 +43,7 @@ import { nameKey, readCatalog, type Catalog, type IndexInfo, type TableInfo } fr
 import { assertReadable, lookup, RowIterator, type Row } from './read.js';
 import { parseCreateIndex, parseCreateTable, parseSchemaSql } from './schema/parse.js';
 import { automaticIndexes, indexColumns } from './schema/autoindex.js';
-import { storedValue, typed, toSqlValue } from './schema/affinity.js';
+import { storedValue, strictValue, typed, toSqlValue } from './schema/affinity.js';
 import { dequoteToken, tokenize } from './schema/tokenize.js';
 import type { TypedValue } from './schema/types.js';
 import type { Database } from './database.js';
@@ -168,16 +168,6 @@ function timeDefault(which: 'CURRENT_TIME' | 'CURRENT_DATE' | 'CURRENT_TIMESTAMP
   const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
   return typed(which === 'CURRENT_DATE' ? date : which === 'CURRENT_TIME' ? time : `${date} ${time}`);
 }
-
-const STRICT_TYPES: Record<string, TypedValue['type'][]> = {
-  INT: ['integer'],
-  INTEGER: ['integer'],
-  REAL: ['real', 'integer'],
-  TEXT: ['text'],
-  BLOB: ['blob'],
-};
-
-const CLASS_NAME: Record<TypedValue['type'], string> = { null: 'NULL', integer: 'INTEGER', real: 'REAL', text: 'TEXT', blob: 'BLOB' };
 
 /** A prepared row: stored values per column, the rowid (rowid tables) and record fields. */
 interface PreparedRow {
@@ -493,13 +483,7 @@ export class Transaction {
         values[i] = v;
         continue;
       }
-      v = storedValue(v, def.strict ? strictAffinity(cd.declType) : cd.affinity);
-      if (def.strict && v.type !== 'null') {
-        const allowed = STRICT_TYPES[cd.declType.toUpperCase()];
-        if (allowed && !allowed.includes(v.type)) {
-          throw constraint(`cannot store ${CLASS_NAME[v.type]} value in ${cd.declType.toUpperCase()} column ${t.name}.${c.name}`);
-        }
-      }
+      v = def.strict ? strictValue(v, cd, t.name) : storedValue(v, cd.affinity);
       values[i] = v;
     }
     // Rowid.
@@ -809,11 +793,6 @@ export class Transaction {
   async beforeCommit(): Promise<void> {
     await this.writer.beforeCommit();
   }
-}
-
-function strictAffinity(declType: string): 'INTEGER' | 'REAL' | 'TEXT' | 'BLOB' {
-  const u = declType.toUpperCase();
-  return u === 'INT' || u === 'INTEGER' ? 'INTEGER' : u === 'REAL' ? 'REAL' : u === 'TEXT' ? 'TEXT' : 'BLOB';
 }
 
 function normaliseKey(t: TableInfo, key: number | bigint | readonly SqlValue[]): number | bigint | readonly SqlValue[] {
