@@ -1,0 +1,618 @@
+/**
+ * Editing one b-tree along a root-to-leaf path, and balancing (like insertCell/dropCell in
+ * sqlite3BtreeInsert/Delete, balance, balance_quick, balance_deeper, balance_nonroot and the
+ * shallower step of balance_nonroot in btree.c).
+ *
+ * An {@link Edit} holds the path of one operation: at each depth d the page (pgno, image) and
+ * idx[d], the child index taken (interior) or the cell position (leaf). Cells are changed in
+ * place when they fit (cellwrite.ts: freeblocks, gap, defragmentation). When a page cannot
+ * hold its new cells, the level gets *pending content*: the complete list of its cells (and
+ * right child) in memory, which may be larger than a page. {@link Edit.finish} then walks the
+ * path bottom-up and settles every level that has pending content or lost cells:
+ *
+ *   1. pending content that fits, on a page that is not under a third full (non-root), is
+ *      written back as a freshly packed page (rebuildPage);
+ *   2. a table leaf that overflowed because a cell was appended after its last cell, while it
+ *      is its parent's right-most child (and the parent is not page 1), gets SQLite's
+ *      balance_quick: a new right-most leaf holding only the new cell, and a divider (the old
+ *      leaf's largest rowid) appended to the parent. Sequential inserts thus fill pages fully;
+ *   3. otherwise the page is redistributed with its siblings (balance_nonroot, simplified):
+ *      up to three adjacent children of the parent around it, plus the dividers between them,
+ *      are laid out as one sequence of cells:
+ *
+ *        TREE/LEVEL       SEQUENCE                                        DIVIDER UP
+ *        table leaf       cells of each sibling (dividers dropped)        last rowid of the left page
+ *        index leaf       cells, divider entry, cells, ...                the entry between pages
+ *        interior (both)  cells, [left sibling's right child | divider],  the cell between pages:
+ *                         cells, ...                                      its child becomes the
+ *                                                                         left page's right child
+ *
+ *      and cut into the fewest pages that hold it (greedy, left to right), then evened out
+ *      from the right (cells move right while the right page stays no fuller than the left),
+ *      which leaves every page at least about half full when a merge happened. Old pages are
+ *      reused in order, missing ones allocated, extra ones freed. The parent gets the new
+ *      dividers as pending content and is settled next (it may overflow or underflow in
+ *      turn);
+ *   4. the root never moves: when its pending content does not fit, the content goes to a
+ *      new child page and the root becomes an interior page with no cells whose right child
+ *      is that page (balance_deeper), which is then split as in 3. When an interior root ends
+ *      with no cells, its only child's content is copied into it and the child freed
+ *      (shallower), unless it does not fit: page 1 has 100 bytes less, so sqlite_schema may
+ *      keep an empty interior root ("virtual root", as SQLite allows on page 1 only).
+ *
+ * A page is underfull when its free space exceeds 2/3 of the usable size (SQLite's nMin); a
+ * non-root page without cells is always underfull, so pages never stay empty. Index interior
+ * cells hold entries: the divider rules above keep every entry exactly once. Cell sizes are
+ * exact (cellSizePtr), so SQLite's fragment accounting and free-space checks hold.
+ *
+ * In auto-vacuum databases every page written from a cell list gets its pointer-map entries
+ * re-derived: children BTREE(page), first overflow pages OVERFLOW1(page), and the page itself
+ * BTREE(parent). Writes go through txn.writable(); pages rewritten in place are dropped from
+ * the parse cache (forgetPage).
+ */
+import { get32, put32 } from '../pager/bytes.js';
+import { corrupt } from '../pager/errors.js';
+import type { Pgno } from '../pager/source.js';
+import { allocatePage, checkPgno, freePage, ptrmapPut, readPage, type WriteCtx } from './alloc.js';
+import { cellRowid } from './cell.js';
+import {
+  cellSize,
+  cellsBytes,
+  computeFreeSpace,
+  dropCell,
+  headerSize,
+  indexBodyLength,
+  insertCell,
+  isLeafType,
+  nCellOf,
+  rebuildPage,
+} from './cellwrite.js';
+import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
+import { PTRMAP_BTREE, PTRMAP_OVERFLOW1 } from './ptrmap.js';
+import { readVarint, writeVarint, type Varint } from './varint.js';
+
+/** SQLite's BTCURSOR_MAX_DEPTH. */
+export const MAX_TREE_DEPTH = 20;
+
+/** One page on the path of an edit. */
+export interface Level {
+  pgno: Pgno;
+  /** The page image: read-only until `w`, then the transaction's writable image. */
+  data: Uint8Array;
+  /** Child index taken (interior) or cell position (leaf). */
+  idx: number;
+  w: boolean;
+}
+
+/** A page's cells (exact on-page bytes, in order) and right child (interior pages). */
+export interface Content {
+  cells: Uint8Array[];
+  right: Pgno;
+}
+
+const ovflSlot = { at: -1 };
+const vslot: Varint = { value: 0 };
+
+function hdrOf(pgno: Pgno): number {
+  return pgno === 1 ? 100 : 0;
+}
+
+function interiorOf(type: number): number {
+  return type === PTF_TABLE_LEAF ? PTF_TABLE_INTERIOR : type === PTF_INDEX_LEAF ? PTF_INDEX_INTERIOR : type;
+}
+
+/** Reads every cell of a page (validated by parsePage) into a Content. */
+export function readContent(ctx: WriteCtx, pgno: Pgno, data: Uint8Array): Content {
+  const p = parsePage(data, pgno, ctx.U);
+  const cells: Uint8Array[] = new Array(p.nCell);
+  for (let i = 0; i < p.nCell; i++) {
+    const off = cellOffset(p, i);
+    const sz = cellSize(data, off, p.type, ctx.g, ctx.U, pgno);
+    cells[i] = data.slice(off, off + sz);
+  }
+  return { cells, right: p.rightChild };
+}
+
+/** Sets the pointer-map entries a cell on page `pgno` (of `type`) implies. */
+export async function ptrmapCell(ctx: WriteCtx, cell: Uint8Array, type: number, pgno: Pgno): Promise<void> {
+  if (!ctx.autoVacuum) return;
+  if (!isLeafType(type)) await ptrmapPut(ctx, get32(cell, 0), PTRMAP_BTREE, pgno);
+  if (type === PTF_TABLE_INTERIOR) return;
+  cellSize(cell, 0, type, ctx.g, cell.length, pgno, ovflSlot);
+  if (ovflSlot.at >= 0) await ptrmapPut(ctx, get32(cell, ovflSlot.at), PTRMAP_OVERFLOW1, pgno);
+}
+
+/** Sets the pointer-map entries of every child and overflow chain of a page (setChildPtrmaps). */
+export async function ptrmapChildren(ctx: WriteCtx, pgno: Pgno, data: Uint8Array): Promise<void> {
+  if (!ctx.autoVacuum) return;
+  const p = parsePage(data, pgno, ctx.U);
+  for (let i = 0; i < p.nCell; i++) {
+    const off = cellOffset(p, i);
+    if (!p.leaf) await ptrmapPut(ctx, get32(data, off), PTRMAP_BTREE, pgno);
+    if (p.type === PTF_TABLE_INTERIOR) continue;
+    cellSize(data, off, p.type, ctx.g, ctx.U, pgno, ovflSlot);
+    if (ovflSlot.at >= 0) await ptrmapPut(ctx, get32(data, ovflSlot.at), PTRMAP_OVERFLOW1, pgno);
+  }
+  if (!p.leaf) await ptrmapPut(ctx, p.rightChild, PTRMAP_BTREE, pgno);
+}
+
+/** A table interior cell [child | rowid]. */
+export function tableInteriorCell(child: Pgno, rowid: number | bigint): Uint8Array {
+  const tmp = new Uint8Array(13);
+  put32(tmp, 0, child);
+  const n = writeVarint(tmp, 4, rowid);
+  return tmp.slice(0, 4 + n);
+}
+
+/** Cuts a sequence of cell sizes into pages (see the module comment); returns [starts, ends]. */
+function distribute(sizes: number[], cap: number, consume: boolean, pgno: Pgno): [number[], number[]] {
+  const n = sizes.length;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let i = 0;
+  for (;;) {
+    const s = i;
+    let used = 0;
+    while (i < n && used + sizes[i] <= cap) used += sizes[i++];
+    if (i === s) throw corrupt(pgno, 'a cell is larger than a page');
+    starts.push(s);
+    ends.push(i);
+    if (i >= n) break;
+    if (consume) {
+      if (i + 1 >= n) {
+        // The divider would be the last cell: make this page's last cell the divider instead
+        // and give the next page that final cell.
+        if (i - s < 2) throw corrupt(pgno, 'cannot split the cells of a page (internal error)');
+        ends[ends.length - 1] = i - 1;
+        starts.push(i);
+        ends.push(n);
+        break;
+      }
+      i++;
+    }
+  }
+  const k = ends.length;
+  const tot: number[] = new Array(k).fill(0);
+  for (let j = 0; j < k; j++) for (let x = starts[j]; x < ends[j]; x++) tot[j] += sizes[x];
+  for (let j = k - 1; j > 0; j--) {
+    for (;;) {
+      const eL = ends[j - 1];
+      if (eL - starts[j - 1] <= 1) break;
+      const moving = consume ? sizes[eL] : sizes[eL - 1];
+      const newRight = tot[j] + moving;
+      const newLeft = tot[j - 1] - sizes[eL - 1];
+      if (newRight > cap || newRight > newLeft) break;
+      tot[j] = newRight;
+      tot[j - 1] = newLeft;
+      ends[j - 1] = eL - 1;
+      starts[j] = consume ? eL : eL - 1;
+    }
+  }
+  return [starts, ends];
+}
+
+/** One operation's edits along a path of one b-tree. */
+export class Edit {
+  readonly ctx: WriteCtx;
+  readonly path: Level[];
+  /** Page type of each level's content. */
+  readonly types: number[];
+  readonly pending: (Content | undefined)[];
+  /** Levels that lost cells in place (check for underflow). */
+  readonly check: boolean[];
+  /** True once pages were split, merged, moved or the depth changed. */
+  restructured = false;
+  private quick: { d: number; cell: Uint8Array } | undefined;
+  /** Free bytes above which a non-root page is underfull (SQLite's nMin: 2/3 of U). */
+  private readonly nMin: number;
+
+  constructor(ctx: WriteCtx, path: Level[]) {
+    this.ctx = ctx;
+    this.path = path;
+    this.types = path.map((l) => l.data[hdrOf(l.pgno)]);
+    this.pending = path.map(() => undefined);
+    this.check = path.map(() => false);
+    this.nMin = Math.floor((ctx.U * 2) / 3);
+  }
+
+  async writable(lv: Level): Promise<Uint8Array> {
+    if (!lv.w) {
+      let d = this.ctx.txn.writable(lv.pgno);
+      if (!(d instanceof Uint8Array)) d = await d;
+      lv.data = d;
+      lv.w = true;
+    }
+    return lv.data;
+  }
+
+  /** The current content of level d (pending, or read from its page). */
+  content(d: number): Content {
+    const c = this.pending[d];
+    if (c !== undefined) return c;
+    const lv = this.path[d];
+    return readContent(this.ctx, lv.pgno, lv.data);
+  }
+
+  /** The bytes of cell i at level d (a copy). */
+  cellAt(d: number, i: number): Uint8Array {
+    const c = this.pending[d];
+    if (c !== undefined) return c.cells[i];
+    const lv = this.path[d];
+    const p = parsePage(lv.data, lv.pgno, this.ctx.U);
+    if (i < 0 || i >= p.nCell) throw corrupt(lv.pgno, `no cell ${i}`);
+    const off = cellOffset(p, i);
+    return lv.data.slice(off, off + cellSize(lv.data, off, p.type, this.ctx.g, this.ctx.U, lv.pgno));
+  }
+
+  nCell(d: number): number {
+    const c = this.pending[d];
+    return c !== undefined ? c.cells.length : nCellOf(this.path[d].data, hdrOf(this.path[d].pgno));
+  }
+
+  /** Inserts `cell` as cell i of level d. */
+  async insert(d: number, i: number, cell: Uint8Array): Promise<void> {
+    const c = this.pending[d];
+    if (c !== undefined) {
+      c.cells.splice(i, 0, cell);
+      return;
+    }
+    const lv = this.path[d];
+    const ctx = this.ctx;
+    const hdr = hdrOf(lv.pgno);
+    const data = await this.writable(lv);
+    const type = this.types[d];
+    const nFree = computeFreeSpace(data, hdr, ctx.U, lv.pgno);
+    if (cell.length + 2 <= nFree) {
+      insertCell(data, hdr, i, cell, ctx.U, lv.pgno);
+      forgetPage(data);
+      await ptrmapCell(ctx, cell, type, lv.pgno);
+      return;
+    }
+    if (
+      type === PTF_TABLE_LEAF &&
+      d > 0 &&
+      this.quick === undefined &&
+      i === nCellOf(data, hdr) &&
+      this.pending[d - 1] === undefined &&
+      this.path[d - 1].pgno !== 1 &&
+      this.path[d - 1].idx === nCellOf(this.path[d - 1].data, 0)
+    ) {
+      this.quick = { d, cell };
+      return;
+    }
+    const content = readContent(ctx, lv.pgno, data);
+    content.cells.splice(i, 0, cell);
+    this.pending[d] = content;
+  }
+
+  /** Removes cell i of level d. */
+  async drop(d: number, i: number): Promise<void> {
+    const c = this.pending[d];
+    if (c !== undefined) {
+      c.cells.splice(i, 1);
+      return;
+    }
+    const lv = this.path[d];
+    const ctx = this.ctx;
+    const hdr = hdrOf(lv.pgno);
+    const data = await this.writable(lv);
+    const p = parsePage(data, lv.pgno, ctx.U);
+    if (i < 0 || i >= p.nCell) throw corrupt(lv.pgno, `no cell ${i} to drop`);
+    const off = cellOffset(p, i);
+    const sz = cellSize(data, off, p.type, ctx.g, ctx.U, lv.pgno);
+    dropCell(data, hdr, i, sz, ctx.U, lv.pgno);
+    forgetPage(data);
+    this.check[d] = true;
+  }
+
+  /** Replaces cell i of level d by `cell`. */
+  async replace(d: number, i: number, cell: Uint8Array): Promise<void> {
+    const c = this.pending[d];
+    if (c !== undefined) {
+      c.cells[i] = cell;
+      return;
+    }
+    const lv = this.path[d];
+    const ctx = this.ctx;
+    const data = await this.writable(lv);
+    const p = parsePage(data, lv.pgno, ctx.U);
+    if (i < 0 || i >= p.nCell) throw corrupt(lv.pgno, `no cell ${i} to replace`);
+    const off = cellOffset(p, i);
+    const sz = cellSize(data, off, p.type, ctx.g, ctx.U, lv.pgno);
+    if (sz === cell.length) {
+      data.set(cell, off);
+      forgetPage(data);
+      await ptrmapCell(ctx, cell, p.type, lv.pgno);
+      return;
+    }
+    dropCell(data, hdrOf(lv.pgno), i, sz, ctx.U, lv.pgno);
+    forgetPage(data);
+    this.check[d] = true;
+    await this.insert(d, i, cell);
+  }
+
+  /** Writes `content` as the whole page of level lv (type `type`), with pointer-map entries. */
+  async writeContent(lv: Level, type: number, content: Content): Promise<void> {
+    const ctx = this.ctx;
+    const data = await this.writable(lv);
+    rebuildPage(data, hdrOf(lv.pgno), type, content.cells, content.right, ctx.U, lv.pgno);
+    forgetPage(data);
+    if (ctx.autoVacuum) {
+      for (const cell of content.cells) await ptrmapCell(ctx, cell, type, lv.pgno);
+      if (!isLeafType(type)) await ptrmapPut(ctx, content.right, PTRMAP_BTREE, lv.pgno);
+    }
+  }
+
+  /** Settles every level (see the module comment). */
+  async finish(): Promise<void> {
+    let d = this.path.length - 1;
+    const U = this.ctx.U;
+    while (d >= 0) {
+      if (this.quick !== undefined && this.quick.d === d) {
+        await this.balanceQuick(d, this.quick.cell);
+        this.quick = undefined;
+        d--;
+        continue;
+      }
+      const c = this.pending[d];
+      if (c === undefined && !this.check[d]) {
+        d--;
+        continue;
+      }
+      if (d === 0) {
+        if (await this.settleRoot()) {
+          d = 1;
+          continue;
+        }
+        break;
+      }
+      const lv = this.path[d];
+      const type = this.types[d];
+      if (c !== undefined) {
+        const room = U - headerSize(type);
+        const used = cellsBytes(c.cells);
+        if (used <= room && room - used <= this.nMin) {
+          await this.writeContent(lv, type, c);
+          this.pending[d] = undefined;
+          this.check[d] = false;
+          d--;
+          continue;
+        }
+      } else if (computeFreeSpace(lv.data, 0, U, lv.pgno) <= this.nMin) {
+        this.check[d] = false;
+        d--;
+        continue;
+      }
+      await this.balanceNonroot(d);
+      d--;
+    }
+  }
+
+  /** balance_quick: `cell` goes alone onto a new right-most leaf (see the module comment). */
+  private async balanceQuick(d: number, cell: Uint8Array): Promise<void> {
+    const ctx = this.ctx;
+    const leaf = this.path[d];
+    const parent = this.path[d - 1];
+    const np = await this.allocate(-1);
+    let img = ctx.txn.writable(np);
+    if (!(img instanceof Uint8Array)) img = await img;
+    rebuildPage(img, 0, PTF_TABLE_LEAF, [cell], 0, ctx.U, np);
+    forgetPage(img);
+    await ptrmapPut(ctx, np, PTRMAP_BTREE, parent.pgno);
+    await ptrmapCell(ctx, cell, PTF_TABLE_LEAF, np);
+    const lp = parsePage(leaf.data, leaf.pgno, ctx.U);
+    if (lp.nCell === 0) throw corrupt(leaf.pgno, 'leaf without cells');
+    const div = tableInteriorCell(leaf.pgno, cellRowid(lp, lp.nCell - 1));
+    const pdata = await this.writable(parent);
+    const nP = nCellOf(pdata, 0);
+    if (div.length + 2 <= computeFreeSpace(pdata, 0, ctx.U, parent.pgno)) {
+      insertCell(pdata, 0, nP, div, ctx.U, parent.pgno);
+      put32(pdata, 8, np);
+      forgetPage(pdata);
+    } else {
+      const pc = readContent(ctx, parent.pgno, pdata);
+      pc.cells.push(div);
+      pc.right = np;
+      this.pending[d - 1] = pc;
+    }
+    parent.idx = nP + 1;
+    this.path[d] = { pgno: np, data: img, idx: 0, w: true };
+  }
+
+  private async allocate(d: number): Promise<Pgno> {
+    const pg = await allocatePage(this.ctx);
+    for (let x = 0; x < this.path.length; x++) {
+      if (x !== d && this.path[x].pgno === pg) throw corrupt(pg, 'the freelist hands out a page that is in use');
+    }
+    return pg;
+  }
+
+  /** Level 0: write pending content (or deepen), then shrink an empty interior root. */
+  private async settleRoot(): Promise<boolean> {
+    const ctx = this.ctx;
+    const root = this.path[0];
+    const hdr = hdrOf(root.pgno);
+    const c = this.pending[0];
+    let type = this.types[0];
+    if (c !== undefined) {
+      if (cellsBytes(c.cells) > ctx.U - hdr - headerSize(type)) {
+        // balance_deeper: the content moves to a new child; the root points at it.
+        const child = await this.allocate(0);
+        let img = ctx.txn.writable(child);
+        if (!(img instanceof Uint8Array)) img = await img;
+        await ptrmapPut(ctx, child, PTRMAP_BTREE, root.pgno);
+        this.path.splice(1, 0, { pgno: child, data: img, idx: root.idx, w: true });
+        this.types.splice(1, 0, type);
+        this.pending.splice(1, 0, c);
+        this.check.splice(1, 0, false);
+        this.types[0] = interiorOf(type);
+        this.pending[0] = { cells: [], right: child };
+        root.idx = 0;
+        this.restructured = true;
+        return true;
+      }
+      await this.writeContent(root, type, c);
+      this.pending[0] = undefined;
+    }
+    this.check[0] = false;
+    type = root.data[hdr];
+    if (!isLeafType(type) && nCellOf(root.data, hdr) === 0) {
+      // Shallower: the only child's content moves up into the root, if it fits.
+      const child = get32(root.data, hdr + 8);
+      checkPgno(ctx, child, root.pgno, 'child page');
+      let img = readPage(ctx, child);
+      if (!(img instanceof Uint8Array)) img = await img;
+      const cp = parsePage(img, child, ctx.U);
+      if (cp.intKey !== (type === PTF_TABLE_INTERIOR)) throw corrupt(child, 'b-tree page of the wrong kind');
+      const content = readContent(ctx, child, img);
+      if (cellsBytes(content.cells) <= ctx.U - hdr - headerSize(cp.type)) {
+        await this.writeContent(root, cp.type, content);
+        this.types[0] = cp.type;
+        await freePage(ctx, child);
+        this.restructured = true;
+      }
+    }
+    return false;
+  }
+
+  /** Redistributes level d with up to two siblings; the parent gets pending content. */
+  private async balanceNonroot(d: number): Promise<void> {
+    const ctx = this.ctx;
+    const U = ctx.U;
+    this.restructured = true;
+    const parentLv = this.path[d - 1];
+    const P = this.content(d - 1);
+    const type = this.types[d];
+    const nChild = P.cells.length + 1;
+    const i = parentLv.idx;
+    if (i < 0 || i >= nChild) throw corrupt(parentLv.pgno, `child index ${i} out of range`);
+    const childAt = (ci: number): Pgno => (ci < P.cells.length ? get32(P.cells[ci], 0) : P.right);
+    if (childAt(i) !== this.path[d].pgno) throw corrupt(parentLv.pgno, 'path does not match the parent (internal error)');
+
+    if (nChild === 1) {
+      // The parent (an interior root without cells: page 1's virtual root) has only this child.
+      const c = this.content(d);
+      if (c.cells.length === 0) {
+        await freePage(ctx, this.path[d].pgno);
+        this.pending[d - 1] = isLeafType(type) ? { cells: [], right: 0 } : { cells: [], right: c.right };
+        if (isLeafType(type)) this.types[d - 1] = type;
+        return;
+      }
+    }
+
+    const nOld = Math.min(3, nChild);
+    let first = i - 1;
+    if (first < 0) first = 0;
+    if (first + nOld > nChild) first = nChild - nOld;
+    const oldPg: Pgno[] = [];
+    const contents: Content[] = [];
+    for (let j = 0; j < nOld; j++) {
+      const ci = first + j;
+      const pg = childAt(ci);
+      if (ci === i) {
+        oldPg.push(pg);
+        contents.push(this.content(d));
+        continue;
+      }
+      checkPgno(ctx, pg, parentLv.pgno, 'child page');
+      for (let x = 0; x < d; x++) if (this.path[x].pgno === pg) throw corrupt(parentLv.pgno, `child page ${pg} is its own ancestor (cycle)`);
+      if (pg === this.path[d].pgno || oldPg.includes(pg)) throw corrupt(parentLv.pgno, `child page ${pg} appears twice`);
+      let img = readPage(ctx, pg);
+      if (!(img instanceof Uint8Array)) img = await img;
+      const sp = parsePage(img, pg, U);
+      if (sp.type !== type) throw corrupt(pg, `sibling page has type ${sp.type}, expected ${type}`);
+      oldPg.push(pg);
+      contents.push(readContent(ctx, pg, img));
+    }
+
+    // The cells of the siblings and the dividers between them, as one sequence.
+    const seq: Uint8Array[] = [];
+    for (let j = 0; j < nOld; j++) {
+      for (const c of contents[j].cells) seq.push(c);
+      if (j === nOld - 1) break;
+      const dv = P.cells[first + j];
+      if (type === PTF_TABLE_LEAF) continue;
+      if (type === PTF_INDEX_LEAF) {
+        const body = dv.subarray(4);
+        if (body.length >= 4) seq.push(body.slice());
+        else {
+          const padded = new Uint8Array(4);
+          padded.set(body);
+          seq.push(padded);
+        }
+      } else {
+        const c = dv.slice();
+        put32(c, 0, contents[j].right);
+        seq.push(c);
+      }
+    }
+    const finalRight = contents[nOld - 1].right;
+    const consume = type !== PTF_TABLE_LEAF;
+    const sizes = seq.map((c) => c.length + 2);
+    const [starts, ends] = distribute(sizes, U - headerSize(type), consume, this.path[d].pgno);
+    const k = ends.length;
+
+    // Pages: the old ones in order, then new ones; extra old ones are freed.
+    const newPg: Pgno[] = [];
+    for (let j = 0; j < k; j++) newPg.push(j < nOld ? oldPg[j] : await this.allocate(-1));
+    for (let j = k; j < nOld; j++) await freePage(ctx, oldPg[j]);
+
+    const dividers: Uint8Array[] = [];
+    for (let j = 0; j < k; j++) {
+      const cells = seq.slice(starts[j], ends[j]);
+      let right = 0;
+      if (j < k - 1) {
+        if (type === PTF_TABLE_LEAF) {
+          const last = cells[cells.length - 1];
+          dividers.push(tableInteriorCell(newPg[j], leafCellRowid(last, newPg[j])));
+        } else {
+          const dc = seq[ends[j]];
+          let div: Uint8Array;
+          if (type === PTF_INDEX_LEAF) {
+            const len = indexBodyLength(dc, 0, ctx.g, dc.length, newPg[j]);
+            div = new Uint8Array(4 + len);
+            div.set(dc.subarray(0, len), 4);
+          } else {
+            right = get32(dc, 0);
+            div = dc.slice();
+          }
+          put32(div, 0, newPg[j]);
+          dividers.push(div);
+        }
+      } else {
+        right = finalRight;
+      }
+      const lv: Level = j < nOld && oldPg[j] === this.path[d].pgno ? this.path[d] : { pgno: newPg[j], data: new Uint8Array(0), idx: 0, w: false };
+      await this.writeContent(lv, type, { cells, right: isLeafType(type) ? 0 : right });
+      await ptrmapPut(ctx, newPg[j], PTRMAP_BTREE, parentLv.pgno);
+    }
+
+    // The parent: dividers replace the old ones; the last new page takes the last old one's slot.
+    const lastOld = first + nOld - 1;
+    const cells = P.cells.slice(0, first);
+    for (const dv of dividers) cells.push(dv);
+    let right = P.right;
+    if (lastOld < P.cells.length) {
+      const c = P.cells[lastOld].slice();
+      put32(c, 0, newPg[k - 1]);
+      cells.push(c);
+      for (let x = lastOld + 1; x < P.cells.length; x++) cells.push(P.cells[x]);
+    } else {
+      right = newPg[k - 1];
+    }
+    this.pending[d - 1] = { cells, right };
+    // The path below d-1 no longer describes the tree; only the parent's own slot matters now.
+    this.pending[d] = undefined;
+    this.check[d] = false;
+  }
+}
+
+/** The rowid of a table leaf cell given as bytes (after its payload-size varint). */
+function leafCellRowid(cell: Uint8Array, pgno: Pgno): number | bigint {
+  let q = 0;
+  while (q < 8 && q < cell.length && cell[q] >= 0x80) q++;
+  q++;
+  const n = readVarint(cell, q, cell.length, vslot);
+  if (n === 0) throw corrupt(pgno, 'rowid varint runs past the cell');
+  return vslot.value;
+}

@@ -1,0 +1,723 @@
+/**
+ * The b-tree writer (like sqlite3BtreeInsert, sqlite3BtreeDelete, sqlite3BtreeCreateTable,
+ * sqlite3BtreeDropTable, sqlite3BtreeClearTable, fillInCell and clearCell in btree.c).
+ *
+ * {@link BtreeWriter} changes b-trees inside one write transaction (a WritablePageSource: every
+ * page change goes through txn.writable(), which journals the page). What each operation does:
+ *
+ *   insert(root, rowid, record)   table b-tree: seek the leaf, build the cell (local payload and
+ *                                 an overflow chain, btree/cell.ts formulas), insert or replace
+ *                                 (a replaced row's overflow pages are freed), balance
+ *   delete(root, rowid)           drop the leaf cell, free its overflow chain, balance
+ *   insertIndex(root, rec, key)   index / WITHOUT ROWID b-tree: seek by the decoded record under
+ *                                 keyInfo; an equal entry (leaf or interior cell) is replaced
+ *   deleteIndex(root, key, ki)    drop the first entry equal to `key`; an entry in an interior
+ *                                 cell is replaced by its predecessor (the last entry of the
+ *                                 right-most leaf of its left subtree), as SQLite does
+ *   createBtree / dropBtree /     allocate or free roots; in auto-vacuum databases roots live at
+ *   clearBtree                    the front of the file (btree/vacuum.ts moves pages to keep
+ *                                 it so) and header offset 52 names the largest one
+ *   beforeCommit /                auto-vacuum FULL truncation at commit; PRAGMA
+ *   incrementalVacuum             incremental_vacuum (btree/vacuum.ts)
+ *
+ * Balancing is in btree/balance.ts, page allocation and the freelist in btree/alloc.ts, cell
+ * placement in btree/cellwrite.ts.
+ *
+ * The append path. Bulk loads insert increasing rowids; SQLite makes them cheap with
+ * balance_quick and by remembering that its cursor sits on the last entry. quire keeps, per
+ * table root and per transaction, the *tail*: the right-most path (interior page images and the
+ * right-most leaf's writable image) and the table's largest rowid. An insert whose rowid is
+ * larger than that, whose tail pages are still the transaction's current images (identity
+ * checks catch savepoint rollbacks, which swap images), and whose cell fits in the leaf's gap,
+ * is written straight into the leaf: no seek, no parse, no promise (insert() returns a shared
+ * resolved promise). When the leaf is full, balance_quick starts a new right-most leaf and the
+ * tail moves to it. Any other change to the tree drops its tail; moving pages (auto-vacuum
+ * creates, drops, vacuum) drops all of them. The tails live in a per-transaction WeakMap, so
+ * they survive the BtreeWriter objects a caller creates per statement.
+ *
+ * Untrusted input: every page read is parsed by btree/page.ts (cached per image) and every
+ * pointer is range-checked before it is followed; paths are bounded by MAX_TREE_DEPTH and
+ * checked for cycles; overflow chains by their computed length. Problems are CORRUPT naming
+ * the page. Invalid arguments (root numbers, rowids outside int64, malformed records) are MISUSE
+ * or RANGE.
+ */
+import { get32, put32 } from '../pager/bytes.js';
+import { ErrorCode, QuireError, corrupt, misuse } from '../pager/errors.js';
+import { encodeHeader, type DbHeader } from '../pager/header.js';
+import type { Pgno, WritablePageSource } from '../pager/source.js';
+import {
+  allocatePage,
+  checkPgno,
+  freePage,
+  isPtrmap,
+  ptrmapGet,
+  ptrmapPut,
+  readPage,
+  resetWriteCtx,
+  writeCtx,
+  writePage,
+  type Tail,
+  type WriteCtx,
+} from './alloc.js';
+import { Edit, MAX_TREE_DEPTH, type Level } from './balance.js';
+import { cellRowid, localPayloadSize, newCellInfo, parseCell, type CellInfo } from './cell.js';
+import { cellSize, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
+import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
+import { overflowPageCount, readPayload } from './overflow.js';
+import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_LEAF, type BtPage } from './page.js';
+import { PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE } from './ptrmap.js';
+import { decodeRecord, decodeRecordInto, recordPrefixLength } from './record.js';
+import { autoVacuumCommit, incrementalVacuum, relocatePage } from './vacuum.js';
+import type { MaybePromise, SqlValue } from './value.js';
+import { varintLength, writeVarint } from './varint.js';
+
+type Rowid = number | bigint;
+
+const DONE: Promise<void> = Promise.resolve();
+
+const MIN_ROWID = -9223372036854775808n;
+const MAX_ROWID = 9223372036854775807n;
+
+function checkRowid(rowid: unknown): asserts rowid is Rowid {
+  if (typeof rowid === 'number') {
+    if ((rowid | 0) === rowid) return;
+    if (Number.isInteger(rowid) && rowid >= -9223372036854775808 && rowid < 9223372036854775808) return;
+  } else if (typeof rowid === 'bigint') {
+    if (rowid >= MIN_ROWID && rowid <= MAX_ROWID) return;
+  }
+  throw new QuireError(ErrorCode.RANGE, `rowid ${String(rowid)} is not a 64-bit integer`);
+}
+
+function rowidEq(a: Rowid, b: Rowid): boolean {
+  return !(a < b) && !(a > b);
+}
+
+function hdrOf(pgno: Pgno): number {
+  return pgno === 1 ? 100 : 0;
+}
+
+function checkRoot(ctx: WriteCtx, root: unknown): asserts root is Pgno {
+  if (typeof root !== 'number' || !Number.isInteger(root) || root < 1) throw misuse(`invalid root page ${String(root)}`);
+  if (root > ctx.txn.pageCount) throw corrupt(root, `root page beyond the end of the database (${ctx.txn.pageCount} pages)`);
+}
+
+async function loadPage(ctx: WriteCtx, pgno: Pgno): Promise<Uint8Array> {
+  return readPage(ctx, pgno);
+}
+
+/** Parses page pgno as the next level of a path below `path` (depth, cycle, kind checks). */
+async function enter(ctx: WriteCtx, path: Level[], pgno: Pgno, intKey: boolean): Promise<BtPage> {
+  const depth = path.length;
+  const parent = depth > 0 ? path[depth - 1].pgno : 0;
+  if (depth > 0) {
+    checkPgno(ctx, pgno, parent, 'child page');
+    if (depth >= MAX_TREE_DEPTH) throw corrupt(parent, `b-tree deeper than ${MAX_TREE_DEPTH} levels`);
+    for (const l of path) if (l.pgno === pgno) throw corrupt(parent, `child page ${pgno} is already on the path (cycle)`);
+  }
+  const data = await loadPage(ctx, pgno);
+  const p = parsePage(data, pgno, ctx.U);
+  if (p.intKey !== intKey) {
+    throw corrupt(pgno, depth > 0 ? `${intKey ? 'index' : 'table'} page in a ${intKey ? 'table' : 'index'} b-tree` : `not a ${intKey ? 'table' : 'index'} b-tree root`);
+  }
+  if (depth > 0 && p.nCell === 0) throw corrupt(pgno, 'non-root b-tree page has no cells');
+  return p;
+}
+
+function childOf(p: BtPage, i: number): Pgno {
+  if (i >= p.nCell) return p.rightChild;
+  const off = cellOffset(p, i);
+  if (off + 4 > p.usableSize) throw corrupt(p.pgno, `cell ${i} runs past the usable size`);
+  return get32(p.data, off);
+}
+
+interface TableSeek {
+  path: Level[];
+  found: boolean;
+  /** The insertion point is after the last entry of the table. */
+  rightmost: boolean;
+}
+
+async function seekTable(ctx: WriteCtx, root: Pgno, rowid: Rowid): Promise<TableSeek> {
+  const path: Level[] = [];
+  let pgno = root;
+  let rightmost = true;
+  for (;;) {
+    const p = await enter(ctx, path, pgno, true);
+    let lo = 0;
+    let hi = p.nCell;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cellRowid(p, mid) < rowid) lo = mid + 1;
+      else hi = mid;
+    }
+    path.push({ pgno, data: p.data, idx: lo, w: false });
+    rightmost = rightmost && lo === p.nCell;
+    if (p.leaf) return { path, found: lo < p.nCell && rowidEq(cellRowid(p, lo), rowid), rightmost };
+    pgno = childOf(p, lo);
+  }
+}
+
+/** The path to the right-most leaf (idx = nCell on every level). */
+async function seekLast(ctx: WriteCtx, root: Pgno, intKey: boolean): Promise<Level[]> {
+  const path: Level[] = [];
+  let pgno = root;
+  for (;;) {
+    const p = await enter(ctx, path, pgno, intKey);
+    path.push({ pgno, data: p.data, idx: p.nCell, w: false });
+    if (p.leaf) return path;
+    pgno = p.rightChild;
+  }
+}
+
+// ---- the tail (append path) -----------------------------------------------------------------
+
+function setTail(ctx: WriteCtx, root: Pgno, path: Level[], max: Rowid | null): void {
+  const n = path.length - 1;
+  const pgnos: Pgno[] = new Array(n);
+  const images: Uint8Array[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    pgnos[i] = path[i].pgno;
+    images[i] = path[i].data;
+  }
+  const leaf = path[n];
+  ctx.tails.set(root, { root, pgnos, images, leaf: leaf.pgno, leafData: leaf.data, hdr: hdrOf(leaf.pgno), max });
+}
+
+/** True when every page of the tail is still the transaction's current image. */
+function tailValid(ctx: WriteCtx, t: Tail): boolean {
+  const txn = ctx.txn;
+  const pc = txn.pageCount;
+  for (let i = 0; i < t.pgnos.length; i++) {
+    const pg = t.pgnos[i];
+    if (pg > pc || txn.page(pg) !== t.images[i]) return false;
+  }
+  return t.leaf <= pc && txn.page(t.leaf) === t.leafData;
+}
+
+function pathOfTail(t: Tail): Level[] {
+  const path: Level[] = [];
+  for (let i = 0; i < t.pgnos.length; i++) {
+    const pg = t.pgnos[i];
+    path.push({ pgno: pg, data: t.images[i], idx: nCellOf(t.images[i], hdrOf(pg)), w: false });
+  }
+  path.push({ pgno: t.leaf, data: t.leafData, idx: nCellOf(t.leafData, t.hdr), w: false });
+  return path;
+}
+
+/** Writes a table leaf cell into the tail's leaf gap; false when that is not possible now. */
+function appendFast(ctx: WriteCtx, t: Tail, rowid: Rowid, record: Uint8Array): boolean {
+  const P = record.length;
+  if (P > ctx.g.maxTable) return false;
+  const txn = ctx.txn;
+  const pc = txn.pageCount;
+  const pgnos = t.pgnos;
+  for (let i = 0; i < pgnos.length; i++) {
+    if (pgnos[i] > pc || txn.page(pgnos[i]) !== t.images[i]) return false;
+  }
+  if (t.leaf > pc) return false;
+  const leaf = txn.writable(t.leaf);
+  if (leaf !== t.leafData) return false;
+  const h = t.hdr;
+  const n = (leaf[h + 3] << 8) | leaf[h + 4];
+  const top = ((leaf[h + 5] << 8) | leaf[h + 6]) || 65536;
+  const plen = P < 0x80 ? 1 : P < 0x4000 ? 2 : 3;
+  const small = typeof rowid === 'number' && rowid >= 0 && rowid < 0x80;
+  const rlen = small ? 1 : varintLength(rowid);
+  let size = plen + rlen + P;
+  const pad = size < 4;
+  if (pad) size = 4;
+  const ptr = h + 8 + 2 * n;
+  if (ptr + 2 + size > top) return false;
+  const off = top - size;
+  let q = off;
+  if (plen === 1) {
+    leaf[q++] = P;
+  } else if (plen === 2) {
+    leaf[q++] = 0x80 | (P >>> 7);
+    leaf[q++] = P & 0x7f;
+  } else {
+    leaf[q++] = 0x80 | (P >>> 14);
+    leaf[q++] = 0x80 | ((P >>> 7) & 0x7f);
+    leaf[q++] = P & 0x7f;
+  }
+  if (small) leaf[q++] = rowid as number;
+  else q += writeVarint(leaf, q, rowid);
+  leaf.set(record, q);
+  if (pad) leaf.fill(0, q + P, off + 4);
+  leaf[ptr] = off >>> 8;
+  leaf[ptr + 1] = off & 0xff;
+  leaf[h + 3] = (n + 1) >>> 8;
+  leaf[h + 4] = (n + 1) & 0xff;
+  leaf[h + 5] = off >>> 8;
+  leaf[h + 6] = off & 0xff;
+  t.max = rowid;
+  return true;
+}
+
+// ---- cells and overflow chains --------------------------------------------------------------
+
+/** Writes payload[from..] to a new overflow chain; returns its first page (fillInCell). */
+async function writeOverflow(ctx: WriteCtx, payload: Uint8Array, from: number, owner: Pgno): Promise<Pgno> {
+  const room = ctx.U - 4;
+  let first: Pgno = 0;
+  let prev: Pgno = 0;
+  let prevImg: Uint8Array | undefined;
+  for (let off = from; off < payload.length; off += room) {
+    const pg = await allocatePage(ctx);
+    const img = await writePage(ctx, pg);
+    const take = Math.min(room, payload.length - off);
+    put32(img, 0, 0);
+    img.set(payload.subarray(off, off + take), 4);
+    if (prevImg !== undefined) put32(prevImg, 0, pg);
+    else first = pg;
+    await ptrmapPut(ctx, pg, prev === 0 ? PTRMAP_OVERFLOW1 : PTRMAP_OVERFLOW2, prev === 0 ? owner : prev);
+    prev = pg;
+    prevImg = img;
+  }
+  return first;
+}
+
+/**
+ * A leaf cell holding `payload`: [payload size][rowid (tables)][local payload][overflow pgno],
+ * padded to 4 bytes. `owner` is the page expected to hold the cell (first overflow page's
+ * pointer-map parent; balancing corrects it if the cell lands elsewhere).
+ */
+async function leafCell(ctx: WriteCtx, rowid: Rowid | null, payload: Uint8Array, owner: Pgno): Promise<Uint8Array> {
+  const P = payload.length;
+  const maxLocal = rowid === null ? ctx.g.maxIndex : ctx.g.maxTable;
+  const head = varintLength(P) + (rowid === null ? 0 : varintLength(rowid));
+  const local = localPayloadSize(P, maxLocal, ctx.g.minLocal, ctx.U);
+  const len = head + local + (local < P ? 4 : 0);
+  const cell = new Uint8Array(len < 4 ? 4 : len);
+  let q = writeVarint(cell, 0, P);
+  if (rowid !== null) q += writeVarint(cell, q, rowid);
+  cell.set(payload.subarray(0, local), q);
+  if (local < P) put32(cell, q + local, await writeOverflow(ctx, payload, local, owner));
+  return cell;
+}
+
+/** Frees the overflow chain of a cell (given as its bytes, from a page of `type`). */
+async function freeOverflow(ctx: WriteCtx, cell: Uint8Array, type: number, pgno: Pgno): Promise<void> {
+  if (type !== PTF_TABLE_LEAF && type !== PTF_INDEX_LEAF && type !== PTF_INDEX_INTERIOR) return;
+  const slot = { at: -1 };
+  cellSize(cell, 0, type, ctx.g, cell.length, pgno, slot);
+  if (slot.at < 0) return;
+  let q = type === PTF_INDEX_INTERIOR ? 4 : 0;
+  let P = 0;
+  for (let n = 0; n < 9; n++) {
+    const x = cell[q++];
+    if (n === 8) {
+      P = P * 256 + x;
+      break;
+    }
+    P = P * 128 + (x & 0x7f);
+    if (x < 0x80) break;
+  }
+  const maxLocal = type === PTF_TABLE_LEAF ? ctx.g.maxTable : ctx.g.maxIndex;
+  const local = localPayloadSize(P, maxLocal, ctx.g.minLocal, ctx.U);
+  const count = overflowPageCount(P, local, ctx.U);
+  if (count > ctx.txn.pageCount) throw corrupt(pgno, `payload of ${P} bytes needs ${count} overflow pages, the database has ${ctx.txn.pageCount}`);
+  let pg = get32(cell, slot.at);
+  let from = pgno;
+  const seen = count > 1 ? new Set<Pgno>() : undefined;
+  for (let k = 0; k < count; k++) {
+    checkPgno(ctx, pg, from, 'overflow page');
+    if (seen !== undefined) {
+      if (seen.has(pg)) throw corrupt(from, `overflow chain revisits page ${pg} (cycle)`);
+      seen.add(pg);
+    }
+    const next = k < count - 1 ? get32(await loadPage(ctx, pg), 0) : 0;
+    await freePage(ctx, pg);
+    from = pg;
+    pg = next;
+  }
+}
+
+/** The part of an index leaf cell that an interior cell carries after its child pointer. */
+function indexBody(ctx: WriteCtx, cell: Uint8Array, pgno: Pgno): Uint8Array {
+  return cell.subarray(0, indexBodyLength(cell, 0, ctx.g, cell.length, pgno));
+}
+
+function interiorIndexCell(child: Pgno, body: Uint8Array): Uint8Array {
+  const c = new Uint8Array(4 + body.length);
+  put32(c, 0, child);
+  c.set(body, 4);
+  return c;
+}
+
+// ---- index seeks ----------------------------------------------------------------------------
+
+const seekCell: CellInfo = newCellInfo();
+
+/** The first n columns of cell i on index page p (reading overflow pages only if needed). */
+function cellKey(ctx: WriteCtx, p: BtPage, i: number, n: number): MaybePromise<SqlValue[]> {
+  const c = parseCell(p, i, seekCell);
+  const enc = ctx.encoding;
+  const out: SqlValue[] = [];
+  const start = c.payloadOffset;
+  if (c.overflow === 0) {
+    decodeRecordInto(p.data, start, start + c.payloadSize, enc, p.pgno, out, n);
+    return out;
+  }
+  let need = recordPrefixLength(p.data, start, c.localSize, c.payloadSize, n, p.pgno);
+  if (need === -1) need = c.payloadSize;
+  if (need <= c.localSize) {
+    decodeRecordInto(p.data, start, start + c.localSize, enc, p.pgno, out, n);
+    return out;
+  }
+  const pgno = p.pgno;
+  const r = readPayload(ctx.txn, pgno, p.data, c, need);
+  const dec = (b: Uint8Array): SqlValue[] => {
+    decodeRecordInto(b, 0, b.length, enc, pgno, out, n);
+    return out;
+  };
+  return r instanceof Promise ? r.then(dec) : dec(r);
+}
+
+interface IndexSeek {
+  path: Level[];
+  /** An entry equal to the key is at path[last].idx (possibly on an interior page). */
+  found: boolean;
+}
+
+async function seekIndex(ctx: WriteCtx, root: Pgno, key: readonly SqlValue[], cmp: KeyComparator): Promise<IndexSeek> {
+  const path: Level[] = [];
+  let pgno = root;
+  const n = key.length;
+  for (;;) {
+    const p = await enter(ctx, path, pgno, false);
+    let lo = 0;
+    let hi = p.nCell;
+    let eqAt = -1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      let k = cellKey(ctx, p, mid, n);
+      if (k instanceof Promise) k = await k;
+      const c = cmp(key, k);
+      if (c <= 0) {
+        hi = mid;
+        if (c === 0) eqAt = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    path.push({ pgno, data: p.data, idx: lo, w: false });
+    if (eqAt === lo) return { path, found: true };
+    if (p.leaf) return { path, found: false };
+    pgno = childOf(p, lo);
+  }
+}
+
+// ---- clearing -------------------------------------------------------------------------------
+
+/** Frees every page below `pgno` and their overflow chains (clearDatabasePage); the page itself
+ * is freed too unless it is the root, which becomes an empty leaf. */
+async function clearPage(ctx: WriteCtx, pgno: Pgno, intKey: boolean, depth: number, seen: Set<Pgno>, parent: Pgno): Promise<void> {
+  if (depth > 0) {
+    checkPgno(ctx, pgno, parent, 'child page');
+    if (seen.has(pgno)) throw corrupt(parent, `child page ${pgno} is referenced twice (cycle)`);
+  }
+  if (depth >= MAX_TREE_DEPTH) throw corrupt(parent, `b-tree deeper than ${MAX_TREE_DEPTH} levels`);
+  seen.add(pgno);
+  const data = await loadPage(ctx, pgno);
+  const p = parsePage(data, pgno, ctx.U);
+  if (p.intKey !== intKey) throw corrupt(pgno, 'b-tree page of the wrong kind');
+  for (let i = 0; i < p.nCell; i++) {
+    const off = cellOffset(p, i);
+    if (!p.leaf) await clearPage(ctx, get32(data, off), intKey, depth + 1, seen, pgno);
+    const sz = cellSize(data, off, p.type, ctx.g, ctx.U, pgno);
+    await freeOverflow(ctx, data.subarray(off, off + sz), p.type, pgno);
+  }
+  if (!p.leaf) await clearPage(ctx, p.rightChild, intKey, depth + 1, seen, pgno);
+  if (depth > 0) {
+    await freePage(ctx, pgno);
+  } else {
+    const w = await writePage(ctx, pgno);
+    zeroPage(w, hdrOf(pgno), intKey ? PTF_TABLE_LEAF : PTF_INDEX_LEAF, ctx.U);
+    forgetPage(w);
+  }
+}
+
+async function clearTree(ctx: WriteCtx, root: Pgno): Promise<void> {
+  const data = await loadPage(ctx, root);
+  const p = parsePage(data, root, ctx.U);
+  await clearPage(ctx, root, p.intKey, 0, new Set(), 0);
+}
+
+// ---- the writer -----------------------------------------------------------------------------
+
+/**
+ * Writes b-trees in a write transaction. Cheap to construct (it holds only the transaction);
+ * state that outlives it (the append tails) is kept per transaction.
+ */
+export class BtreeWriter {
+  private readonly txn: WritablePageSource;
+
+  constructor(txn: WritablePageSource) {
+    this.txn = txn;
+  }
+
+  /**
+   * Creates an empty table (intKey) or index b-tree and returns its root page. In auto-vacuum
+   * databases the root goes at largestRoot+1 (moving whatever page is there, as
+   * btreeCreateTable does) and header offset 52 grows.
+   */
+  async createBtree(kind: 'table' | 'index'): Promise<Pgno> {
+    if (kind !== 'table' && kind !== 'index') throw misuse(`unknown b-tree kind ${String(kind)}`);
+    const ctx = writeCtx(this.txn);
+    const type = kind === 'table' ? PTF_TABLE_LEAF : PTF_INDEX_LEAF;
+    let root: Pgno;
+    if (!ctx.autoVacuum) {
+      root = await allocatePage(ctx);
+    } else {
+      ctx.tails.clear();
+      const p1 = await loadPage(ctx, 1);
+      root = get32(p1, 52);
+      if (root > ctx.txn.pageCount) throw corrupt(1, `largest root page ${root} beyond the end of the database`);
+      root++;
+      while (isPtrmap(ctx, root) || root === ctx.lockByte) root++;
+      const got = await allocatePage(ctx, 'exact', root);
+      if (got !== root) {
+        // Move the page now at `root` to the page just allocated.
+        const [t, parent] = await ptrmapGet(ctx, root);
+        if (t === PTRMAP_ROOTPAGE || t === PTRMAP_FREEPAGE) throw corrupt(root, `page after the largest root has pointer-map type ${t}`);
+        await relocatePage(ctx, root, t, parent, got);
+      }
+      await ptrmapPut(ctx, root, PTRMAP_ROOTPAGE, 0);
+      put32(await writePage(ctx, 1), 52, root);
+    }
+    const w = await writePage(ctx, root);
+    zeroPage(w, 0, type, ctx.U);
+    forgetPage(w);
+    return root;
+  }
+
+  /**
+   * Frees every page of the b-tree. In auto-vacuum databases, when `root` is not the largest
+   * root, the largest root page moves into its place: returns { movedFrom, movedTo } so the
+   * caller updates sqlite_schema; else null.
+   */
+  async dropBtree(root: Pgno): Promise<{ movedFrom: Pgno; movedTo: Pgno } | null> {
+    const ctx = writeCtx(this.txn);
+    checkRoot(ctx, root);
+    if (root === 1) throw misuse('sqlite_schema (page 1) cannot be dropped');
+    ctx.tails.clear();
+    await clearTree(ctx, root);
+    if (!ctx.autoVacuum) {
+      await freePage(ctx, root);
+      return null;
+    }
+    const w1 = await writePage(ctx, 1);
+    const maxRoot = get32(w1, 52);
+    let moved: { movedFrom: Pgno; movedTo: Pgno } | null = null;
+    if (root === maxRoot) {
+      await freePage(ctx, root);
+    } else {
+      if (maxRoot < root || maxRoot > ctx.txn.pageCount) throw corrupt(1, `largest root page ${maxRoot} is inconsistent with root ${root}`);
+      await relocatePage(ctx, maxRoot, PTRMAP_ROOTPAGE, 0, root);
+      await freePage(ctx, maxRoot);
+      moved = { movedFrom: maxRoot, movedTo: root };
+    }
+    let m = maxRoot - 1;
+    while (m === ctx.lockByte || isPtrmap(ctx, m)) m--;
+    put32(w1, 52, m);
+    return moved;
+  }
+
+  /** Deletes every entry but keeps the root (SQLite's clearTable). */
+  async clearBtree(root: Pgno): Promise<void> {
+    const ctx = writeCtx(this.txn);
+    checkRoot(ctx, root);
+    ctx.tails.clear();
+    await clearTree(ctx, root);
+  }
+
+  /** Table b-tree: inserts or replaces the row with this rowid (record = encoded payload). */
+  insert(root: Pgno, rowid: Rowid, record: Uint8Array): Promise<void> {
+    try {
+      const ctx = writeCtx(this.txn);
+      const t = ctx.tails.get(root);
+      if (t !== undefined && (t.max === null || rowid > t.max)) {
+        checkRowid(rowid);
+        if (appendFast(ctx, t, rowid, record)) return DONE;
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.insertSlow(root, rowid, record);
+  }
+
+  private async insertSlow(root: Pgno, rowid: Rowid, record: Uint8Array): Promise<void> {
+    const ctx = writeCtx(this.txn);
+    checkRoot(ctx, root);
+    checkRowid(rowid);
+    if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
+    let path: Level[];
+    let found = false;
+    let rightmost: boolean;
+    const t = ctx.tails.get(root);
+    if (t !== undefined && (t.max === null || rowid > t.max) && tailValid(ctx, t)) {
+      path = pathOfTail(t);
+      rightmost = true;
+    } else {
+      ctx.tails.delete(root);
+      ({ path, found, rightmost } = await seekTable(ctx, root, rowid));
+    }
+    const L = path.length - 1;
+    const i = path[L].idx;
+    const cell = await leafCell(ctx, rowid, record, path[L].pgno);
+    const edit = new Edit(ctx, path);
+    if (found) {
+      await freeOverflow(ctx, edit.cellAt(L, i), PTF_TABLE_LEAF, path[L].pgno);
+      await edit.replace(L, i, cell);
+    } else {
+      await edit.insert(L, i, cell);
+    }
+    await edit.finish();
+    if (!found && rightmost && !edit.restructured) setTail(ctx, root, edit.path, rowid);
+    else ctx.tails.delete(root);
+  }
+
+  /** Table b-tree: deletes the row; false if absent. */
+  async delete(root: Pgno, rowid: Rowid): Promise<boolean> {
+    const ctx = writeCtx(this.txn);
+    checkRoot(ctx, root);
+    checkRowid(rowid);
+    ctx.tails.delete(root);
+    const { path, found } = await seekTable(ctx, root, rowid);
+    if (!found) return false;
+    const L = path.length - 1;
+    const i = path[L].idx;
+    const edit = new Edit(ctx, path);
+    await freeOverflow(ctx, edit.cellAt(L, i), PTF_TABLE_LEAF, path[L].pgno);
+    await edit.drop(L, i);
+    await edit.finish();
+    return true;
+  }
+
+  /**
+   * Index / WITHOUT ROWID b-tree: inserts an entry (record); an entry comparing equal on all
+   * columns under keyInfo (columns beyond keyInfo compare BINARY ascending) is replaced.
+   */
+  async insertIndex(root: Pgno, record: Uint8Array, keyInfo: KeyInfo): Promise<void> {
+    const ctx = writeCtx(this.txn);
+    checkRoot(ctx, root);
+    if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
+    let key: SqlValue[];
+    try {
+      key = decodeRecord(record, ctx.encoding, 0);
+    } catch {
+      throw misuse('the index record is malformed');
+    }
+    const cmp = keyComparator(keyInfo, ctx.encoding);
+    const { path, found } = await seekIndex(ctx, root, key, cmp);
+    const d = path.length - 1;
+    const lv = path[d];
+    const i = lv.idx;
+    const edit = new Edit(ctx, path);
+    const cell = await leafCell(ctx, null, record, lv.pgno);
+    if (!found) {
+      await edit.insert(d, i, cell);
+    } else {
+      const type = edit.types[d];
+      const old = edit.cellAt(d, i);
+      await freeOverflow(ctx, old, type, lv.pgno);
+      await edit.replace(d, i, type === PTF_INDEX_LEAF ? cell : interiorIndexCell(get32(old, 0), indexBody(ctx, cell, lv.pgno)));
+    }
+    await edit.finish();
+  }
+
+  /**
+   * Index b-tree: deletes the entry equal to `key` (decoded values: the full entry, or a prefix
+   * that identifies one entry; the first such entry is deleted); false if absent.
+   */
+  async deleteIndex(root: Pgno, key: readonly SqlValue[], keyInfo: KeyInfo): Promise<boolean> {
+    const ctx = writeCtx(this.txn);
+    checkRoot(ctx, root);
+    if (!Array.isArray(key)) throw misuse('an index key must be an array of values');
+    const cmp = keyComparator(keyInfo, ctx.encoding);
+    const { path, found } = await seekIndex(ctx, root, key, cmp);
+    if (!found) return false;
+    const d = path.length - 1;
+    const lv = path[d];
+    const i = lv.idx;
+    const type = lv.data[hdrOf(lv.pgno)];
+    if (type === PTF_INDEX_LEAF) {
+      const edit = new Edit(ctx, path);
+      await freeOverflow(ctx, edit.cellAt(d, i), type, lv.pgno);
+      await edit.drop(d, i);
+      await edit.finish();
+      return true;
+    }
+    // An interior entry: its predecessor (the last entry of the right-most leaf of the left
+    // subtree) takes its place.
+    let pgno = childOf(parsePage(lv.data, lv.pgno, ctx.U), i);
+    for (;;) {
+      const p = await enter(ctx, path, pgno, false);
+      path.push({ pgno, data: p.data, idx: p.leaf ? p.nCell - 1 : p.nCell, w: false });
+      if (p.leaf) break;
+      pgno = p.rightChild;
+    }
+    const edit = new Edit(ctx, path);
+    const L = path.length - 1;
+    const old = edit.cellAt(d, i);
+    await freeOverflow(ctx, old, type, lv.pgno);
+    const leafCellBytes = edit.cellAt(L, path[L].idx);
+    const repl = interiorIndexCell(get32(old, 0), indexBody(ctx, leafCellBytes, path[L].pgno).slice());
+    await edit.drop(L, path[L].idx);
+    await edit.replace(d, i, repl);
+    await edit.finish();
+    return true;
+  }
+
+  /** Largest rowid of a table b-tree, or null when it is empty. */
+  async maxRowid(root: Pgno): Promise<Rowid | null> {
+    const ctx = writeCtx(this.txn);
+    checkRoot(ctx, root);
+    const t = ctx.tails.get(root);
+    if (t !== undefined && tailValid(ctx, t)) return t.max;
+    const path = await seekLast(ctx, root, true);
+    const leaf = path[path.length - 1];
+    const p = parsePage(leaf.data, leaf.pgno, ctx.U);
+    const max = p.nCell === 0 ? null : cellRowid(p, p.nCell - 1);
+    setTail(ctx, root, path, max);
+    return max;
+  }
+
+  /** Before commit: auto-vacuum FULL truncates the file; a no-op otherwise. */
+  async beforeCommit(): Promise<void> {
+    const ctx = writeCtx(this.txn);
+    await autoVacuumCommit(ctx);
+  }
+
+  /**
+   * PRAGMA incremental_vacuum(n): frees up to n pages from the end (all when n <= 0) and
+   * returns the number of pages removed. Only incremental auto-vacuum databases change.
+   */
+  async incrementalVacuum(n: number): Promise<number> {
+    if (typeof n !== 'number' || Number.isNaN(n)) throw misuse(`invalid page count ${String(n)}`);
+    const ctx = writeCtx(this.txn);
+    return incrementalVacuum(ctx, n);
+  }
+}
+
+/**
+ * Formats page 1 of a new database: the header (`header`, see pager/header.ts newHeader) and
+ * an empty sqlite_schema table leaf. Grows the image to one page if it is empty. An auto-vacuum
+ * database starts with one page too, as SQLite's do: the first pointer-map page (page 2) is
+ * created when page 3 is allocated (SQLite refuses to commit a file whose last page is a
+ * pointer-map page).
+ */
+export async function initializeDatabase(txn: WritablePageSource, header: DbHeader): Promise<void> {
+  if (header.pageSize !== txn.pageSize) {
+    throw misuse(`header page size ${header.pageSize} differs from the transaction's ${txn.pageSize}`);
+  }
+  if (txn.pageCount < 1) txn.setPageCount(1);
+  let p1 = txn.writable(1);
+  if (!(p1 instanceof Uint8Array)) p1 = await p1;
+  p1.fill(0);
+  encodeHeader(header, p1);
+  zeroPage(p1, 100, PTF_TABLE_LEAF, header.pageSize - header.reservedBytes);
+  forgetPage(p1);
+  resetWriteCtx(txn);
+}
