@@ -5,7 +5,11 @@
  *
  *   1. schema: sqlite_schema is read into the catalog. If it cannot be (a damaged page 1 tree,
  *      a root page out of range), that is the first problem ("malformed database schema: ...")
- *      and only page 1's tree and the freelist are checked (SQLite's partial check).
+ *      and only page 1's tree and the freelist are checked (SQLite's partial check). A table or
+ *      index whose SQL quire cannot parse, or an automatic index that matches no constraint,
+ *      is a problem too ("malformed database schema (X) - why"): SQLite refuses to load such a
+ *      schema. (quire parses what SQLite's grammar accepts; a statement it rejects is taken as
+ *      damage, not as an unsupported feature.)
  *   2. pages: every b-tree (page 1, then each table and index in sqlite_schema order), the
  *      freelist, overflow chains and pointer maps; see btree/integrity.ts.
  *   3. counts: every index that is not partial holds as many entries as its table has rows
@@ -42,16 +46,17 @@
  */
 import { isQuireError } from '../pager/errors.js';
 import type { Snapshot } from '../pager/pager.js';
-import type { PageSource } from '../pager/source.js';
 import { IndexCursor, TableCursor } from '../btree/cursor.js';
 import { compareValues, keyComparator, type KeyComparator } from '../btree/compare.js';
 import { checkIntegrity, type TreeReport, type TreeSpec } from '../btree/integrity.js';
 import type { SqlValue } from '../btree/value.js';
 import { readVarint, type Varint } from '../btree/varint.js';
-import { nameKey, readCatalog, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
+import { nameKey, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
 import type { Database } from './database.js';
 import { RowIterator } from './read.js';
 import { textToNumeric } from './schema/affinity.js';
+import { parseSchemaSql } from './schema/parse.js';
+import type { SchemaObjectDef } from './schema/types.js';
 
 export interface CheckOptions {
   /** Stop after this many problems (PRAGMA integrity_check(N)). Default 100. */
@@ -103,25 +108,10 @@ export async function checkSource(
     return out.slice(0, maxErrors);
   }
 
+  out.push(...schemaProblems(catalog));
+
   // ---- phase 2: pages
-  const specs: TreeSpec[] = [{ root: 1, kind: 'table' }];
-  const owners: (TableInfo | IndexInfo | null)[] = [null];
-  for (const r of catalog.rows) {
-    if (r.rootPage <= 0) continue;
-    if (r.type === 'table') {
-      const t = catalog.tables.get(nameKey(r.name));
-      if (!t || t.virtual) continue;
-      owners.push(t);
-      if (!t.def) specs.push({ root: r.rootPage });
-      else if (t.withoutRowid) specs.push({ root: r.rootPage, kind: 'index', keyInfo: t.keyInfo, nKey: t.pkColumns.length });
-      else specs.push({ root: r.rootPage, kind: 'table' });
-    } else if (r.type === 'index') {
-      const ix = catalog.indexes.get(nameKey(r.name));
-      owners.push(ix ?? null);
-      const usable = ix !== undefined && ix.error === null && ix.columns.length > 0;
-      specs.push({ root: r.rootPage, kind: 'index', keyInfo: usable ? ix.keyInfo : undefined });
-    }
-  }
+  const { specs, owners } = treesOf(catalog);
   const page = await checkIntegrity(src, specs, { maxErrors: maxErrors - out.length });
   out.push(...page.problems);
   if (out.length >= maxErrors) return out.slice(0, maxErrors);
@@ -166,7 +156,109 @@ export async function checkSource(
   return out.slice(0, maxErrors);
 }
 
+/**
+ * What would stop SQLite from loading the schema (sqlite3InitCallback, sqlite3CheckObjectName):
+ * an entry of unknown type, SQL that does not parse or creates another kind of object, a
+ * name (or an index's or trigger's table name) that differs from the one in its SQL, a name
+ * used twice, an automatic index that matches no constraint. Each is "malformed database
+ * schema (NAME)", with the reason after " - " when there is one, as SQLite words it.
+ */
+export function schemaProblems(catalog: Catalog): string[] {
+  const out: string[] = [];
+  const names = new Set<string>();
+  for (const r of catalog.rows) {
+    const bad = (why?: string): void => {
+      out.push(`malformed database schema (${r.name})${why ? ` - ${why}` : ''}`);
+    };
+    const key = nameKey(r.name);
+    if (r.type === 'table' || r.type === 'index' || r.type === 'view') {
+      if (names.has(key)) {
+        bad(`${r.type} ${r.name} already exists`);
+        continue;
+      }
+      names.add(key);
+    }
+    if (r.type === 'table' || r.type === 'index') {
+      const o = r.type === 'table' ? catalog.tables.get(key) : catalog.indexes.get(key);
+      if (!o) continue;
+      if (o.error !== null) {
+        bad(o.error);
+        continue;
+      }
+      const def = o.def;
+      if (def === null) continue; // an automatic index (its SQL is NULL)
+      const table = def.type === 'index' ? def.table : def.name;
+      if (nameKey(def.name) !== key || nameKey(table) !== nameKey(r.tblName)) bad();
+    } else if (r.type === 'view' || r.type === 'trigger') {
+      if (r.sql === null) {
+        bad();
+        continue;
+      }
+      let def: SchemaObjectDef;
+      try {
+        def = parseSchemaSql(r.sql);
+      } catch (e) {
+        if (!isQuireError(e)) throw e;
+        bad(e.message);
+        continue;
+      }
+      const table = def.type === 'trigger' ? def.table : def.name;
+      if (def.type !== r.type || nameKey(def.name) !== key || nameKey(table) !== nameKey(r.tblName)) bad();
+    } else {
+      bad();
+    }
+  }
+  return out;
+}
+
+/**
+ * The b-trees of a database for the page-level check, with what each belongs to: page 1
+ * (sqlite_schema), then every table and index of sqlite_schema with a root page, in its order
+ * (WITHOUT ROWID tables as index trees keyed by their PRIMARY KEY; trees whose SQL quire cannot
+ * use take their kind from their root page and get no key-order check).
+ */
+export function treesOf(catalog: Catalog): { specs: TreeSpec[]; owners: (TableInfo | IndexInfo | null)[] } {
+  const specs: TreeSpec[] = [{ root: 1, kind: 'table' }];
+  const owners: (TableInfo | IndexInfo | null)[] = [null];
+  for (const r of catalog.rows) {
+    if (r.rootPage <= 0) continue;
+    if (r.type === 'table') {
+      const t = catalog.tables.get(nameKey(r.name));
+      if (!t || t.virtual) continue;
+      owners.push(t);
+      if (!t.def) specs.push({ root: r.rootPage });
+      else if (t.withoutRowid) specs.push({ root: r.rootPage, kind: 'index', keyInfo: t.keyInfo, nKey: t.pkColumns.length });
+      else specs.push({ root: r.rootPage, kind: 'table' });
+    } else if (r.type === 'index') {
+      const ix = catalog.indexes.get(nameKey(r.name));
+      owners.push(ix ?? null);
+      const usable = ix !== undefined && ix.error === null && ix.columns.length > 0;
+      specs.push({ root: r.rootPage, kind: 'index', keyInfo: usable ? ix.keyInfo : undefined });
+    }
+  }
+  return { specs, owners };
+}
+
 // ---------------------------------------------------------------- rows
+
+/**
+ * True when quire can rebuild every entry of index `ix` from the rows of table `t` (phase 4):
+ * not partial, no expression, no VIRTUAL generated column, collations quire has, a usable
+ * schema. Other indexes get only the entry-count check.
+ */
+export function rowCheckable(t: TableInfo, ix: IndexInfo): boolean {
+  if (ix.error !== null || ix.partial || ix.expression || ix.columns.length === 0 || ix.rootPage <= 0) return false;
+  if (t.def === null || t.error !== null || t.virtual) return false;
+  for (const c of ix.columns) {
+    if (c.column === -1 ? t.withoutRowid : c.column < 0 || c.column >= t.columns.length || t.columns[c.column].slot < 0) return false;
+  }
+  try {
+    keyComparator(ix.keyInfo);
+  } catch {
+    return false; // a collation quire does not have
+  }
+  return true;
+}
 
 /** An index quire can rebuild entries for, with what the checks need. */
 interface Checked {
@@ -299,21 +391,11 @@ async function checkRows(
 
   const checked: Checked[] = [];
   t.indexes.forEach((ix, order) => {
-    if (ix.error !== null || ix.partial || ix.expression || ix.columns.length === 0 || ix.rootPage <= 0) return;
+    if (!rowCheckable(t, ix)) return;
     const it = treeOf.get(ix);
     if (!it || !it.clean) return;
-    const fields: number[] = [];
-    for (const c of ix.columns) {
-      if (c.column === -1 && rowid) fields.push(0);
-      else if (c.column >= 0 && c.column < pos.length && pos[c.column] >= 0) fields.push(pos[c.column]);
-      else return; // an expression, or a VIRTUAL generated column
-    }
-    let cmp: KeyComparator;
-    try {
-      cmp = keyComparator(ix.keyInfo, src.encoding);
-    } catch {
-      return; // a collation quire does not have
-    }
+    const fields = ix.columns.map((c) => (c.column === -1 ? 0 : pos[c.column]));
+    const cmp = keyComparator(ix.keyInfo, src.encoding);
     const exact: number[] = [];
     const nullable: boolean[] = [];
     for (let k = 0; k < ix.nKey; k++) {
@@ -396,7 +478,7 @@ function flush(findings: Finding[], out: string[], maxErrors: number): void {
 }
 
 /** Checks a found entry against the row's: rowid at the end, exact values, then nothing else. */
-function compareFound(c: Checked, rec: readonly SqlValue[], key: readonly SqlValue[], row: number, rowid: boolean, src: PageSource, findings: Finding[]): void {
+function compareFound(c: Checked, rec: readonly SqlValue[], key: readonly SqlValue[], row: number, rowid: boolean, src: Snapshot, findings: Finding[]): void {
   const name = c.ix.name;
   if (rowid && (rec.length !== key.length || compareValues(rec[rec.length - 1], key[key.length - 1]) !== 0)) {
     findings.push({ row, order: c.order, text: `rowid not at end-of-record for row ${row} of index ${name}` });
@@ -416,7 +498,7 @@ function collides(c: Checked, a: readonly SqlValue[], b: readonly SqlValue[]): b
   return c.cmp(a.slice(0, c.nKey), b.slice(0, c.nKey)) === 0;
 }
 
-async function mergeIndex(c: Checked, list: { key: SqlValue[]; row: number }[], rowid: boolean, src: PageSource, findings: Finding[]): Promise<void> {
+async function mergeIndex(c: Checked, list: { key: SqlValue[]; row: number }[], rowid: boolean, src: Snapshot, findings: Finding[]): Promise<void> {
   const cmp = c.cmp;
   list.sort((a, b) => cmp(a.key, b.key) || a.row - b.row);
   const cur = new IndexCursor(src, c.ix.rootPage, c.ix.keyInfo);
@@ -458,7 +540,7 @@ async function mergeIndex(c: Checked, list: { key: SqlValue[]; row: number }[], 
   }
 }
 
-async function seekEntry(c: Checked, cur: IndexCursor, key: SqlValue[], row: number, rowid: boolean, src: PageSource, findings: Finding[]): Promise<void> {
+async function seekEntry(c: Checked, cur: IndexCursor, key: SqlValue[], row: number, rowid: boolean, src: Snapshot, findings: Finding[]): Promise<void> {
   const name = c.ix.name;
   try {
     if (!(await cur.seek(key, { op: 'eq' }))) {
