@@ -1,0 +1,229 @@
+/**
+ * The write API against SQLite: schema statements, affinity, constraints and their messages,
+ * ON CONFLICT, AUTOINCREMENT, WITHOUT ROWID, refusals, statement atomicity, transactions.
+ * Every database quire writes is checked with SQLite's integrity_check and read back by SQLite.
+ */
+import { describe, it, expect } from 'vitest';
+import BetterSqlite from 'better-sqlite3';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Database, MemoryStorage, isQuireError } from '../src/index.js';
+import { openDatabase } from '../src/node/index.js';
+import { referenceExport, referenceIntegrity } from './util/reference.js';
+import { tempDir } from './util/tmp.js';
+
+function dump(db: Database, name = 'w.db'): string {
+  const f = path.join(tempDir(), name);
+  writeFileSync(f, (db.storage as MemoryStorage).getFile('db')!);
+  return f;
+}
+
+async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  const e = await p.then(
+    () => null,
+    (x) => x,
+  );
+  expect(e, 'expected an error').not.toBeNull();
+  expect(isQuireError(e)).toBe(true);
+  return e as { code: string; message: string };
+}
+
+/** Runs the same statements in SQLite for comparison. */
+function sqlite(statements: string): string {
+  const f = path.join(tempDir(), 'ref.db');
+  const db = new BetterSqlite(f);
+  db.exec(statements);
+  db.close();
+  return f;
+}
+
+describe('write API', () => {
+  it('creates tables and indexes that SQLite reads, with its schema text and cookie', async () => {
+    const db = await Database.memory();
+    await db.exec(`create   table if not exists "my table" (id integer primary key, name text not null unique, score real default 1.5);
+                   CREATE INDEX IF NOT EXISTS by_score ON "my table"(score DESC);`);
+    await db.insert('my table', { name: 'ada', score: 3 });
+    await db.insert('my table', { name: 'bob' });
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    const s = new BetterSqlite(f, { readonly: true });
+    const rows = s.prepare('SELECT type, name, tbl_name, sql FROM sqlite_schema').all();
+    expect(rows).toEqual([
+      { type: 'table', name: 'my table', tbl_name: 'my table', sql: 'CREATE TABLE "my table" (id integer primary key, name text not null unique, score real default 1.5)' },
+      { type: 'index', name: 'sqlite_autoindex_my table_1', tbl_name: 'my table', sql: null },
+      { type: 'index', name: 'by_score', tbl_name: 'my table', sql: 'CREATE INDEX by_score ON "my table"(score DESC)' },
+    ]);
+    expect(s.prepare('SELECT * FROM "my table" ORDER BY id').all()).toEqual([
+      { id: 1, name: 'ada', score: 3 },
+      { id: 2, name: 'bob', score: 1.5 },
+    ]);
+    expect(s.pragma('schema_version', { simple: true })).toBe(2);
+    s.close();
+    await db.close();
+  });
+
+  it('applies affinity exactly as SQLite does', async () => {
+    const ddl = 'CREATE TABLE a(i INTEGER, r REAL, t TEXT, n NUMERIC, b BLOB, x)';
+    const values: unknown[][] = [
+      ['12', '12', 12, '12.0', '12', '12'],
+      [1.0, 1, 1.5, ' 7 ', 7, 7.5],
+      ['0x10', '1e3', -0, '1e3', 'abc', null],
+      ['9223372036854775807', '9223372036854775808', 9007199254740993n, '-3.0', new Uint8Array([1, 2]), 2n ** 62n],
+    ];
+    const db = await Database.memory();
+    await db.exec(ddl);
+    for (const v of values) await db.insert('a', v as never);
+    const ref = new BetterSqlite(sqlite(ddl));
+    ref.defaultSafeIntegers(true);
+    const ins = ref.prepare('INSERT INTO a VALUES (?, ?, ?, ?, ?, ?)');
+    for (const v of values) ins.run(...v.map((x) => (typeof x === 'number' && Number.isInteger(x) && !Object.is(x, -0) ? BigInt(x) : x)));
+    const refFile = ref.name;
+    ref.close();
+    const f = dump(db);
+    expect(referenceExport(f, 'a')).toBe(referenceExport(refFile, 'a'));
+    const typesOf = (file: string) =>
+      new BetterSqlite(file, { readonly: true }).prepare('SELECT typeof(i), typeof(r), typeof(t), typeof(n), typeof(b), typeof(x) FROM a ORDER BY rowid').raw().all();
+    expect(typesOf(f)).toEqual(typesOf(refFile));
+    await db.close();
+  });
+
+  it('reports constraint violations with SQLite messages and writes nothing', async () => {
+    const db = await Database.memory();
+    await db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT UNIQUE, b NOT NULL, c INT, UNIQUE(b, c))');
+    await db.insert('t', { id: 1, a: 'x', b: 1, c: 1 });
+    const before = dump(db, 'before.db');
+    expect((await errorOf(db.insert('t', { id: 1, a: 'y', b: 2 }))).message).toBe('UNIQUE constraint failed: t.id');
+    expect((await errorOf(db.insert('t', { a: 'x', b: 2 }))).message).toBe('UNIQUE constraint failed: t.a');
+    expect((await errorOf(db.insert('t', { a: 'z', b: 1, c: 1 }))).message).toBe('UNIQUE constraint failed: t.b, t.c');
+    expect((await errorOf(db.insert('t', { a: 'w' }))).message).toBe('NOT NULL constraint failed: t.b');
+    expect((await errorOf(db.insert('t', { id: 'abc', b: 1 }))).message).toBe('datatype mismatch');
+    expect(readFileSync(dump(db, 'after.db'))).toEqual(readFileSync(before));
+    // NULLs are distinct in UNIQUE.
+    await db.insert('t', { b: 5 });
+    await db.insert('t', { b: 5 });
+    await db.close();
+  });
+
+  it('ON CONFLICT REPLACE / IGNORE, declared and per statement', async () => {
+    const db = await Database.memory();
+    await db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY ON CONFLICT REPLACE, a TEXT UNIQUE ON CONFLICT IGNORE, b)');
+    await db.insert('t', { id: 1, a: 'x', b: 1 });
+    await db.insert('t', { id: 1, a: 'y', b: 2 }); // replaces row 1
+    expect(await db.insert('t', { id: 2, a: 'y', b: 3 })).toBeNull(); // ignored: a='y' exists
+    await db.insert('t', { id: 3, a: 'y', b: 4 }, { onConflict: 'replace' }); // replaces row 1 via a
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    expect(referenceExport(f, 't')).toBe('[3,3,"y",4]\n');
+    await db.close();
+  });
+
+  it('AUTOINCREMENT keeps sqlite_sequence as SQLite does', async () => {
+    const db = await Database.memory();
+    await db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY AUTOINCREMENT, v)');
+    await db.insert('t', { v: 1 });
+    await db.insert('t', { id: 10, v: 2 });
+    await db.delete('t', 10);
+    expect(await db.insert('t', { v: 3 })).toBe(11);
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    expect(referenceExport(f, 'sqlite_sequence')).toBe('[1,"t",11]\n');
+    await db.close();
+  });
+
+  it('WITHOUT ROWID tables with composite DESC/NOCASE keys and secondary indexes', async () => {
+    const db = await Database.memory();
+    await db.exec('CREATE TABLE w(k TEXT COLLATE NOCASE, n INT, v, PRIMARY KEY(k, n DESC)) WITHOUT ROWID; CREATE INDEX wv ON w(v)');
+    for (const [k, n, v] of [['b', 1, 'x'], ['A', 2, 'y'], ['a', 1, 'z'], ['C', 5, null]] as const) await db.insert('w', { k, n, v });
+    expect((await errorOf(db.insert('w', { k: 'B', n: 1, v: 'dup' }))).message).toBe('UNIQUE constraint failed: w.k, w.n');
+    expect(await db.update('w', ['a', 2], { v: 'updated' })).toBe(true);
+    expect(await db.delete('w', ['C', 5])).toBe(true);
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    expect(referenceExport(f, 'w')).toBe('["A",2,"updated"]\n["a",1,"z"]\n["b",1,"x"]\n');
+    await db.close();
+  });
+
+  it('refuses writes that need SQL evaluation', async () => {
+    const db = await Database.memory();
+    await db.exec('CREATE TABLE c(x CHECK (x > 0)); CREATE TABLE g(a, b AS (a * 2)); CREATE TABLE d(a, b DEFAULT (random()))');
+    expect((await errorOf(db.insert('c', { x: 1 }))).code).toBe('UNSUPPORTED');
+    expect((await errorOf(db.insert('g', { a: 1 }))).code).toBe('UNSUPPORTED');
+    expect((await errorOf(db.insert('d', { a: 1 }))).code).toBe('UNSUPPORTED');
+    await db.insert('d', { a: 1, b: 2 }); // the DEFAULT expression is not needed
+    expect((await errorOf(db.exec('CREATE INDEX e ON d(a + 1)'))).code).toBe('UNSUPPORTED');
+    expect((await errorOf(db.exec('CREATE INDEX p ON d(a) WHERE a > 0'))).code).toBe('UNSUPPORTED');
+    expect((await errorOf(db.exec('CREATE VIEW v AS SELECT 1'))).code).toBe('UNSUPPORTED');
+    expect((await errorOf(db.insert('nope', { a: 1 }))).code).toBe('NOTFOUND');
+    await db.close();
+  });
+
+  it('a failed CREATE UNIQUE INDEX leaves nothing behind; the transaction goes on', async () => {
+    const db = await Database.memory();
+    await db.exec('CREATE TABLE t(a)');
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 300; i++) await tx.insert('t', { a: i % 250 });
+      const e = await tx.exec('CREATE UNIQUE INDEX u ON t(a)').catch((x) => x);
+      expect(isQuireError(e) && e.code).toBe('CONSTRAINT');
+      await tx.insert('t', { a: 'after' });
+      await tx.exec('CREATE INDEX ok ON t(a)');
+    });
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    const s = new BetterSqlite(f, { readonly: true });
+    expect(s.prepare("SELECT name FROM sqlite_schema WHERE type='index'").pluck().all()).toEqual(['ok']);
+    expect(s.prepare('SELECT count(*) FROM t').pluck().get()).toBe(301);
+    s.close();
+    await db.close();
+  });
+
+  it('a throwing transaction function rolls everything back', async () => {
+    const db = await Database.memory();
+    await db.exec('CREATE TABLE t(a)');
+    const before = (db.storage as MemoryStorage).getFile('db');
+    const boom = new Error('no');
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.insert('t', { a: 1 });
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect((db.storage as MemoryStorage).getFile('db')).toEqual(before);
+    await db.close();
+  });
+
+  it('DROP TABLE frees its pages (and auto-vacuum moves roots); DROP INDEX', async () => {
+    for (const autoVacuum of ['none', 'full', 'incremental'] as const) {
+      const db = await Database.open(new MemoryStorage(), { readOnly: false, create: { pageSize: 1024, autoVacuum } });
+      await db.exec('CREATE TABLE a(x); CREATE TABLE b(y UNIQUE); CREATE TABLE c(z); CREATE INDEX cz ON c(z)');
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < 500; i++) {
+          await tx.insert('a', { x: 'a'.repeat(i % 50) });
+          await tx.insert('b', { y: i });
+          await tx.insert('c', { z: i });
+        }
+      });
+      await db.exec('DROP TABLE a; DROP INDEX cz');
+      if (autoVacuum === 'incremental') await db.transaction((tx) => tx.incrementalVacuum(0));
+      const f = dump(db, `drop-${autoVacuum}.db`);
+      expect(referenceIntegrity(f), autoVacuum).toEqual(['ok']);
+      expect(referenceExport(f, 'b').split('\n').length).toBe(501);
+      await db.close();
+    }
+  });
+
+  it('WAL-mode databases: created in WAL mode, committed as frames, read by SQLite', async () => {
+    const dir = tempDir();
+    const f = path.join(dir, 'wal.db');
+    const db = await openDatabase(f, { readOnly: false, create: { journalMode: 'wal' } });
+    await db.exec('CREATE TABLE t(a)');
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 1000; i++) await tx.insert('t', { a: i });
+    });
+    await db.close();
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    const s = new BetterSqlite(f, { readonly: true });
+    expect(s.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(s.prepare('SELECT sum(a) FROM t').pluck().get()).toBe(499500);
+    s.close();
+  });
+});
