@@ -101,10 +101,10 @@ describe('bench/run.mjs --quick', () => {
     const copy = res.scenarios.copy;
     expect(Object.keys(copy.groups)).toEqual(['base']);
     const base: Group = copy.groups.base;
-    expect(Object.keys(base.competitors)).toEqual(['quire', 'bsqlite', 'bsqlite-all', 'cp', 'copyFileSync', 'copyFileSync-fsync']);
+    expect(Object.keys(base.competitors)).toEqual(['quire', 'bsqlite', 'bsqlite-all', 'cp', 'cp-sync', 'copyFileSync', 'copyFileSync-fsync']);
     for (const [id, c] of Object.entries(base.competitors)) expectTimed(c, `copy ${id}`);
     expect(base.competitors.quire.peakRssBytes).toBeGreaterThan(0);
-    expectRatios(base, 5);
+    expectRatios(base, 6);
     expect(base.ratios.filter((x) => x.goal).map((x) => x.to)).toEqual(['bsqlite', 'cp']);
 
     // live

@@ -76,9 +76,16 @@ function targets(dir) {
 
 /** One quire copy with counters (backupFile defaults + a time budget). */
 async function quireCopy(src, dst, timeoutMs, stats) {
-  const r = await backupFile(src, dst, { timeout: timeoutMs });
+  let busy = 0;
+  const r = await backupFile(src, dst, {
+    timeout: timeoutMs,
+    onProgress: (p) => {
+      if (p.status === 'BUSY') busy++;
+    },
+  });
   const s = r.snapshot;
   stats.copies++;
+  stats.busySteps += busy;
   stats.restarts += s.restarts;
   stats.snapshotMoves += s.snapshotMoves;
   stats.resetsBridged += s.resetsBridged;
@@ -89,17 +96,24 @@ async function quireCopy(src, dst, timeoutMs, stats) {
 async function sqliteBackup(src, dst, pagesPerStep, capMs) {
   const db = new Database(src, { fileMustExist: true });
   const t0 = performance.now();
-  const info = { finished: false, ms: 0, steps: 0, restarts: 0, maxPagesDone: 0, totalPages: 0, capMs, error: null };
-  let prevRemaining = Infinity;
+  // A restart shows as fewer pages done than after the previous step (SQLite's backup sets
+  // iNext back to 1 when another connection changed the source); a growing page count alone
+  // raises `remaining` but not this.
+  const info = { finished: false, ms: 0, steps: 0, restarts: 0, maxPagesDone: 0, totalPages: 0, lastRestartMs: 0, capMs, error: null };
+  let prevDone = 0;
   const CAP = Symbol('cap');
   try {
     await db.backup(dst, {
       progress({ totalPages, remainingPages }) {
         info.steps++;
         info.totalPages = totalPages;
-        if (remainingPages > prevRemaining) info.restarts++;
-        prevRemaining = remainingPages;
-        info.maxPagesDone = Math.max(info.maxPagesDone, totalPages - remainingPages);
+        const done = totalPages - remainingPages;
+        if (done < prevDone) {
+          info.restarts++;
+          info.lastRestartMs = performance.now() - t0;
+        }
+        prevDone = done;
+        info.maxPagesDone = Math.max(info.maxPagesDone, done);
         if (performance.now() - t0 > capMs) throw CAP;
         return pagesPerStep;
       },
@@ -126,7 +140,7 @@ export async function runLive(cfg, sampling, log) {
   try {
     // ---- phase 1: idle
     log('  phase 1: idle source');
-    const idleStats = { copies: 0, restarts: 0, snapshotMoves: 0, resetsBridged: 0, recopiedPages: 0 };
+    const idleStats = { copies: 0, busySteps: 0, restarts: 0, snapshotMoves: 0, resetsBridged: 0, recopiedPages: 0 };
     const tq = targets(path.join(work, 'idle-quire'));
     const ts = targets(path.join(work, 'idle-sqlite'));
     let lastQ = null;
@@ -163,7 +177,7 @@ export async function runLive(cfg, sampling, log) {
     const w = startWriter(src, writerOptions);
     const writerStarted = performance.now();
     let writerCounters = null;
-    const liveStats = { copies: 0, restarts: 0, snapshotMoves: 0, resetsBridged: 0, recopiedPages: 0 };
+    const liveStats = { copies: 0, busySteps: 0, restarts: 0, snapshotMoves: 0, resetsBridged: 0, recopiedPages: 0 };
     const checks = { ok: 0, failed: [], commitsSeen: [] };
     try {
       await sleep(1000);

@@ -130,7 +130,7 @@ function printLive(s, out, countErr) {
   const sq = s.phases.sqliteLive;
   if (sq) {
     const how = sq.finished
-      ? `finished in ${fmtMs(sq.ms)} (${sq.steps} steps, ${sq.restarts} restarts)${sq.checkError ? `, copy INVALID: ${sq.checkError}` : ', copy passes the invariants'}`
+      ? `finished in ${fmtMs(sq.ms)} (${sq.steps} steps, ${sq.restarts} restarts from page 1, the last at ${fmtMs(sq.lastRestartMs)})${sq.checkError ? `, copy INVALID: ${sq.checkError}` : ', copy passes the invariants'}`
       : sq.error
         ? `failed after ${fmtMs(sq.ms)}: ${sq.error.split('\n')[0]}`
         : `did not finish in ${(sq.capMs / 1000).toFixed(0)} s (${sq.steps} steps, ${sq.restarts} restarts, at most ${sq.maxPagesDone} of ${sq.totalPages} pages copied in one pass)`;
@@ -139,7 +139,7 @@ function printLive(s, out, countErr) {
   const st = s.phases.live?.quireStats;
   const ch = s.phases.live?.copyChecks;
   if (st) {
-    out(`  quire under the writer: ${st.copies} copies, ${st.snapshotMoves} snapshot moves, ${st.resetsBridged} WAL resets bridged, ${st.recopiedPages} pages re-copied, ${st.restarts} restarts`);
+    out(`  quire under the writer: ${st.copies} copies, ${st.snapshotMoves} snapshot moves, ${st.resetsBridged} WAL resets bridged, ${st.recopiedPages} pages re-copied, ${st.restarts} restarts (${st.busySteps} BUSY steps, each followed by backupFile's default 250 ms sleep)`);
   }
   if (ch) {
     const seen = ch.commitsSeen.length ? `, commits in the copies ${Math.min(...ch.commitsSeen)}..${Math.max(...ch.commitsSeen)}` : '';

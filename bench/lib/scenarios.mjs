@@ -312,6 +312,15 @@ function copyCompetitors(ds, tag) {
       sqliteVerify,
     ),
     mk('cp', 'cp src dst (child process)', (dst) => execFileP('cp', [src, dst]), sizeVerify),
+    mk(
+      'cp-sync',
+      'cp src dst && sync dst (durable, as quire and SQLite are)',
+      async (dst) => {
+        await execFileP('cp', [src, dst]);
+        await execFileP('sync', [dst]);
+      },
+      sizeVerify,
+    ),
     mk('copyFileSync', 'fs.copyFileSync(src, dst)', (dst) => copyFileSync(src, dst), sizeVerify),
     mk(
       'copyFileSync-fsync',
@@ -396,6 +405,7 @@ export const SCENARIOS = {
           ['quire', 'bsqlite', { max: 0.5, text: 'quire ≥ 2× faster than better-sqlite3 (ratio ≤ 0.5)' }],
           ['quire', 'bsqlite-all'],
           ['quire', 'cp', { max: 2.0, text: 'quire within 2× of cp' }],
+          ['quire', 'cp-sync'],
           ['quire', 'copyFileSync'],
           ['quire', 'copyFileSync-fsync'],
         ],
