@@ -8,6 +8,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import path from 'node:path';
+import { copyFileSync } from 'node:fs';
 import { readManifest, fixturePath } from '../fixtures/index.mjs';
 import { openDatabase } from '../src/node/index.js';
 import { isQuireError } from '../src/index.js';
@@ -38,6 +39,7 @@ describe('export → import round trip', () => {
       const cat = await src_.schema();
       await src_.close();
       const done: string[] = [];
+      const refused: string[] = [];
       for (const r of rows) {
         if (r.type !== 'table' || r.sql === null || r.name.startsWith('sqlite_')) continue;
         const t = [...cat.tables.values()].find((x) => x.name === r.name)!;
@@ -47,19 +49,8 @@ describe('export → import round trip', () => {
           rows.some((x) => x.type === 'trigger' && x.tbl_name === r.name) ||
           t.indexes.some((i) => i.partial || i.expression);
         if (needsSql) {
-          if (t.virtual) continue;
           // quire refuses to write such a table rather than writing something SQLite would not.
-          await db.exec(r.sql);
-          // Expression and partial indexes are refused at CREATE too.
-          for (const ix of rows) {
-            if (ix.type !== 'index' || ix.tbl_name !== r.name || !ix.sql) continue;
-            const err = await db.exec(ix.sql).then(() => null, (x) => x);
-            if (err) expect(isQuireError(err) && err.code).toBe('UNSUPPORTED');
-          }
-          const e = await db.insert(r.name, {}).catch((x) => x);
-          expect(isQuireError(e), `${r.name} must be refused`).toBe(true);
-          expect(e.code).toBe('UNSUPPORTED');
-          await db.exec(`DROP TABLE "${r.name.replace(/"/g, '""')}"`);
+          if (!t.virtual) refused.push(r.name);
           continue;
         }
         await db.exec(r.sql);
@@ -67,6 +58,16 @@ describe('export → import round trip', () => {
         done.push(r.name);
       }
       await db.close();
+      if (refused.length) {
+        const copy = path.join(dir, 'copy.db');
+        copyFileSync(src, copy);
+        const w = await openDatabase(copy, { readOnly: false });
+        for (const name of refused) {
+          const e = await w.insert(name, {}).catch((x) => x);
+          expect(isQuireError(e) && e.code, `${name} must be refused`).toBe('UNSUPPORTED');
+        }
+        await w.close();
+      }
       for (const name of done) {
         const res = await cli(['import', out, name], referenceExport(src, name));
         expect(res.stderr, `${f.name}.${name}`).toBe('');

@@ -2,7 +2,8 @@
  * quire import DB TABLE [--create SQL] [--on-conflict abort|replace|ignore] < rows.jsonl
  *
  * Reads rows in the export format (one JSON array per line: the rowid first for rowid tables,
- * then the stored columns; BLOBs as {"blob":"hex"}) from standard input and inserts them into
+ * then the stored columns; BLOBs as {"blob":"hex"}; big INTEGERs and ±Infinity as strings,
+ * read back as such outside TEXT columns) from standard input and inserts them into
  * TABLE in one transaction. DB is created if it does not exist. --create runs a CREATE TABLE
  * (and optionally CREATE INDEX statements, ';'-separated) first when TABLE does not exist.
  * Prints the number of rows inserted. Any bad line fails the whole import (nothing written).
@@ -11,6 +12,7 @@ import { ErrorCode, QuireError } from '../../pager/errors.js';
 import { openDatabase } from '../node/index.js';
 import { nameKey } from '../catalog.js';
 import type { SqlValue } from '../../btree/value.js';
+import type { Affinity } from '../schema/types.js';
 import { UsageError, parseArgs, positionals } from './args.js';
 import type { CliIO } from './io.js';
 
@@ -23,11 +25,29 @@ function hexToBytes(hex: string, line: number): Uint8Array {
   return out;
 }
 
-/** One value of the export format back to an SQL value (JSON strings are TEXT). */
-function importValue(v: unknown, line: number): SqlValue {
+const BIG_INT = /^-?[0-9]{16,19}$/;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * One value of the export format back to an SQL value. The format writes two things as JSON
+ * strings that are not TEXT: INTEGERs beyond ±(2^53−1) (their digits) and ±Infinity. Outside
+ * TEXT-affinity columns (where SQLite would store text anyway), such strings are read back as
+ * that INTEGER or REAL; every other string is TEXT.
+ */
+function importValue(v: unknown, line: number, affinity: Affinity): SqlValue {
   if (v === null) return null;
   if (typeof v === 'number') return v;
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') {
+    if (affinity !== 'TEXT') {
+      if (v === 'Infinity') return Infinity;
+      if (v === '-Infinity') return -Infinity;
+      if (BIG_INT.test(v)) {
+        const b = BigInt(v);
+        if ((b > MAX_SAFE || b < -MAX_SAFE) && b >= -(2n ** 63n) && b < 2n ** 63n) return b;
+      }
+    }
+    return v;
+  }
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
     const b = (v as { blob?: unknown }).blob;
     if (typeof b === 'string' && Object.keys(v).length === 1) return hexToBytes(b, line);
@@ -93,8 +113,8 @@ export async function importCommand(argv: string[], io: CliIO): Promise<number> 
         if (arr.length !== want) throw new QuireError(ErrorCode.MISUSE, `line ${lineNo}: ${arr.length} values, table ${t.name} rows have ${want}`);
         const row: Record<string, SqlValue> = {};
         let k = 0;
-        if (!t.withoutRowid) row.rowid = importValue(arr[k++], lineNo);
-        for (const c of stored) row[c.name] = importValue(arr[k++], lineNo);
+        if (!t.withoutRowid) row.rowid = importValue(arr[k++], lineNo, 'INTEGER');
+        for (const c of stored) row[c.name] = importValue(arr[k++], lineNo, c.def.affinity);
         if (!t.withoutRowid && t.rowidAlias >= 0) delete row[t.columns[t.rowidAlias].name];
         if ((await tx.insert(table, row, { onConflict: mode })) !== null) n++;
       }
