@@ -28,8 +28,9 @@
  *
  * Validation follows SQLite's lockBtree()/sqlite3InitOne(): a bad magic, page size, read
  * version (> 2), usable size (< 480), or payload fractions other than 64/32/32 is NOTADB; a
- * write version > 2 makes the file read-only; schema format > 4 is NOTADB ("unsupported file
- * format"). The encoding field is read as SQLite reads it (`& 3`, with 0 meaning UTF-8).
+ * write version > 2 makes the file read-only; a schema format whose low byte (all SQLite reads
+ * of it) is > 4 is NOTADB ("unsupported file format"). The encoding field is read as SQLite
+ * reads it (`& 3`, with 0 meaning UTF-8).
  */
 import { get32, put16, put32 } from './bytes.js';
 import { ErrorCode, QuireError } from './errors.js';
@@ -112,7 +113,8 @@ export function parseHeader(bytes: Uint8Array, label = 'database'): DbHeader {
   const headerPageCount = get32(bytes, 28);
   const versionValidFor = get32(bytes, 92);
   const schemaFormat = get32(bytes, 44);
-  if (schemaFormat > 4) throw notadb(label, `unsupported file format ${schemaFormat}`);
+  // SQLite keeps only the low byte of this field (sqlite3InitOne: file_format = (u8)meta[1]).
+  if ((schemaFormat & 0xff) > 4) throw notadb(label, `unsupported file format ${schemaFormat}`);
   const rawEncoding = get32(bytes, 56);
   const enc = rawEncoding & 3;
   return {
