@@ -589,13 +589,17 @@ export class Transaction {
   }
 
   private async nextRowid(t: TableInfo): Promise<bigint> {
+    // SQLite's OP_NewRowid: the largest rowid + 1 (1 for an empty table); with AUTOINCREMENT
+    // at least the sqlite_sequence value + 1.
     const max = await this.writer.maxRowid(t.rootPage);
-    const seq = t.def!.autoincrement ? await this.sequenceOf(t) : 0n;
-    if (max === null && seq === 0n) return 1n;
-    let base = max === null ? 0n : asBig(max);
-    if (seq > base) base = seq;
-    if (base < LARGEST) return base + 1n;
-    if (t.def!.autoincrement) throw new QuireError(ErrorCode.FULL, 'database or disk is full (no AUTOINCREMENT rowid left)');
+    let next = max === null ? 1n : asBig(max) < LARGEST ? asBig(max) + 1n : null;
+    if (t.def!.autoincrement) {
+      const seq = await this.sequenceOf(t);
+      if (max !== null && asBig(max) >= LARGEST) next = null;
+      else if (next === null || next < seq + 1n) next = seq + 1n;
+      if (next === null || next > LARGEST) throw new QuireError(ErrorCode.FULL, 'database or disk is full (no AUTOINCREMENT rowid left)');
+    }
+    if (next !== null) return next;
     // As SQLite: with the largest rowid taken, try random ones.
     for (let i = 0; i < 100; i++) {
       const cand = BigInt.asUintN(63, (BigInt(Math.floor(Math.random() * 2 ** 32)) << 31n) ^ BigInt(Math.floor(Math.random() * 2 ** 31)));

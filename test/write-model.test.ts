@@ -332,8 +332,10 @@ const CONFIGS = [
 describe(`write path against a model (seed ${SEED})`, () => {
   for (const cfg of CONFIGS) {
     it(`page size ${cfg.pageSize}, auto-vacuum ${cfg.autoVacuum}`, async () => {
+      let totalCommits = 0;
+      let totalCommands = 0;
       await fc.assert(
-        fc.asyncProperty(fc.commands(commands, { maxCommands: 120 }), async (cmds) => {
+        fc.asyncProperty(fc.commands(commands, { maxCommands: 120, size: 'max' }), async (cmds) => {
           const db = await Database.open(new MemoryStorage(), { readOnly: false, create: { pageSize: cfg.pageSize, autoVacuum: cfg.autoVacuum } });
           await db.exec(`
             CREATE TABLE t1(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL);
@@ -345,10 +347,15 @@ describe(`write path against a model (seed ${SEED})`, () => {
           const real: Real = { db, tx: null, finish: null, done: null, committed: clone(empty), model: clone(empty), dir: tempDir(), commits: 0 };
           const model = real.model;
           await fc.asyncModelRun(() => ({ model, real }), [...cmds, new Commit()]);
+          totalCommits += real.commits;
+          totalCommands += [...cmds].length;
           await db.close();
         }),
         { seed: SEED + cfg.pageSize, numRuns: 12, verbose: 1 },
       );
+      // The runs really exercised the write path and were checked after every commit.
+      expect(totalCommands).toBeGreaterThan(200);
+      expect(totalCommits).toBeGreaterThan(12);
     }, 600_000);
   }
 });
