@@ -583,8 +583,8 @@ export class Edit {
         right = finalRight;
       }
       const lv: Level = j < nOld && oldPg[j] === this.path[d].pgno ? this.path[d] : { pgno: newPg[j], data: new Uint8Array(0), idx: 0, w: false };
+      // (The page's own pointer-map entry, BTREE(parent), is written with the parent.)
       await this.writeContent(lv, type, { cells, right: isLeafType(type) ? 0 : right });
-      await ptrmapPut(ctx, newPg[j], PTRMAP_BTREE, parentLv.pgno);
     }
 
     // The parent: dividers replace the old ones; the last new page takes the last old one's slot.

@@ -1,0 +1,476 @@
+/**
+ * Model-based test of the b-tree writer on index b-trees (fast-check commands, seeded):
+ *
+ *   A. a rowid table t(a, b) with an index i ON t(a COLLATE NOCASE DESC, b): rows are written
+ *      to the table b-tree and their entries [a, b, rowid] to the index with insertIndex /
+ *      deleteIndex (full keys, unique prefixes, absent keys; a re-cased `a` replaces the
+ *      entry in place, since it compares equal under NOCASE);
+ *   B. a WITHOUT ROWID table w(a TEXT COLLATE NOCASE, b BLOB, c INT, PRIMARY KEY(a DESC, b, c)):
+ *      the records are the rows; inserting a key equal under NOCASE replaces the row.
+ *
+ * Keys mix NULL, integers, reals, text with case variants and non-ASCII letters, and BLOBs up
+ * to several pages (overflowing index cells, on leaves and in interior cells). After every
+ * commit: SQLite's integrity_check (order under the collation, index entries matching table
+ * rows), SQLite's rows equal the model's, and quire's index cursor walks the entries in the
+ * order SQLite returns them. Replay with QUIRE_SEED=<seed> (printed in the suite name).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { IndexCursor } from '../btree/cursor.js';
+import { checkIntegrity } from '../btree/integrity.js';
+import { parsePage } from '../btree/page.js';
+import { encodeRecord } from '../btree/record.js';
+import type { KeyInfo } from '../btree/compare.js';
+import type { SqlValue } from '../btree/value.js';
+import { BtreeWriter } from '../btree/write.js';
+import type { WriteTxn } from '../pager/pager.js';
+import { SEED, sqliteRows } from './util/btree-db.js';
+import { addSchemaRow, createDb, dumpDb, openSqlite, sqliteCheck, type WriteDb } from './util/write-db.js';
+
+interface Cfg {
+  pageSize: number;
+  reserved: number;
+  autoVacuum: 'none' | 'full' | 'incremental';
+}
+
+const CONFIGS: Cfg[] = [
+  { pageSize: 512, reserved: 0, autoVacuum: 'none' },
+  { pageSize: 512, reserved: 16, autoVacuum: 'full' },
+  { pageSize: 1024, reserved: 0, autoVacuum: 'incremental' },
+  { pageSize: 4096, reserved: 8, autoVacuum: 'none' },
+  { pageSize: 65536, reserved: 0, autoVacuum: 'full' },
+];
+
+const IDX_INFO: KeyInfo = [{ collation: 'NOCASE', desc: true }, { collation: 'BINARY' }];
+const W_INFO: KeyInfo = [{ collation: 'NOCASE', desc: true }, {}, {}];
+
+// ---- values ---------------------------------------------------------------------------------
+
+const letters = fc.constantFrom('a', 'A', 'b', 'B', 'q', 'Q', 'z', 'Z', '_', '0', ' ', 'é', 'É', 'ß', '\u{1F600}', '~');
+const text = fc.array(letters, { maxLength: 10 }).map((a) => a.join(''));
+
+function blobArb(U: number): fc.Arbitrary<Uint8Array> {
+  return fc
+    .oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: U >> 3, max: 3 * U }) })
+    .chain((n) => fc.integer({ min: 0, max: 255 }).map((x) => new Uint8Array(n).fill(x).map((v, i) => (i % 7 === 0 ? (v + i) & 0xff : v))));
+}
+
+function keyArb(U: number): fc.Arbitrary<SqlValue> {
+  return fc.oneof(
+    { weight: 4, arbitrary: text },
+    { weight: 2, arbitrary: fc.integer({ min: -5, max: 5 }) },
+    { weight: 1, arbitrary: fc.constantFrom(0.5, -2.25, 1e300, 3) },
+    { weight: 1, arbitrary: fc.constantFrom(9007199254740993n, -(2n ** 63n)) },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 2, arbitrary: blobArb(U) },
+  );
+}
+
+/** Flips the case of ASCII letters pseudo-randomly (NOCASE folds ASCII only). */
+function recase(s: string, seed: number): string {
+  let out = '';
+  let x = seed;
+  for (const ch of s) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out += /^[a-zA-Z]$/.test(ch) ? ((x >>> 16) & 1 ? ch.toUpperCase() : ch.toLowerCase()) : ch;
+  }
+  return out;
+}
+
+/** A canonical string for comparing values exactly (type-tagged). */
+function canon(v: SqlValue): string {
+  if (v === null) return 'n';
+  if (typeof v === 'bigint') return `i${v}`;
+  if (typeof v === 'number') return Number.isInteger(v) ? `i${v}` : `r${v}`;
+  if (typeof v === 'string') return `t${v}`;
+  return `b${Buffer.from(v).toString('hex')}`;
+}
+
+function nocaseKey(v: SqlValue): string {
+  return typeof v === 'string' ? `t${v.replace(/[A-Z]/g, (c) => c.toLowerCase())}` : canon(v);
+}
+
+function normInt(v: SqlValue): SqlValue {
+  return typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+}
+
+// ---- shared harness -------------------------------------------------------------------------
+
+interface Real {
+  db: WriteDb;
+  cfg: Cfg;
+  tRoot: number;
+  iRoot: number;
+  wRoot: number;
+  txn: WriteTxn | null;
+  w: BtreeWriter | null;
+  commits: number;
+}
+
+interface Model {
+  /** Table A: rowid -> [a, b]. */
+  t: Map<bigint, [SqlValue, SqlValue]>;
+  /** Table B: NOCASE key -> [a, b, c]. */
+  w: Map<string, [string, Uint8Array, number]>;
+  committed: { t: Map<bigint, [SqlValue, SqlValue]>; w: Map<string, [string, Uint8Array, number]> };
+}
+
+const stats = new Map<string, { interiorEntries: number; maxDepth: number; entries: number; overflowInterior: number }>();
+
+async function ensureTxn(r: Real): Promise<BtreeWriter> {
+  if (r.w) return r.w;
+  r.txn = await r.db.pager.beginWrite();
+  r.w = new BtreeWriter(r.txn);
+  return r.w;
+}
+
+function wKey(a: string, b: Uint8Array, c: number): string {
+  return `${nocaseKey(a)}|${canon(b)}|${c}`;
+}
+
+async function indexWalk(r: Real, root: number, keyInfo: KeyInfo): Promise<SqlValue[][]> {
+  const snap = await r.db.pager.read();
+  try {
+    const out: SqlValue[][] = [];
+    const c = new IndexCursor(snap, root, keyInfo);
+    let ok = await c.first();
+    while (ok) {
+      out.push((await c.record()).map(normInt));
+      ok = await c.next();
+    }
+    // coverage: depth and entries kept in interior cells
+    const st = stats.get(JSON.stringify(r.cfg)) ?? { interiorEntries: 0, maxDepth: 0, entries: 0, overflowInterior: 0 };
+    stats.set(JSON.stringify(r.cfg), st);
+    st.entries = Math.max(st.entries, out.length);
+    const walk = async (pg: number, depth: number): Promise<void> => {
+      const p = parsePage(await snap.page(pg), pg, r.cfg.pageSize - r.cfg.reserved);
+      st.maxDepth = Math.max(st.maxDepth, depth);
+      if (p.leaf) return;
+      st.interiorEntries += p.nCell;
+      for (let i = 0; i <= p.nCell; i++) {
+        const off = i < p.nCell ? (p.data[p.cellPtr + 2 * i] << 8) | p.data[p.cellPtr + 2 * i + 1] : -1;
+        if (off >= 0 && p.data[off + 4] >= 0x80 && ((p.data[off + 4] & 0x7f) << 7) + (p.data[off + 5] & 0x7f) > ((p.usableSize - 12) * 64) / 255 - 23) st.overflowInterior++;
+        const child = i < p.nCell ? ((p.data[off] << 24) >>> 0) + ((p.data[off + 1] << 16) | (p.data[off + 2] << 8) | p.data[off + 3]) : p.rightChild;
+        await walk(child, depth + 1);
+      }
+    };
+    await walk(root, 1);
+    return out;
+  } finally {
+    r.db.pager.releaseSnapshot(snap);
+  }
+}
+
+async function verify(r: Real, m: Model): Promise<void> {
+  const path = dumpDb(r.db);
+  expect(sqliteCheck(path), `SQLite integrity_check after commit ${r.commits}`).toEqual([]);
+  const s = openSqlite(path);
+  let idxOrder: SqlValue[][];
+  let wOrder: SqlValue[][];
+  try {
+    const rows = sqliteRows(s, 'SELECT rowid, a, b FROM t ORDER BY rowid');
+    const want = [...m.committed.t.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([k, [a, b]]) => [normInt(k), normInt(a), normInt(b)]);
+    expect(rows.map((x) => x.map(canon))).toEqual(want.map((x) => x.map(canon)));
+    idxOrder = sqliteRows(s, 'SELECT a, b, rowid FROM t INDEXED BY i ORDER BY a COLLATE NOCASE DESC, b, rowid');
+    wOrder = sqliteRows(s, 'SELECT a, b, c FROM w ORDER BY a COLLATE NOCASE DESC, b, c');
+    const wWant = [...m.committed.w.values()].map((x) => x.map(canon).join(',')).sort();
+    expect(wOrder.map((x) => x.map(canon).join(',')).sort()).toEqual(wWant);
+  } finally {
+    s.close();
+  }
+  // quire walks both index b-trees in SQLite's order
+  expect((await indexWalk(r, r.iRoot, IDX_INFO)).map((x) => x.map(canon))).toEqual(idxOrder.map((x) => x.map(canon)));
+  expect((await indexWalk(r, r.wRoot, W_INFO)).map((x) => x.map(canon))).toEqual(wOrder.map((x) => x.map(canon)));
+  const snap = await r.db.pager.read();
+  try {
+    const rep = await checkIntegrity(snap, [
+      { root: 1, kind: 'table' },
+      { root: r.tRoot, kind: 'table' },
+      { root: r.iRoot, kind: 'index', keyInfo: IDX_INFO },
+      { root: r.wRoot, kind: 'index', keyInfo: W_INFO, nKey: 3 },
+    ]);
+    expect(rep.problems, 'quire integrity check').toEqual([]);
+  } finally {
+    r.db.pager.releaseSnapshot(snap);
+  }
+}
+
+type Cmd = fc.AsyncCommand<Model, Real>;
+
+// ---- A: table + index -----------------------------------------------------------------------
+
+class InsertRow implements Cmd {
+  readonly rowid: bigint;
+  readonly a: SqlValue;
+  readonly b: SqlValue;
+  constructor(rowid: bigint, a: SqlValue, b: SqlValue) {
+    this.rowid = rowid;
+    this.a = a;
+    this.b = b;
+  }
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const w = await ensureTxn(r);
+    const enc = r.txn!.encoding;
+    const old = m.t.get(this.rowid);
+    if (old) expect(await w.deleteIndex(r.iRoot, [old[0], old[1], this.rowid], IDX_INFO)).toBe(true);
+    await w.insert(r.tRoot, normInt(this.rowid) as number | bigint, encodeRecord([this.a, this.b], enc));
+    await w.insertIndex(r.iRoot, encodeRecord([this.a, this.b, this.rowid], enc), IDX_INFO);
+    m.t.set(this.rowid, [this.a, this.b]);
+  }
+  toString = () => `InsertRow(${this.rowid}n, ${canon(this.a).slice(0, 20)}, ${canon(this.b).slice(0, 20)})`;
+}
+
+/** Changes the case of a row's text key: insertIndex replaces the equal (NOCASE) entry. */
+class Recase implements Cmd {
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
+  check = (m: Readonly<Model>) => [...m.t.values()].some(([a]) => typeof a === 'string');
+  async run(m: Model, r: Real) {
+    const rows = [...m.t.entries()].filter(([, [a]]) => typeof a === 'string');
+    const [rowid, [a, b]] = rows[this.pick % rows.length];
+    const a2 = recase(a as string, this.pick);
+    const w = await ensureTxn(r);
+    const enc = r.txn!.encoding;
+    await w.insertIndex(r.iRoot, encodeRecord([a2, b, rowid], enc), IDX_INFO);
+    await w.insert(r.tRoot, normInt(rowid) as number | bigint, encodeRecord([a2, b], enc));
+    m.t.set(rowid, [a2, b]);
+  }
+  toString = () => `Recase(#${this.pick})`;
+}
+
+class DeleteRow implements Cmd {
+  readonly pick: number;
+  readonly prefix: boolean;
+  constructor(pick: number, prefix: boolean) {
+    this.pick = pick;
+    this.prefix = prefix;
+  }
+  check = (m: Readonly<Model>) => m.t.size > 0;
+  async run(m: Model, r: Real) {
+    const rows = [...m.t.entries()];
+    const [rowid, [a, b]] = rows[this.pick % rows.length];
+    const w = await ensureTxn(r);
+    // A (a, b) prefix identifies the entry when no other row has an equal (NOCASE) a and b.
+    const unique = rows.filter(([, [a2, b2]]) => nocaseKey(a2) === nocaseKey(a) && canon(b2) === canon(b)).length === 1;
+    const key = this.prefix && unique ? [typeof a === 'string' ? recase(a, this.pick + 1) : a, b] : [a, b, rowid];
+    expect(await w.deleteIndex(r.iRoot, key, IDX_INFO)).toBe(true);
+    expect(await w.delete(r.tRoot, normInt(rowid) as number | bigint)).toBe(true);
+    m.t.delete(rowid);
+  }
+  toString = () => `DeleteRow(#${this.pick}${this.prefix ? ', prefix' : ''})`;
+}
+
+class DeleteAbsent implements Cmd {
+  readonly a: SqlValue;
+  constructor(a: SqlValue) {
+    this.a = a;
+  }
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const w = await ensureTxn(r);
+    const key = [this.a, -12345, 7n];
+    const present = [...m.t.entries()].some(([k, [a, b]]) => nocaseKey(a) === nocaseKey(this.a) && canon(b) === canon(-12345) && k === 7n);
+    expect(await w.deleteIndex(r.iRoot, key, IDX_INFO)).toBe(present);
+    if (present) {
+      expect(await w.delete(r.tRoot, 7)).toBe(true);
+      m.t.delete(7n);
+    }
+  }
+  toString = () => `DeleteAbsent(${canon(this.a).slice(0, 20)})`;
+}
+
+// ---- B: WITHOUT ROWID -----------------------------------------------------------------------
+
+class InsertW implements Cmd {
+  readonly a: string;
+  readonly b: Uint8Array;
+  readonly c: number;
+  constructor(a: string, b: Uint8Array, c: number) {
+    this.a = a;
+    this.b = b;
+    this.c = c;
+  }
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const w = await ensureTxn(r);
+    await w.insertIndex(r.wRoot, encodeRecord([this.a, this.b, this.c], r.txn!.encoding), W_INFO);
+    m.w.set(wKey(this.a, this.b, this.c), [this.a, this.b, this.c]);
+  }
+  toString = () => `InsertW(${JSON.stringify(this.a)}, ${this.b.length}B, ${this.c})`;
+}
+
+/** Re-inserts an existing W row with its key re-cased (a replace under NOCASE). */
+class RecaseW implements Cmd {
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
+  check = (m: Readonly<Model>) => m.w.size > 0;
+  async run(m: Model, r: Real) {
+    const rows = [...m.w.values()];
+    const [a, b, c] = rows[this.pick % rows.length];
+    const a2 = recase(a, this.pick);
+    const w = await ensureTxn(r);
+    await w.insertIndex(r.wRoot, encodeRecord([a2, b, c], r.txn!.encoding), W_INFO);
+    m.w.set(wKey(a2, b, c), [a2, b, c]);
+  }
+  toString = () => `RecaseW(#${this.pick})`;
+}
+
+class DeleteW implements Cmd {
+  readonly pick: number;
+  constructor(pick: number) {
+    this.pick = pick;
+  }
+  check = (m: Readonly<Model>) => m.w.size > 0;
+  async run(m: Model, r: Real) {
+    const keys = [...m.w.keys()];
+    const k = keys[this.pick % keys.length];
+    const [a, b, c] = m.w.get(k)!;
+    const w = await ensureTxn(r);
+    expect(await w.deleteIndex(r.wRoot, [recase(a, this.pick + 7), b, c], W_INFO)).toBe(true);
+    m.w.delete(k);
+  }
+  toString = () => `DeleteW(#${this.pick})`;
+}
+
+/** Deletes a run of W entries in key order (merges, interior replacements). */
+class DeleteWRange implements Cmd {
+  readonly from: number;
+  readonly n: number;
+  constructor(from: number, n: number) {
+    this.from = from;
+    this.n = n;
+  }
+  check = (m: Readonly<Model>) => m.w.size > 0;
+  async run(m: Model, r: Real) {
+    const keys = [...m.w.keys()];
+    const w = await ensureTxn(r);
+    for (let i = 0; i < this.n && m.w.size > 0; i++) {
+      const k = keys[(this.from + i) % keys.length];
+      const row = m.w.get(k);
+      if (!row) continue;
+      expect(await w.deleteIndex(r.wRoot, row, W_INFO)).toBe(true);
+      m.w.delete(k);
+    }
+  }
+  toString = () => `DeleteWRange(#${this.from}, ${this.n})`;
+}
+
+/** Bulk-inserts W rows with increasing c (sequential index appends). */
+class BulkW implements Cmd {
+  readonly n: number;
+  readonly size: number;
+  constructor(n: number, size: number) {
+    this.n = n;
+    this.size = size;
+  }
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const w = await ensureTxn(r);
+    for (let i = 0; i < this.n; i++) {
+      const a = `k${(i * 37) % 11}`;
+      const b = new Uint8Array(this.size).fill(i & 0xff);
+      const c = m.w.size + i;
+      await w.insertIndex(r.wRoot, encodeRecord([a, b, c], r.txn!.encoding), W_INFO);
+      m.w.set(wKey(a, b, c), [a, b, c]);
+    }
+  }
+  toString = () => `BulkW(${this.n}, ${this.size})`;
+}
+
+class Vacuum implements Cmd {
+  check = () => true;
+  async run(_m: Model, r: Real) {
+    const w = await ensureTxn(r);
+    await w.incrementalVacuum(0);
+  }
+  toString = () => 'Vacuum';
+}
+
+class Commit implements Cmd {
+  check = () => true;
+  async run(m: Model, r: Real) {
+    if (r.w) {
+      await r.w.beforeCommit();
+      await r.txn!.commit();
+      r.w = null;
+      r.txn = null;
+    }
+    m.committed = { t: new Map(m.t), w: new Map(m.w) };
+    r.commits++;
+    await verify(r, m);
+  }
+  toString = () => 'Commit';
+}
+
+class Rollback implements Cmd {
+  check = () => true;
+  async run(m: Model, r: Real) {
+    if (r.txn) {
+      await r.txn.rollback();
+      r.w = null;
+      r.txn = null;
+    }
+    m.t = new Map(m.committed.t);
+    m.w = new Map(m.committed.w);
+  }
+  toString = () => 'Rollback';
+}
+
+function commandsFor(cfg: Cfg): fc.Arbitrary<Cmd>[] {
+  const U = cfg.pageSize - cfg.reserved;
+  const key = keyArb(U);
+  const a = (weight: number, arbitrary: fc.Arbitrary<Cmd>) => ({ weight, arbitrary });
+  const bulkMax = cfg.pageSize >= 65536 ? 300 : 150;
+  return [
+    fc.oneof(
+      a(6, fc.tuple(fc.bigInt({ min: -20n, max: 400n }), key, fc.oneof(fc.integer({ min: -3, max: 3 }), blobArb(U))).map(([k, x, y]) => new InsertRow(k, x, y))),
+      a(2, fc.nat().map((p) => new Recase(p))),
+      a(4, fc.tuple(fc.nat(), fc.boolean()).map(([p, x]) => new DeleteRow(p, x))),
+      a(1, key.map((x) => new DeleteAbsent(x))),
+      a(5, fc.tuple(text, blobArb(U), fc.integer({ min: 0, max: 5 })).map(([x, y, z]) => new InsertW(x, y, z))),
+      a(2, fc.nat().map((p) => new RecaseW(p))),
+      a(3, fc.nat().map((p) => new DeleteW(p))),
+      a(1, fc.tuple(fc.nat(), fc.integer({ min: 1, max: 200 })).map(([f, n]) => new DeleteWRange(f, n))),
+      a(1, fc.tuple(fc.oneof(fc.integer({ min: 1, max: 20 }), fc.constant(bulkMax)), fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: U >> 3, max: U }))).map(([n, s]) => new BulkW(n, s))),
+      a(1, fc.constant(new Vacuum())),
+      a(1, fc.constant(new Commit())),
+      a(1, fc.constant(new Rollback())),
+    ),
+  ];
+}
+
+describe(`b-tree writer, index b-trees against a model (seed ${SEED})`, () => {
+  for (const cfg of CONFIGS) {
+    it(`page size ${cfg.pageSize}, reserved ${cfg.reserved}, auto-vacuum ${cfg.autoVacuum}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.commands(commandsFor(cfg), { maxCommands: 120, size: 'large' }), async (list) => {
+          const db = await createDb({ pageSize: cfg.pageSize, reserved: cfg.reserved, autoVacuum: cfg.autoVacuum });
+          const txn = await db.pager.beginWrite();
+          const w = new BtreeWriter(txn);
+          const tRoot = await w.createBtree('table');
+          await addSchemaRow(db, txn, w, 'table', 't', 't', tRoot, 'CREATE TABLE t(a, b)');
+          const iRoot = await w.createBtree('index');
+          await addSchemaRow(db, txn, w, 'index', 'i', 't', iRoot, 'CREATE INDEX i ON t(a COLLATE NOCASE DESC, b)');
+          const wRoot = await w.createBtree('index');
+          await addSchemaRow(db, txn, w, 'table', 'w', 'w', wRoot, 'CREATE TABLE w(a TEXT COLLATE NOCASE, b BLOB, c INT, PRIMARY KEY(a DESC, b, c)) WITHOUT ROWID');
+          await w.beforeCommit();
+          await txn.commit();
+          const real: Real = { db, cfg, tRoot, iRoot, wRoot, txn: null, w: null, commits: 0 };
+          const model: Model = { t: new Map(), w: new Map(), committed: { t: new Map(), w: new Map() } };
+          await fc.asyncModelRun(() => ({ model, real }), [...list, new Commit()]);
+        }),
+        { seed: SEED + 7 * cfg.pageSize + cfg.reserved, numRuns: cfg.pageSize >= 65536 ? 15 : 40 },
+      );
+      const st = stats.get(JSON.stringify(cfg))!;
+      console.log(`coverage ${cfg.pageSize}/${cfg.reserved}/${cfg.autoVacuum}: ${JSON.stringify(st)}`);
+      expect(st.maxDepth, 'index depth').toBeGreaterThanOrEqual(cfg.pageSize >= 65536 ? 2 : 3);
+      expect(st.interiorEntries, 'entries in interior cells').toBeGreaterThan(0);
+      if (cfg.pageSize < 65536) expect(st.overflowInterior, 'overflowing interior entries').toBeGreaterThan(0);
+    }, 600_000);
+  }
+});
