@@ -3,8 +3,8 @@
 // synchronous tests), and a Benchmark.Suite runs them one after the other in this process.
 //
 // Reported per competitor: the median of `bench.stats.sample` (seconds per operation, one
-// entry per cycle; big operations run once per cycle because one call exceeds minTime), the
-// samples themselves, and benchmark.js's relative margin of error. Between cycles the
+// entry per cycle; big operations run once per cycle because one call exceeds minTime),
+// pooled over the rounds, and the samples themselves. Between cycles the
 // competitor's `cleanup` runs (e.g. deleting copies) and the heap is collected (with
 // --expose-gc), outside the timed region, so one competitor's garbage is not billed to the
 // next sample.
@@ -23,11 +23,49 @@ export function median(xs) {
 }
 
 /**
- * Runs `competitors` ([{ id, label, run: () => Promise|value, cleanup?: () => void }]) as one
- * Benchmark.Suite. `opts`: { minSamples, maxTime (s), log }. Resolves with
- * { [id]: { label, medianMs, samplesMs, runs, rme, error? } }.
+ * Times `competitors` ([{ id, label, run: () => Promise|value, cleanup?: () => void }]) in
+ * `opts.rounds` rounds (default 1), each one Benchmark.Suite over all of them with
+ * { minSamples, maxTime (s) } per competitor, and pools each competitor's samples. Rounds
+ * interleave the competitors, so a change in the machine's load mid-run lands on all of them
+ * instead of on whichever was running. Resolves with
+ * { [id]: { label, medianMs, minMs, maxMs, samplesMs, runs, opsPerCycle, error? } }.
  */
-export function runSuite(competitors, opts) {
+export async function runSuite(competitors, opts) {
+  const rounds = Math.max(1, opts.rounds ?? 1);
+  const pooled = new Map(competitors.map((c) => [c.id, { label: c.label, samplesMs: [], opsPerCycle: 1, error: undefined }]));
+  let active = competitors;
+  for (let r = 0; r < rounds && active.length > 0; r++) {
+    if (rounds > 1) opts.log?.(`  round ${r + 1}/${rounds}`);
+    const out = await runRound(active, opts);
+    for (const c of active) {
+      const p = pooled.get(c.id);
+      const o = out[c.id];
+      p.samplesMs.push(...o.samplesMs);
+      p.opsPerCycle = o.opsPerCycle;
+      if (o.error) p.error = o.error;
+    }
+    active = active.filter((c) => !pooled.get(c.id).error);
+  }
+  const result = {};
+  for (const c of competitors) {
+    const p = pooled.get(c.id);
+    result[c.id] = {
+      label: p.label,
+      medianMs: median(p.samplesMs),
+      minMs: Math.min(...p.samplesMs),
+      maxMs: Math.max(...p.samplesMs),
+      samplesMs: p.samplesMs,
+      runs: p.samplesMs.length,
+      opsPerCycle: p.opsPerCycle,
+      ...(p.error ? { error: p.error } : {}),
+    };
+    opts.log?.(`    ${p.label}: median ${result[c.id].medianMs.toFixed(1)} ms over ${p.samplesMs.length} samples${p.error ? ' (ERROR)' : ''}`);
+  }
+  return result;
+}
+
+/** One Benchmark.Suite over `competitors`. */
+function runRound(competitors, opts) {
   const log = opts.log ?? (() => {});
   return new Promise((resolve, reject) => {
     const suite = new Benchmark.Suite();
@@ -74,16 +112,7 @@ export function runSuite(competitors, opts) {
         const c = competitors[i];
         const samplesMs = bench.stats.sample.map((s) => s * 1000);
         const err = errors.get(c.id);
-        out[c.id] = {
-          label: c.label,
-          medianMs: median(samplesMs),
-          samplesMs,
-          runs: samplesMs.length,
-          opsPerCycle: bench.count,
-          rme: bench.stats.rme,
-          ...(err ? { error: String(err?.stack ?? err) } : {}),
-        };
-        log(`    ${c.label}: median ${out[c.id].medianMs.toFixed(1)} ms over ${samplesMs.length} samples${err ? ' (ERROR)' : ''}`);
+        out[c.id] = { samplesMs, opsPerCycle: bench.count, ...(err ? { error: String(err?.stack ?? err) } : {}) };
       });
       resolve(out);
     });

@@ -81,7 +81,8 @@ export function printReport(results, out) {
   if (results.baseline) {
     out(`baseline peak RSS of a measuring process (node + quire + better-sqlite3 + benchmark loaded): ${fmtMB(results.baseline.peakRssBytes)}; with sql.js loaded: ${fmtMB(results.baseline.peakRssWithSqlJsBytes)}`);
   }
-  out('median: of the benchmark.js samples; runs: samples (× operations per sample when an operation is short);');
+  out('median: of the benchmark.js samples, pooled over rounds that interleave the competitors (5 in a full run);');
+  out('runs: samples (× operations per sample when an operation is short);');
   out('peak RSS: maxRSS of a separate process that did only this setup + one run; quire/this: quire median ÷ this median (below 1: quire faster).');
   let errors = 0;
   const countErr = (s) => {

@@ -348,7 +348,7 @@ function copyCompetitors(ds, tag) {
 export const SCENARIOS = {
   scan: {
     title: 'Full scan of the 1M-row table (touch every value: sum ids, string/blob lengths, reals)',
-    sampling: (cfg) => (cfg.quick ? { minSamples: 3, maxTime: 0.2 } : { minSamples: 5, maxTime: 1 }),
+    sampling: (cfg) => (cfg.quick ? { rounds: 3, minSamples: 1, maxTime: 0 } : { rounds: 5, minSamples: 1, maxTime: 0 }),
     groups: (cfg) => [
       {
         id: 'table',
@@ -367,7 +367,7 @@ export const SCENARIOS = {
   },
   open: {
     title: 'Open the database and read its schema (open time should not grow with file size)',
-    sampling: (cfg) => (cfg.quick ? { minSamples: 3, maxTime: 0.2 } : { minSamples: 5, maxTime: 2 }),
+    sampling: (cfg) => (cfg.quick ? { rounds: 3, minSamples: 1, maxTime: 0.05 } : { rounds: 5, minSamples: 3, maxTime: 0.3 }),
     groups: (cfg) => [
       {
         id: 'small',
@@ -393,7 +393,7 @@ export const SCENARIOS = {
   },
   copy: {
     title: 'Copy an idle database file',
-    sampling: (cfg) => (cfg.quick ? { minSamples: 3, maxTime: 0.2 } : { minSamples: 5, maxTime: 1 }),
+    sampling: (cfg) => (cfg.quick ? { rounds: 3, minSamples: 1, maxTime: 0 } : { rounds: 5, minSamples: 1, maxTime: 0 }),
     groups: (cfg) => {
       const g = (id, ds) => ({
         id,
@@ -422,6 +422,6 @@ export const SCENARIOS = {
   live: {
     title: 'Copy a database while a SQLite writer commits in another process (WAL mode)',
     custom: true, // its own runner: lib/live.mjs
-    sampling: (cfg) => (cfg.quick ? { minSamples: 3, maxTime: 0.2 } : { minSamples: 5, maxTime: 1 }),
+    sampling: (cfg) => (cfg.quick ? { rounds: 3, minSamples: 1, maxTime: 0 } : { rounds: 5, minSamples: 1, maxTime: 0 }),
   },
 };
