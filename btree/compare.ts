@@ -14,7 +14,9 @@
  *           in UTF-16be it is code-unit order; in UTF-16le it is the order of the
  *           byte-swapped code units (SQLite really does memcmp little-endian bytes).
  *   NOCASE  registered for UTF-8 only, so always code-point order, with ASCII A-Z folded to
- *           a-z first (so '_' < 'a' = 'A'), then length (nocaseCollatingFunc).
+ *           a-z first (so '_' < 'a' = 'A'), then length (nocaseCollatingFunc). Like
+ *           sqlite3StrNICmp it stops at a NUL both strings have at the same place: the rest
+ *           is ignored and the UTF-8 lengths decide.
  *   RTRIM   registered for UTF-8 only: trailing U+0020 spaces ignored, then as BINARY in UTF-8.
  *
  * Other collation names are UNSUPPORTED (quire cannot run user collating functions).
@@ -102,11 +104,29 @@ function compareUtf16le(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Bytes of `s` in UTF-8 (lone surrogates count as U+FFFD, 3 bytes, as encoding makes them). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a pair: 2 code units, 4 bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
 function compareNocase(a: string, b: string): number {
   const n = a.length < b.length ? a.length : b.length;
   for (let i = 0; i < n; i++) {
     let x = a.charCodeAt(i);
     let y = b.charCodeAt(i);
+    // sqlite3StrNICmp stops at a NUL: what follows one at the same place in both is ignored,
+    // and nocaseCollatingFunc then orders by length in bytes.
+    if (x === 0 && y === 0) return utf8Length(a) - utf8Length(b);
     if (x !== y) {
       if (x >= 0x41 && x <= 0x5a) x += 32;
       if (y >= 0x41 && y <= 0x5a) y += 32;
