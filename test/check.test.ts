@@ -11,6 +11,9 @@ import { ptrmapPageFor } from '../btree/ptrmap.js';
 import { parsePage } from '../btree/page.js';
 import { newCellInfo, parseCell } from '../btree/cell.js';
 import { cli } from './cli/run.js';
+import { compareText } from '../btree/compare.js';
+import { openDatabase } from '../src/node/index.js';
+import { referenceExport } from './util/reference.js';
 import { buildDb, rootOf, openReadonly } from './util/btree-db.js';
 import {
   freelistOf,
@@ -368,5 +371,64 @@ describe('quire check: command line', () => {
     const r = await cli(['check', '/nonexistent/quire/x.db']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^quire: CANTOPEN: /);
+  });
+});
+
+describe('differences from SQLite that the fuzz test found (fixed; each checked against SQLite)', () => {
+  it('NOCASE stops comparing at a NUL both strings have at the same place', () => {
+    const db = openReadonly(writeTemp(readFileSync(fixturePath('empty-schema'))));
+    const pairs = [
+      ['a\0x', 'a\0y'],
+      ['a\0é', 'a\0xx'],
+      ['a\0x', 'A\0yy'],
+      ['a\0', 'a'],
+      ['ab\0z', 'aB\0'],
+      ['x\0\u{1F600}', 'X\0abcd'],
+    ];
+    for (const [a, b] of pairs) {
+      const r = db.prepare('SELECT (? COLLATE NOCASE) < ? AS lt, (? COLLATE NOCASE) = ? AS eq').get(a, b, a, b) as { lt: number; eq: number };
+      const want = r.eq ? 0 : r.lt ? -1 : 1;
+      expect(Math.sign(compareText(a, b, 'NOCASE')), JSON.stringify([a, b])).toBe(want);
+    }
+    db.close();
+  });
+
+  it('serial types 10 and 11 read as NULL', async () => {
+    const { image } = buildDb({ pageSize: 1024 }, (db) => {
+      db.exec("CREATE TABLE t(a, b, c); INSERT INTO t VALUES (7, NULL, 'x'), (8, NULL, 'y');");
+    });
+    const img = image.slice();
+    const leaf = pageOf(img, 2);
+    // Both records are [header 4: 1, 0, 15] [7|8] [x|y]: set the NULL's serial type to 10, 11.
+    let k = 0;
+    for (let off = 0; off < 1024 - 4 && k < 2; off++) {
+      if (leaf[off] === 4 && leaf[off + 1] === 1 && leaf[off + 2] === 0 && leaf[off + 3] === 15) leaf[off + 2] = 10 + k++;
+    }
+    expect(k).toBe(2);
+    const path = writeTemp(img);
+    expect(sqliteProblems(path)).toEqual([]);
+    expect(await quireProblems(path)).toEqual([]);
+    const db = await openDatabase(path);
+    const rows: unknown[] = [];
+    for await (const r of db.rows('t')) rows.push(r);
+    await db.close();
+    const ref = referenceExport(path, 't');
+    expect(rows.map((r) => JSON.stringify(r)).join('\n') + '\n').toBe(ref);
+    expect(ref).toBe('[1,7,null,"x"]\n[2,8,null,"y"]\n');
+  });
+
+  it('a partial last page counts as a page (read zero-filled)', async () => {
+    const img = readFileSync(fixturePath('empty-schema')).subarray(0, 2088);
+    const path = writeTemp(img);
+    expect(sqliteProblems(path)).toEqual([]);
+    expect(await quireProblems(path)).toEqual([]);
+  });
+
+  it('only the low byte of the schema format counts', async () => {
+    const img = new Uint8Array(readFileSync(fixturePath('alter-defaults')));
+    put32(img, 44, 0x1004);
+    const path = writeTemp(img);
+    expect(sqliteProblems(path)).toEqual([]);
+    expect(await quireProblems(path)).toEqual([]);
   });
 });

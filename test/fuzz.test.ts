@@ -359,10 +359,13 @@ function realReadOfBigInteger(quireLine: string, sqliteLine: string | undefined)
 /**
  * SQLite findings quire cannot make because they need SQL evaluation: CHECK constraints, and
  * entries of indexes quire cannot rebuild (partial, expression, VIRTUAL generated columns;
- * see rowCheckable in src/check.ts), named in `unchecked`.
+ * see rowCheckable in src/check.ts), named in `unchecked`; and SQLite failing for want of a
+ * collating sequence (neither side knows it).
  */
 function unevaluable(line: string, unchecked: ReadonlySet<string>): boolean {
   if (/^CHECK constraint failed in /.test(line)) return true;
+  // A collation SQLite does not have (a damaged name): SQLite cannot check it either.
+  if (/^SQLITE_ERROR_MISSING_COLLSEQ: /.test(line)) return true;
   const m = /^(?:row \d+ missing from index |non-unique entry in index |row \d+ values differ from index |rowid not at end-of-record for row \d+ of index )(.+)$/.exec(line);
   return m !== null && unchecked.has(m[1]);
 }
@@ -382,6 +385,8 @@ interface Stats {
   unevaluable: number;
   /** Tables the oracle could not export (its query failed without reporting damage). */
   oracleSkipped: number;
+  /** Cases decided by SQLite's VFS quirks (see runCase). */
+  vfsQuirk: number;
 }
 
 let dbPath: string | undefined;
@@ -500,6 +505,19 @@ async function runCase(s: Survey, mutator: string, index: number, stats: Stats):
   }
   if (threw) stats.quireThrew++;
 
+  // Two quirks of SQLite's unix VFS and pager, not of the file format (reported, not copied):
+  // a 1-byte file reads as empty (os_unix.c reports size 1 as 0, ticket #3260), and a partial
+  // last page reads zero-filled through the pager but fails SQLITE_IOERR_SHORT_READ when an
+  // overflow chain reaches it (direct overflow reads). quire reads such files consistently.
+  if (image.length === 1 && theirs.length === 0 && threw !== null) {
+    stats.vfsQuirk++;
+    return null;
+  }
+  if (image.length % s.pageSize !== 0 && theirs.length > 0 && theirs.every((l) => l.startsWith('SQLITE_IOERR_SHORT_READ'))) {
+    stats.vfsQuirk++;
+    return null;
+  }
+
   if (theirs.length === 0 && refExports !== null) {
     stats.sqliteOk++;
     if (threw) return `${id}: SQLite reads it as sound, quire failed: ${(threw as { code: string; message: string }).code}: ${(threw as { message: string }).message}`;
@@ -551,7 +569,7 @@ describe('hostile files: quire ends with a result or a QuireError, and agrees wi
     const only = ONLY?.split(':');
     if (only && only[0] !== mutator) continue;
     it(mutator, async () => {
-      const stats: Stats = { cases: 0, sqliteOk: 0, quireThrew: 0, slowestMs: 0, slowest: '', maxHeapMb: 0, partialQuirk: 0, realBigInt: 0, unevaluable: 0, oracleSkipped: 0 };
+      const stats: Stats = { cases: 0, sqliteOk: 0, quireThrew: 0, slowestMs: 0, slowest: '', maxHeapMb: 0, partialQuirk: 0, realBigInt: 0, unevaluable: 0, oracleSkipped: 0, vfsQuirk: 0 };
       const failures: string[] = [];
       const indexes = only ? [Number(only[1])] : Array.from({ length: RUNS }, (_, i) => i);
       for (const i of indexes) {
@@ -566,6 +584,7 @@ describe('hostile files: quire ends with a result or a QuireError, and agrees wi
         `fuzz ${mutator}: ${stats.cases} cases, SQLite ok on ${stats.sqliteOk} (${stats.partialQuirk} by its partial-check blind spot), ` +
           `quire failed with a QuireError on ${stats.quireThrew}, REAL-column big integers ${stats.realBigInt}, ` +
           `SQLite-only findings quire cannot evaluate ${stats.unevaluable}, tables the oracle could not export ${stats.oracleSkipped}, ` +
+          `SQLite VFS quirks ${stats.vfsQuirk}, ` +
           `slowest ${stats.slowestMs.toFixed(0)} ms (${stats.slowest.split(':').slice(0, 2).join(':')}), heap <= ${stats.maxHeapMb.toFixed(0)} MB`,
       );
       expect(failures).toEqual([]);
