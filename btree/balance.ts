@@ -15,7 +15,11 @@
  *   2. a table leaf that overflowed because a cell was appended after its last cell, while it
  *      is its parent's right-most child (and the parent is not page 1), gets SQLite's
  *      balance_quick: a new right-most leaf holding only the new cell, and a divider (the old
- *      leaf's largest rowid) appended to the parent. Sequential inserts thus fill pages fully;
+ *      leaf's largest rowid) appended to the parent. An index leaf, or an interior page that
+ *      overflowed by a divider appended this way, gets the same treatment generalised (the
+ *      "quick split": the page keeps all but its last two cells, the second-to-last goes up,
+ *      the last starts a new right-most page). Sequential inserts thus fill pages fully at
+ *      every level, and never redistribute full pages again and again;
  *   3. otherwise the page is redistributed with its siblings (balance_nonroot, simplified):
  *      up to three adjacent children of the parent around it, plus the dividers between them,
  *      are laid out as one sequence of cells:
@@ -105,10 +109,12 @@ function interiorOf(type: number): number {
 export function readContent(ctx: WriteCtx, pgno: Pgno, data: Uint8Array): Content {
   const p = parsePage(data, pgno, ctx.U);
   const cells: Uint8Array[] = new Array(p.nCell);
+  // One copy of the page; the cells are views into it (callers copy before changing a cell).
+  const copy = data.slice(0, ctx.U);
   for (let i = 0; i < p.nCell; i++) {
     const off = cellOffset(p, i);
-    const sz = cellSize(data, off, p.type, ctx.g, ctx.U, pgno);
-    cells[i] = data.slice(off, off + sz);
+    const sz = cellSize(copy, off, p.type, ctx.g, ctx.U, pgno);
+    cells[i] = copy.subarray(off, off + sz);
   }
   return { cells, right: p.rightChild };
 }
@@ -203,6 +209,8 @@ export class Edit {
   /** True once pages were split, merged, moved or the depth changed. */
   restructured = false;
   private quick: { d: number; cell: Uint8Array } | undefined;
+  /** Levels whose pending content is their page's cells plus one cell appended at the end. */
+  private readonly appended: boolean[];
   /** Free bytes above which a non-root page is underfull (SQLite's nMin: 2/3 of U). */
   private readonly nMin: number;
 
@@ -212,6 +220,7 @@ export class Edit {
     this.types = path.map((l) => l.data[hdrOf(l.pgno)]);
     this.pending = path.map(() => undefined);
     this.check = path.map(() => false);
+    this.appended = path.map(() => false);
     this.nMin = Math.floor((ctx.U * 2) / 3);
   }
 
@@ -254,6 +263,7 @@ export class Edit {
     const c = this.pending[d];
     if (c !== undefined) {
       c.cells.splice(i, 0, cell);
+      this.appended[d] = false;
       return;
     }
     const lv = this.path[d];
@@ -283,6 +293,7 @@ export class Edit {
     const content = readContent(ctx, lv.pgno, data);
     content.cells.splice(i, 0, cell);
     this.pending[d] = content;
+    this.appended[d] = i === content.cells.length - 1;
   }
 
   /** Removes cell i of level d. */
@@ -290,6 +301,7 @@ export class Edit {
     const c = this.pending[d];
     if (c !== undefined) {
       c.cells.splice(i, 1);
+      this.appended[d] = false;
       return;
     }
     const lv = this.path[d];
@@ -310,6 +322,7 @@ export class Edit {
     const c = this.pending[d];
     if (c !== undefined) {
       c.cells[i] = cell;
+      this.appended[d] = false;
       return;
     }
     const lv = this.path[d];
@@ -378,6 +391,11 @@ export class Edit {
           d--;
           continue;
         }
+        if (used > room && type !== PTF_TABLE_LEAF && this.appended[d] && this.canQuick(d) && c.cells.length >= 3) {
+          await this.quickSplit(d);
+          d--;
+          continue;
+        }
       } else if (computeFreeSpace(lv.data, 0, U, lv.pgno) <= this.nMin) {
         this.check[d] = false;
         d--;
@@ -403,20 +421,75 @@ export class Edit {
     const lp = parsePage(leaf.data, leaf.pgno, ctx.U);
     if (lp.nCell === 0) throw corrupt(leaf.pgno, 'leaf without cells');
     const div = tableInteriorCell(leaf.pgno, cellRowid(lp, lp.nCell - 1));
+    await this.appendToParent(d, div, np);
+    this.path[d] = { pgno: np, data: img, idx: 0, w: true };
+  }
+
+  /** True when level d may split by starting a new right-most page (the quick split). */
+  private canQuick(d: number): boolean {
+    return (
+      d > 0 &&
+      this.pending[d - 1] === undefined &&
+      this.path[d - 1].pgno !== 1 &&
+      this.path[d - 1].idx === nCellOf(this.path[d - 1].data, 0)
+    );
+  }
+
+  /** Appends divider `div` to the parent of level d and makes `right` its right child. */
+  private async appendToParent(d: number, div: Uint8Array, right: Pgno): Promise<void> {
+    const ctx = this.ctx;
+    const parent = this.path[d - 1];
     const pdata = await this.writable(parent);
     const nP = nCellOf(pdata, 0);
     if (div.length + 2 <= computeFreeSpace(pdata, 0, ctx.U, parent.pgno)) {
       insertCell(pdata, 0, nP, div, ctx.U, parent.pgno);
-      put32(pdata, 8, np);
+      put32(pdata, 8, right);
       forgetPage(pdata);
+      await ptrmapCell(ctx, div, this.types[d - 1], parent.pgno);
     } else {
       const pc = readContent(ctx, parent.pgno, pdata);
       pc.cells.push(div);
-      pc.right = np;
+      pc.right = right;
       this.pending[d - 1] = pc;
+      this.appended[d - 1] = true;
     }
     parent.idx = nP + 1;
-    this.path[d] = { pgno: np, data: img, idx: 0, w: true };
+  }
+
+  /**
+   * The quick split of an index leaf or an interior page that overflowed by a cell appended
+   * at its end while it is its parent's right-most child: the page keeps all but its last two
+   * cells, the second-to-last goes up as the divider, and a new right-most page starts with
+   * the last one. Appends thus leave full pages behind, as balance_quick does for table leaves.
+   */
+  private async quickSplit(d: number): Promise<void> {
+    const ctx = this.ctx;
+    const c = this.pending[d]!;
+    const type = this.types[d];
+    const lv = this.path[d];
+    const m = c.cells.length;
+    const mid = c.cells[m - 2];
+    const np = await this.allocate(-1);
+    const nlv: Level = { pgno: np, data: new Uint8Array(0), idx: 0, w: false };
+    let div: Uint8Array;
+    if (isLeafType(type)) {
+      await this.writeContent(lv, type, { cells: c.cells.slice(0, m - 2), right: 0 });
+      await this.writeContent(nlv, type, { cells: [c.cells[m - 1]], right: 0 });
+      const len = indexBodyLength(mid, 0, ctx.g, mid.length, lv.pgno);
+      div = new Uint8Array(4 + len);
+      div.set(mid.subarray(0, len), 4);
+    } else {
+      await this.writeContent(lv, type, { cells: c.cells.slice(0, m - 2), right: get32(mid, 0) });
+      await this.writeContent(nlv, type, { cells: [c.cells[m - 1]], right: c.right });
+      div = mid.slice();
+    }
+    put32(div, 0, lv.pgno);
+    await ptrmapPut(ctx, np, PTRMAP_BTREE, this.path[d - 1].pgno);
+    this.pending[d] = undefined;
+    this.appended[d] = false;
+    await this.appendToParent(d, div, np);
+    nlv.idx = 1;
+    this.path[d] = nlv;
   }
 
   private async allocate(d: number): Promise<Pgno> {
