@@ -389,6 +389,9 @@ export function rebuildPage(data: Uint8Array, hdr: number, type: number, cells: 
   const hs = headerSize(type);
   const n = cells.length;
   const ptr0 = hdr + hs;
+  let need = ptr0 + 2 * n;
+  for (let i = 0; i < n; i++) need += cells[i].length;
+  if (need > U) throw corrupt(pgno, `${n} cells (${need - ptr0} bytes) do not fit on the page`);
   let top = U;
   for (let i = 0; i < n; i++) {
     const c = cells[i];
@@ -396,7 +399,6 @@ export function rebuildPage(data: Uint8Array, hdr: number, type: number, cells: 
     data.set(c, top);
     put16(data, ptr0 + 2 * i, top);
   }
-  if (top < ptr0 + 2 * n) throw corrupt(pgno, 'cells do not fit on the page (internal error)');
   data[hdr] = type;
   data[hdr + 1] = 0;
   data[hdr + 2] = 0;
