@@ -66,6 +66,12 @@ export interface WriteCtx {
   readonly lockByte: Pgno;
   /** Right-most paths of table b-trees, by root page. */
   readonly tails: Map<Pgno, Tail>;
+  /**
+   * Where an operation builds its new cell (a cell is at most U bytes): cells are copied into
+   * pages before the operation ends, so one buffer per transaction avoids an allocation per
+   * insert. Operations on one transaction run one at a time.
+   */
+  readonly scratch: Uint8Array;
 }
 
 const contexts = new WeakMap<WritablePageSource, WriteCtx>();
@@ -84,6 +90,7 @@ export function writeCtx(txn: WritablePageSource): WriteCtx {
       encoding: txn.encoding,
       lockByte: txn.lockBytePage,
       tails: new Map(),
+      scratch: new Uint8Array(U + 32),
     };
     contexts.set(txn, c);
   }

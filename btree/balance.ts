@@ -418,9 +418,7 @@ export class Edit {
     forgetPage(img);
     await ptrmapPut(ctx, np, PTRMAP_BTREE, parent.pgno);
     await ptrmapCell(ctx, cell, PTF_TABLE_LEAF, np);
-    const lp = parsePage(leaf.data, leaf.pgno, ctx.U);
-    if (lp.nCell === 0) throw corrupt(leaf.pgno, 'leaf without cells');
-    const div = tableInteriorCell(leaf.pgno, cellRowid(lp, lp.nCell - 1));
+    const div = tableInteriorCell(leaf.pgno, lastRowid(leaf.data, hdrOf(leaf.pgno), ctx.U, leaf.pgno));
     await this.appendToParent(d, div, np);
     this.path[d] = { pgno: np, data: img, idx: 0, w: true };
   }
@@ -678,6 +676,20 @@ export class Edit {
     this.pending[d] = undefined;
     this.check[d] = false;
   }
+}
+
+/** The rowid of the last cell of table leaf `data` (checked against the usable size). */
+function lastRowid(data: Uint8Array, hdr: number, U: number, pgno: Pgno): number | bigint {
+  const n = nCellOf(data, hdr);
+  if (n === 0) throw corrupt(pgno, 'leaf without cells');
+  const p = hdr + 8 + 2 * (n - 1);
+  const off = (data[p] << 8) | data[p + 1];
+  if (off < p + 2 || off >= U) throw corrupt(pgno, `cell ${n - 1} pointer ${off} out of range`);
+  let q = off;
+  while (q < off + 8 && q < U && data[q] >= 0x80) q++;
+  const k = readVarint(data, q + 1, U, vslot);
+  if (k === 0) throw corrupt(pgno, `cell ${n - 1} rowid varint runs past the usable size`);
+  return vslot.value;
 }
 
 /** The rowid of a table leaf cell given as bytes (after its payload-size varint). */

@@ -280,7 +280,8 @@ async function writeOverflow(ctx: WriteCtx, payload: Uint8Array, from: number, o
 /**
  * A leaf cell holding `payload`: [payload size][rowid (tables)][local payload][overflow pgno],
  * padded to 4 bytes. `owner` is the page expected to hold the cell (first overflow page's
- * pointer-map parent; balancing corrects it if the cell lands elsewhere).
+ * pointer-map parent; balancing corrects it if the cell lands elsewhere). The cell is a view of
+ * the transaction's scratch buffer: valid until the next leafCell call.
  */
 async function leafCell(ctx: WriteCtx, rowid: Rowid | null, payload: Uint8Array, owner: Pgno): Promise<Uint8Array> {
   const P = payload.length;
@@ -288,7 +289,8 @@ async function leafCell(ctx: WriteCtx, rowid: Rowid | null, payload: Uint8Array,
   const head = varintLength(P) + (rowid === null ? 0 : varintLength(rowid));
   const local = localPayloadSize(P, maxLocal, ctx.g.minLocal, ctx.U);
   const len = head + local + (local < P ? 4 : 0);
-  const cell = new Uint8Array(len < 4 ? 4 : len);
+  const cell = ctx.scratch.subarray(0, len < 4 ? 4 : len);
+  if (len < 4) cell.fill(0);
   let q = writeVarint(cell, 0, P);
   if (rowid !== null) q += writeVarint(cell, q, rowid);
   cell.set(payload.subarray(0, local), q);
