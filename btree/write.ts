@@ -378,7 +378,8 @@ function cellKey(ctx: WriteCtx, p: BtPage, i: number, n: number): MaybePromise<S
 
 interface IndexSeek {
   path: Level[];
-  /** An entry equal to the key is at path[last].idx (possibly on an interior page). */
+  /** The first entry (in key order) equal to the key is at path[last].idx (possibly on an
+   * interior page); else path[last] is the leaf position where the key belongs. */
   found: boolean;
 }
 
@@ -386,6 +387,9 @@ async function seekIndex(ctx: WriteCtx, root: Pgno, key: readonly SqlValue[], cm
   const path: Level[] = [];
   let pgno = root;
   const n = key.length;
+  // Depth of the last interior cell found equal: entries equal to a key prefix may also lie in
+  // that cell's left subtree, so the search goes on there for an earlier one.
+  let hit = -1;
   for (;;) {
     const p = await enter(ctx, path, pgno, false);
     let lo = 0;
@@ -404,8 +408,16 @@ async function seekIndex(ctx: WriteCtx, root: Pgno, key: readonly SqlValue[], cm
       }
     }
     path.push({ pgno, data: p.data, idx: lo, w: false });
-    if (eqAt === lo) return { path, found: true };
-    if (p.leaf) return { path, found: false };
+    if (eqAt === lo) {
+      if (p.leaf) return { path, found: true };
+      hit = path.length - 1;
+    } else if (p.leaf) {
+      if (hit >= 0) {
+        path.length = hit + 1;
+        return { path, found: true };
+      }
+      return { path, found: false };
+    }
     pgno = childOf(p, lo);
   }
 }

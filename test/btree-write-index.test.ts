@@ -474,3 +474,47 @@ describe(`b-tree writer, index b-trees against a model (seed ${SEED})`, () => {
     }, 600_000);
   }
 });
+
+describe('deleteIndex by prefix', () => {
+  it('deletes the first equal entry in key order, also when an equal entry sits in an interior cell', async () => {
+    const db = await createDb({ pageSize: 512 });
+    const txn = await db.pager.beginWrite();
+    const w = new BtreeWriter(txn);
+    const tRoot = await w.createBtree('table');
+    await addSchemaRow(db, txn, w, 'table', 't', 't', tRoot, 'CREATE TABLE t(a, b)');
+    const iRoot = await w.createBtree('index');
+    await addSchemaRow(db, txn, w, 'index', 'i', 't', iRoot, 'CREATE INDEX i ON t(a)');
+    // 600 rows with a = 'dup' (long enough to make a deep tree), a few others around them
+    const big = 'dup'.padEnd(60, '.');
+    const rows = new Map<number, string>();
+    for (let r = 1; r <= 700; r++) {
+      const a = r % 7 === 0 ? `z${r}` : r % 11 === 0 ? `a${r}` : big;
+      rows.set(r, a);
+      await w.insert(tRoot, r, encodeRecord([a, r], 1));
+      await w.insertIndex(iRoot, encodeRecord([a, r], 1), []);
+    }
+    const dups = [...rows.entries()].filter(([, a]) => a === big).map(([r]) => r);
+    let interiorHits = 0;
+    for (let n = 0; n < 300; n++) {
+      // the first 'dup' entry in key order has the smallest rowid
+      const first = Math.min(...dups);
+      const c = new IndexCursor(txn, iRoot, []);
+      expect(await c.seek([big], { op: 'eq' })).toBe(true);
+      const rec = await c.record();
+      expect(rec[1]).toBe(first);
+      if (c.cellIndex >= 0 && parsePage((await txn.page(c.pgno)) as Uint8Array, c.pgno, 512).leaf === false) interiorHits++;
+      expect(await w.deleteIndex(iRoot, [big], [])).toBe(true);
+      expect(await w.delete(tRoot, first)).toBe(true);
+      dups.splice(dups.indexOf(first), 1);
+      rows.delete(first);
+    }
+    expect(interiorHits, 'first equal entries found in interior cells').toBeGreaterThan(0);
+    expect(await w.deleteIndex(iRoot, ['nope'], [])).toBe(false);
+    await txn.commit();
+    const path = dumpDb(db);
+    expect(sqliteCheck(path)).toEqual([]);
+    const s = openSqlite(path);
+    expect(sqliteRows(s, 'SELECT b FROM t INDEXED BY i WHERE a = ? ORDER BY a', big).map((r) => r[0])).toEqual(dups.sort((x, y) => x - y));
+    s.close();
+  });
+});
