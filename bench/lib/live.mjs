@@ -96,9 +96,9 @@ async function quireCopy(src, dst, timeoutMs, stats) {
 async function sqliteBackup(src, dst, pagesPerStep, capMs) {
   const db = new Database(src, { fileMustExist: true });
   const t0 = performance.now();
-  // A restart shows as fewer pages done than after the previous step (SQLite's backup sets
-  // iNext back to 1 when another connection changed the source); a growing page count alone
-  // raises `remaining` but not this.
+  // A restart shows as no more pages done than after the previous step (SQLite's backup sets
+  // iNext back to 1 when another connection changed the source, and the step then copies
+  // pages 1..n again); a growing page count alone raises `remaining` but not this.
   const info = { finished: false, ms: 0, steps: 0, restarts: 0, maxPagesDone: 0, totalPages: 0, lastRestartMs: 0, capMs, error: null };
   let prevDone = 0;
   const CAP = Symbol('cap');
@@ -108,7 +108,7 @@ async function sqliteBackup(src, dst, pagesPerStep, capMs) {
         info.steps++;
         info.totalPages = totalPages;
         const done = totalPages - remainingPages;
-        if (done < prevDone) {
+        if (info.steps > 1 && done <= prevDone) {
           info.restarts++;
           info.lastRestartMs = performance.now() - t0;
         }
