@@ -153,7 +153,10 @@ export class Database {
     const empty = snap.pageCount === 0;
     const c = this.catalogCache;
     if (c && c.cookie === cookie && c.empty === empty) return c.catalog;
-    const catalog = await readCatalog(snap, cookie, snap.header?.schemaFormat || 4);
+    // SQLite reads the schema format's low byte only, and 0 as 1 (sqlite3InitOne); below 4,
+    // DESC in index definitions is ignored.
+    const raw = snap.header?.schemaFormat;
+    const catalog = await readCatalog(snap, cookie, raw === undefined ? 4 : (raw & 0xff) || 1);
     this.catalogCache = { cookie, empty, catalog };
     return catalog;
   }
