@@ -31,13 +31,17 @@ interface Cfg {
   pageSize: number;
   reserved: number;
   autoVacuum: 'none' | 'full' | 'incremental';
+  /** 1 UTF-8 (default), 2 UTF-16le, 3 UTF-16be: BINARY text order follows the encoding. */
+  encoding?: 1 | 2 | 3;
 }
 
 const CONFIGS: Cfg[] = [
   { pageSize: 512, reserved: 0, autoVacuum: 'none' },
   { pageSize: 512, reserved: 16, autoVacuum: 'full' },
   { pageSize: 1024, reserved: 0, autoVacuum: 'incremental' },
+  { pageSize: 1024, reserved: 0, autoVacuum: 'none', encoding: 2 },
   { pageSize: 4096, reserved: 8, autoVacuum: 'none' },
+  { pageSize: 4096, reserved: 0, autoVacuum: 'full', encoding: 3 },
   { pageSize: 65536, reserved: 0, autoVacuum: 'full' },
 ];
 
@@ -101,6 +105,8 @@ interface Real {
   cfg: Cfg;
   tRoot: number;
   iRoot: number;
+  /** Index ib ON t(a): BINARY. */
+  ibRoot: number;
   wRoot: number;
   txn: WriteTxn | null;
   w: BtreeWriter | null;
@@ -166,12 +172,14 @@ async function verify(r: Real, m: Model): Promise<void> {
   expect(sqliteCheck(path), `SQLite integrity_check after commit ${r.commits}`).toEqual([]);
   const s = openSqlite(path);
   let idxOrder: SqlValue[][];
+  let ibOrder: SqlValue[][];
   let wOrder: SqlValue[][];
   try {
     const rows = sqliteRows(s, 'SELECT rowid, a, b FROM t ORDER BY rowid');
     const want = [...m.committed.t.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([k, [a, b]]) => [normInt(k), normInt(a), normInt(b)]);
     expect(rows.map((x) => x.map(canon))).toEqual(want.map((x) => x.map(canon)));
     idxOrder = sqliteRows(s, 'SELECT a, b, rowid FROM t INDEXED BY i ORDER BY a COLLATE NOCASE DESC, b, rowid');
+    ibOrder = sqliteRows(s, 'SELECT a, rowid FROM t INDEXED BY ib ORDER BY a, rowid');
     wOrder = sqliteRows(s, 'SELECT a, b, c FROM w ORDER BY a COLLATE NOCASE DESC, b, c');
     const wWant = [...m.committed.w.values()].map((x) => x.map(canon).join(',')).sort();
     expect(wOrder.map((x) => x.map(canon).join(',')).sort()).toEqual(wWant);
@@ -181,6 +189,7 @@ async function verify(r: Real, m: Model): Promise<void> {
   // quire walks both index b-trees in SQLite's order
   expect((await indexWalk(r, r.iRoot, IDX_INFO)).map((x) => x.map(canon))).toEqual(idxOrder.map((x) => x.map(canon)));
   expect((await indexWalk(r, r.wRoot, W_INFO)).map((x) => x.map(canon))).toEqual(wOrder.map((x) => x.map(canon)));
+  expect((await indexWalk(r, r.ibRoot, [])).map((x) => x.map(canon))).toEqual(ibOrder.map((x) => x.map(canon)));
   const snap = await r.db.pager.read();
   try {
     const rep = await checkIntegrity(snap, [
@@ -188,6 +197,7 @@ async function verify(r: Real, m: Model): Promise<void> {
       { root: r.tRoot, kind: 'table' },
       { root: r.iRoot, kind: 'index', keyInfo: IDX_INFO },
       { root: r.wRoot, kind: 'index', keyInfo: W_INFO, nKey: 3 },
+      { root: r.ibRoot, kind: 'index', keyInfo: [] },
     ]);
     expect(rep.problems, 'quire integrity check').toEqual([]);
   } finally {
@@ -213,9 +223,13 @@ class InsertRow implements Cmd {
     const w = await ensureTxn(r);
     const enc = r.txn!.encoding;
     const old = m.t.get(this.rowid);
-    if (old) expect(await w.deleteIndex(r.iRoot, [old[0], old[1], this.rowid], IDX_INFO)).toBe(true);
+    if (old) {
+      expect(await w.deleteIndex(r.iRoot, [old[0], old[1], this.rowid], IDX_INFO)).toBe(true);
+      expect(await w.deleteIndex(r.ibRoot, [old[0], this.rowid], [])).toBe(true);
+    }
     await w.insert(r.tRoot, normInt(this.rowid) as number | bigint, encodeRecord([this.a, this.b], enc));
     await w.insertIndex(r.iRoot, encodeRecord([this.a, this.b, this.rowid], enc), IDX_INFO);
+    await w.insertIndex(r.ibRoot, encodeRecord([this.a, this.rowid], enc), []);
     m.t.set(this.rowid, [this.a, this.b]);
   }
   toString = () => `InsertRow(${this.rowid}n, ${canon(this.a).slice(0, 20)}, ${canon(this.b).slice(0, 20)})`;
@@ -235,6 +249,8 @@ class Recase implements Cmd {
     const w = await ensureTxn(r);
     const enc = r.txn!.encoding;
     await w.insertIndex(r.iRoot, encodeRecord([a2, b, rowid], enc), IDX_INFO);
+    expect(await w.deleteIndex(r.ibRoot, [a, rowid], [])).toBe(true);
+    await w.insertIndex(r.ibRoot, encodeRecord([a2, rowid], enc), []);
     await w.insert(r.tRoot, normInt(rowid) as number | bigint, encodeRecord([a2, b], enc));
     m.t.set(rowid, [a2, b]);
   }
@@ -257,6 +273,7 @@ class DeleteRow implements Cmd {
     const unique = rows.filter(([, [a2, b2]]) => nocaseKey(a2) === nocaseKey(a) && canon(b2) === canon(b)).length === 1;
     const key = this.prefix && unique ? [typeof a === 'string' ? recase(a, this.pick + 1) : a, b] : [a, b, rowid];
     expect(await w.deleteIndex(r.iRoot, key, IDX_INFO)).toBe(true);
+    expect(await w.deleteIndex(r.ibRoot, [a, rowid], [])).toBe(true);
     expect(await w.delete(r.tRoot, normInt(rowid) as number | bigint)).toBe(true);
     m.t.delete(rowid);
   }
@@ -275,6 +292,7 @@ class DeleteAbsent implements Cmd {
     const present = [...m.t.entries()].some(([k, [a, b]]) => nocaseKey(a) === nocaseKey(this.a) && canon(b) === canon(-12345) && k === 7n);
     expect(await w.deleteIndex(r.iRoot, key, IDX_INFO)).toBe(present);
     if (present) {
+      expect(await w.deleteIndex(r.ibRoot, [m.t.get(7n)![0], 7n], [])).toBe(true);
       expect(await w.delete(r.tRoot, 7)).toBe(true);
       m.t.delete(7n);
     }
@@ -446,10 +464,10 @@ function commandsFor(cfg: Cfg): fc.Arbitrary<Cmd>[] {
 
 describe(`b-tree writer, index b-trees against a model (seed ${SEED})`, () => {
   for (const cfg of CONFIGS) {
-    it(`page size ${cfg.pageSize}, reserved ${cfg.reserved}, auto-vacuum ${cfg.autoVacuum}`, async () => {
+    it(`page size ${cfg.pageSize}, reserved ${cfg.reserved}, auto-vacuum ${cfg.autoVacuum}, encoding ${cfg.encoding ?? 1}`, async () => {
       await fc.assert(
         fc.asyncProperty(fc.commands(commandsFor(cfg), { maxCommands: 120, size: 'large' }), async (list) => {
-          const db = await createDb({ pageSize: cfg.pageSize, reserved: cfg.reserved, autoVacuum: cfg.autoVacuum });
+          const db = await createDb({ pageSize: cfg.pageSize, reserved: cfg.reserved, autoVacuum: cfg.autoVacuum, encoding: cfg.encoding });
           const txn = await db.pager.beginWrite();
           const w = new BtreeWriter(txn);
           const tRoot = await w.createBtree('table');
@@ -458,9 +476,12 @@ describe(`b-tree writer, index b-trees against a model (seed ${SEED})`, () => {
           await addSchemaRow(db, txn, w, 'index', 'i', 't', iRoot, 'CREATE INDEX i ON t(a COLLATE NOCASE DESC, b)');
           const wRoot = await w.createBtree('index');
           await addSchemaRow(db, txn, w, 'table', 'w', 'w', wRoot, 'CREATE TABLE w(a TEXT COLLATE NOCASE, b BLOB, c INT, PRIMARY KEY(a DESC, b, c)) WITHOUT ROWID');
+          // a BINARY index on a too, whose text order depends on the encoding
+          const ibRoot = await w.createBtree('index');
+          await addSchemaRow(db, txn, w, 'index', 'ib', 't', ibRoot, 'CREATE INDEX ib ON t(a)');
           await w.beforeCommit();
           await txn.commit();
-          const real: Real = { db, cfg, tRoot, iRoot, wRoot, txn: null, w: null, commits: 0 };
+          const real: Real = { db, cfg, tRoot, iRoot, ibRoot, wRoot, txn: null, w: null, commits: 0 };
           const model: Model = { t: new Map(), w: new Map(), committed: { t: new Map(), w: new Map() } };
           await fc.asyncModelRun(() => ({ model, real }), [...list, new Commit()]);
         }),

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { encodeRecord } from '../btree/record.js';
 import { BtreeWriter } from '../btree/write.js';
@@ -43,6 +44,37 @@ describe('btree writer smoke', () => {
       s = openSqlite(path);
       expect(s.prepare('SELECT count(*) FROM t').pluck().get()).toBe(300);
       s.close();
+    });
+  }
+});
+
+describe('initializeDatabase', () => {
+  const cases = [
+    { pageSize: 512, reserved: 0, autoVacuum: 'none' as const, encoding: 1 as const },
+    { pageSize: 1024, reserved: 12, autoVacuum: 'full' as const, encoding: 2 as const },
+    { pageSize: 4096, reserved: 0, autoVacuum: 'incremental' as const, encoding: 3 as const },
+    { pageSize: 65536, reserved: 255, autoVacuum: 'full' as const, encoding: 1 as const },
+  ];
+  for (const c of cases) {
+    it(`a new file SQLite reads and writes (${JSON.stringify(c)})`, async () => {
+      const db = await createDb(c);
+      const path = dumpDb(db);
+      // one page, like SQLite's own new files (no pointer-map page yet in auto-vacuum mode)
+      expect(db.storage.getFile('db')!.length).toBe(c.pageSize);
+      expect(sqliteCheck(path)).toEqual([]);
+      const s = new Database(path);
+      try {
+        expect(s.pragma('page_size', { simple: true })).toBe(c.pageSize);
+        expect(s.pragma('auto_vacuum', { simple: true })).toBe({ none: 0, full: 1, incremental: 2 }[c.autoVacuum]);
+        expect(s.pragma('encoding', { simple: true })).toBe({ 1: 'UTF-8', 2: 'UTF-16le', 3: 'UTF-16be' }[c.encoding]);
+        // SQLite can write to it: a no-allocation write first (SQLite refuses to commit an
+        // auto-vacuum file whose last page is a pointer-map page), then a table
+        s.pragma('user_version = 7');
+        s.exec("CREATE TABLE t(x); INSERT INTO t VALUES ('hello');");
+        expect(s.prepare('PRAGMA integrity_check').pluck().get()).toBe('ok');
+      } finally {
+        s.close();
+      }
     });
   }
 });
