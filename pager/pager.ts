@@ -37,7 +37,7 @@
  * WRITER (a WriteTxn is open; readers may also be open) → back to READER/OPEN on commit or
  * rollback; CLOSED is final. `checkState()` verifies the invariants; tests call it.
  */
-import { ErrorCode, QuireError, corrupt, ioerr, misuse } from './errors.js';
+import { ErrorCode, QuireError, corrupt, ioerr, isQuireError, misuse } from './errors.js';
 import {
   HEADER_SIZE,
   decodePageSize,
@@ -313,6 +313,38 @@ export class Pager {
    * when the committed state changed. Called by read() and beginWrite().
    */
   private async refresh(): Promise<void> {
+    // Another process may be in the middle of a commit or checkpoint while we look: a page
+    // count beyond the file, or a WAL frame that vanished, is then a moving target, not
+    // corruption. Retry while the files keep changing; report what persists.
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.fileStamp();
+      try {
+        return await this.refreshOnce();
+      } catch (e) {
+        const transient = isQuireError(e) && (e.code === 'CORRUPT' || e.code === 'BUSY' || e.code === 'NOTADB');
+        if (!transient || attempt >= 8 || (await this.fileStamp()) === before) throw e;
+        await new Promise((r) => setTimeout(r, attempt * 5));
+      }
+    }
+  }
+
+  /** Sizes and change stamps of the db and WAL files (to tell a moving file from a bad one). */
+  private async fileStamp(): Promise<string> {
+    const st = this.storage;
+    try {
+      const parts: string[] = [];
+      for (const kind of ['db', 'wal'] as const) {
+        const s = st.stat ? await st.stat(kind) : { size: await st.size(kind) };
+        parts.push(s ? `${s.size}:${s.mtimeMs ?? ''}:${s.ctimeMs ?? ''}:${String(s.ino ?? '')}` : '-');
+      }
+      parts.push(Array.from(await st.read('wal', 0, 32)).join(','));
+      return parts.join('|');
+    } catch (e) {
+      throw ioerr(`reading ${st.label}`, e);
+    }
+  }
+
+  private async refreshOnce(): Promise<void> {
     const st = this.storage;
     let dbSize: number;
     let head: Uint8Array;
@@ -344,7 +376,7 @@ export class Pager {
     if (journalActive) {
       if (!this.readOnly) {
         await this.rollbackHotJournal();
-        return this.refresh();
+        return this.refreshOnce();
       }
       if (this.options.hotJournal === 'refuse') {
         throw new QuireError(ErrorCode.BUSY, `${st.label}: a hot journal is present (a transaction was interrupted or is in progress)`);

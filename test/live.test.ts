@@ -125,7 +125,8 @@ describe('live copies under a real SQLite writer', () => {
       var counters = await w.stop();
     }
     console.log(`rollback with gaps: ${counters.commits} commits, ${restarts} restarts`);
-    expect(counters.commits).toBeGreaterThan(50);
+    // The writer was really writing while the copies ran (the machine may be slow: no rate).
+    expect(counters.commits).toBeGreaterThan(10);
     // Some copies overlapped a burst and had to wait for a quiet window.
     expect(restarts).toBeGreaterThanOrEqual(0);
   }, 120_000);
@@ -155,7 +156,7 @@ describe('live copies under a real SQLite writer', () => {
       }
       console.log(`journal_mode=${journalMode}: ${ok} consistent copies, ${busy} BUSY`);
       expect(ok + busy).toBe(8);
-      expect(counters.commits).toBeGreaterThan(50);
+      expect(counters.commits).toBeGreaterThan(10);
       expect(counters.spills).toBeGreaterThan(0);
     }, 120_000);
   }

@@ -341,7 +341,7 @@ export class CopyEngine {
       if (this.wal) {
         const f = this.wal.frameFor(1);
         if (f) page1Head = (await this.readFrameChecked(1, f)).subarray(0, HEADER_SIZE);
-        if (this.trailLost) {
+        if (this.unresolved.size > 0) {
           this.lastReason = 'the WAL was reset while the pass started';
           return false;
         }
@@ -374,7 +374,14 @@ export class CopyEngine {
       const nPageFile =
         this.wal && this.wal.mxFrame > 0 ? this.wal.dbSize : this.journal ? this.journal.originalPageCount : Math.floor(size / h.pageSize);
       const count = h.pageCountValid ? h.headerPageCount : nPageFile;
-      if (count > nPageFile) throw corrupt(1, `header says ${count} pages but the file holds ${nPageFile}`);
+      if (count > nPageFile) {
+        // A writer may have grown the file between our stat and our read of page 1.
+        if (!sameStat(st0, await this.stat())) {
+          this.lastReason = 'the database file changed while the pass started';
+          return false;
+        }
+        throw corrupt(1, `header says ${count} pages but the file holds ${nPageFile}`);
+      }
       if (this.wal && this.wal.pageSize !== h.pageSize) throw corrupt(1, `page size ${h.pageSize} differs from the WAL's ${this.wal.pageSize}`);
       this.header = h;
       this.pageSizeV = h.pageSize;
