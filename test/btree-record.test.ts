@@ -162,14 +162,17 @@ describe('corrupt records', () => {
       [2, 1], // int8 body missing
       [2, 6, 1, 2, 3], // int64 body short
       [2, 7, 0, 0], // real body short
-      [2, 10], // reserved
-      [2, 11], // reserved
       [2, 19, 65], // text of 3 bytes, only 1
       [2, 1, 5, 6], // body longer than the columns say
       [1 + 9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // serial type -1 as 9-byte varint
       [0], // header size 0 < its own varint
     ];
     for (const c of cases) expectCorrupt(() => decodeRecord(new Uint8Array(c), 1, 42), 42);
+  });
+
+  it('reads the reserved serial types 10 and 11 as NULL without a body, as sqlite3VdbeSerialGet does', () => {
+    expect(decodeRecord(new Uint8Array([2, 10]), 1, 42)).toEqual([null]);
+    expect(decodeRecord(new Uint8Array([3, 11, 1, 7]), 1, 42)).toEqual([null, 7]);
   });
 
   it('never throws anything but CORRUPT on arbitrary bytes', () => {
