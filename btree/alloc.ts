@@ -35,7 +35,7 @@
  * by the transaction), so caches survive the writer objects the caller creates per statement.
  */
 import { get32, put32 } from '../pager/bytes.js';
-import { corrupt, misuse } from '../pager/errors.js';
+import { ErrorCode, QuireError, corrupt, misuse } from '../pager/errors.js';
 import type { Encoding } from '../pager/header.js';
 import type { Pgno, WritablePageSource } from '../pager/source.js';
 import { geometry, type Geometry } from './cellwrite.js';
@@ -177,7 +177,7 @@ async function growFile(ctx: WriteCtx): Promise<Pgno> {
     n++;
     if (n === ctx.lockByte) n++;
   }
-  if (n > 0xfffffffe) throw corrupt(1, 'the database has reached its maximum page count');
+  if (n > 0xfffffffe) throw new QuireError(ErrorCode.FULL, 'database or disk is full (the maximum page count is reached)');
   txn.setPageCount(n);
   return n;
 }

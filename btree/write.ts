@@ -462,7 +462,8 @@ async function clearTree(ctx: WriteCtx, root: Pgno): Promise<void> {
 
 /**
  * Writes b-trees in a write transaction. Cheap to construct (it holds only the transaction);
- * state that outlives it (the append tails) is kept per transaction.
+ * state that outlives it (the append tails) is kept per transaction. One operation at a time
+ * per transaction: await each before starting the next.
  */
 export class BtreeWriter {
   private readonly txn: WritablePageSource;
@@ -544,6 +545,20 @@ export class BtreeWriter {
     checkRoot(ctx, root);
     ctx.tails.clear();
     await clearTree(ctx, root);
+  }
+
+  /**
+   * The append path without a promise: writes the row and returns true when `rowid` is larger
+   * than every rowid in the table and the row fits in the right-most leaf as the tail last
+   * saw it (no seek, no page read); returns false, having changed nothing, otherwise (then call
+   * insert). For bulk loads: `if (!w.tryAppend(root, id, rec)) await w.insert(root, id, rec)`.
+   */
+  tryAppend(root: Pgno, rowid: Rowid, record: Uint8Array): boolean {
+    const ctx = writeCtx(this.txn);
+    const t = ctx.tails.get(root);
+    if (t === undefined || !(t.max === null || rowid > t.max)) return false;
+    checkRowid(rowid);
+    return appendFast(ctx, t, rowid, record);
   }
 
   /** Table b-tree: inserts or replaces the row with this rowid (record = encoded payload). */

@@ -85,6 +85,36 @@ describe('bulk appends', () => {
     expect(quirePages).toBeLessThanOrEqual(Math.ceil(sqlitePages * 1.01));
   }, 300_000);
 
+  it('tryAppend writes without a promise when it can, and says no otherwise', async () => {
+    const db = await createDb({ pageSize: 4096, autoVacuum: 'full' });
+    const txn = await db.pager.beginWrite();
+    const w = new BtreeWriter(txn);
+    const root = await w.createBtree('table');
+    await addSchemaRow(db, txn, w, 'table', 't', 't', root, 'CREATE TABLE t(a)');
+    expect(w.tryAppend(root, 1, encodeRecord(['x'], 1))).toBe(false); // no tail yet
+    let sync = 0;
+    for (let i = 1; i <= 50_000; i++) {
+      const rec = encodeRecord([text(i).slice(0, 50 + (i % 200))], 1);
+      if (w.tryAppend(root, i, rec)) sync++;
+      else await w.insert(root, i, rec);
+    }
+    expect(sync / 50_000).toBeGreaterThan(0.9);
+    expect(w.tryAppend(root, 10, encodeRecord(['replace'], 1))).toBe(false); // not an append
+    expect(w.tryAppend(root, 60_000, encodeRecord([new Uint8Array(5000)], 1))).toBe(false); // overflow
+    await w.insert(root, 60_000, encodeRecord([new Uint8Array(5000)], 1));
+    await w.beforeCommit();
+    await txn.commit();
+    const path = dumpDb(db);
+    expect(sqliteCheck(path)).toEqual([]);
+    const s = openSqlite(path);
+    expect(s.prepare('SELECT count(*), max(rowid), sum(length(a)) FROM t').raw().get()).toEqual([
+      50_001,
+      60_000,
+      5000 + Array.from({ length: 50_000 }, (_, k) => Math.min(240, 50 + ((k + 1) % 200))).reduce((x, y) => x + y, 0),
+    ]);
+    s.close();
+  });
+
   it('the tail is dropped when a savepoint rollback swaps pages, and appends stay correct', async () => {
     const db = await createDb({ pageSize: 1024 });
     const txn = await db.pager.beginWrite();
