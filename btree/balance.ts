@@ -516,6 +516,8 @@ export class Edit {
         this.types.splice(1, 0, type);
         this.pending.splice(1, 0, c);
         this.check.splice(1, 0, false);
+        this.appended.splice(1, 0, this.appended[0]);
+        this.appended[0] = false;
         this.types[0] = interiorOf(type);
         this.pending[0] = { cells: [], right: child };
         root.idx = 0;
