@@ -72,6 +72,8 @@ export interface WriteCtx {
    * insert. Operations on one transaction run one at a time.
    */
   readonly scratch: Uint8Array;
+  /** False once resetWriteCtx replaced this state (writers holding it fetch the new one). */
+  live: boolean;
 }
 
 const contexts = new WeakMap<WritablePageSource, WriteCtx>();
@@ -91,6 +93,7 @@ export function writeCtx(txn: WritablePageSource): WriteCtx {
       lockByte: txn.lockBytePage,
       tails: new Map(),
       scratch: new Uint8Array(U + 32),
+      live: true,
     };
     contexts.set(txn, c);
   }
@@ -99,6 +102,8 @@ export function writeCtx(txn: WritablePageSource): WriteCtx {
 
 /** Forgets the writer state of `txn` (after the database header was rewritten). */
 export function resetWriteCtx(txn: WritablePageSource): void {
+  const c = contexts.get(txn);
+  if (c !== undefined) c.live = false;
   contexts.delete(txn);
 }
 

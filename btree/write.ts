@@ -221,8 +221,9 @@ function appendFast(ctx: WriteCtx, t: Tail, rowid: Rowid, record: Uint8Array): b
   const n = (leaf[h + 3] << 8) | leaf[h + 4];
   const top = ((leaf[h + 5] << 8) | leaf[h + 6]) || 65536;
   const plen = P < 0x80 ? 1 : P < 0x4000 ? 2 : 3;
-  const small = typeof rowid === 'number' && rowid >= 0 && rowid < 0x80;
-  const rlen = small ? 1 : varintLength(rowid);
+  // rowids in [0, 2^28) are written inline (1..4 bytes), others by writeVarint
+  const small = typeof rowid === 'number' && rowid >= 0 && rowid < 0x10000000;
+  const rlen = small ? (rowid < 0x80 ? 1 : rowid < 0x4000 ? 2 : rowid < 0x200000 ? 3 : 4) : varintLength(rowid);
   let size = plen + rlen + P;
   const pad = size < 4;
   if (pad) size = 4;
@@ -240,8 +241,15 @@ function appendFast(ctx: WriteCtx, t: Tail, rowid: Rowid, record: Uint8Array): b
     leaf[q++] = 0x80 | ((P >>> 7) & 0x7f);
     leaf[q++] = P & 0x7f;
   }
-  if (small) leaf[q++] = rowid as number;
-  else q += writeVarint(leaf, q, rowid);
+  if (small) {
+    const r = rowid as number;
+    if (rlen === 4) leaf[q++] = 0x80 | (r >>> 21);
+    if (rlen >= 3) leaf[q++] = 0x80 | ((r >>> 14) & 0x7f);
+    if (rlen >= 2) leaf[q++] = 0x80 | ((r >>> 7) & 0x7f);
+    leaf[q++] = r & 0x7f;
+  } else {
+    q += writeVarint(leaf, q, rowid);
+  }
   leaf.set(record, q);
   if (pad) leaf.fill(0, q + P, off + 4);
   leaf[ptr] = off >>> 8;
@@ -467,9 +475,17 @@ async function clearTree(ctx: WriteCtx, root: Pgno): Promise<void> {
  */
 export class BtreeWriter {
   private readonly txn: WritablePageSource;
+  private cached: WriteCtx | undefined;
 
   constructor(txn: WritablePageSource) {
     this.txn = txn;
+  }
+
+  /** The transaction's writer state (kept while live: initializeDatabase replaces it). */
+  private get ctx(): WriteCtx {
+    const c = this.cached;
+    if (c !== undefined && c.live) return c;
+    return (this.cached = writeCtx(this.txn));
   }
 
   /**
@@ -479,7 +495,7 @@ export class BtreeWriter {
    */
   async createBtree(kind: 'table' | 'index'): Promise<Pgno> {
     if (kind !== 'table' && kind !== 'index') throw misuse(`unknown b-tree kind ${String(kind)}`);
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     const type = kind === 'table' ? PTF_TABLE_LEAF : PTF_INDEX_LEAF;
     let root: Pgno;
     if (!ctx.autoVacuum) {
@@ -513,7 +529,7 @@ export class BtreeWriter {
    * caller updates sqlite_schema; else null.
    */
   async dropBtree(root: Pgno): Promise<{ movedFrom: Pgno; movedTo: Pgno } | null> {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     checkRoot(ctx, root);
     if (root === 1) throw misuse('sqlite_schema (page 1) cannot be dropped');
     ctx.tails.clear();
@@ -541,7 +557,7 @@ export class BtreeWriter {
 
   /** Deletes every entry but keeps the root (SQLite's clearTable). */
   async clearBtree(root: Pgno): Promise<void> {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     checkRoot(ctx, root);
     ctx.tails.clear();
     await clearTree(ctx, root);
@@ -554,7 +570,7 @@ export class BtreeWriter {
    * insert). For bulk loads: `if (!w.tryAppend(root, id, rec)) await w.insert(root, id, rec)`.
    */
   tryAppend(root: Pgno, rowid: Rowid, record: Uint8Array): boolean {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     const t = ctx.tails.get(root);
     if (t === undefined || !(t.max === null || rowid > t.max)) return false;
     checkRowid(rowid);
@@ -564,7 +580,7 @@ export class BtreeWriter {
   /** Table b-tree: inserts or replaces the row with this rowid (record = encoded payload). */
   insert(root: Pgno, rowid: Rowid, record: Uint8Array): Promise<void> {
     try {
-      const ctx = writeCtx(this.txn);
+      const ctx = this.ctx;
       const t = ctx.tails.get(root);
       if (t !== undefined && (t.max === null || rowid > t.max)) {
         checkRowid(rowid);
@@ -577,7 +593,7 @@ export class BtreeWriter {
   }
 
   private async insertSlow(root: Pgno, rowid: Rowid, record: Uint8Array): Promise<void> {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     checkRoot(ctx, root);
     checkRowid(rowid);
     if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
@@ -609,7 +625,7 @@ export class BtreeWriter {
 
   /** Table b-tree: deletes the row; false if absent. */
   async delete(root: Pgno, rowid: Rowid): Promise<boolean> {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     checkRoot(ctx, root);
     checkRowid(rowid);
     ctx.tails.delete(root);
@@ -629,7 +645,7 @@ export class BtreeWriter {
    * columns under keyInfo (columns beyond keyInfo compare BINARY ascending) is replaced.
    */
   async insertIndex(root: Pgno, record: Uint8Array, keyInfo: KeyInfo): Promise<void> {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     checkRoot(ctx, root);
     if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
     let key: SqlValue[];
@@ -661,7 +677,7 @@ export class BtreeWriter {
    * that identifies one entry; the first such entry is deleted); false if absent.
    */
   async deleteIndex(root: Pgno, key: readonly SqlValue[], keyInfo: KeyInfo): Promise<boolean> {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     checkRoot(ctx, root);
     if (!Array.isArray(key)) throw misuse('an index key must be an array of values');
     const cmp = keyComparator(keyInfo, ctx.encoding);
@@ -701,7 +717,7 @@ export class BtreeWriter {
 
   /** Largest rowid of a table b-tree, or null when it is empty. */
   async maxRowid(root: Pgno): Promise<Rowid | null> {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     checkRoot(ctx, root);
     const t = ctx.tails.get(root);
     if (t !== undefined && tailValid(ctx, t)) return t.max;
@@ -715,7 +731,7 @@ export class BtreeWriter {
 
   /** Before commit: auto-vacuum FULL truncates the file; a no-op otherwise. */
   async beforeCommit(): Promise<void> {
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     await autoVacuumCommit(ctx);
   }
 
@@ -725,7 +741,7 @@ export class BtreeWriter {
    */
   async incrementalVacuum(n: number): Promise<number> {
     if (typeof n !== 'number' || Number.isNaN(n)) throw misuse(`invalid page count ${String(n)}`);
-    const ctx = writeCtx(this.txn);
+    const ctx = this.ctx;
     return incrementalVacuum(ctx, n);
   }
 }
