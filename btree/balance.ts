@@ -58,7 +58,6 @@ import { get32, put32 } from '../pager/bytes.js';
 import { corrupt } from '../pager/errors.js';
 import type { Pgno } from '../pager/source.js';
 import { allocatePage, checkPgno, freePage, ptrmapPut, readPage, type WriteCtx } from './alloc.js';
-import { cellRowid } from './cell.js';
 import {
   cellSize,
   cellsBytes,

@@ -14,7 +14,7 @@ import { newCellInfo, parseCell } from '../btree/cell.js';
 import { checkIntegrity } from '../btree/integrity.js';
 import { parsePage } from '../btree/page.js';
 import { TableCursor } from '../btree/cursor.js';
-import { encodeRecord, decodeRecord } from '../btree/record.js';
+import { encodeRecord } from '../btree/record.js';
 import { BtreeWriter } from '../btree/write.js';
 import type { WriteTxn } from '../pager/pager.js';
 import { SEED, sqliteRows } from './util/btree-db.js';
