@@ -547,18 +547,30 @@ export class Edit {
     return false;
   }
 
-  /** Redistributes level d with up to two siblings; the parent gets pending content. */
+  /**
+   * Redistributes level d with up to two siblings. The parent is changed in place (old
+   * dividers dropped, new ones inserted) when they fit, else it gets pending content.
+   */
   private async balanceNonroot(d: number): Promise<void> {
     const ctx = this.ctx;
     const U = ctx.U;
     this.restructured = true;
     const parentLv = this.path[d - 1];
-    const P = this.content(d - 1);
     const type = this.types[d];
-    const nChild = P.cells.length + 1;
+    // The parent's cells: its pending content, or (read lazily) the cells on its page.
+    const pend = this.pending[d - 1];
+    const pp = pend === undefined ? parsePage(parentLv.data, parentLv.pgno, U) : undefined;
+    const nCellP = pend !== undefined ? pend.cells.length : pp!.nCell;
+    const rightP = pend !== undefined ? pend.right : pp!.rightChild;
+    const divAt = (ci: number): Uint8Array => {
+      if (pend !== undefined) return pend.cells[ci];
+      const off = cellOffset(pp!, ci);
+      return pp!.data.subarray(off, off + cellSize(pp!.data, off, pp!.type, ctx.g, U, parentLv.pgno));
+    };
+    const childAt = (ci: number): Pgno => (ci < nCellP ? get32(divAt(ci), 0) : rightP);
+    const nChild = nCellP + 1;
     const i = parentLv.idx;
     if (i < 0 || i >= nChild) throw corrupt(parentLv.pgno, `child index ${i} out of range`);
-    const childAt = (ci: number): Pgno => (ci < P.cells.length ? get32(P.cells[ci], 0) : P.right);
     if (childAt(i) !== this.path[d].pgno) throw corrupt(parentLv.pgno, 'path does not match the parent (internal error)');
 
     if (nChild === 1) {
@@ -599,10 +611,12 @@ export class Edit {
 
     // The cells of the siblings and the dividers between them, as one sequence.
     const seq: Uint8Array[] = [];
+    let freed = 0; // bytes the old dividers occupy in the parent (with their pointers)
     for (let j = 0; j < nOld; j++) {
       for (const c of contents[j].cells) seq.push(c);
       if (j === nOld - 1) break;
-      const dv = P.cells[first + j];
+      const dv = divAt(first + j);
+      freed += dv.length + 2;
       if (type === PTF_TABLE_LEAF) continue;
       if (type === PTF_INDEX_LEAF) {
         const body = dv.subarray(4);
@@ -626,20 +640,24 @@ export class Edit {
 
     // Pages: the old ones in order, then new ones; extra old ones are freed.
     const newPg: Pgno[] = [];
-    for (let j = 0; j < k; j++) newPg.push(j < nOld ? oldPg[j] : await this.allocate(-1));
+    for (let j = 0; j < k; j++) {
+      const pg = j < nOld ? oldPg[j] : await this.allocate(-1);
+      if (j >= nOld && oldPg.includes(pg)) throw corrupt(pg, 'the freelist hands out a page that is in use');
+      newPg.push(pg);
+    }
     for (let j = k; j < nOld; j++) await freePage(ctx, oldPg[j]);
 
     const dividers: Uint8Array[] = [];
+    let need = 0;
     for (let j = 0; j < k; j++) {
       const cells = seq.slice(starts[j], ends[j]);
       let right = 0;
       if (j < k - 1) {
+        let div: Uint8Array;
         if (type === PTF_TABLE_LEAF) {
-          const last = cells[cells.length - 1];
-          dividers.push(tableInteriorCell(newPg[j], leafCellRowid(last, newPg[j])));
+          div = tableInteriorCell(newPg[j], leafCellRowid(cells[cells.length - 1], newPg[j]));
         } else {
           const dc = seq[ends[j]];
-          let div: Uint8Array;
           if (type === PTF_INDEX_LEAF) {
             const len = indexBodyLength(dc, 0, ctx.g, dc.length, newPg[j]);
             div = new Uint8Array(4 + len);
@@ -649,18 +667,46 @@ export class Edit {
             div = dc.slice();
           }
           put32(div, 0, newPg[j]);
-          dividers.push(div);
         }
+        dividers.push(div);
+        need += div.length + 2;
       } else {
         right = finalRight;
       }
       const lv: Level = j < nOld && oldPg[j] === this.path[d].pgno ? this.path[d] : { pgno: newPg[j], data: new Uint8Array(0), idx: 0, w: false };
-      // (The page's own pointer-map entry, BTREE(parent), is written with the parent.)
       await this.writeContent(lv, type, { cells, right: isLeafType(type) ? 0 : right });
     }
+    this.pending[d] = undefined;
+    this.check[d] = false;
 
-    // The parent: dividers replace the old ones; the last new page takes the last old one's slot.
+    // The parent: the new dividers replace the old ones; the last new page takes the slot of
+    // the last old one (the cell after the dividers, or the right child).
     const lastOld = first + nOld - 1;
+    const pType = this.types[d - 1];
+    if (pend === undefined) {
+      const pdata = await this.writable(parentLv);
+      const hdrP = hdrOf(parentLv.pgno);
+      if (need <= computeFreeSpace(pdata, hdrP, U, parentLv.pgno) + freed) {
+        const ptr0 = hdrP + 12;
+        for (let j = 0; j < nOld - 1; j++) {
+          const off = (pdata[ptr0 + 2 * first] << 8) | pdata[ptr0 + 2 * first + 1];
+          dropCell(pdata, hdrP, first, cellSize(pdata, off, pType, ctx.g, U, parentLv.pgno), U, parentLv.pgno);
+        }
+        for (let j = 0; j < k - 1; j++) insertCell(pdata, hdrP, first + j, dividers[j], U, parentLv.pgno);
+        if (lastOld < nCellP) {
+          const at = ptr0 + 2 * (first + k - 1);
+          put32(pdata, (pdata[at] << 8) | pdata[at + 1], newPg[k - 1]);
+        } else {
+          put32(pdata, hdrP + 8, newPg[k - 1]);
+        }
+        forgetPage(pdata);
+        for (const dv of dividers) await ptrmapCell(ctx, dv, pType, parentLv.pgno);
+        await ptrmapPut(ctx, newPg[k - 1], PTRMAP_BTREE, parentLv.pgno);
+        this.check[d - 1] = true;
+        return;
+      }
+    }
+    const P = pend ?? readContent(ctx, parentLv.pgno, parentLv.data);
     const cells = P.cells.slice(0, first);
     for (const dv of dividers) cells.push(dv);
     let right = P.right;
@@ -673,9 +719,7 @@ export class Edit {
       right = newPg[k - 1];
     }
     this.pending[d - 1] = { cells, right };
-    // The path below d-1 no longer describes the tree; only the parent's own slot matters now.
-    this.pending[d] = undefined;
-    this.check[d] = false;
+    this.appended[d - 1] = false;
   }
 }
 
