@@ -539,3 +539,44 @@ describe('deleteIndex by prefix', () => {
     s.close();
   });
 });
+
+describe('insertIndex replacing an equal entry of another size', () => {
+  it('RTRIM keys: trailing spaces change the size of leaf and interior entries (overflow included)', async () => {
+    const db = await createDb({ pageSize: 512, autoVacuum: 'full' });
+    const txn = await db.pager.beginWrite();
+    const w = new BtreeWriter(txn);
+    const root = await w.createBtree('index');
+    await addSchemaRow(db, txn, w, 'table', 'r', 'r', root, 'CREATE TABLE r(a TEXT COLLATE RTRIM PRIMARY KEY, v) WITHOUT ROWID');
+    const info: KeyInfo = [{ collation: 'RTRIM' }];
+    const model = new Map<string, string>();
+    let x = 12345;
+    const rnd = (n: number) => ((x = (x * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    for (let i = 0; i < 300; i++) {
+      const a = `key${i % 150}`.padEnd(8 + rnd(i % 17 === 0 ? 1500 : 60), ' ');
+      await w.insertIndex(root, encodeRecord([a, i % 150], 1), info);
+      model.set(a.trimEnd(), a);
+    }
+    let interiorReplaced = 0;
+    for (let i = 0; i < 2000; i++) {
+      const base = `key${rnd(150)}`;
+      const a = base.padEnd(base.length + rnd(rnd(10) === 0 ? 1200 : 40), ' ');
+      const c = new IndexCursor(txn, root, info);
+      if (await c.seek([base], { op: 'eq' })) {
+        if (!parsePage((await txn.page(c.pgno)) as Uint8Array, c.pgno, 512).leaf) interiorReplaced++;
+      }
+      await w.insertIndex(root, encodeRecord([a, Number(base.slice(3))], 1), info);
+      model.set(base, a);
+    }
+    expect(interiorReplaced, 'replacements of entries in interior cells').toBeGreaterThan(10);
+    await w.beforeCommit();
+    await txn.commit();
+    const path = dumpDb(db);
+    expect(sqliteCheck(path)).toEqual([]);
+    const s = openSqlite(path);
+    const rows = sqliteRows(s, 'SELECT a, v FROM r');
+    s.close();
+    expect(rows.length).toBe(model.size);
+    const got = new Map(rows.map(([a]) => [(a as string).trimEnd(), a as string]));
+    expect(got).toEqual(model);
+  });
+});
