@@ -34,9 +34,10 @@
  *      and cut into the fewest pages that hold it (greedy, left to right), then evened out
  *      from the right (cells move right while the right page stays no fuller than the left),
  *      which leaves every page at least about half full when a merge happened. Old pages are
- *      reused in order, missing ones allocated, extra ones freed. The parent gets the new
- *      dividers as pending content and is settled next (it may overflow or underflow in
- *      turn);
+ *      reused in order, missing ones allocated, extra ones freed. In the parent the old
+ *      dividers are dropped and the new ones inserted in place when they fit (the parent is
+ *      then checked for underflow); otherwise the parent gets pending content. Either way it
+ *      is settled next (it may overflow or underflow in turn);
  *   4. the root never moves: when its pending content does not fit, the content goes to a
  *      new child page and the root becomes an interior page with no cells whose right child
  *      is that page (balance_deeper), which is then split as in 3. When an interior root ends
@@ -50,9 +51,15 @@
  * exact (cellSizePtr), so SQLite's fragment accounting and free-space checks hold.
  *
  * In auto-vacuum databases every page written from a cell list gets its pointer-map entries
- * re-derived: children BTREE(page), first overflow pages OVERFLOW1(page), and the page itself
- * BTREE(parent). Writes go through txn.writable(); pages rewritten in place are dropped from
- * the parse cache (forgetPage).
+ * re-derived (children BTREE(page), first overflow pages OVERFLOW1(page)), and so does every
+ * cell inserted in place; a page's own entry BTREE(parent) is set where its parent's pointer
+ * is written. Writes go through txn.writable(); pages changed in place are dropped from the
+ * parse cache (forgetPage).
+ *
+ * Cell lists read from a page are views into one copy of that page (readContent), so
+ * rebuilding pages from them is safe; code that changes a cell copies it first. Operations
+ * are bounded: the finish loop only moves up (a deepening adds one level, capped by
+ * MAX_TREE_DEPTH), siblings are checked against the path (cycles) and against each other.
  */
 import { get32, put32 } from '../pager/bytes.js';
 import { corrupt } from '../pager/errors.js';
@@ -507,6 +514,7 @@ export class Edit {
     if (c !== undefined) {
       if (cellsBytes(c.cells) > ctx.U - hdr - headerSize(type)) {
         // balance_deeper: the content moves to a new child; the root points at it.
+        if (this.path.length >= MAX_TREE_DEPTH) throw corrupt(root.pgno, `b-tree would grow deeper than ${MAX_TREE_DEPTH} levels`);
         const child = await this.allocate(0);
         let img = ctx.txn.writable(child);
         if (!(img instanceof Uint8Array)) img = await img;

@@ -8,6 +8,8 @@
  *   insert(root, rowid, record)   table b-tree: seek the leaf, build the cell (local payload and
  *                                 an overflow chain, btree/cell.ts formulas), insert or replace
  *                                 (a replaced row's overflow pages are freed), balance
+ *   tryAppend(root, rowid, rec)   the append path below, synchronously; false = use insert
+ *   maxRowid(root)                the last rowid (from the tail when it is valid)
  *   delete(root, rowid)           drop the leaf cell, free its overflow chain, balance
  *   insertIndex(root, rec, key)   index / WITHOUT ROWID b-tree: seek by the decoded record under
  *                                 keyInfo; an equal entry (leaf or interior cell) is replaced
@@ -31,9 +33,11 @@
  * checks catch savepoint rollbacks, which swap images), and whose cell fits in the leaf's gap,
  * is written straight into the leaf: no seek, no parse, no promise (insert() returns a shared
  * resolved promise). When the leaf is full, balance_quick starts a new right-most leaf and the
- * tail moves to it. Any other change to the tree drops its tail; moving pages (auto-vacuum
- * creates, drops, vacuum) drops all of them. The tails live in a per-transaction WeakMap, so
- * they survive the BtreeWriter objects a caller creates per statement.
+ * tail moves to it (interior pages split the same way, see btree/balance.ts). Any other change
+ * to the tree drops its tail; moving pages (auto-vacuum creates, drops, vacuum) drops all of
+ * them. The tails live in the per-transaction WriteCtx (btree/alloc.ts), so they survive the
+ * BtreeWriter objects a caller creates per statement. New cells are built in the context's
+ * scratch buffer (no allocation per row).
  *
  * Untrusted input: every page read is parsed by btree/page.ts (cached per image) and every
  * pointer is range-checked before it is followed; paths are bounded by MAX_TREE_DEPTH and
