@@ -79,6 +79,25 @@ export function decodeText(buf: Uint8Array, start: number, end: number, encoding
 }
 
 /** Encodes `s` in the database encoding. */
+/**
+ * Bytes of `s` in UTF-8 as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes).
+ * Equal to s.length exactly when `s` is ASCII.
+ */
+export function utf8Length(s: string): number {
+  const n = s.length;
+  let len = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) len += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      len += 2; // 4 bytes for 2 code units
+      i++;
+    } else len += 2; // 3 bytes (including U+FFFD for a lone surrogate)
+  }
+  return len;
+}
+
 export function encodeText(s: string, encoding: Encoding): Uint8Array {
   if (encoding === 1) {
     utf8Enc ??= new TextEncoder();
@@ -382,9 +401,14 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
       else if (v >= -9007199254740991n && v <= 9007199254740991n) t = intSerialType(Number(v), boolTypes);
       else t = 6;
     } else if (typeof v === 'string') {
-      const bytes = encodeText(v, encoding);
-      texts[i] = bytes;
-      t = bytes.length * 2 + 13;
+      if (encoding === 1) {
+        // UTF-8 is written straight into the record below; only its length is needed here.
+        t = utf8Length(v) * 2 + 13;
+      } else {
+        const bytes = encodeText(v, encoding);
+        texts[i] = bytes;
+        t = bytes.length * 2 + 13;
+      }
     } else if (v instanceof Uint8Array) {
       t = v.length * 2 + 12;
     } else {
@@ -432,6 +456,18 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
       putDouble(out, bp, typeof v === 'bigint' ? Number(v) : (v as number));
       bp += 8;
     } else if (t >= 12) {
+      if (t & 1 && encoding === 1) {
+        const str = v as string;
+        const len = (t - 13) >> 1;
+        if (len === str.length) {
+          for (let j = 0; j < len; j++) out[bp + j] = str.charCodeAt(j);
+        } else {
+          utf8Enc ??= new TextEncoder();
+          utf8Enc.encodeInto(str, out.subarray(bp, bp + len));
+        }
+        bp += len;
+        continue;
+      }
       const bytes = t & 1 ? (texts[i] as Uint8Array) : (v as Uint8Array);
       out.set(bytes, bp);
       bp += bytes.length;

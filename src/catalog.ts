@@ -113,7 +113,11 @@ export interface Catalog {
 
 /** Lookups are case-insensitive for ASCII, as SQLite's are. */
 export function nameKey(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) return name.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+  }
+  return name;
 }
 
 function asText(v: SqlValue | undefined): string | null {

@@ -658,10 +658,18 @@ export class Transaction {
     return n;
   }
 
+  /** Tables checked writable, per catalog (a schema change makes a new catalog). */
+  private writableCache: { catalog: Catalog; tables: Map<string, TableInfo> } | null = null;
+
   private async writableTable(name: string): Promise<TableInfo> {
-    const cat = await this.schema();
+    const cat = this.catalog ?? (await this.schema());
+    let cache = this.writableCache;
+    if (!cache || cache.catalog !== cat) cache = this.writableCache = { catalog: cat, tables: new Map() };
+    const hit = cache.tables.get(name);
+    if (hit) return hit;
     const t = await this.table(name);
     this.assertWritable(t, cat);
+    cache.tables.set(name, t);
     return t;
   }
 
@@ -680,6 +688,15 @@ export class Transaction {
     if (!t.withoutRowid) {
       if (p.rowid === null) p.rowid = old?.rowid ?? (await this.nextRowid(t));
       if (p.rowid < SMALLEST || p.rowid > LARGEST) throw new QuireError(ErrorCode.RANGE, `rowid ${p.rowid} is outside the 64-bit range`);
+    }
+    // The append path: a rowid beyond every rowid in the table cannot conflict, and the writer
+    // appends it to the right-most leaf without a seek (bulk loads).
+    if (old === null && !t.withoutRowid && !t.def!.autoincrement && !t.indexes.some((ix) => ix.unique)) {
+      const id = smallest(p.rowid!);
+      if (this.writer.tryAppend(t.rootPage, id, this.recordOf(t, p.values))) {
+        for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
+        return id;
+      }
     }
     const oldId = old ? this.identityOfRow(t, old.values, old.rowid) : null;
     const newId = this.identityOfRow(t, p.values, p.rowid);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isQuireError } from '../pager/errors.js';
 import type { Encoding } from '../pager/header.js';
 import { TableCursor } from '../btree/cursor.js';
-import { decodeRecord, decodeRecordPrefix, encodeRecord, recordPrefixLength } from '../btree/record.js';
+import { utf8Length, decodeRecord, decodeRecordPrefix, encodeRecord, recordPrefixLength } from '../btree/record.js';
 import type { SqlValue } from '../btree/value.js';
 import { buildDb, openReadonly, SEED } from './util/btree-db.js';
 import { ImageSource } from './util/image-source.js';
@@ -185,6 +185,20 @@ describe('corrupt records', () => {
         }
       }),
       { seed: SEED + 11, numRuns: 5000 },
+    );
+  });
+});
+
+describe('utf8Length', () => {
+  it('equals TextEncoder output length for any string, lone surrogates included', () => {
+    const enc = new TextEncoder();
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(utf8Length(s)).toBe(enc.encode(s).length);
+        const rec = encodeRecord([s], 1);
+        expect(decodeRecord(rec, 1, 1)).toEqual([new TextDecoder().decode(enc.encode(s))]);
+      }),
+      { seed: SEED + 99, numRuns: 3000 },
     );
   });
 });
