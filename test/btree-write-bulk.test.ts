@@ -150,6 +150,45 @@ describe('bulk appends', () => {
     for (const [k, v] of rows) expect(v).toBe(`v${k}`.repeat(1 + (k % 9)));
   });
 
+  it('after heavy random deletes no leaf is under a third full (merges with siblings)', async () => {
+    const db = await createDb({ pageSize: 1024, autoVacuum: 'incremental' });
+    const txn = await db.pager.beginWrite();
+    const w = new BtreeWriter(txn);
+    const root = await w.createBtree('table');
+    await addSchemaRow(db, txn, w, 'table', 't', 't', root, 'CREATE TABLE t(a)');
+    const N = 20_000;
+    for (let i = 1; i <= N; i++) await w.insert(root, i, encodeRecord(['x'.repeat(20 + ((i * 7) % 80))], 1));
+    const keys = Array.from({ length: N }, (_, i) => i + 1);
+    let x = 1;
+    for (let i = keys.length - 1; i > 0; i--) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      const j = x % (i + 1);
+      [keys[i], keys[j]] = [keys[j], keys[i]];
+    }
+    for (const k of keys.slice(0, Math.floor(N * 0.85))) expect(await w.delete(root, k)).toBe(true);
+    const fills: number[] = [];
+    const walk = async (pg: number): Promise<void> => {
+      const p = parsePage((await txn.page(pg)) as Uint8Array, pg, 1024);
+      if (p.leaf) {
+        fills.push((1024 - p.contentStart + 8 + 2 * p.nCell) / 1024);
+        return;
+      }
+      for (let i = 0; i < p.nCell; i++) {
+        const off = (p.data[p.cellPtr + 2 * i] << 8) | p.data[p.cellPtr + 2 * i + 1];
+        await walk(((p.data[off] << 24) >>> 0) + ((p.data[off + 1] << 16) | (p.data[off + 2] << 8) | p.data[off + 3]));
+      }
+      await walk(p.rightChild);
+    };
+    await walk(root);
+    const avg = fills.reduce((a, b) => a + b, 0) / fills.length;
+    console.log(`fill after deleting 85%: ${fills.length} leaves, average ${(avg * 100).toFixed(1)}%, min ${(Math.min(...fills) * 100).toFixed(1)}%`);
+    expect(Math.min(...fills)).toBeGreaterThanOrEqual(1 / 3);
+    expect(avg).toBeGreaterThan(0.5);
+    expect(await w.incrementalVacuum(0)).toBeGreaterThan(0);
+    await txn.commit();
+    expect(sqliteCheck(dumpDb(db))).toEqual([]);
+  });
+
   it('sequential index appends and descending table inserts stay valid', async () => {
     const db = await createDb({ pageSize: 512, autoVacuum: 'full' });
     const txn = await db.pager.beginWrite();
