@@ -3,6 +3,7 @@
 //
 //   phase            what is timed (Benchmark.Suite, deferred)        writer
 //   1 idle           quire backupFile; better-sqlite3 backup step(100)  not running
+//                    (each preceded by syncfs and a read-through of the source, as in copy)
 //   2 live           quire backupFile (time to a consistent copy)      running (rateHz)
 //   3 SQLite live    better-sqlite3 backup step(100), one attempt,       running
 //                    capped: SQLite restarts its pass whenever another
@@ -19,6 +20,7 @@ import Database from 'better-sqlite3';
 import { backupFile } from '../../dist/node.js';
 import { OUT_DIR, WRITER, workingCopy } from './data.mjs';
 import { runSuite } from './measure.mjs';
+import { settle } from './scenarios.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -146,7 +148,15 @@ export async function runLive(cfg, sampling, log) {
     let lastQ = null;
     let lastS = null;
     const idleComps = [
-      { id: 'quire', label: 'quire: backupFile, idle source', run: async () => quireCopy(src, (lastQ = tq.next()), timeoutMs, idleStats), cleanup: () => tq.clear() },
+      {
+        id: 'quire',
+        label: 'quire: backupFile, idle source',
+        run: async () => quireCopy(src, (lastQ = tq.next()), timeoutMs, idleStats),
+        cleanup: () => {
+          tq.clear();
+          settle(src);
+        },
+      },
       {
         id: 'bsqlite-100',
         label: 'better-sqlite3: backup step(100), idle source',
@@ -154,7 +164,10 @@ export async function runLive(cfg, sampling, log) {
           const r = await sqliteBackup(src, (lastS = ts.next()), 100, Infinity);
           if (!r.finished) throw new Error(r.error ?? 'backup did not finish');
         },
-        cleanup: () => ts.clear(),
+        cleanup: () => {
+          ts.clear();
+          settle(src);
+        },
       },
     ];
     const warm = {};

@@ -12,8 +12,8 @@
 //
 // Every scenario runs in its own child process (child.mjs), and the peak RSS of a
 // competitor is measured in a further child that only does its setup and one run.
-import { execFile } from 'node:child_process';
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -263,6 +263,28 @@ export function checkCopyWithSqlite(file, ds) {
   }
 }
 
+/**
+ * Puts the file system in the same state before every timed copy: earlier copies' dirty
+ * pages written back (syncfs), and the source read through so it sits in the page cache.
+ * Without this a copy pays for the previous competitor's writeback, and on a machine with a
+ * small page cache for a source evicted by the previous copies.
+ */
+export function settle(src) {
+  spawnSync('sync', ['-f', src]);
+  const fd = openSync(src, 'r');
+  try {
+    const buf = new Uint8Array(4 << 20);
+    let pos = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) break;
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function copyCompetitors(ds, tag) {
   const src = ds.path;
   const mk = (id, label, run, verify) => {
@@ -275,7 +297,10 @@ function copyCompetitors(ds, tag) {
         last = t.next();
         await run(last);
       },
-      cleanup: () => t.clear(),
+      cleanup: () => {
+        t.clear();
+        settle(src);
+      },
       check: () => (last ? verify(last) : 'no copy made'),
       checkLast: false, // the copy is deleted between cycles: only the warm-up copy is checked
       teardown: () => t.remove(),
