@@ -102,6 +102,7 @@ function hdrOf(pgno: Pgno): number {
 
 function checkRoot(ctx: WriteCtx, root: unknown): asserts root is Pgno {
   if (typeof root !== 'number' || !Number.isInteger(root) || root < 1) throw misuse(`invalid root page ${String(root)}`);
+  if (ctx.txn.pageCount === 0) throw misuse('the database is empty: format it with initializeDatabase first');
   if (root > ctx.txn.pageCount) throw corrupt(root, `root page beyond the end of the database (${ctx.txn.pageCount} pages)`);
 }
 
@@ -500,6 +501,7 @@ export class BtreeWriter {
   async createBtree(kind: 'table' | 'index'): Promise<Pgno> {
     if (kind !== 'table' && kind !== 'index') throw misuse(`unknown b-tree kind ${String(kind)}`);
     const ctx = this.ctx;
+    if (ctx.txn.pageCount === 0) throw misuse('the database is empty: format it with initializeDatabase first');
     const type = kind === 'table' ? PTF_TABLE_LEAF : PTF_INDEX_LEAF;
     let root: Pgno;
     if (!ctx.autoVacuum) {

@@ -78,3 +78,42 @@ describe('initializeDatabase', () => {
     });
   }
 });
+
+describe('misuse', () => {
+  it('argument errors are MISUSE / RANGE, not CORRUPT', async () => {
+    const { MemoryStorage } = await import('../pager/memory.js');
+    const { Pager } = await import('../pager/pager.js');
+    const { isQuireError } = await import('../pager/errors.js');
+    const code = async (f: () => unknown): Promise<string> => {
+      try {
+        await f();
+        return 'ok';
+      } catch (e) {
+        return isQuireError(e) ? e.code : String(e);
+      }
+    };
+    const pager = await Pager.open(new MemoryStorage());
+    const empty = await pager.beginWrite();
+    const we = new BtreeWriter(empty);
+    expect(await code(() => we.createBtree('table'))).toBe('MISUSE');
+    expect(await code(() => we.insert(1, 1, new Uint8Array([2, 1]))))
+      .toBe('MISUSE');
+    await empty.rollback();
+    const db = await createDb({ pageSize: 1024 });
+    const txn = await db.pager.beginWrite();
+    const w = new BtreeWriter(txn);
+    const root = await w.createBtree('table');
+    expect(await code(() => w.insert(root, 1.5, encodeRecord([1], 1)))).toBe('RANGE');
+    expect(await code(() => w.insert(root, 2n ** 63n, encodeRecord([1], 1)))).toBe('RANGE');
+    expect(await code(() => w.insert(0, 1, encodeRecord([1], 1)))).toBe('MISUSE');
+    expect(await code(() => w.insert(999, 1, encodeRecord([1], 1)))).toBe('CORRUPT');
+    expect(await code(() => w.dropBtree(1))).toBe('MISUSE');
+    expect(await code(() => w.insertIndex(root, new Uint8Array([9, 9, 9]), []))).toBe('MISUSE');
+    expect(await code(() => w.createBtree('view' as 'table'))).toBe('MISUSE');
+    // an index operation on a table root is CORRUPT (the page is not what the schema says)
+    expect(await code(() => w.insertIndex(root, encodeRecord([1], 1), []))).toBe('CORRUPT');
+    expect(await code(() => w.insert(root, -(2n ** 63n), encodeRecord([1], 1)))).toBe('ok');
+    expect(await w.maxRowid(root)).toBe(-(2n ** 63n));
+    await txn.rollback();
+  });
+});
