@@ -5,11 +5,12 @@
  *
  *   1. schema: sqlite_schema is read into the catalog. If it cannot be (a damaged page 1 tree,
  *      a root page out of range), that is the first problem ("malformed database schema: ...")
- *      and only page 1's tree and the freelist are checked (SQLite's partial check). A table or
- *      index whose SQL quire cannot parse, or an automatic index that matches no constraint,
- *      is a problem too ("malformed database schema (X) - why"): SQLite refuses to load such a
- *      schema. (quire parses what SQLite's grammar accepts; a statement it rejects is taken as
- *      damage, not as an unsupported feature.)
+ *      and only page 1's tree and the freelist are checked (SQLite's partial check). Entries
+ *      SQLite's loader would refuse are problems too ("malformed database schema (X) - why",
+ *      see {@link schemaProblems}): SQL that does not parse, a name or table name that differs
+ *      from the SQL's, a name used twice, an automatic index that matches no constraint.
+ *      (quire parses what SQLite's grammar accepts; a statement it rejects is taken as damage,
+ *      not as an unsupported feature.)
  *   2. pages: every b-tree (page 1, then each table and index in sqlite_schema order), the
  *      freelist, overflow chains and pointer maps; see btree/integrity.ts.
  *   3. counts: every index that is not partial holds as many entries as its table has rows
@@ -67,8 +68,9 @@ export interface CheckOptions {
   /** Stop after this many problems (PRAGMA integrity_check(N)). Default 100. */
   maxErrors?: number;
   /**
-   * @internal How index entries are matched: 'merge' (sort and merge), 'seek' (one cursor seek
-   * per entry), or 'auto' (merge up to MERGE_BUDGET entries per table, else seek). Default 'auto'.
+   * @internal How index entries are matched: 'merge' (expected entries in memory, one scan
+   * of each index), 'seek' (one cursor seek per entry), or 'auto' (merge up to MERGE_BUDGET
+   * entries per table, else seek). Default 'auto'.
    */
   indexMode?: 'auto' | 'merge' | 'seek';
 }
