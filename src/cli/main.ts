@@ -16,6 +16,7 @@ import { tablesCommand, USAGE as TABLES } from './tables.js';
 import { exportCommand, USAGE as EXPORT } from './export.js';
 import { checkCommand, USAGE as CHECK } from './check.js';
 import { importCommand, USAGE as IMPORT } from './import.js';
+import { vacuumCommand, USAGE as VACUUM } from './vacuum.js';
 
 interface Entry {
   run: Command;
@@ -29,6 +30,7 @@ export const COMMANDS: Record<string, Entry> = {
   export: { run: exportCommand, usage: EXPORT, summary: 'print every row of a table (JSON lines or CSV)' },
   check: { run: checkCommand, usage: CHECK, summary: 'check the file like PRAGMA integrity_check: ok, or one problem per line' },
   import: { run: importCommand, usage: IMPORT, summary: 'insert rows in the export format from standard input' },
+  vacuum: { run: vacuumCommand, usage: VACUUM, summary: 'rebuild the database compactly (SQLite VACUUM)' },
   backup: { run: backupCommand, usage: BACKUP, summary: 'copy a (live) database consistently, without locks' },
   verify: { run: verifyCommand, usage: VERIFY, summary: 'check a forensic copy against its manifest' },
 };

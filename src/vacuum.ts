@@ -1,0 +1,146 @@
+/**
+ * VACUUM: rebuilds a database compactly, as SQLite's VACUUM does — every b-tree rewritten in
+ * key order into a fresh file (no free pages, full pages), then swapped in atomically.
+ *
+ * The copy is b-tree level: table rows are copied as (rowid, record bytes) and index entries
+ * as records, byte for byte, so it needs no SQL evaluation and works for every table (CHECK
+ * constraints, generated columns, triggers and expression indexes included). sqlite_schema
+ * rows keep their rowids and text; only root pages change. Views, triggers and virtual tables
+ * are schema rows only and are copied as such. Header fields SQLite's VACUUM keeps (user
+ * version, application id, default cache size, auto-vacuum mode, encoding, reserved bytes,
+ * page size, journal mode) are kept; the change counter and schema cookie move on.
+ *
+ * The new image is built in scratch storage beside the database (memory for a memory
+ * database), then written over the original in one journaled transaction (Pager.replaceAll),
+ * or published as a new file (`into`).
+ */
+import { put32 } from '../pager/bytes.js';
+import { ErrorCode, QuireError, misuse } from '../pager/errors.js';
+import { newHeader, QUIRE_SQLITE_VERSION_NUMBER, type DbHeader } from '../pager/header.js';
+import { MemoryStorage } from '../pager/memory.js';
+import { Pager } from '../pager/pager.js';
+import type { Storage } from '../pager/storage.js';
+import { IndexCursor, TableCursor } from '../btree/cursor.js';
+import { encodeRecord } from '../btree/record.js';
+import { BtreeWriter, initializeDatabase } from '../btree/write.js';
+import { nameKey, readCatalog } from './catalog.js';
+import type { Database } from './database.js';
+
+export interface VacuumResult {
+  pagesBefore: number;
+  pagesAfter: number;
+}
+
+/** Rebuilds `db` in place (it must be writable). */
+export async function vacuumDatabase(db: Database): Promise<VacuumResult> {
+  db.assertOpen();
+  if (db.readOnly) throw new QuireError(ErrorCode.READONLY, `attempt to write a readonly database (${db.name})`);
+  if (db.inTransaction) throw misuse('cannot VACUUM from within a transaction');
+  const scratch: Storage = db.storage.scratch ? await db.storage.scratch() : new MemoryStorage({ label: 'vacuum' });
+  try {
+    const built = await buildCompact(db, scratch);
+    if (!built) return { pagesBefore: 0, pagesAfter: 0 };
+    const { pageSize, pageCount, pagesBefore, walMode } = built;
+    await db.pager.replaceAll(
+      pageSize,
+      pageCount,
+      async (first, count) => {
+        const b = await scratch.read('db', (first - 1) * pageSize, count * pageSize);
+        if (b.length === count * pageSize) return b;
+        const full = new Uint8Array(count * pageSize);
+        full.set(b);
+        return full;
+      },
+      (page1, old) => {
+        const counter = ((old?.changeCounter ?? 0) + 1) >>> 0;
+        put32(page1, 24, counter);
+        put32(page1, 92, counter);
+        put32(page1, 96, QUIRE_SQLITE_VERSION_NUMBER);
+        put32(page1, 40, ((old?.schemaCookie ?? 0) + 1) >>> 0);
+        page1[18] = page1[19] = walMode ? 2 : 1;
+      },
+    );
+    return { pagesBefore, pagesAfter: pageCount };
+  } finally {
+    await scratch.close();
+  }
+}
+
+/** Writes the compact image of `db` into `out`; null for an empty database. */
+async function buildCompact(
+  db: Database,
+  out: Storage,
+): Promise<{ pageSize: number; pageCount: number; pagesBefore: number; walMode: boolean } | null> {
+  const snap = await db.pager.read();
+  try {
+    const h = snap.header;
+    if (!h || snap.pageCount === 0) return null;
+    const target = await Pager.open(out, { readOnly: false, newPageSize: h.pageSize, synchronous: 'off', cacheBytes: 8 << 20 });
+    try {
+      const txn = await target.beginWrite();
+      const fresh: DbHeader = {
+        ...newHeader({
+          pageSize: h.pageSize,
+          reservedBytes: h.reservedBytes,
+          encoding: h.encoding,
+          autoVacuum: h.autoVacuumTop === 0 ? 'none' : h.incrementalVacuum ? 'incremental' : 'full',
+        }),
+        schemaFormat: h.schemaFormat || 4,
+        userVersion: h.userVersion,
+        applicationId: h.applicationId,
+        defaultCacheSize: h.defaultCacheSize,
+        rawEncoding: h.rawEncoding,
+      };
+      await initializeDatabase(txn, fresh);
+      const w = new BtreeWriter(txn);
+      const boolTypes = (h.schemaFormat || 4) >= 4;
+      const catalog = await readCatalog(snap, h.schemaCookie, h.schemaFormat || 4);
+      for (const r of catalog.rows) {
+        let root = r.rootPage;
+        if ((r.type === 'table' || r.type === 'index') && r.rootPage > 0) {
+          const isIndex = r.type === 'index' || (await isIndexTree(snap, r.rootPage));
+          root = await w.createBtree(isIndex ? 'index' : 'table');
+          if (isIndex) {
+            // Entries go in in their own order, so the writer must compare them the same way.
+            const info = r.type === 'index' ? catalog.indexes.get(nameKey(r.name)) : catalog.tables.get(nameKey(r.name));
+            const why = !info ? 'not in the catalog' : info.error;
+            if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
+            const keyInfo = info.keyInfo;
+            const cur = new IndexCursor(snap, r.rootPage, keyInfo);
+            let ok = await cur.first();
+            while (ok) {
+              await w.insertIndex(root, (await cur.payload()).slice(), keyInfo);
+              ok = await cur.next();
+            }
+          } else {
+            const cur = new TableCursor(snap, r.rootPage);
+            let ok = await cur.first();
+            while (ok) {
+              const rec = (await cur.payload()).slice();
+              if (!w.tryAppend(root, cur.rowid, rec)) await w.insert(root, cur.rowid, rec);
+              ok = await cur.next();
+            }
+          }
+        }
+        const rec = encodeRecord([r.type, r.name, r.tblName, root, r.sql], snap.encoding, { boolTypes });
+        await w.insert(1, r.rowid, rec);
+      }
+      await w.beforeCommit();
+      await txn.commit();
+      return { pageSize: h.pageSize, pageCount: target.pageCount, pagesBefore: snap.pageCount, walMode: h.readVersion === 2 };
+    } finally {
+      await target.close();
+    }
+  } finally {
+    snap.release();
+  }
+}
+
+/** True when the b-tree rooted at `root` is an index b-tree (WITHOUT ROWID tables are). */
+async function isIndexTree(snap: { page(p: number): Uint8Array | Promise<Uint8Array> }, root: number): Promise<boolean> {
+  const img = await snap.page(root);
+  const off = root === 1 ? 100 : 0;
+  const t = img[off];
+  return t === 2 || t === 10;
+}
+
