@@ -40,9 +40,11 @@ import type { Encoding } from '../pager/header.js';
 import type { Pgno, WritablePageSource } from '../pager/source.js';
 import { geometry, type Geometry } from './cellwrite.js';
 import { PTRMAP_FREEPAGE, ptrmapPageFor } from './ptrmap.js';
+import type { KeyComparator, KeyInfo } from './compare.js';
+import type { SqlValue } from './value.js';
 
-/** The right-most path of a table b-tree, kept between appends (see btree/write.ts). */
-export interface Tail {
+/** The right-most path of a b-tree, kept between appends (see btree/write.ts). */
+export interface TailPath {
   root: Pgno;
   /** Interior pages from the root down, with the images they had when the tail was made. */
   pgnos: Pgno[];
@@ -51,8 +53,21 @@ export interface Tail {
   leaf: Pgno;
   leafData: Uint8Array;
   hdr: number;
+}
+
+/** A table b-tree's tail. */
+export interface Tail extends TailPath {
   /** Largest rowid in the tree, null when empty. */
   max: number | bigint | null;
+}
+
+/** An index b-tree's tail. */
+export interface IndexTail extends TailPath {
+  /** The largest entry, decoded (null when the tree is empty). */
+  last: SqlValue[] | null;
+  /** The comparator last used, and the keyInfo it was made for (reused while the same). */
+  keyInfo: KeyInfo | undefined;
+  cmp: KeyComparator | undefined;
 }
 
 /** Per-transaction state of the b-tree writer. */
@@ -66,6 +81,8 @@ export interface WriteCtx {
   readonly lockByte: Pgno;
   /** Right-most paths of table b-trees, by root page. */
   readonly tails: Map<Pgno, Tail>;
+  /** Right-most paths of index b-trees, by root page. */
+  readonly itails: Map<Pgno, IndexTail>;
   /**
    * Where an operation builds its new cell (a cell is at most U bytes): cells are copied into
    * pages before the operation ends, so one buffer per transaction avoids an allocation per
@@ -92,12 +109,24 @@ export function writeCtx(txn: WritablePageSource): WriteCtx {
       encoding: txn.encoding,
       lockByte: txn.lockBytePage,
       tails: new Map(),
+      itails: new Map(),
       scratch: new Uint8Array(U + 32),
       live: true,
     };
     contexts.set(txn, c);
   }
   return c;
+}
+
+/** Drops the tails of `root` (every tail when root is undefined: pages may have moved). */
+export function dropTails(ctx: WriteCtx, root?: Pgno): void {
+  if (root === undefined) {
+    ctx.tails.clear();
+    ctx.itails.clear();
+  } else {
+    ctx.tails.delete(root);
+    ctx.itails.delete(root);
+  }
 }
 
 /** Forgets the writer state of `txn` (after the database header was rewritten). */

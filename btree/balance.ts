@@ -214,9 +214,13 @@ export class Edit {
   readonly check: boolean[];
   /** True once pages were split, merged, moved or the depth changed. */
   restructured = false;
-  private quick: { d: number; cell: Uint8Array } | undefined;
-  /** Levels whose pending content is their page's cells plus one cell appended at the end. */
-  private readonly appended: boolean[];
+  /**
+   * Levels whose content is their page plus one cell appended after the last one (and, on
+   * interior pages, a new right child): kept unmaterialized so that the quick split can work
+   * on the page in place; materialize() turns it into pending content when it cannot.
+   */
+  private readonly tailCell: (Uint8Array | undefined)[];
+  private readonly tailRight: Pgno[];
   /** Free bytes above which a non-root page is underfull (SQLite's nMin: 2/3 of U). */
   private readonly nMin: number;
 
@@ -226,7 +230,8 @@ export class Edit {
     this.types = path.map((l) => l.data[hdrOf(l.pgno)]);
     this.pending = path.map(() => undefined);
     this.check = path.map(() => false);
-    this.appended = path.map(() => false);
+    this.tailCell = path.map(() => undefined);
+    this.tailRight = path.map(() => 0);
     this.nMin = Math.floor((ctx.U * 2) / 3);
   }
 
@@ -242,6 +247,7 @@ export class Edit {
 
   /** The current content of level d (pending, or read from its page). */
   content(d: number): Content {
+    this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) return c;
     const lv = this.path[d];
@@ -250,6 +256,7 @@ export class Edit {
 
   /** The bytes of cell i at level d (a copy). */
   cellAt(d: number, i: number): Uint8Array {
+    this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) return c.cells[i];
     const lv = this.path[d];
@@ -260,16 +267,17 @@ export class Edit {
   }
 
   nCell(d: number): number {
+    this.materialize(d);
     const c = this.pending[d];
     return c !== undefined ? c.cells.length : nCellOf(this.path[d].data, hdrOf(this.path[d].pgno));
   }
 
   /** Inserts `cell` as cell i of level d. */
   async insert(d: number, i: number, cell: Uint8Array): Promise<void> {
+    this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) {
       c.cells.splice(i, 0, cell);
-      this.appended[d] = false;
       return;
     }
     const lv = this.path[d];
@@ -284,30 +292,34 @@ export class Edit {
       await ptrmapCell(ctx, cell, type, lv.pgno);
       return;
     }
-    if (
-      type === PTF_TABLE_LEAF &&
-      d > 0 &&
-      this.quick === undefined &&
-      i === nCellOf(data, hdr) &&
-      this.pending[d - 1] === undefined &&
-      this.path[d - 1].pgno !== 1 &&
-      this.path[d - 1].idx === nCellOf(this.path[d - 1].data, 0)
-    ) {
-      this.quick = { d, cell };
+    if (i === nCellOf(data, hdr) && isLeafType(type)) {
+      // An append: settled by finish(), with a quick split when possible.
+      this.tailCell[d] = cell.slice();
       return;
     }
     const content = readContent(ctx, lv.pgno, data);
     content.cells.splice(i, 0, cell);
     this.pending[d] = content;
-    this.appended[d] = i === content.cells.length - 1;
+  }
+
+  /** Turns level d's unmaterialized appended cell into pending content. */
+  private materialize(d: number): void {
+    const cell = this.tailCell[d];
+    if (cell === undefined) return;
+    this.tailCell[d] = undefined;
+    const lv = this.path[d];
+    const c = readContent(this.ctx, lv.pgno, lv.data);
+    c.cells.push(cell);
+    if (!isLeafType(this.types[d])) c.right = this.tailRight[d];
+    this.pending[d] = c;
   }
 
   /** Removes cell i of level d. */
   async drop(d: number, i: number): Promise<void> {
+    this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) {
       c.cells.splice(i, 1);
-      this.appended[d] = false;
       return;
     }
     const lv = this.path[d];
@@ -325,10 +337,10 @@ export class Edit {
 
   /** Replaces cell i of level d by `cell`. */
   async replace(d: number, i: number, cell: Uint8Array): Promise<void> {
+    this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) {
       c.cells[i] = cell;
-      this.appended[d] = false;
       return;
     }
     const lv = this.path[d];
@@ -367,11 +379,17 @@ export class Edit {
     let d = this.path.length - 1;
     const U = this.ctx.U;
     while (d >= 0) {
-      if (this.quick !== undefined && this.quick.d === d) {
-        await this.balanceQuick(d, this.quick.cell);
-        this.quick = undefined;
-        d--;
-        continue;
+      const tc = this.tailCell[d];
+      if (tc !== undefined) {
+        if (this.canQuick(d)) {
+          const done = this.types[d] === PTF_TABLE_LEAF ? (await this.balanceQuick(d, tc), true) : await this.quickSplit(d, tc);
+          if (done) {
+            this.tailCell[d] = undefined;
+            d--;
+            continue;
+          }
+        }
+        this.materialize(d);
       }
       const c = this.pending[d];
       if (c === undefined && !this.check[d]) {
@@ -394,11 +412,6 @@ export class Edit {
           await this.writeContent(lv, type, c);
           this.pending[d] = undefined;
           this.check[d] = false;
-          d--;
-          continue;
-        }
-        if (used > room && type !== PTF_TABLE_LEAF && this.appended[d] && this.canQuick(d) && c.cells.length >= 3) {
-          await this.quickSplit(d);
           d--;
           continue;
         }
@@ -434,6 +447,7 @@ export class Edit {
     return (
       d > 0 &&
       this.pending[d - 1] === undefined &&
+      this.tailCell[d - 1] === undefined &&
       this.path[d - 1].pgno !== 1 &&
       this.path[d - 1].idx === nCellOf(this.path[d - 1].data, 0)
     );
@@ -451,49 +465,52 @@ export class Edit {
       forgetPage(pdata);
       await ptrmapCell(ctx, div, this.types[d - 1], parent.pgno);
     } else {
-      const pc = readContent(ctx, parent.pgno, pdata);
-      pc.cells.push(div);
-      pc.right = right;
-      this.pending[d - 1] = pc;
-      this.appended[d - 1] = true;
+      this.tailCell[d - 1] = div;
+      this.tailRight[d - 1] = right;
     }
     parent.idx = nP + 1;
   }
 
   /**
-   * The quick split of an index leaf or an interior page that overflowed by a cell appended
-   * at its end while it is its parent's right-most child: the page keeps all but its last two
-   * cells, the second-to-last goes up as the divider, and a new right-most page starts with
-   * the last one. Appends thus leave full pages behind, as balance_quick does for table leaves.
+   * The quick split of an index leaf or an interior page that overflowed by the cell `cell`
+   * appended after its last cell (an interior page also gets a new right child), while it is
+   * its parent's right-most child: in place, the page gives up its last cell, which goes up as
+   * the divider (on interior pages its child becomes the page's right child), and a new
+   * right-most page starts with the appended cell. Appends thus leave full pages behind, as
+   * balance_quick does for table leaves. False (nothing done) when the page has under 2 cells.
    */
-  private async quickSplit(d: number): Promise<void> {
+  private async quickSplit(d: number, cell: Uint8Array): Promise<boolean> {
     const ctx = this.ctx;
-    const c = this.pending[d]!;
     const type = this.types[d];
     const lv = this.path[d];
-    const m = c.cells.length;
-    const mid = c.cells[m - 2];
+    const data = await this.writable(lv);
+    const n = nCellOf(data, 0);
+    if (n < 2) return false;
+    const at = headerSize(type) + 2 * (n - 1);
+    const off = (data[at] << 8) | data[at + 1];
+    if (off < at + 2 || off >= ctx.U) throw corrupt(lv.pgno, `cell ${n - 1} pointer ${off} out of range`);
+    const sz = cellSize(data, off, type, ctx.g, ctx.U, lv.pgno);
+    const mid = data.slice(off, off + sz);
     const np = await this.allocate(-1);
-    const nlv: Level = { pgno: np, data: new Uint8Array(0), idx: 0, w: false };
+    dropCell(data, 0, n - 1, sz, ctx.U, lv.pgno);
     let div: Uint8Array;
+    const nlv: Level = { pgno: np, data: new Uint8Array(0), idx: 1, w: false };
     if (isLeafType(type)) {
-      await this.writeContent(lv, type, { cells: c.cells.slice(0, m - 2), right: 0 });
-      await this.writeContent(nlv, type, { cells: [c.cells[m - 1]], right: 0 });
+      await this.writeContent(nlv, type, { cells: [cell], right: 0 });
       const len = indexBodyLength(mid, 0, ctx.g, mid.length, lv.pgno);
       div = new Uint8Array(4 + len);
       div.set(mid.subarray(0, len), 4);
     } else {
-      await this.writeContent(lv, type, { cells: c.cells.slice(0, m - 2), right: get32(mid, 0) });
-      await this.writeContent(nlv, type, { cells: [c.cells[m - 1]], right: c.right });
-      div = mid.slice();
+      put32(data, 8, get32(mid, 0));
+      await this.writeContent(nlv, type, { cells: [cell], right: this.tailRight[d] });
+      div = mid;
     }
+    forgetPage(data);
     put32(div, 0, lv.pgno);
     await ptrmapPut(ctx, np, PTRMAP_BTREE, this.path[d - 1].pgno);
-    this.pending[d] = undefined;
-    this.appended[d] = false;
     await this.appendToParent(d, div, np);
-    nlv.idx = 1;
     this.path[d] = nlv;
+    return true;
   }
 
   private async allocate(d: number): Promise<Pgno> {
@@ -523,8 +540,8 @@ export class Edit {
         this.types.splice(1, 0, type);
         this.pending.splice(1, 0, c);
         this.check.splice(1, 0, false);
-        this.appended.splice(1, 0, this.appended[0]);
-        this.appended[0] = false;
+        this.tailCell.splice(1, 0, undefined);
+        this.tailRight.splice(1, 0, 0);
         this.types[0] = interiorOf(type);
         this.pending[0] = { cells: [], right: child };
         root.idx = 0;
@@ -727,7 +744,6 @@ export class Edit {
       right = newPg[k - 1];
     }
     this.pending[d - 1] = { cells, right };
-    this.appended[d - 1] = false;
   }
 }
 

@@ -32,7 +32,7 @@
 import { get32, put32 } from '../pager/bytes.js';
 import { corrupt } from '../pager/errors.js';
 import type { Pgno } from '../pager/source.js';
-import { allocatePage, checkPgno, isPtrmap, ptrmapGet, ptrmapPut, readPage, writePage, type WriteCtx } from './alloc.js';
+import { allocatePage, checkPgno, dropTails, isPtrmap, ptrmapGet, ptrmapPut, readPage, writePage, type WriteCtx } from './alloc.js';
 import { ptrmapChildren } from './balance.js';
 import { cellSize } from './cellwrite.js';
 import { cellOffset, forgetPage, parsePage, PTF_TABLE_INTERIOR } from './page.js';
@@ -161,7 +161,7 @@ export async function autoVacuumCommit(ctx: WriteCtx): Promise<void> {
   let p1 = txn.page(1);
   if (!(p1 instanceof Uint8Array)) p1 = await p1;
   if (get32(p1, 64) !== 0) return; // incremental: only PRAGMA incremental_vacuum moves pages
-  ctx.tails.clear();
+  dropTails(ctx);
   const nOrig = txn.pageCount;
   if (isPtrmap(ctx, nOrig) || nOrig === ctx.lockByte) throw corrupt(nOrig, 'the last page of the file is a pointer-map or lock-byte page');
   const nFree = get32(p1, 36);
@@ -187,7 +187,7 @@ export async function incrementalVacuum(ctx: WriteCtx, n: number): Promise<numbe
   let p1 = txn.page(1);
   if (!(p1 instanceof Uint8Array)) p1 = await p1;
   if (get32(p1, 64) === 0) return 0; // auto_vacuum FULL: vacuuming happens at commit
-  ctx.tails.clear();
+  dropTails(ctx);
   const start = txn.pageCount;
   for (let step = 0; n <= 0 || step < n; step++) {
     const nOrig = txn.pageCount;

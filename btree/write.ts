@@ -52,6 +52,7 @@ import type { Pgno, WritablePageSource } from '../pager/source.js';
 import {
   allocatePage,
   checkPgno,
+  dropTails,
   freePage,
   isPtrmap,
   ptrmapGet,
@@ -60,7 +61,9 @@ import {
   resetWriteCtx,
   writeCtx,
   writePage,
+  type IndexTail,
   type Tail,
+  type TailPath,
   type WriteCtx,
 } from './alloc.js';
 import { Edit, MAX_TREE_DEPTH, type Level } from './balance.js';
@@ -188,8 +191,24 @@ function setTail(ctx: WriteCtx, root: Pgno, path: Level[], max: Rowid | null): v
   ctx.tails.set(root, { root, pgnos, images, leaf: leaf.pgno, leafData: leaf.data, hdr: hdrOf(leaf.pgno), max });
 }
 
+function setIndexTail(ctx: WriteCtx, root: Pgno, path: Level[], last: SqlValue[] | null, keyInfo: KeyInfo, cmp: KeyComparator): void {
+  const n = path.length - 1;
+  const leaf = path[n];
+  ctx.itails.set(root, {
+    root,
+    pgnos: path.slice(0, n).map((l) => l.pgno),
+    images: path.slice(0, n).map((l) => l.data),
+    leaf: leaf.pgno,
+    leafData: leaf.data,
+    hdr: hdrOf(leaf.pgno),
+    last,
+    keyInfo,
+    cmp,
+  });
+}
+
 /** True when every page of the tail is still the transaction's current image. */
-function tailValid(ctx: WriteCtx, t: Tail): boolean {
+function tailValid(ctx: WriteCtx, t: TailPath): boolean {
   const txn = ctx.txn;
   const pc = txn.pageCount;
   for (let i = 0; i < t.pgnos.length; i++) {
@@ -199,7 +218,7 @@ function tailValid(ctx: WriteCtx, t: Tail): boolean {
   return t.leaf <= pc && txn.page(t.leaf) === t.leafData;
 }
 
-function pathOfTail(t: Tail): Level[] {
+function pathOfTail(t: TailPath): Level[] {
   const path: Level[] = [];
   for (let i = 0; i < t.pgnos.length; i++) {
     const pg = t.pgnos[i];
@@ -209,10 +228,13 @@ function pathOfTail(t: Tail): Level[] {
   return path;
 }
 
-/** Writes a table leaf cell into the tail's leaf gap; false when that is not possible now. */
-function appendFast(ctx: WriteCtx, t: Tail, rowid: Rowid, record: Uint8Array): boolean {
+/**
+ * Writes a leaf cell (a table cell when rowid is not null, else an index cell) into the gap
+ * of the tail's leaf; false, having changed nothing, when that is not possible now.
+ */
+function appendFast(ctx: WriteCtx, t: TailPath, rowid: Rowid | null, record: Uint8Array): boolean {
   const P = record.length;
-  if (P > ctx.g.maxTable) return false;
+  if (P > (rowid === null ? ctx.g.maxIndex : ctx.g.maxTable)) return false;
   const txn = ctx.txn;
   const pc = txn.pageCount;
   const pgnos = t.pgnos;
@@ -228,7 +250,7 @@ function appendFast(ctx: WriteCtx, t: Tail, rowid: Rowid, record: Uint8Array): b
   const plen = P < 0x80 ? 1 : P < 0x4000 ? 2 : 3;
   // rowids in [0, 2^28) are written inline (1..4 bytes), others by writeVarint
   const small = typeof rowid === 'number' && rowid >= 0 && rowid < 0x10000000;
-  const rlen = small ? (rowid < 0x80 ? 1 : rowid < 0x4000 ? 2 : rowid < 0x200000 ? 3 : 4) : varintLength(rowid);
+  const rlen = rowid === null ? 0 : small ? (rowid < 0x80 ? 1 : rowid < 0x4000 ? 2 : rowid < 0x200000 ? 3 : 4) : varintLength(rowid);
   let size = plen + rlen + P;
   const pad = size < 4;
   if (pad) size = 4;
@@ -252,7 +274,7 @@ function appendFast(ctx: WriteCtx, t: Tail, rowid: Rowid, record: Uint8Array): b
     if (rlen >= 3) leaf[q++] = 0x80 | ((r >>> 14) & 0x7f);
     if (rlen >= 2) leaf[q++] = 0x80 | ((r >>> 7) & 0x7f);
     leaf[q++] = r & 0x7f;
-  } else {
+  } else if (rowid !== null) {
     q += writeVarint(leaf, q, rowid);
   }
   leaf.set(record, q);
@@ -263,7 +285,6 @@ function appendFast(ctx: WriteCtx, t: Tail, rowid: Rowid, record: Uint8Array): b
   leaf[h + 4] = (n + 1) & 0xff;
   leaf[h + 5] = off >>> 8;
   leaf[h + 6] = off & 0xff;
-  t.max = rowid;
   return true;
 }
 
@@ -361,6 +382,15 @@ function interiorIndexCell(child: Pgno, body: Uint8Array): Uint8Array {
 }
 
 // ---- index seeks ----------------------------------------------------------------------------
+
+/** The values of an index record given by the caller (MISUSE when it is malformed). */
+function decodeKey(ctx: WriteCtx, record: Uint8Array): SqlValue[] {
+  try {
+    return decodeRecord(record, ctx.encoding, 0);
+  } catch {
+    throw misuse('the index record is malformed');
+  }
+}
 
 const seekCell: CellInfo = newCellInfo();
 
@@ -507,7 +537,7 @@ export class BtreeWriter {
     if (!ctx.autoVacuum) {
       root = await allocatePage(ctx);
     } else {
-      ctx.tails.clear();
+      dropTails(ctx);
       const p1 = await loadPage(ctx, 1);
       root = get32(p1, 52);
       if (root > ctx.txn.pageCount) throw corrupt(1, `largest root page ${root} beyond the end of the database`);
@@ -538,7 +568,7 @@ export class BtreeWriter {
     const ctx = this.ctx;
     checkRoot(ctx, root);
     if (root === 1) throw misuse('sqlite_schema (page 1) cannot be dropped');
-    ctx.tails.clear();
+    dropTails(ctx);
     await clearTree(ctx, root);
     if (!ctx.autoVacuum) {
       await freePage(ctx, root);
@@ -565,7 +595,7 @@ export class BtreeWriter {
   async clearBtree(root: Pgno): Promise<void> {
     const ctx = this.ctx;
     checkRoot(ctx, root);
-    ctx.tails.clear();
+    dropTails(ctx);
     await clearTree(ctx, root);
   }
 
@@ -580,7 +610,9 @@ export class BtreeWriter {
     const t = ctx.tails.get(root);
     if (t === undefined || !(t.max === null || rowid > t.max)) return false;
     checkRowid(rowid);
-    return appendFast(ctx, t, rowid, record);
+    if (!appendFast(ctx, t, rowid, record)) return false;
+    t.max = rowid;
+    return true;
   }
 
   /** Table b-tree: inserts or replaces the row with this rowid (record = encoded payload). */
@@ -590,7 +622,10 @@ export class BtreeWriter {
       const t = ctx.tails.get(root);
       if (t !== undefined && (t.max === null || rowid > t.max)) {
         checkRowid(rowid);
-        if (appendFast(ctx, t, rowid, record)) return DONE;
+        if (appendFast(ctx, t, rowid, record)) {
+          t.max = rowid;
+          return DONE;
+        }
       }
     } catch (e) {
       return Promise.reject(e);
@@ -611,7 +646,7 @@ export class BtreeWriter {
       path = pathOfTail(t);
       rightmost = true;
     } else {
-      ctx.tails.delete(root);
+      dropTails(ctx, root);
       ({ path, found, rightmost } = await seekTable(ctx, root, rowid));
     }
     const L = path.length - 1;
@@ -654,13 +689,9 @@ export class BtreeWriter {
     const ctx = this.ctx;
     checkRoot(ctx, root);
     if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
-    let key: SqlValue[];
-    try {
-      key = decodeRecord(record, ctx.encoding, 0);
-    } catch {
-      throw misuse('the index record is malformed');
-    }
+    const key = decodeKey(ctx, record);
     const cmp = keyComparator(keyInfo, ctx.encoding);
+    dropTails(ctx, root);
     const { path, found } = await seekIndex(ctx, root, key, cmp);
     const d = path.length - 1;
     const lv = path[d];
@@ -679,6 +710,65 @@ export class BtreeWriter {
   }
 
   /**
+   * Index b-tree: inserts an entry expected to sort after every entry in the tree (a copy in
+   * key order, an index on an increasing column). It is compared only with the tree's last
+   * entry (kept between calls with the tree's right-most path, as the table tail is) and goes
+   * to the end of the right-most leaf, written straight into it while it has room; when it
+   * does not sort last, this is insertIndex (an equal entry is replaced).
+   */
+  appendIndex(root: Pgno, record: Uint8Array, keyInfo: KeyInfo): Promise<void> {
+    try {
+      const ctx = this.ctx;
+      const t = ctx.itails.get(root);
+      if (t !== undefined && record instanceof Uint8Array) {
+        const key = decodeKey(ctx, record);
+        const cmp = t.keyInfo === keyInfo && t.cmp !== undefined ? t.cmp : keyComparator(keyInfo, ctx.encoding);
+        if ((t.last === null || cmp(key, t.last) > 0) && appendFast(ctx, t, null, record)) {
+          t.last = key;
+          t.keyInfo = keyInfo;
+          t.cmp = cmp;
+          return DONE;
+        }
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.appendIndexSlow(root, record, keyInfo);
+  }
+
+  private async appendIndexSlow(root: Pgno, record: Uint8Array, keyInfo: KeyInfo): Promise<void> {
+    const ctx = this.ctx;
+    checkRoot(ctx, root);
+    if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
+    const key = decodeKey(ctx, record);
+    const cmp = keyComparator(keyInfo, ctx.encoding);
+    let t: IndexTail | undefined = ctx.itails.get(root);
+    if (t !== undefined && !tailValid(ctx, t)) t = undefined;
+    let path: Level[];
+    if (t !== undefined) {
+      if (t.last !== null && cmp(key, t.last) <= 0) return this.insertIndex(root, record, keyInfo);
+      path = pathOfTail(t);
+    } else {
+      ctx.itails.delete(root);
+      path = await seekLast(ctx, root, false);
+      const leaf = path[path.length - 1];
+      const p = parsePage(leaf.data, leaf.pgno, ctx.U);
+      if (p.nCell > 0) {
+        let last = cellKey(ctx, p, p.nCell - 1, key.length);
+        if (last instanceof Promise) last = await last;
+        if (cmp(key, last) <= 0) return this.insertIndex(root, record, keyInfo);
+      }
+    }
+    const L = path.length - 1;
+    const cell = await leafCell(ctx, null, record, path[L].pgno);
+    const edit = new Edit(ctx, path);
+    await edit.insert(L, path[L].idx, cell);
+    await edit.finish();
+    if (edit.restructured) ctx.itails.delete(root);
+    else setIndexTail(ctx, root, edit.path, key, keyInfo, cmp);
+  }
+
+  /**
    * Index b-tree: deletes the entry equal to `key` (decoded values: the full entry, or a prefix
    * that identifies one entry; the first such entry is deleted); false if absent.
    */
@@ -687,6 +777,7 @@ export class BtreeWriter {
     checkRoot(ctx, root);
     if (!Array.isArray(key)) throw misuse('an index key must be an array of values');
     const cmp = keyComparator(keyInfo, ctx.encoding);
+    dropTails(ctx, root);
     const { path, found } = await seekIndex(ctx, root, key, cmp);
     if (!found) return false;
     const d = path.length - 1;

@@ -580,3 +580,54 @@ describe('insertIndex replacing an equal entry of another size', () => {
     expect(got).toEqual(model);
   });
 });
+
+describe('appendIndex', () => {
+  it('appends entries in key order without seeks, falls back to insertIndex otherwise', async () => {
+    const db = await createDb({ pageSize: 1024, autoVacuum: 'full' });
+    const txn = await db.pager.beginWrite();
+    const w = new BtreeWriter(txn);
+    const root = await w.createBtree('index');
+    await addSchemaRow(db, txn, w, 'table', 'w', 'w', root, 'CREATE TABLE w(k TEXT, v, PRIMARY KEY(k DESC)) WITHOUT ROWID');
+    const info: KeyInfo = [{ desc: true }];
+    const N = 30_000;
+    const want = new Map<string, number>();
+    const key = (i: number) => `k${String(i).padStart(7, '0')}`;
+    const t0 = performance.now();
+    // DESC order: largest key first
+    for (let i = N; i >= 1; i--) {
+      const v = i % 97 === 0 ? 'x'.repeat(1500) : i;
+      await w.appendIndex(root, encodeRecord([key(i), v], 1), info);
+      want.set(key(i), typeof v === 'string' ? -1 : v);
+    }
+    const t1 = performance.now();
+    // out of order (must seek)
+    for (const i of [N + 5, 15_000.5, 0]) {
+      await w.appendIndex(root, encodeRecord([key(i), 7], 1), info);
+      want.set(key(i), 7);
+    }
+    // replacing a row by primary key: delete by key prefix, then insert (not last: a seek)
+    expect(await w.deleteIndex(root, [key(123)], info)).toBe(true);
+    await w.appendIndex(root, encodeRecord([key(123), 8], 1), info);
+    want.set(key(123), 8);
+    // an entry equal in every column replaces the one there (a no-op here)
+    await w.appendIndex(root, encodeRecord([key(1), 1], 1), info);
+    const t2 = performance.now();
+    const root2 = await w.createBtree('index');
+    await addSchemaRow(db, txn, w, 'table', 'w2', 'w2', root2, 'CREATE TABLE w2(k TEXT PRIMARY KEY, v) WITHOUT ROWID');
+    for (let i = 1; i <= 5000; i++) await w.insertIndex(root2, encodeRecord([key(i), i], 1), [{}]);
+    const t3 = performance.now();
+    console.log(
+      `appendIndex: ${(((t1 - t0) * 1000) / N).toFixed(2)} µs/entry; insertIndex of sorted keys: ${(((t3 - t2) * 1000) / 5000).toFixed(2)} µs/entry`,
+    );
+    await w.beforeCommit();
+    await txn.commit();
+    const path = dumpDb(db);
+    expect(sqliteCheck(path)).toEqual([]);
+    const s = openSqlite(path);
+    const rows = sqliteRows(s, 'SELECT k, CASE WHEN typeof(v) = \'text\' THEN -1 ELSE v END FROM w ORDER BY k DESC');
+    expect(sqliteRows(s, 'SELECT count(*) FROM w2')).toEqual([[5000]]);
+    s.close();
+    const wanted = [...want.entries()].sort((a, b) => (a[0] < b[0] ? 1 : -1));
+    expect(rows).toEqual(wanted.map(([k, v]) => [k, v]));
+  });
+});
