@@ -12,14 +12,16 @@
  *
  *   1. pending content that fits, on a page that is not under a third full (non-root), is
  *      written back as a freshly packed page (rebuildPage);
- *   2. a table leaf that overflowed because a cell was appended after its last cell, while it
- *      is its parent's right-most child (and the parent is not page 1), gets SQLite's
- *      balance_quick: a new right-most leaf holding only the new cell, and a divider (the old
- *      leaf's largest rowid) appended to the parent. An index leaf, or an interior page that
- *      overflowed by a divider appended this way, gets the same treatment generalised (the
- *      "quick split": the page keeps all but its last two cells, the second-to-last goes up,
- *      the last starts a new right-most page). Sequential inserts thus fill pages fully at
- *      every level, and never redistribute full pages again and again;
+ *   2. a cell appended after the last cell of a full page is not merged into a cell list at
+ *      once: the level remembers "page + appended cell" (tailCell). When the page is its
+ *      parent's right-most child (and the parent is not page 1), a table leaf gets SQLite's
+ *      balance_quick (a new right-most leaf holding only the new cell; the old leaf's largest
+ *      rowid goes up as the divider), and an index leaf or an interior page (which got its
+ *      appended divider that way) gets the same idea generalised, in place: the page gives
+ *      up its last cell, which goes up as the divider, and a new right-most page starts with
+ *      the appended cell. Sequential inserts thus fill pages fully at every level, without
+ *      copying or redistributing full pages. Otherwise the level is materialized (its cells
+ *      plus the appended one become pending content) and settled as in 1 or 3;
  *   3. otherwise the page is redistributed with its siblings (balance_nonroot, simplified):
  *      up to three adjacent children of the parent around it, plus the dividers between them,
  *      are laid out as one sequence of cells:

@@ -13,6 +13,8 @@
  *   delete(root, rowid)           drop the leaf cell, free its overflow chain, balance
  *   insertIndex(root, rec, key)   index / WITHOUT ROWID b-tree: seek by the decoded record under
  *                                 keyInfo; an equal entry (leaf or interior cell) is replaced
+ *   appendIndex(root, rec, ki)    the index append path: an entry that sorts after the last
+ *                                 one goes straight to the end (else insertIndex)
  *   deleteIndex(root, key, ki)    drop the first entry equal to `key`; an entry in an interior
  *                                 cell is replaced by its predecessor (the last entry of the
  *                                 right-most leaf of its left subtree), as SQLite does
