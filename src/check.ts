@@ -56,13 +56,13 @@ import { compareValues, keyComparator, type KeyComparator } from '../btree/compa
 import { checkIntegrity, type TreeReport, type TreeSpec } from '../btree/integrity.js';
 import type { SqlValue } from '../btree/value.js';
 import { readVarint, type Varint } from '../btree/varint.js';
-import { nameKey, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
+import { keyInfoOf, nameKey, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
 import type { Database } from './database.js';
 import { RowIterator } from './read.js';
 import { textToNumeric } from './schema/affinity.js';
 import { parseSchemaSql } from './schema/parse.js';
 import { automaticIndexes } from './schema/autoindex.js';
-import type { SchemaObjectDef } from './schema/types.js';
+import type { AutoIndex, SchemaObjectDef } from './schema/types.js';
 
 export interface CheckOptions {
   /** Stop after this many problems (PRAGMA integrity_check(N)). Default 100. */
@@ -158,10 +158,10 @@ export async function checkSource(
         autos = []; // a schema error, reported above
       }
       for (const name of autos) {
-        if (!t.indexes.some((ix) => nameKey(ix.name) === nameKey(name))) out.push(`wrong # of entries in index ${name}`);
+        if (!indexesOf(catalog, t).some((ix) => nameKey(ix.name) === nameKey(name))) out.push(`wrong # of entries in index ${name}`);
       }
     }
-    for (const ix of t.indexes) {
+    for (const ix of indexesOf(catalog, t)) {
       if (ix.partial || ix.rootPage <= 0) continue;
       const it = treeOf.get(ix);
       if (!it) continue;
@@ -175,7 +175,7 @@ export async function checkSource(
     if (out.length >= maxErrors) break;
     const tt = treeOf.get(t);
     if (!tt || !tt.clean || !t.def || t.error !== null) continue;
-    await checkRows(src, t, tt, treeOf, out, maxErrors, options.indexMode ?? 'auto');
+    await checkRows(src, t, indexesOf(catalog, t), tt, treeOf, out, maxErrors, options.indexMode ?? 'auto');
   }
   return out.slice(0, maxErrors);
 }
@@ -195,6 +195,12 @@ export function schemaProblems(catalog: Catalog): string[] {
       out.push(`malformed database schema (${r.name})${why ? ` - ${why}` : ''}`);
     };
     const key = nameKey(r.name);
+    if (r.sql === null) {
+      // Taken for an automatic index whatever its type, found by name among every table's
+      // (sqlite3FindIndex), as SQLite's loader does.
+      if (findAutoIndex(catalog, key) === undefined) bad('orphan index');
+      continue;
+    }
     if (r.type === 'table' || r.type === 'index' || r.type === 'view') {
       if (names.has(key)) {
         bad(`${r.type} ${r.name} already exists`);
@@ -236,6 +242,68 @@ export function schemaProblems(catalog: Catalog): string[] {
 }
 
 /**
+ * sqlite_schema rows with NULL SQL that are not typed 'index', which SQLite's loader still
+ * takes for automatic indexes (sqlite3InitCallback looks them up by name, whatever their
+ * type): the IndexInfo each would be, keyed by row name, when a table's constraints create an
+ * automatic index of that name. The catalog lists only rows typed 'index'. Memoized per
+ * catalog so that every phase sees the same objects.
+ */
+const adoptedCache = new WeakMap<Catalog, Map<string, IndexInfo>>();
+
+export function adoptedIndexes(catalog: Catalog): Map<string, IndexInfo> {
+  const hit = adoptedCache.get(catalog);
+  if (hit) return hit;
+  const out = new Map<string, IndexInfo>();
+  for (const r of catalog.rows) {
+    if (r.sql !== null || r.type === 'index') continue;
+    const key = nameKey(r.name);
+    const found = findAutoIndex(catalog, key);
+    if (found !== undefined) {
+      const { t, auto } = found;
+      const columns = [...auto.columns];
+      out.set(key, {
+        name: r.name,
+        table: t.name,
+        rootPage: r.rootPage,
+        sql: null,
+        def: null,
+        error: null,
+        unique: true,
+        auto: true,
+        partial: false,
+        expression: false,
+        onConflict: auto.onConflict,
+        columns,
+        nKey: auto.nKey,
+        keyInfo: keyInfoOf(columns),
+      });
+    }
+  }
+  adoptedCache.set(catalog, out);
+  return out;
+}
+
+/** The automatic index named `key` (nameKey) that some table's constraints create, if any. */
+function findAutoIndex(catalog: Catalog, key: string): { t: TableInfo; auto: AutoIndex } | undefined {
+  for (const t of new Set(catalog.tables.values())) {
+    if (t.def === null || t.error !== null || t.virtual) continue;
+    try {
+      const auto = automaticIndexes(t.def).find((a) => a.inSchema && nameKey(a.name) === key);
+      if (auto) return { t, auto };
+    } catch {
+      // a table whose constraints SQLite would reject: reported as its own problem
+    }
+  }
+  return undefined;
+}
+
+/** The indexes of table `t`: the catalog's, then adopted ones (see {@link adoptedIndexes}). */
+function indexesOf(catalog: Catalog, t: TableInfo): IndexInfo[] {
+  const extra = [...adoptedIndexes(catalog).values()].filter((ix) => nameKey(ix.table) === nameKey(t.name));
+  return extra.length === 0 ? t.indexes : [...t.indexes, ...extra];
+}
+
+/**
  * The b-trees of a database for the page-level check, with what each belongs to: page 1
  * (sqlite_schema), then every table and index of sqlite_schema with a root page, in its order
  * (WITHOUT ROWID tables as index trees keyed by their PRIMARY KEY; trees whose SQL quire cannot
@@ -244,9 +312,14 @@ export function schemaProblems(catalog: Catalog): string[] {
 export function treesOf(catalog: Catalog): { specs: TreeSpec[]; owners: (TableInfo | IndexInfo | null)[] } {
   const specs: TreeSpec[] = [{ root: 1, kind: 'table' }];
   const owners: (TableInfo | IndexInfo | null)[] = [null];
+  const adopted = adoptedIndexes(catalog);
   for (const r of catalog.rows) {
     if (r.rootPage <= 0) continue;
-    if (r.type === 'table') {
+    const ax = r.sql === null && r.type !== 'index' ? adopted.get(nameKey(r.name)) : undefined;
+    if (ax !== undefined) {
+      owners.push(ax);
+      specs.push({ root: r.rootPage, kind: 'index', keyInfo: ax.keyInfo });
+    } else if (r.type === 'table') {
       const t = catalog.tables.get(nameKey(r.name));
       if (!t || t.virtual) continue;
       owners.push(t);
@@ -287,7 +360,7 @@ export function rowCheckable(t: TableInfo, ix: IndexInfo): boolean {
 /** An index quire can rebuild entries for, with what the checks need. */
 interface Checked {
   ix: IndexInfo;
-  /** Position in t.indexes (messages for one row come in this order). */
+  /** Position among the table's indexes (messages for one row come in this order). */
   order: number;
   cmp: KeyComparator;
   /** Row positions of the entry's fields; -1 = the rowid. */
@@ -399,6 +472,7 @@ function fail(e: unknown): string {
 async function checkRows(
   src: Snapshot,
   t: TableInfo,
+  indexes: readonly IndexInfo[],
   tt: TreeReport,
   treeOf: Map<TableInfo | IndexInfo, TreeReport>,
   out: string[],
@@ -414,7 +488,7 @@ async function checkRows(
   if (rowid && t.rowidAlias >= 0) pos[t.rowidAlias] = 0;
 
   const checked: Checked[] = [];
-  t.indexes.forEach((ix, order) => {
+  indexes.forEach((ix, order) => {
     if (!rowCheckable(t, ix)) return;
     const it = treeOf.get(ix);
     if (!it || !it.clean) return;

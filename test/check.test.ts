@@ -431,6 +431,33 @@ describe('differences from SQLite that the fuzz test found (fixed; each checked 
     expect(mine.some((l) => /Key out of order$/.test(l))).toBe(true);
   });
 
+  it('a NULL-SQL row is an automatic index whatever its type; else an orphan', async () => {
+    const base = new Uint8Array(readFileSync(fixturePath('page-512')));
+    // The live sqlite_schema record (page 1 may also hold stale copies in free space).
+    let at = -1;
+    for (let from = 0; at < 0; from++) {
+      const k = Buffer.from(base).indexOf('indexsqlite_autoindex_kv_1', from);
+      expect(k).toBeGreaterThan(0);
+      const probe = base.slice();
+      probe[k] = 'k'.charCodeAt(0);
+      const db = openReadonly(writeTemp(probe));
+      if (db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'kndex'").pluck().get() === 1) at = k;
+      db.close();
+      from = k;
+    }
+    const retyped = base.slice();
+    retyped[at] = 'k'.charCodeAt(0); // type 'kndex'
+    let path = writeTemp(retyped);
+    expect(sqliteProblems(path)).toEqual([]);
+    expect(await quireProblems(path)).toEqual([]);
+    const orphan = base.slice();
+    orphan[at + 'indexsqlite_autoindex_kv_'.length] = '9'.charCodeAt(0);
+    path = writeTemp(orphan);
+    const { mine, theirs } = await bothFlag(path);
+    expect(theirs[0]).toContain('malformed database schema (sqlite_autoindex_kv_9) - orphan index');
+    expect(mine[0]).toBe('malformed database schema (sqlite_autoindex_kv_9) - orphan index');
+  });
+
   it('only the low byte of the schema format counts', async () => {
     const img = new Uint8Array(readFileSync(fixturePath('alter-defaults')));
     put32(img, 44, 0x1004);
