@@ -25,7 +25,7 @@
  * is decoded) a body that does not end exactly at the payload end, is CORRUPT naming the page
  * the record came from. Integers are numbers when safe, else bigints; BLOBs are fresh copies;
  * TEXT is decoded non-fatally (invalid sequences become U+FFFD) and a leading BOM is kept, as
- * SQLite returns it. Short pure-ASCII UTF-8 strings skip TextDecoder (a call into the runtime
+ * SQLite returns it; ill-formed UTF-16 (lone surrogates, an odd byte) reads as SQLite reads it. Short pure-ASCII UTF-8 strings skip TextDecoder (a call into the runtime
  * costs more than building a few characters).
  *
  * Encoding ({@link encodeRecord}) picks the smallest serial type as sqlite3VdbeSerialType does:
@@ -70,15 +70,47 @@ export function decodeText(buf: Uint8Array, start: number, end: number, encoding
     utf8Dec ??= new TextDecoder('utf-8', { ignoreBOM: true });
     return utf8Dec.decode(buf.subarray(start, end));
   }
+  // An odd trailing byte is not part of the text (sqlite3VdbeMemTranslate rounds down).
+  end = start + ((end - start) & ~1);
+  let s: string;
   if (encoding === 2) {
     utf16leDec ??= new TextDecoder('utf-16le', { ignoreBOM: true });
-    return utf16leDec.decode(buf.subarray(start, end));
+    s = utf16leDec.decode(buf.subarray(start, end));
+  } else {
+    utf16beDec ??= new TextDecoder('utf-16be', { ignoreBOM: true });
+    s = utf16beDec.decode(buf.subarray(start, end));
   }
-  utf16beDec ??= new TextDecoder('utf-16be', { ignoreBOM: true });
-  return utf16beDec.decode(buf.subarray(start, end));
+  // Well-formed text decodes alike; ill-formed surrogates need SQLite's reading.
+  return s.indexOf('\uFFFD') < 0 ? s : decodeUtf16AsSqlite(buf, start, end, encoding === 2);
+}
+
+/**
+ * UTF-16 as SQLite reads it into UTF-8 (READ_UTF16LE/BE, WRITE_UTF8), then as a JS string:
+ * a surrogate followed by any code unit is combined with it into one supplementary code point
+ * (U+10000..U+10FFFF, whatever the second unit is); a surrogate ending the text becomes an
+ * invalid 3-byte UTF-8 sequence, which reads back as three U+FFFD.
+ */
+function decodeUtf16AsSqlite(buf: Uint8Array, start: number, end: number, le: boolean): string {
+  const parts: string[] = [];
+  for (let i = start; i < end; i += 2) {
+    const c = le ? buf[i] | (buf[i + 1] << 8) : (buf[i] << 8) | buf[i + 1];
+    if (c < 0xd800 || c >= 0xe000) {
+      parts.push(String.fromCharCode(c));
+    } else if (i + 2 < end) {
+      i += 2;
+      const c2 = le ? buf[i] | (buf[i + 1] << 8) : (buf[i] << 8) | buf[i + 1];
+      parts.push(String.fromCodePoint((c2 & 0x3ff) + ((c & 0x3f) << 10) + (((c & 0x3c0) + 0x40) << 10)));
+    } else {
+      parts.push('\uFFFD\uFFFD\uFFFD');
+    }
+  }
+  return parts.join('');
 }
 
 /** Encodes `s` in the database encoding. */
+/** Scratch space for encoding long UTF-8 text (reused across records; grows as needed). */
+let scratch = new Uint8Array(4096);
+
 /**
  * Bytes of `s` in UTF-8 as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes).
  * Equal to s.length exactly when `s` is ASCII.
@@ -382,6 +414,8 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
   const n = values.length;
   const types = new Array<number>(n);
   const texts: (Uint8Array | undefined)[] = new Array(n);
+  const textAt: number[] = new Array(n);
+  let scratchOff = 0;
   let hdr = 0;
   let body = 0;
   for (let i = 0; i < n; i++) {
@@ -402,8 +436,23 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
       else t = 6;
     } else if (typeof v === 'string') {
       if (encoding === 1) {
-        // UTF-8 is written straight into the record below; only its length is needed here.
-        t = utf8Length(v) * 2 + 13;
+        if (v.length <= 32) {
+          // Short text is written straight into the record below; only its length is needed.
+          t = utf8Length(v) * 2 + 13;
+        } else {
+          // Longer text: encoded natively into a scratch area, copied into the record below.
+          const need = scratchOff + v.length * 3;
+          if (need > scratch.length) {
+            const bigger = new Uint8Array(Math.max(need, scratch.length * 2));
+            bigger.set(scratch.subarray(0, scratchOff));
+            scratch = bigger;
+          }
+          utf8Enc ??= new TextEncoder();
+          const written = utf8Enc.encodeInto(v, scratch.subarray(scratchOff)).written;
+          textAt[i] = scratchOff;
+          scratchOff += written;
+          t = written * 2 + 13;
+        }
       } else {
         const bytes = encodeText(v, encoding);
         texts[i] = bytes;
@@ -459,7 +508,9 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
       if (t & 1 && encoding === 1) {
         const str = v as string;
         const len = (t - 13) >> 1;
-        if (len === str.length) {
+        if (str.length > 32) {
+          out.set(scratch.subarray(textAt[i], textAt[i] + len), bp);
+        } else if (len === str.length) {
           for (let j = 0; j < len; j++) out[bp + j] = str.charCodeAt(j);
         } else {
           utf8Enc ??= new TextEncoder();
