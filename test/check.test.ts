@@ -458,6 +458,24 @@ describe('differences from SQLite that the fuzz test found (fixed; each checked 
     expect(mine[0]).toBe('malformed database schema (sqlite_autoindex_kv_9) - orphan index');
   });
 
+  it('ill-formed UTF-16 text reads as SQLite reads it', async () => {
+    const cases = ['D800', '0061D800', 'DC000061', 'D8000061', '006100', 'D83DDE00', 'DBFFDFFF', 'DC00DC00', '00', 'FFFD0061'];
+    for (const encoding of ['UTF-16be', 'UTF-16le'] as const) {
+      const { path } = buildDb({ pageSize: 1024, encoding }, (db) => {
+        db.exec('CREATE TABLE t(x)');
+        for (const h of cases) {
+          const bytes = encoding === 'UTF-16be' ? h : h.replace(/(..)(..)/g, '$2$1');
+          db.exec(`INSERT INTO t VALUES (CAST(x'${bytes}' AS TEXT))`);
+        }
+      });
+      const db = await openDatabase(path);
+      let mine = '';
+      for await (const r of db.rows('t')) mine += JSON.stringify(r) + '\n';
+      await db.close();
+      expect(mine, encoding).toBe(referenceExport(path, 't'));
+    }
+  });
+
   it('only the low byte of the schema format counts', async () => {
     const img = new Uint8Array(readFileSync(fixturePath('alter-defaults')));
     put32(img, 44, 0x1004);
