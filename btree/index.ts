@@ -55,3 +55,4 @@ export {
   readPtrmapEntry,
   type PtrmapEntry,
 } from './ptrmap.js';
+export { BtreeWriter, initializeDatabase } from './write.js';

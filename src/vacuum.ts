@@ -109,7 +109,7 @@ async function buildCompact(
             const cur = new IndexCursor(snap, r.rootPage, keyInfo);
             let ok = await cur.first();
             while (ok) {
-              await w.insertIndex(root, (await cur.payload()).slice(), keyInfo);
+              await w.appendIndex(root, (await cur.payload()).slice(), keyInfo);
               ok = await cur.next();
             }
           } else {
