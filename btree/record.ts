@@ -25,8 +25,9 @@
  * is decoded) a body that does not end exactly at the payload end, is CORRUPT naming the page
  * the record came from. Integers are numbers when safe, else bigints; BLOBs are fresh copies;
  * TEXT is decoded non-fatally (invalid sequences become U+FFFD) and a leading BOM is kept, as
- * SQLite returns it; ill-formed UTF-16 (lone surrogates, an odd byte) reads as SQLite reads it. Short pure-ASCII UTF-8 strings skip TextDecoder (a call into the runtime
- * costs more than building a few characters).
+ * SQLite returns it; ill-formed UTF-16 (lone surrogates, an odd byte) reads as SQLite reads
+ * it. Short pure-ASCII UTF-8 strings skip TextDecoder (a call into the runtime costs more
+ * than building a few characters).
  *
  * Encoding ({@link encodeRecord}) picks the smallest serial type as sqlite3VdbeSerialType does:
  * integers 0 and 1 become types 8/9 when `boolTypes` (schema format >= 4, the default), other
