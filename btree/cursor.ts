@@ -691,8 +691,10 @@ export async function* scanTable(src: PageSource, root: Pgno, options: ScanOptio
       pgno = childAt(p, 0);
       continue;
     }
-    // A leaf: decode every row synchronously (awaiting only overflow pages not cached).
-    const data = p.data;
+    // A leaf: decode every row synchronously (awaiting only overflow pages not cached). The
+    // leaf is copied once and BLOBs are views into that private copy (or into the payload
+    // buffer of an overflowing row): one allocation per page instead of one per BLOB.
+    const data = p.data.slice();
     const n = p.nCell;
     const maxLocal = p.maxLocal;
     const batch: SqlValue[][] = [];
@@ -721,12 +723,12 @@ export async function* scanTable(src: PageSource, root: Pgno, options: ScanOptio
       const row: SqlValue[] = [rowid];
       if (size <= maxLocal) {
         if (q + size > U) throw corrupt(pgno, `cell ${i} payload runs past the usable size`);
-        decodeRecordInto(data, q, q + size, enc, pgno, row);
+        decodeRecordInto(data, q, q + size, enc, pgno, row, Infinity, true);
       } else {
         parseCell(p, i, cell);
         let b = readPayload(src, pgno, data, cell);
         if (b instanceof Promise) b = await b;
-        decodeRecordInto(b, 0, b.length, enc, pgno, row);
+        decodeRecordInto(b, 0, b.length, enc, pgno, row, Infinity, b !== data);
       }
       batch.push(row);
     }

@@ -205,6 +205,7 @@ function badRecord(pgno: Pgno, why: string): QuireError {
 
 /**
  * Decodes up to `maxCols` columns of the record in `buf[start, end)` and appends them to `out`.
+ * BLOBs are fresh copies, or with `blobViews` views into `buf` (for callers that own `buf`).
  * Returns the number of columns appended. When the whole header is consumed (fewer than
  * `maxCols` columns), also checks that the body ends exactly at `end`.
  */
@@ -216,6 +217,7 @@ export function decodeRecordInto(
   pgno: Pgno,
   out: SqlValue[],
   maxCols = Infinity,
+  blobViews = false,
 ): number {
   if (start >= end) throw badRecord(pgno, 'empty payload');
   let hdrSize = buf[start];
@@ -306,7 +308,7 @@ export function decodeRecordInto(
       default: {
         const len = (t - 12) >>> 1;
         if (t > 0xffffffff || bp + len > end) throw badRecord(pgno, `${t & 1 ? 'text' : 'blob'} of ${len} bytes past the payload end`);
-        value = t & 1 ? decodeText(buf, bp, bp + len, encoding) : buf.slice(bp, bp + len);
+        value = t & 1 ? decodeText(buf, bp, bp + len, encoding) : blobViews ? buf.subarray(bp, bp + len) : buf.slice(bp, bp + len);
         bp += len;
       }
     }

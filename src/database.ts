@@ -227,8 +227,10 @@ export class Database {
       [Symbol.asyncIterator]() {
         return it;
       },
-      async next() {
-        return strip(await (await start()).next());
+      next() {
+        // Once started, rows with the rowid come straight from the inner iterator.
+        if (inner !== null && withRowid) return inner.next();
+        return start().then((i) => i.next().then(strip));
       },
       async return() {
         if (inner) return inner.return();

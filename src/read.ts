@@ -122,14 +122,18 @@ export class RowIterator implements AsyncIterableIterator<Row> {
 }
 
 async function* rowidBatches(t: TableInfo, snap: PageSource): AsyncGenerator<Row[]> {
-  const identity = t.rowidAlias < 0 && t.columns.every((c, i) => c.slot === i);
+  // When records hold every column in declaration order (no VIRTUAL columns), the scan's
+  // `[rowid, ...record]` is already the row: only the rowid alias slot (stored as NULL) and
+  // short rows (defaults) need touching.
+  const identity = t.columns.every((c, i) => c.slot === i);
+  const alias = t.rowidAlias >= 0 ? t.rowidAlias + 1 : -1;
   for await (const batch of scanTable(snap, t.rootPage)) {
     if (identity) {
-      // Records hold every column in order: only short rows need their defaults.
       const want = t.storedCount + 1;
       for (const r of batch) {
         if (r.length < want) for (let i = r.length - 1; i < t.storedCount; i++) r.push(fallbackValue(t.columns[i]));
         else if (r.length > want) r.length = want;
+        if (alias > 0) r[alias] = r[0];
       }
       yield batch;
     } else {
