@@ -15,7 +15,11 @@ export interface DriveOptions {
   progress?: ProgressCallback | null;
   /** Milliseconds to wait after a BUSY step before retrying (Python: sleep=0.250 s). Default 250. */
   sleep?: number;
-  /** Give up with BUSY after this many milliseconds of trying. Default: no limit (as Python). */
+  /**
+   * Give up with BUSY after this many milliseconds when the copy keeps being interrupted (a
+   * BUSY step, or a pass that had to start over). A copy that is merely long is not cut
+   * short. Default: no limit (as Python).
+   */
   timeout?: number;
   /** Cancels the copy: it stops with ABORT and the destination stays as it was. */
   signal?: AbortSignal;
@@ -81,12 +85,10 @@ export async function drive(s: Stepper, o: CheckedDrive, label: string): Promise
     if (o.progress) await o.progress(status, s.remaining, s.pageCount);
     if (status === 'DONE') return;
     if (o.signal?.aborted) throw abortError(o.signal);
-    if (status === 'BUSY') {
-      const spent = Date.now() - started;
-      if (spent >= o.timeout) throw busyError(label, s.lastBusyReason, s.restarts);
-      await sleepFor(Math.min(o.sleep, o.timeout - spent), o.signal);
-    } else {
-      await new Promise<void>((r) => setTimeout(r, 0));
-    }
+    // The budget bounds a copy that keeps starting over (BUSY, or restarts), not a long one.
+    const spent = Date.now() - started;
+    if ((status === 'BUSY' || s.restarts > 0) && spent >= o.timeout) throw busyError(label, s.lastBusyReason, s.restarts);
+    if (status === 'BUSY') await sleepFor(Math.min(o.sleep, o.timeout - spent), o.signal);
+    else await new Promise<void>((r) => setTimeout(r, 0));
   }
 }

@@ -167,6 +167,8 @@ export class CopyEngine {
   recopied = 0;
   /** The snapshot identity once DONE. */
   result: SnapshotIdentity | null = null;
+  /** Whether the last restart was because the source was mid-transaction (BUSY) or had just changed (OK). */
+  private restartBusy = true;
   /** Why the last pass started over (for BUSY messages). */
   lastReason = '';
 
@@ -254,7 +256,10 @@ export class CopyEngine {
       if (end === 'restart') {
         this.inPass = false;
         this.restarts++;
-        return 'BUSY';
+        // As SQLite's step: a source that changed means start again (OK: retry at once); a
+        // source mid-transaction (its journal active, its file being written) is BUSY, so
+        // the caller waits for a quiet moment.
+        return this.restartBusy ? 'BUSY' : 'OK';
       }
       // moved: re-copy the changed pages (within this step's budget), then check again.
       if (budget <= 0) return 'OK';
@@ -396,6 +401,7 @@ export class CopyEngine {
   }
 
   private async endPass(): Promise<PassEnd> {
+    this.restartBusy = true;
     await this.flushHooked();
     if (this.mode === 'rollback') {
       const sig = await this.journalSignature();
@@ -412,6 +418,7 @@ export class CopyEngine {
       const now = head.subarray(24, 40);
       if (!this.startHead || now.length !== this.startHead.length || now.some((b, i) => b !== this.startHead![i])) {
         this.lastReason = 'the change counter moved during the pass (a commit happened)';
+        this.restartBusy = false;
         return 'restart';
       }
       if (!sameStat(this.startStat, await this.stat())) {
@@ -428,15 +435,20 @@ export class CopyEngine {
       const quiet = (this.wal && scan.index && scan.index.mxFrame === this.wal.mxFrame) || sameStat(this.startStat, await this.stat());
       if (still && quiet && this.unresolved.size === 0) return 'consistent';
       this.lastReason = 'the WAL moved on and a checkpoint wrote the database file during the pass';
+      this.restartBusy = false;
       return 'restart';
     }
     const ok = await this.followWal(true);
-    if (!ok) return 'restart';
+    if (!ok) {
+      this.restartBusy = false;
+      return 'restart';
+    }
     return this.recopy.size > 0 ? 'moved' : 'consistent';
   }
 
   private lostTrail(): PassEnd {
     this.lastReason = 'the WAL was reset (checkpoint + restart) during the pass and its trail could not be followed';
+    this.restartBusy = false;
     return 'restart';
   }
 
