@@ -107,6 +107,15 @@ export class MemoryStorage implements Storage {
     return f.buf.slice(offset, Math.min(f.size, offset + length));
   }
 
+  async readInto(kind: FileKind, offset: number, dest: Uint8Array): Promise<number> {
+    this.check();
+    const f = this.files.get(kind);
+    if (!f || offset >= f.size) return 0;
+    const n = Math.min(dest.length, f.size - offset);
+    dest.set(f.buf.subarray(offset, offset + n));
+    return n;
+  }
+
   async write(kind: FileKind, offset: number, data: Uint8Array): Promise<void> {
     const f = this.writable(kind);
     const end = offset + data.length;

@@ -62,6 +62,11 @@ export interface Storage {
   exists(kind: FileKind): Promise<boolean>;
   size(kind: FileKind): Promise<number>;
   read(kind: FileKind, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads into `dest` (up to dest.length bytes) and returns how many bytes were read (fewer
+   * only at end of file). Optional: lets bulk readers (the copier) reuse one buffer.
+   */
+  readInto?(kind: FileKind, offset: number, dest: Uint8Array): Promise<number>;
   write(kind: FileKind, offset: number, data: Uint8Array): Promise<void>;
   truncate(kind: FileKind, size: number): Promise<void>;
   sync(kind: FileKind): Promise<void>;

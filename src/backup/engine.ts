@@ -78,6 +78,11 @@ export interface PageSink {
   finish(snapshot: SnapshotIdentity): Promise<void>;
   /** Discards the partial copy; the destination stays as it was. */
   abort(): Promise<void>;
+  /**
+   * True when the sink keeps the arrays passed to write() after the returned promise settles
+   * (a stream). Otherwise the engine reuses one read buffer for every run.
+   */
+  readonly retainsBuffers?: boolean;
 }
 
 /** Which committed state the copy holds, and how that was established. */
@@ -155,6 +160,7 @@ export class CopyEngine {
   /** Resets bridged without restarting. */
   resetsBridged = 0;
   private hooked = new Map<number, Uint8Array>();
+  private runBuf: Uint8Array | null = null;
   private hookedCount: number | null = null;
   private ownCommit = false;
   private unsubscribe: (() => void) | null = null;
@@ -556,11 +562,25 @@ export class CopyEngine {
   private async copyRun(first: number, count: number): Promise<void> {
     const ps = this.pageSizeV;
     this.dbReadSinceScan = true;
-    let buf = await this.readDb((first - 1) * ps, count * ps);
-    if (buf.length < count * ps) {
-      const full = new Uint8Array(count * ps);
-      full.set(buf);
-      buf = full;
+    let buf: Uint8Array;
+    if (this.source.readInto && !this.sink.retainsBuffers) {
+      // One buffer for every run: no allocation per run (the sink copies before returning).
+      if (!this.runBuf || this.runBuf.length < count * ps) this.runBuf = new Uint8Array(count * ps);
+      buf = this.runBuf.subarray(0, count * ps);
+      let got: number;
+      try {
+        got = await this.source.readInto('db', (first - 1) * ps, buf);
+      } catch (e) {
+        throw ioerr(`reading ${this.source.label}`, e);
+      }
+      if (got < buf.length) buf.fill(0, got);
+    } else {
+      buf = await this.readDb((first - 1) * ps, count * ps);
+      if (buf.length < count * ps) {
+        const full = new Uint8Array(count * ps);
+        full.set(buf);
+        buf = full;
+      }
     }
     if (this.journal) {
       for (let k = 0; k < count; k++) {

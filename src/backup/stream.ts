@@ -28,6 +28,7 @@ export interface StreamOptions {
 }
 
 class StreamSink implements PageSink {
+  readonly retainsBuffers = true;
   emitted = 0;
   private nextPage = 1;
   pending: Uint8Array[] = [];

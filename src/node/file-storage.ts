@@ -179,6 +179,18 @@ export class NodeFileStorage implements Storage {
     return got === length ? out : out.subarray(0, got);
   }
 
+  async readInto(kind: FileKind, offset: number, dest: Uint8Array): Promise<number> {
+    const h = await this.handle(kind, false);
+    if (!h) return 0;
+    let got = 0;
+    while (got < dest.length) {
+      const { bytesRead } = await h.fh.read(dest, got, dest.length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got;
+  }
+
   async write(kind: FileKind, offset: number, data: Uint8Array): Promise<void> {
     const h = (await this.handle(kind, true))!;
     let done = 0;
