@@ -83,6 +83,12 @@ export interface PageSink {
    * (a stream). Otherwise the engine reuses one read buffer for every run.
    */
   readonly retainsBuffers?: boolean;
+  /**
+   * Optional: copies the first `pageCount` pages of `source`'s database file into the copy
+   * wholesale (e.g. with the OS's file copy), returning false when it cannot. The engine then
+   * patches WAL pages over it and runs its usual consistency checks.
+   */
+  copyFile?(source: Storage, pageCount: number, pageSize: number): Promise<boolean>;
 }
 
 /** Which committed state the copy holds, and how that was established. */
@@ -241,6 +247,21 @@ export class CopyEngine {
         this.recopy.delete(p);
         await this.recopyPage(p);
         budget--;
+      }
+      if (budget === Infinity && this.next === 1 && this.pageCountV > 0 && !this.journal && this.sink.copyFile) {
+        // The whole pass in one step: let the sink copy the database file itself (a kernel
+        // copy where the runtime has one), then patch in the pages the WAL overrides. The
+        // checks around the pass are the same as for page-by-page runs.
+        if (await this.sink.copyFile(this.source, this.pageCountV, this.pageSizeV)) {
+          this.dbReadSinceScan = true;
+          this.next = this.pageCountV + 1;
+          if (this.wal) for (const p of this.wal.pages()) if (p <= this.pageCountV) this.recopy.add(p);
+          while (this.recopy.size > 0 && !this.trailLost) {
+            const p = this.recopy.values().next().value as number;
+            this.recopy.delete(p);
+            await this.recopyPage(p);
+          }
+        }
       }
       const perRun = Math.max(1, Math.floor(this.runBytes / this.pageSizeV));
       while (budget > 0 && this.next <= this.pageCountV && !this.trailLost) {

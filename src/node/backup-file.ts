@@ -16,9 +16,10 @@
  * optionally copies the source's -wal (the committed prefix of the snapshot's log) and
  * -journal raw as `<copy>.source-wal` / `<copy>.source-journal`, and writes a manifest.
  */
-import { open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, QuireError, ioerr, misuse } from '../../pager/errors.js';
+import type { Storage } from '../../pager/storage.js';
 import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalState } from '../../pager/journal.js';
 import { frameOffset, parseWalHeader } from '../../pager/wal.js';
@@ -107,6 +108,23 @@ class FileSink implements PageSink {
 
   setPageCount(n: number): void {
     this.count = n;
+  }
+
+  /** The kernel's file copy (copy_file_range / reflink via fs.copyFile) for a whole pass. */
+  async copyFile(source: Storage, pageCount: number, pageSize: number): Promise<boolean> {
+    if (!(source instanceof NodeFileStorage) || !this.fh || !this.tmp) return false;
+    try {
+      await this.fh.close();
+      this.fh = null;
+      await copyFile(source.path, this.tmp);
+      this.fh = await open(this.tmp, 'r+');
+      const size = (await this.fh.stat()).size;
+      if (size < pageCount * pageSize) await this.fh.truncate(pageCount * pageSize);
+      this.bytesWritten += pageCount * pageSize;
+      return true;
+    } catch (e) {
+      throw ioerr(`copying ${source.path} to ${this.tmp}`, e);
+    }
   }
 
   async finish(_snapshot: SnapshotIdentity): Promise<void> {
