@@ -56,3 +56,4 @@ export {
   type PtrmapEntry,
 } from './ptrmap.js';
 export { BtreeWriter, initializeDatabase } from './write.js';
+export { checkIntegrity } from './integrity.js';

@@ -108,7 +108,6 @@ function decodeUtf16AsSqlite(buf: Uint8Array, start: number, end: number, le: bo
   return parts.join('');
 }
 
-/** Encodes `s` in the database encoding. */
 /** Scratch space for encoding long UTF-8 text (reused across records; grows as needed). */
 let scratch = new Uint8Array(4096);
 
@@ -131,6 +130,7 @@ export function utf8Length(s: string): number {
   return len;
 }
 
+/** Encodes `s` in the database encoding. */
 export function encodeText(s: string, encoding: Encoding): Uint8Array {
   if (encoding === 1) {
     utf8Enc ??= new TextEncoder();

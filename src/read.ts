@@ -32,6 +32,41 @@ export function assertReadable(t: TableInfo): void {
   }
 }
 
+/**
+ * Offsets in a row (as rows() yields it) of REAL-affinity columns: an integral value stored
+ * there (SQLite's IntReal) reads back as a REAL, so a bigint beyond 2^53 must become a number.
+ */
+function realSlots(t: TableInfo, withRowid: boolean): number[] {
+  const out: number[] = [];
+  let k = withRowid ? 1 : 0;
+  for (let i = 0; i < t.columns.length; i++) {
+    const c = t.columns[i];
+    if (c.slot < 0) continue;
+    if (c.def.affinity === 'REAL' && i !== t.rowidAlias) out.push(k);
+    k++;
+  }
+  return out;
+}
+
+const realSlotCache = new WeakMap<TableInfo, number[]>();
+
+/** realSlots, cached per table (rowid tables count the leading rowid). */
+function realSlotsOf(t: TableInfo): number[] {
+  let r = realSlotCache.get(t);
+  if (!r) realSlotCache.set(t, (r = realSlots(t, !t.withoutRowid)));
+  return r;
+}
+
+function realify(rows: Row[], slots: number[]): void {
+  if (slots.length === 0) return;
+  for (const r of rows) {
+    for (const k of slots) {
+      const v = r[k];
+      if (typeof v === 'bigint') r[k] = Number(v);
+    }
+  }
+}
+
 /** Maps a rowid-table record (with its rowid) to a row `[rowid, ...stored columns]`. */
 function rowidRow(t: TableInfo, rowid: SqlValue, rec: SqlValue[]): Row {
   const cols = t.columns;
@@ -127,6 +162,7 @@ async function* rowidBatches(t: TableInfo, snap: PageSource): AsyncGenerator<Row
   // short rows (defaults) need touching.
   const identity = t.columns.every((c, i) => c.slot === i);
   const alias = t.rowidAlias >= 0 ? t.rowidAlias + 1 : -1;
+  const reals = realSlotsOf(t);
   for await (const batch of scanTable(snap, t.rootPage)) {
     if (identity) {
       const want = t.storedCount + 1;
@@ -135,6 +171,7 @@ async function* rowidBatches(t: TableInfo, snap: PageSource): AsyncGenerator<Row
         else if (r.length > want) r.length = want;
         if (alias > 0) r[alias] = r[0];
       }
+      realify(batch, reals);
       yield batch;
     } else {
       const out: Row[] = new Array(batch.length);
@@ -142,6 +179,7 @@ async function* rowidBatches(t: TableInfo, snap: PageSource): AsyncGenerator<Row
         const r = batch[k];
         out[k] = rowidRow(t, r[0], r.length > 1 ? r.slice(1) : []);
       }
+      realify(out, realSlotsOf(t));
       yield out;
     }
   }
@@ -151,14 +189,17 @@ async function* keyedBatches(t: TableInfo, snap: PageSource): AsyncGenerator<Row
   const cur = new IndexCursor(snap, t.rootPage, t.keyInfo);
   let ok = await cur.first();
   let batch: Row[] = [];
+  const reals = realSlotsOf(t);
   while (ok) {
     batch.push(keyedRow(t, (await cur.record()).slice()));
     if (batch.length >= 256) {
+      realify(batch, reals);
       yield batch;
       batch = [];
     }
     ok = await cur.next();
   }
+  realify(batch, reals);
   if (batch.length) yield batch;
 }
 
@@ -174,7 +215,9 @@ export async function lookup(t: TableInfo, snap: PageSource, key: number | bigin
     const exact = await cur.seek(key);
     if (!exact) return undefined;
     const rec = await cur.record();
-    return rowidRow(t, cur.rowid as number | bigint, rec.slice());
+    const row = rowidRow(t, cur.rowid as number | bigint, rec.slice());
+    realify([row], realSlotsOf(t));
+    return row;
   }
   const k = Array.isArray(key) ? key : [key as SqlValue];
   if (k.length !== t.pkColumns.length) {
@@ -183,7 +226,9 @@ export async function lookup(t: TableInfo, snap: PageSource, key: number | bigin
   const cur = new IndexCursor(snap, t.rootPage, t.keyInfo);
   const found = await cur.seek(k, { op: 'eq' });
   if (!found) return undefined;
-  return keyedRow(t, (await cur.record()).slice());
+  const row = keyedRow(t, (await cur.record()).slice());
+  realify([row], realSlotsOf(t));
+  return row;
 }
 
 // ---------------------------------------------------------------- export format

@@ -7,7 +7,8 @@ import { describe, it, expect } from 'vitest';
 import BetterSqlite from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Database, MemoryStorage, isQuireError } from '../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { Database, MemoryStorage, exportRow, isQuireError } from '../src/index.js';
 import { openDatabase } from '../src/node/index.js';
 import { referenceExport, referenceIntegrity } from './util/reference.js';
 import { tempDir } from './util/tmp.js';
@@ -84,6 +85,24 @@ describe('write API', () => {
     const typesOf = (file: string) =>
       new BetterSqlite(file, { readonly: true }).prepare('SELECT typeof(i), typeof(r), typeof(t), typeof(n), typeof(b), typeof(x) FROM a ORDER BY rowid').raw().all();
     expect(typesOf(f)).toEqual(typesOf(refFile));
+    await db.close();
+  });
+
+  it('an INTEGER beyond 2^53 in a REAL column reads as a REAL, as SQLite returns it', async () => {
+    // SQLite writes such a value into a REAL column as a REAL; an INTEGER gets there when the
+    // column's declared type changes afterwards (made with the sqlite3 CLI's writable_schema).
+    const f = path.join(tempDir(), 'real.db');
+    execFileSync('sqlite3', [
+      f,
+      "CREATE TABLE tmp(x INTEGER, y); INSERT INTO tmp VALUES (1152921504606846977, 1); PRAGMA writable_schema=ON; UPDATE sqlite_schema SET sql='CREATE TABLE tmp(x REAL, y)' WHERE name='tmp';",
+    ]);
+    const want = referenceExport(f, 'tmp');
+    expect(want).toBe(`[1,${JSON.stringify(Number(2n ** 60n + 1n))},1]\n`);
+    const db = await openDatabase(f);
+    let got = '';
+    for await (const row of db.rows('tmp')) got += exportRow(row) + '\n';
+    expect(got).toBe(want);
+    expect(await db.get('tmp', 1)).toEqual([1, Number(2n ** 60n + 1n), 1]);
     await db.close();
   });
 
