@@ -87,3 +87,15 @@ export interface Storage {
 export function kindSuffix(kind: FileKind): string {
   return kind === 'db' ? '' : kind === 'wal' ? '-wal' : kind === 'journal' ? '-journal' : '-shm';
 }
+
+/**
+ * Reads exactly `length` bytes of a file from `offset`: what lies past the end of the file
+ * reads as zeros (as SQLite reads a page beyond the end). Storage errors propagate.
+ */
+export async function readExactly(storage: Storage, kind: FileKind, offset: number, length: number): Promise<Uint8Array> {
+  const b = await storage.read(kind, offset, length);
+  if (b.length === length) return b;
+  const full = new Uint8Array(length);
+  full.set(b);
+  return full;
+}

@@ -14,12 +14,12 @@
  * database), then written over the original in one journaled transaction (Pager.replaceAll),
  * or published as a new file (`into`).
  */
-import { put32 } from '../pager/bytes.js';
 import { ErrorCode, QuireError, misuse } from '../pager/errors.js';
-import { newHeader, QUIRE_SQLITE_VERSION_NUMBER, type DbHeader } from '../pager/header.js';
+import { newHeader, type DbHeader } from '../pager/header.js';
 import { MemoryStorage } from '../pager/memory.js';
 import { Pager } from '../pager/pager.js';
-import type { Storage } from '../pager/storage.js';
+import { readExactly, type Storage } from '../pager/storage.js';
+import { applyDestinationHeader } from './backup/sink.js';
 import { IndexCursor, TableCursor } from '../btree/cursor.js';
 import { encodeRecord } from '../btree/record.js';
 import { BtreeWriter, initializeDatabase } from '../btree/write.js';
@@ -44,21 +44,8 @@ export async function vacuumDatabase(db: Database): Promise<VacuumResult> {
     await db.pager.replaceAll(
       pageSize,
       pageCount,
-      async (first, count) => {
-        const b = await scratch.read('db', (first - 1) * pageSize, count * pageSize);
-        if (b.length === count * pageSize) return b;
-        const full = new Uint8Array(count * pageSize);
-        full.set(b);
-        return full;
-      },
-      (page1, old) => {
-        const counter = ((old?.changeCounter ?? 0) + 1) >>> 0;
-        put32(page1, 24, counter);
-        put32(page1, 92, counter);
-        put32(page1, 96, QUIRE_SQLITE_VERSION_NUMBER);
-        put32(page1, 40, ((old?.schemaCookie ?? 0) + 1) >>> 0);
-        page1[18] = page1[19] = walMode ? 2 : 1;
-      },
+      (first, count) => readExactly(scratch, 'db', (first - 1) * pageSize, count * pageSize),
+      (page1, old) => applyDestinationHeader(page1, old, pageCount, { journalMode: walMode ? 'wal' : 'rollback', raw: false }),
     );
     return { pagesBefore, pagesAfter: pageCount };
   } finally {

@@ -61,7 +61,7 @@ import { get32 } from '../../pager/bytes.js';
 import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
 import { onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
-import type { FileStat, Storage } from '../../pager/storage.js';
+import { readExactly, type FileStat, type Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
 
 export type StepStatus = 'OK' | 'DONE' | 'BUSY';
@@ -317,9 +317,10 @@ export class CopyEngine {
 
   // ------------------------------------------------------------------ reading helpers
 
+  /** Reads from the db file, zero-filled past its end. */
   private async readDb(offset: number, length: number): Promise<Uint8Array> {
     try {
-      return await this.source.read('db', offset, length);
+      return await readExactly(this.source, 'db', offset, length);
     } catch (e) {
       throw ioerr(`reading ${this.source.label}`, e);
     }
@@ -597,11 +598,6 @@ export class CopyEngine {
       if (got < buf.length) buf.fill(0, got);
     } else {
       buf = await this.readDb((first - 1) * ps, count * ps);
-      if (buf.length < count * ps) {
-        const full = new Uint8Array(count * ps);
-        full.set(buf);
-        buf = full;
-      }
     }
     if (this.journal) {
       for (let k = 0; k < count; k++) {
@@ -628,11 +624,6 @@ export class CopyEngine {
     if (!img) {
       this.dbReadSinceScan = true;
       img = await this.readDb((p - 1) * ps, ps);
-      if (img.length < ps) {
-        const full = new Uint8Array(ps);
-        full.set(img);
-        img = full;
-      }
     }
     this.recopied++;
     if (this.unresolved.has(p)) return;

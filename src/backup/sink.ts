@@ -27,7 +27,7 @@ import { ErrorCode, QuireError, ioerr } from '../../pager/errors.js';
 import { QUIRE_SQLITE_VERSION_NUMBER, type DbHeader } from '../../pager/header.js';
 import { MemoryStorage } from '../../pager/memory.js';
 import type { WriteTxn } from '../../pager/pager.js';
-import type { Storage } from '../../pager/storage.js';
+import { readExactly, type Storage } from '../../pager/storage.js';
 import type { Database } from '../database.js';
 import type { PageSink, SnapshotIdentity } from './engine.js';
 
@@ -112,13 +112,7 @@ export class DatabaseSink implements PageSink {
       await txn.replaceAll(
         ps,
         this.count,
-        async (first, count) => {
-          const b = await staging.read('db', (first - 1) * ps, count * ps);
-          if (b.length === count * ps) return b;
-          const full = new Uint8Array(count * ps);
-          full.set(b);
-          return full;
-        },
+        (first, count) => readExactly(staging, 'db', (first - 1) * ps, count * ps),
         (page1, old) => applyDestinationHeader(page1, old, this.count, this.rules, destIsWal),
       );
     } finally {
