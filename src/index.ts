@@ -35,3 +35,8 @@ export type { CheckOptions } from './check.js';
 export { parseCreateTable, parseCreateIndex, parseSchemaSql } from './schema/parse.js';
 export { affinityOf, applyAffinity } from './schema/affinity.js';
 export type { TableDef, IndexDef, ColumnDef, Affinity, TypedValue } from './schema/types.js';
+export { BlobStorage } from './storage/blob.js';
+export type { BlobStorageOptions } from './storage/blob.js';
+export { HttpStorage } from './storage/http.js';
+export type { HttpStorageOptions } from './storage/http.js';
+export { readExactly } from '../pager/storage.js';
