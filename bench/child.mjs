@@ -6,8 +6,10 @@
 //   node --expose-gc bench/child.mjs live     <cfg.json> <out.json>
 //
 // suite: setup + one warm-up run (checked) of every competitor, then a Benchmark.Suite over
-// those that passed. once: setup and `repeat` (default 1) runs of one competitor, then the
-// process's peak RSS (process.resourceUsage().maxRSS, taken before anything else is checked).
+// those that passed. A competitor may keep statistics of its own (per-commit latencies):
+// `resetStats()` runs after its warm-up, and `stats()` after the suite lands in its result. once: setup and `repeat` (default 1) runs of one competitor, then the
+// process's peak RSS (process.resourceUsage().maxRSS, taken before anything else is checked;
+// with BENCH_PROFILE=1, as profile.mjs runs it, the result is not checked at all).
 // baseline: the peak RSS of this process with the libraries loaded and nothing done.
 // Progress goes to stderr; the result is written as JSON to <out.json>.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -49,7 +51,8 @@ async function suite() {
       await c.run();
       const ms = performance.now() - t0;
       const bad = runCheck(c);
-      c.cleanup?.();
+      await c.cleanup?.();
+      c.resetStats?.();
       warmup[c.id] = { ms, check: bad ?? 'ok' };
       if (bad) log(`  ${c.label}: warm-up result is wrong: ${bad}`);
       else ready.push(c);
@@ -67,7 +70,7 @@ async function suite() {
   }
   for (const c of comps) {
     try {
-      c.cleanup?.();
+      await c.cleanup?.();
       await c.teardown?.();
     } catch (e) {
       log(`  ${c.label}: teardown failed: ${e?.message ?? e}`);
@@ -78,6 +81,7 @@ async function suite() {
     competitors[c.id] = timed[c.id] ?? { label: c.label, error: warmup[c.id].error ?? `warm-up check failed: ${warmup[c.id].check}` };
     competitors[c.id].warmupMs = warmup[c.id].ms;
     if (c.throughput) competitors[c.id].throughput = c.throughput;
+    if (c.stats && timed[c.id]) competitors[c.id].stats = c.stats();
     if (c.separate) competitors[c.id].separate = true;
   }
   return { competitors };
@@ -96,12 +100,12 @@ async function once() {
     const t0 = performance.now();
     await c.run();
     times.push(performance.now() - t0);
-    if (i < repeat - 1) c.cleanup?.();
+    if (i < repeat - 1) await c.cleanup?.();
   }
   const peak = peakRss();
   const rssNow = process.memoryUsage().rss;
-  const bad = runCheck(c);
-  c.cleanup?.();
+  const bad = process.env.BENCH_PROFILE === '1' ? 'not checked (profiling)' : runCheck(c);
+  await c.cleanup?.();
   await c.teardown?.();
   return { peakRssBytes: peak, peakRssBeforeSetupBytes: before, peakRssAfterSetupBytes: afterSetup, rssAtEndBytes: rssNow, times, check: bad ?? 'ok' };
 }

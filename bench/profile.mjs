@@ -7,14 +7,19 @@
 //   node bench/profile.mjs scan                 (quire's scan of the 1M-row table, 3 runs)
 //   node bench/profile.mjs copy                 (quire's backupFile of the 270 MB file, 5 runs)
 //   node bench/profile.mjs scan table bsqlite   (any competitor, for comparison)
+//   node bench/profile.mjs insert-bulk          (quire inserting the 1M rows into a new file, 1 run)
+//   node bench/profile.mjs insert-random delete (quire deleting 100k of 200k rows, 1 run)
+//   node bench/profile.mjs small-tx wal         (quire's 2,000 auto-commit inserts, WAL, 1 run)
 //
-// Uses the datasets of a full run (generated if missing). Profiles land in bench/out/prof/.
+// Uses the datasets and sizes of a full run (generated if missing). Profiles land in
+// bench/out/prof/. The profiled process skips the result checks (BENCH_PROFILE=1), which
+// would otherwise show up in the profile (SQLite verifying what was written).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_DIR, OUT_DIR, REPO_DIR, ensureScanDb } from './lib/data.mjs';
+import { BENCH_DIR, OUT_DIR, REPO_DIR, ensureRandomDb, ensureScanDb } from './lib/data.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -24,12 +29,19 @@ const flag = (name, dflt) => {
   argv.splice(i, 2);
   return v;
 };
-const DEFAULTS = { scan: ['table', 'quire', 3], copy: ['base', 'quire', 5], open: ['large', 'quire', 200] };
+const DEFAULTS = {
+  scan: ['table', 'quire', 3],
+  copy: ['base', 'quire', 5],
+  open: ['large', 'quire', 200],
+  'insert-bulk': ['bulk', 'quire', 1],
+  'insert-random': ['insert', 'quire', 1],
+  'small-tx': ['rollback', 'quire', 1],
+};
 const repeatFlag = flag('--repeat', 0);
 const top = flag('--top', 25);
 const [scenario = 'scan', group, competitor] = argv;
 if (!DEFAULTS[scenario]) {
-  console.error(`usage: node bench/profile.mjs scan|copy|open [group] [competitor] [--repeat N] [--top N]`);
+  console.error(`usage: node bench/profile.mjs ${Object.keys(DEFAULTS).join('|')} [group] [competitor] [--repeat N] [--top N]`);
   process.exit(2);
 }
 const g = group ?? DEFAULTS[scenario][0];
@@ -37,10 +49,13 @@ const c = competitor ?? DEFAULTS[scenario][1];
 const repeat = repeatFlag || DEFAULTS[scenario][2];
 
 const datasets = { scan: ensureScanDb(1_000_000, console.error), small: ensureScanDb(1_000, console.error) };
+if (scenario === 'insert-random') datasets.random = ensureRandomDb(200_000, console.error);
 const profDir = path.join(OUT_DIR, 'prof');
 mkdirSync(profDir, { recursive: true });
 const cfgPath = path.join(profDir, 'cfg.json');
-writeFileSync(cfgPath, JSON.stringify({ quick: false, datasets }));
+// The full run's sizes (run.mjs).
+const write = { bulkRows: 1_000_000, randomRows: 200_000, commits: 2_000, hook: { rateHz: 300 } };
+writeFileSync(cfgPath, JSON.stringify({ quick: false, datasets, write }));
 const tag = `${scenario}-${g}-${c}`;
 for (const f of readdirSync(profDir)) if (f.startsWith(tag) && f.endsWith('.cpuprofile')) rmSync(path.join(profDir, f));
 const outJson = path.join(profDir, `${tag}.json`);
@@ -48,7 +63,7 @@ console.error(`profiling ${scenario}/${g}/${c}, ${repeat} run(s) ...`);
 const r = spawnSync(
   process.execPath,
   ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${tag}.cpuprofile`, path.join(BENCH_DIR, 'child.mjs'), 'once', cfgPath, outJson, scenario, g, c, String(repeat)],
-  { stdio: ['ignore', 'inherit', 'inherit'] },
+  { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_PROFILE: '1' } },
 );
 if (r.status !== 0) process.exit(1);
 const run = JSON.parse(readFileSync(outJson, 'utf8'));

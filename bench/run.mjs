@@ -1,9 +1,10 @@
 // quire's benchmark suite: `npm run bench` (builds first), or
 //
-//   node --expose-gc bench/run.mjs [--quick] [--only scan,open,copy,live] [--no-big] [--out file]
+//   node --expose-gc bench/run.mjs [--quick] [--only scan,open,...] [--no-big] [--out file]
 //
 //   --quick   small datasets and few samples (a smoke test: well under a minute)
-//   --only    run just these scenarios (comma-separated)
+//   --only    run just these scenarios (comma-separated): scan, open, copy, live (reads and
+//             copies), insert-bulk, insert-random, small-tx, copy-hook (writes: lib/write.mjs)
 //   --no-big  skip the ~1 GB leg of the copy scenario (never run in --quick)
 //   --out     write the JSON results here instead of bench/out/results.json
 //
@@ -19,11 +20,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { BENCH_DIR, OUT_DIR, REPO_DIR, ensureLiveDb, ensureScanDb } from './lib/data.mjs';
+import { BENCH_DIR, OUT_DIR, REPO_DIR, ensureLiveDb, ensureRandomDb, ensureScanDb } from './lib/data.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 import { printReport } from './lib/report.mjs';
 
-const ORDER = ['scan', 'open', 'copy', 'live'];
+const ORDER = ['scan', 'open', 'copy', 'live', 'insert-bulk', 'insert-random', 'small-tx', 'copy-hook'];
 
 function parseArgs(argv) {
   const o = { quick: false, only: null, big: true, out: null };
@@ -36,7 +37,7 @@ function parseArgs(argv) {
     else if (a === '--out') o.out = argv[++i];
     else if (a.startsWith('--out=')) o.out = a.slice(6);
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node --expose-gc bench/run.mjs [--quick] [--only scan,open,copy,live] [--no-big] [--out file]');
+      console.log(`usage: node --expose-gc bench/run.mjs [--quick] [--only ${ORDER.join(',')}] [--no-big] [--out file]`);
       process.exit(0);
     } else {
       console.error(`bench: unknown argument ${a}`);
@@ -66,17 +67,18 @@ if (!existsSync(path.join(REPO_DIR, 'dist', 'node.js'))) {
 }
 
 const sizes = args.quick
-  ? { scanRows: 20_000, smallRows: 200, bigRows: 0, liveRows: 10_000 }
-  : { scanRows: 1_000_000, smallRows: 1_000, bigRows: args.big ? 4_000_000 : 0, liveRows: 550_000 };
+  ? { scanRows: 20_000, smallRows: 200, bigRows: 0, liveRows: 10_000, randomRows: 5_000, commits: 100 }
+  : { scanRows: 1_000_000, smallRows: 1_000, bigRows: args.big ? 4_000_000 : 0, liveRows: 550_000, randomRows: 200_000, commits: 2_000 };
 
 // ---- datasets (only those the chosen scenarios need)
 mkdirSync(OUT_DIR, { recursive: true });
 const datasets = {};
 const strip = (m) => m && { ...m };
-if (wanted.some((n) => n === 'scan' || n === 'open' || n === 'copy')) datasets.scan = strip(ensureScanDb(sizes.scanRows, log));
+if (wanted.some((n) => ['scan', 'open', 'copy', 'insert-bulk', 'copy-hook'].includes(n))) datasets.scan = strip(ensureScanDb(sizes.scanRows, log));
 if (wanted.includes('open')) datasets.small = strip(ensureScanDb(sizes.smallRows, log));
 if (wanted.includes('copy') && sizes.bigRows) datasets.big = strip(ensureScanDb(sizes.bigRows, log));
 if (wanted.includes('live')) datasets.live = strip(ensureLiveDb(sizes.liveRows, log));
+if (wanted.includes('insert-random')) datasets.random = strip(ensureRandomDb(sizes.randomRows, log));
 
 const cfg = {
   quick: args.quick,
@@ -85,6 +87,14 @@ const cfg = {
     writer: { rateHz: 300, seed: 1 },
     capMs: args.quick ? 3_000 : 30_000,
     timeoutMs: args.quick ? 20_000 : 120_000,
+  },
+  // The write scenarios (lib/write.mjs). insert-bulk writes the scan dataset's rows, so its
+  // result can be compared with that file.
+  write: {
+    bulkRows: sizes.scanRows,
+    randomRows: sizes.randomRows,
+    commits: sizes.commits,
+    hook: { rateHz: 300 },
   },
 };
 const tmpDir = path.join(OUT_DIR, 'tmp');
@@ -155,7 +165,7 @@ const results = {
 
 function describeDataset(d) {
   const { expect: _e, generator: _g, ...rest } = d;
-  return { ...rest, path: path.relative(REPO_DIR, d.path) };
+  return d.path ? { ...rest, path: path.relative(REPO_DIR, d.path) } : rest;
 }
 
 function ratioEntry(groupResult, of, to, goal) {
@@ -215,6 +225,12 @@ async function runScenario(name) {
       competitors: r.competitors,
       ratios: g.ratios.map(([of, to, goal]) => ratioEntry(r, of, to, goal)),
     };
+    // Ratios of a statistic competitors report beside their timings (per-commit latency).
+    for (const [of, to, key, text] of g.statRatios ?? []) {
+      const a = r.competitors[of]?.stats?.[key];
+      const b = r.competitors[to]?.stats?.[key];
+      out.groups[g.id].ratios.push({ of, to, stat: key, text, value: a > 0 && b > 0 ? a / b : null });
+    }
   }
   for (const x of sc.cross ?? []) {
     const a = out.groups[x.a[0]]?.competitors[x.a[1]];

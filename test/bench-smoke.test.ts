@@ -1,8 +1,10 @@
 /**
  * Smoke test of the benchmark suite (bench/run.mjs): runs every scenario with --quick against
  * the built library (dist/) and checks the JSON results have the expected shape, positive
- * timings and peak RSS, checked copies, and the goals evaluated. No timing thresholds: the
- * numbers themselves are the benchmark's business, not the test's.
+ * timings and peak RSS, checked copies and written files, and the goals evaluated. No timing
+ * thresholds: the numbers themselves are the benchmark's business, not the test's.
+ *
+ * Two runs: the read/copy scenarios, and the write scenarios (bench/lib/write.mjs).
  */
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -17,9 +19,12 @@ interface Competitor {
   label: string;
   medianMs: number;
   samplesMs: number[];
+  maxMs: number;
   runs: number;
+  opsPerCycle: number;
   error?: string;
   peakRssBytes?: number;
+  stats?: Record<string, number | number[]>;
 }
 interface Ratio {
   of: string;
@@ -27,12 +32,33 @@ interface Ratio {
   value: number | null;
   goal?: string;
   met?: boolean | null;
+  stat?: string;
 }
 interface Group {
   label: string;
-  dataset: { path: string; rows: number; bytes: number; pageSize: number; pageCount: number };
+  dataset: { path: string; rows: number; bytes: number; pageSize: number; pageCount: number; ops?: number; description?: string };
   competitors: Record<string, Competitor>;
   ratios: Ratio[];
+}
+
+/** Runs bench/run.mjs --quick on `scenarios`; returns stdout and the parsed results. */
+function runBench(scenarios: string[], timeout: number): { stdout: string; res: any } {
+  expect(existsSync(path.join(root, 'dist', 'node.js')), 'dist/node.js missing: run npm run build').toBe(true);
+  const out = path.join(tempDir('quire-bench-'), 'results.json');
+  const r = spawnSync(process.execPath, ['--expose-gc', 'bench/run.mjs', '--quick', '--only', scenarios.join(','), '--out', out], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout,
+  });
+  expect(r.status, `bench exited ${r.status}\n${r.stdout}\n${r.stderr}`).toBe(0);
+  // The readable table names every scenario.
+  for (const s of scenarios) expect(r.stdout).toContain(`== ${s}:`);
+  expect(r.stdout).not.toContain('ERROR');
+  const res = JSON.parse(readFileSync(out, 'utf8'));
+  expect(res.meta.quick).toBe(true);
+  expect(res.meta.scenarios).toEqual(scenarios);
+  expect(res.baseline.peakRssBytes).toBeGreaterThan(0);
+  return { stdout: r.stdout, res };
 }
 
 function expectTimed(c: Competitor | undefined, name: string): void {
@@ -57,23 +83,8 @@ function expectRatios(g: Group, want: number): void {
 
 describe('bench/run.mjs --quick', () => {
   it('runs scan, open, copy and live on the built library and writes complete results', () => {
-    expect(existsSync(path.join(root, 'dist', 'node.js')), 'dist/node.js missing: run npm run build').toBe(true);
-    const out = path.join(tempDir('quire-bench-'), 'results.json');
-    const r = spawnSync(process.execPath, ['--expose-gc', 'bench/run.mjs', '--quick', '--only', 'scan,open,copy,live', '--out', out], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 170_000,
-    });
-    expect(r.status, `bench exited ${r.status}\n${r.stdout}\n${r.stderr}`).toBe(0);
-    // The readable table names every scenario.
-    for (const s of ['== scan', '== open', '== copy', '== live']) expect(r.stdout).toContain(s);
-    expect(r.stdout).not.toContain('ERROR');
-
-    const res = JSON.parse(readFileSync(out, 'utf8'));
-    expect(res.meta.quick).toBe(true);
-    expect(res.meta.scenarios).toEqual(['scan', 'open', 'copy', 'live']);
+    const { res } = runBench(['scan', 'open', 'copy', 'live'], 170_000);
     for (const k of ['quire', 'better-sqlite3', 'sqlite', 'sql.js', 'benchmark']) expect(res.meta.versions[k]).toMatch(/^\d+\.\d+/);
-    expect(res.baseline.peakRssBytes).toBeGreaterThan(0);
 
     // scan
     const scan: Group = res.scenarios.scan.groups.table;
@@ -120,5 +131,81 @@ describe('bench/run.mjs --quick', () => {
     expect(live.phases.sqliteLive.error).toBeNull();
     expect(live.ratios[0]).toMatchObject({ of: 'quire live', to: 'quire idle' });
     expect(live.ratios[0].value).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('runs the write scenarios (insert-bulk, insert-random, small-tx, copy-hook) with every result verified', () => {
+    const { stdout, res } = runBench(['insert-bulk', 'insert-random', 'small-tx', 'copy-hook'], 170_000);
+    // One operation per benchmark cycle (each needs a fresh file; cleanup verifies its result).
+    const timedOnce = (g: Group, where: string) => {
+      for (const [id, c] of Object.entries(g.competitors)) {
+        expectTimed(c, `${where} ${id}`);
+        expect(c.opsPerCycle, `${where} ${id}`).toBe(1);
+      }
+    };
+
+    // insert-bulk: the scan table's 20,000 rows (--quick), four writers and the row source.
+    const bulk: Group = res.scenarios['insert-bulk'].groups.bulk;
+    expect(Object.keys(res.scenarios['insert-bulk'].groups)).toEqual(['bulk']);
+    expect(bulk.dataset.rows).toBe(20_000);
+    expect(bulk.dataset.path).toBe('bench/out/scan-v1-20000.db');
+    expect(Object.keys(bulk.competitors)).toEqual(['quire', 'bsqlite', 'sqljs-mem', 'sqljs-file', 'source']);
+    timedOnce(bulk, 'insert-bulk');
+    for (const id of ['quire', 'bsqlite', 'sqljs-mem', 'sqljs-file']) expect(bulk.competitors[id].peakRssBytes).toBeGreaterThan(res.baseline.peakRssBytes / 2);
+    expectRatios(bulk, 3);
+    expect(bulk.ratios[0]).toMatchObject({ of: 'quire', to: 'bsqlite', goal: 'quire ≤ 1.0× better-sqlite3' });
+    expect(bulk.ratios[0].value).toBeCloseTo(bulk.competitors.quire.medianMs / bulk.competitors.bsqlite.medianMs, 10);
+    expect(stdout).toMatch(/goal: quire ≤ 1\.0× better-sqlite3: quire\/bsqlite = [\d.]+× → (MET|NOT MET)/);
+
+    // insert-random: random-order insert of 5,000 rows, then delete half of them.
+    const random = res.scenarios['insert-random'];
+    expect(Object.keys(random.groups)).toEqual(['insert', 'delete']);
+    expect(random.groups.insert.dataset.ops).toBe(5_000);
+    expect(random.groups.delete.dataset.ops).toBe(2_500);
+    expect(random.groups.delete.dataset.path).toBe('bench/out/random-v1-5000.db');
+    for (const [gid, g] of Object.entries(random.groups) as [string, Group][]) {
+      expect(Object.keys(g.competitors)).toEqual(['quire', 'bsqlite']);
+      timedOnce(g, `insert-random ${gid}`);
+      for (const c of Object.values(g.competitors)) expect(c.peakRssBytes).toBeGreaterThan(0);
+      expectRatios(g, 1);
+    }
+
+    // small-tx: 100 auto-commit inserts per run, each commit timed: every timed run's commits
+    // and nothing else are in the latency statistics.
+    const small = res.scenarios['small-tx'];
+    expect(Object.keys(small.groups)).toEqual(['rollback', 'wal']);
+    for (const [gid, g] of Object.entries(small.groups) as [string, Group][]) {
+      expect(Object.keys(g.competitors)).toEqual(['quire', 'bsqlite']);
+      timedOnce(g, `small-tx ${gid}`);
+      for (const [id, c] of Object.entries(g.competitors)) {
+        const st = c.stats as Record<string, number>;
+        expect(st.commits, `${gid} ${id}`).toBe(c.runs * 100);
+        expect(st.commitMedianMs).toBeGreaterThan(0);
+        expect(st.commitP90Ms).toBeGreaterThanOrEqual(st.commitMedianMs);
+        expect(st.commitP99Ms).toBeGreaterThanOrEqual(st.commitP90Ms);
+        expect(st.commitMaxMs).toBeGreaterThanOrEqual(st.commitP99Ms);
+        // A run's time holds its commits (plus open, CREATE TABLE and close).
+        expect(st.commitMeanMs * 100).toBeLessThanOrEqual(c.maxMs);
+      }
+      expect(g.ratios.length).toBe(2);
+      const lat = g.ratios.find((x) => x.stat === 'commitMedianMs')!;
+      expect(lat).toMatchObject({ of: 'quire', to: 'bsqlite' });
+      expect(lat.value).toBeCloseTo((g.competitors.quire.stats!.commitMedianMs as number) / (g.competitors.bsqlite.stats!.commitMedianMs as number), 10);
+    }
+    expect(stdout).toContain('per-commit latency');
+
+    // copy-hook: every copy made under the in-process writer was checked and counted.
+    const hook = res.scenarios['copy-hook'];
+    expect(Object.keys(hook.groups)).toEqual(['rollback', 'wal']);
+    for (const [gid, g] of Object.entries(hook.groups) as [string, Group][]) {
+      expect(Object.keys(g.competitors)).toEqual(['quire-idle', 'quire-writing']);
+      timedOnce(g, `copy-hook ${gid}`);
+      const st = g.competitors['quire-writing'].stats as Record<string, number & number[]>;
+      expect(st.copies).toBe(g.competitors['quire-writing'].runs);
+      expect(st.nSeen.length).toBe(st.copies);
+      expect(st.writerCommits).toBeGreaterThan(0);
+      expect(g.competitors['quire-idle'].stats).toBeUndefined();
+      expectRatios(g, 1);
+      expect(g.ratios[0]).toMatchObject({ of: 'quire-writing', to: 'quire-idle' });
+    }
   }, 180_000);
 });

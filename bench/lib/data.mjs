@@ -5,6 +5,7 @@
 //   bench/out/scan-v<GEN>-<rows>.db     CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL)
 //   bench/out/scan-v<GEN>-<rows>.json   { rows, bytes, pageSize, pageCount, expect: checksum }
 //   bench/out/live-v<GEN>-<rows>.db     test/live/writer.mjs setup <db> wal <rows> (base copy)
+//   bench/out/random-v<GEN>-<rows>.db   the scan rows inserted in a seeded random order (insert-random)
 //
 // Scan table rows (4 KB pages, rollback journal mode; 1M rows ≈ 270 MB):
 //   id  1..rows (the rowid)
@@ -16,6 +17,10 @@
 // The expected checksum of a full scan (count, sum(id), sum of a.length in UTF-16 units, sum
 // of b's byte lengths, sum(c) in rowid order) is computed here from the generated values,
 // not by any reader, so every competitor's scan is checked against the generator.
+//
+// The write benchmarks (write.mjs) insert the same rows without a database: scanRowSource
+// replays the generator's seeded sequence into compact arrays, and ensureScanDb itself inserts
+// from it, so a written table can be compared value by value with the scan dataset.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -61,6 +66,66 @@ function writeMeta(dbPath, meta) {
   writeFileSync(dbPath.replace(/\.db$/, '.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 
+export const SCAN_SCHEMA = 'CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL)';
+
+/**
+ * The rows of the scan table with `rows` rows, without a database: the same seeded sequence
+ * ensureScanDb inserts (and the write benchmarks insert), kept compactly (offsets into two
+ * 1 MiB pools, ≈ 14 bytes a row) so that 1M rows cost ≈ 30 MB rather than the ≈ 300 MB of
+ * materialised row arrays. `row(id)` builds [id, a, b, c] for id in 1..rows: `a` a slice of
+ * the word pool (the 1-in-8 rows with non-ASCII characters are kept as their own strings),
+ * `b` a subarray view of the byte pool. `expect` is the scan checksum (see the module note).
+ */
+export function scanRowSource(rows) {
+  const random = rng(0x5eed + rows);
+  // Pools: 1 MiB of lowercase words and spaces, 1 MiB of random bytes, some non-ASCII text.
+  const letters = 'etaoinshrdlucmfwypvbgkjqxz';
+  let words = '';
+  while (words.length < 1 << 20) {
+    const n = 1 + Math.floor(random() * 9);
+    for (let i = 0; i < n; i++) words += letters[Math.floor(random() * random() * letters.length)];
+    words += ' ';
+  }
+  const bytes = new Uint8Array(1 << 20);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+  const extras = ['é', 'ü', 'ß', 'ñ', 'ø', 'Ω', 'ж', '日本', '€', '→'];
+  const expect = { rows: 0, sumId: 0, sumTextLen: 0, sumBlobLen: 0, sumReal: 0 };
+  const aoff = new Int32Array(rows + 1);
+  const alen = new Uint8Array(rows + 1); // 40..160
+  const boff = new Int32Array(rows + 1);
+  const blen = new Uint8Array(rows + 1); // 60..220
+  const reals = new Float64Array(rows + 1);
+  const special = new Array(rows >> 3); // rows with id % 8 === 0
+  // The order of random() calls is the generator's (GEN_VERSION 1): do not reorder.
+  for (let id = 1; id <= rows; id++) {
+    const al = 40 + Math.floor(random() * 121);
+    const ao = Math.floor(random() * (words.length - al));
+    aoff[id] = ao;
+    alen[id] = al;
+    let a = words.slice(ao, ao + al);
+    if (id % 8 === 0) {
+      const e = extras[Math.floor(random() * extras.length)];
+      const at = Math.floor(random() * (a.length - e.length));
+      a = a.slice(0, at) + e + a.slice(at + e.length);
+      special[(id >> 3) - 1] = a;
+    }
+    const bl = 60 + Math.floor(random() * 161);
+    boff[id] = Math.floor(random() * (bytes.length - bl));
+    blen[id] = bl;
+    const c = (random() - 0.5) * 1e6 + 0.25;
+    reals[id] = c;
+    expect.rows++;
+    expect.sumId += id;
+    expect.sumTextLen += a.length;
+    expect.sumBlobLen += bl;
+    expect.sumReal += c;
+  }
+  const text = (id) => (id % 8 === 0 ? special[(id >> 3) - 1] : words.slice(aoff[id], aoff[id] + alen[id]));
+  const blob = (id) => bytes.subarray(boff[id], boff[id] + blen[id]);
+  const real = (id) => reals[id];
+  return { rows, expect, text, blob, real, row: (id) => [id, text(id), blob(id), reals[id]] };
+}
+
 /**
  * The scan table with `rows` rows (generated once, then cached). Returns its metadata,
  * including `path` and the expected scan checksum.
@@ -75,46 +140,16 @@ export function ensureScanDb(rows, log = () => {}) {
   const tmp = `${file}.tmp-${process.pid}`;
   rmSync(tmp, { force: true });
   rmSync(`${tmp}-journal`, { force: true });
-  const random = rng(0x5eed + rows);
-  // Pools: 1 MiB of lowercase words and spaces, 1 MiB of random bytes, some non-ASCII text.
-  const letters = 'etaoinshrdlucmfwypvbgkjqxz';
-  let words = '';
-  while (words.length < 1 << 20) {
-    const n = 1 + Math.floor(random() * 9);
-    for (let i = 0; i < n; i++) words += letters[Math.floor(random() * random() * letters.length)];
-    words += ' ';
-  }
-  const bytes = new Uint8Array(1 << 20);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
-  const extras = ['é', 'ü', 'ß', 'ñ', 'ø', 'Ω', 'ж', '日本', '€', '→'];
-  const expect = { rows: 0, sumId: 0, sumTextLen: 0, sumBlobLen: 0, sumReal: 0 };
+  const src = scanRowSource(rows);
+  const expect = src.expect;
   const db = new Database(tmp);
   try {
     db.pragma('page_size = 4096');
     db.pragma('journal_mode = DELETE');
-    db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL)');
+    db.exec(SCAN_SCHEMA);
     const ins = db.prepare('INSERT INTO t(id, a, b, c) VALUES (?, ?, ?, ?)');
     db.transaction(() => {
-      for (let id = 1; id <= rows; id++) {
-        const alen = 40 + Math.floor(random() * 121);
-        const aoff = Math.floor(random() * (words.length - alen));
-        let a = words.slice(aoff, aoff + alen);
-        if (id % 8 === 0) {
-          const e = extras[Math.floor(random() * extras.length)];
-          const at = Math.floor(random() * (a.length - e.length));
-          a = a.slice(0, at) + e + a.slice(at + e.length);
-        }
-        const blen = 60 + Math.floor(random() * 161);
-        const boff = Math.floor(random() * (bytes.length - blen));
-        const b = bytes.subarray(boff, boff + blen);
-        const c = (random() - 0.5) * 1e6 + 0.25;
-        ins.run(id, a, b, c);
-        expect.rows++;
-        expect.sumId += id;
-        expect.sumTextLen += a.length;
-        expect.sumBlobLen += blen;
-        expect.sumReal += c;
-      }
+      for (let id = 1; id <= rows; id++) ins.run(id, src.text(id), src.blob(id), src.real(id));
     })();
     const pageCount = db.pragma('page_count', { simple: true });
     const pageSize = db.pragma('page_size', { simple: true });
@@ -128,8 +163,79 @@ export function ensureScanDb(rows, log = () => {}) {
       pageSize,
       pageCount,
       journalMode: 'delete',
-      schema: 'CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL)',
+      schema: SCAN_SCHEMA,
       expect,
+      generatedMs: Date.now() - t0,
+    };
+    writeMeta(file, meta);
+    log(`  ${(meta.bytes / 1e6).toFixed(1)} MB, ${pageCount} pages, in ${(meta.generatedMs / 1000).toFixed(1)} s`);
+    return { ...meta, path: file };
+  } catch (e) {
+    if (db.open) db.close();
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** 1..n in a seeded random order (Fisher–Yates over rng(seed)). */
+export function permutation(n, seed) {
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i + 1;
+  const random = rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+/** The order in which insert-random inserts the rows of scanRowSource(rows). */
+export const randomInsertOrder = (rows) => permutation(rows, 0x1a5e7 + rows);
+
+/**
+ * The insert-random base for the delete benchmark: the rows of scanRowSource(rows), inserted
+ * by better-sqlite3 in randomInsertOrder(rows) in one transaction (4 KB pages, rollback
+ * journal), so its b-tree has the page layout random inserts leave (cached like the others).
+ *
+ *   bench/out/random-v<GEN>-<rows>.db    CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL)
+ */
+export function ensureRandomDb(rows, log = () => {}) {
+  ensureOut();
+  const file = path.join(OUT_DIR, `random-v${GEN_VERSION}-${rows}.db`);
+  const cached = readMeta(file);
+  if (cached) return { ...cached, path: file };
+  log(`generating ${path.relative(REPO_DIR, file)} (${rows.toLocaleString('en-US')} rows in random order) with better-sqlite3 ...`);
+  const t0 = Date.now();
+  const tmp = `${file}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true });
+  rmSync(`${tmp}-journal`, { force: true });
+  const src = scanRowSource(rows);
+  const order = randomInsertOrder(rows);
+  const db = new Database(tmp);
+  try {
+    db.pragma('page_size = 4096');
+    db.pragma('journal_mode = DELETE');
+    db.exec(SCAN_SCHEMA);
+    const ins = db.prepare('INSERT INTO t(id, a, b, c) VALUES (?, ?, ?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) ins.run(src.row(order[i]));
+    })();
+    const pageCount = db.pragma('page_count', { simple: true });
+    const pageSize = db.pragma('page_size', { simple: true });
+    db.close();
+    renameSync(tmp, file);
+    const meta = {
+      generator: GEN_VERSION,
+      kind: 'random',
+      rows,
+      bytes: statSync(file).size,
+      pageSize,
+      pageCount,
+      journalMode: 'delete',
+      schema: SCAN_SCHEMA,
+      expect: src.expect,
       generatedMs: Date.now() - t0,
     };
     writeMeta(file, meta);

@@ -25,7 +25,7 @@ export function median(xs) {
 /**
  * Times `competitors` ([{ id, label, run: () => Promise|value, cleanup?: () => void }]) in
  * `opts.rounds` rounds (default 1), each one Benchmark.Suite over all of them with
- * { minSamples, maxTime (s) } per competitor, and pools each competitor's samples. Rounds
+ * { minSamples, maxTime (s), minTime? (s) } per competitor, and pools each competitor's samples. Rounds
  * interleave the competitors, so a change in the machine's load mid-run lands on all of them
  * instead of on whichever was running. Resolves with
  * { [id]: { label, medianMs, minMs, maxMs, samplesMs, runs, opsPerCycle, error? } }.
@@ -75,6 +75,10 @@ function runRound(competitors, opts) {
         defer: true,
         minSamples: opts.minSamples,
         maxTime: opts.maxTime,
+        // A tiny minTime keeps one operation per cycle, so `cleanup` runs between any two
+        // operations (write scenarios: each run needs a fresh file); unset: benchmark.js's
+        // default (≥ 50 ms per cycle, short operations repeated within a cycle).
+        ...(opts.minTime ? { minTime: opts.minTime } : {}),
         // 'fn' receives the Deferred; errors are recorded and end the competitor's run.
         fn(deferred) {
           let p;

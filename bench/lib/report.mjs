@@ -26,6 +26,7 @@ function table(rows, aligns) {
 function throughput(scenario, ds, ms, kind) {
   if (!ms || !ds) return '';
   if (kind === 'bytes') return `${(ds.bytes / MB / (ms / 1000)).toFixed(0)} MB/s`;
+  if (kind === 'ops') return `${(ds.ops / (ms / 1000) / 1000).toFixed(1)} k ${ds.opsUnit}/s`;
   if (scenario === 'scan') return `${(ds.rows / ms / 1000).toFixed(2)} M rows/s`;
   if (scenario === 'copy' || scenario === 'live') return `${(ds.bytes / MB / (ms / 1000)).toFixed(0)} MB/s`;
   return '';
@@ -50,11 +51,33 @@ function goalLines(ratios, out) {
     if (!r.goal) {
       // Ratios against a sum of competitors are not in the table's last column.
       if (r.to.includes('+')) out(`  quire / (${r.to.split('+').join(' + ')}) = ${fmtX(r.value)}`);
+      if (r.stat) out(`  ${r.text ?? r.stat}: ${r.of}/${r.to} = ${fmtX(r.value)}`);
       continue;
     }
     const verdict = r.met === null ? 'not measured' : r.met ? 'MET' : 'NOT MET';
     out(`  goal: ${r.goal}: ${r.of}/${r.to} = ${fmtX(r.value)} → ${verdict}`);
   }
+}
+
+/** Per-commit latencies (small-tx): competitors that report `stats.commitMedianMs`. */
+function latencyLines(comps, quireId, out) {
+  const withStats = Object.entries(comps).filter(([, c]) => !c.error && c.stats && c.stats.commitMedianMs !== undefined);
+  if (withStats.length === 0) return;
+  const q = comps[quireId]?.stats?.commitMedianMs;
+  const rows = [['per-commit latency', 'median', 'p90', 'p99', 'max', 'mean', 'commits', 'quire/this']];
+  for (const [id, c] of withStats) {
+    const s = c.stats;
+    rows.push([c.label ?? id, fmtMs(s.commitMedianMs), fmtMs(s.commitP90Ms), fmtMs(s.commitP99Ms), fmtMs(s.commitMaxMs), fmtMs(s.commitMeanMs), String(s.commits), id === quireId || !q ? '' : fmtX(q / s.commitMedianMs)]);
+  }
+  for (const line of table(rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'])) out('  ' + line);
+}
+
+/** Extra counters of the copy-hook scenario's writing competitor. */
+function hookLines(comps, out) {
+  const s = comps['quire-writing']?.stats;
+  if (!s) return;
+  const seen = s.nSeen?.length ? `, writer states in the copies n = ${Math.min(...s.nSeen)}..${Math.max(...s.nSeen)}` : '';
+  out(`  under the writer: ${s.copies} timed copies, ${s.commitsDuring} commits during them (${s.writerCommits} in all), ${s.snapshotMoves} snapshot moves, ${s.recopiedPages} pages re-copied, ${s.restarts} restarts, ${s.busySteps} BUSY steps${seen}; every copy passed quick_check + the writer's invariants`);
 }
 
 function errorLines(comps, out) {
@@ -66,6 +89,7 @@ function errorLines(comps, out) {
 
 function dsLine(ds) {
   if (!ds) return '';
+  if (ds.description) return ds.description;
   const what = ds.rows !== undefined ? `${ds.rows.toLocaleString('en-US')} rows` : `${ds.bigRows.toLocaleString('en-US')} rows in big`;
   return `${ds.path}: ${(ds.bytes / MB).toFixed(1)} MB, ${ds.pageCount} pages of ${ds.pageSize} bytes, ${what}, ${ds.journalMode} mode`;
 }
@@ -105,6 +129,8 @@ export function printReport(results, out) {
       const q = g.competitors.quire;
       const quireMs = q && !q.error ? q.medianMs : null;
       for (const line of table(competitorRows(name, g.dataset, g.competitors, quireMs), ['l', 'r', 'r', 'r', 'r', 'r'])) out('  ' + line);
+      latencyLines(g.competitors, 'quire', out);
+      hookLines(g.competitors, out);
       goalLines(g.ratios, out);
       errorLines(g.competitors, countErr);
     }

@@ -1,8 +1,8 @@
-// The timed scenarios (scan, open, copy): for each, the groups it measures (one dataset
-// each) and the competitors in a group. A competitor is
+// The timed scenarios (scan, open, copy; the write scenarios come from write.mjs): for each,
+// the groups it measures (one dataset each) and the competitors in a group. A competitor is
 //
 //   { id, label, setup?(), run(), cleanup?(), check?(warmup result) → string | null,
-//     teardown?() }
+//     teardown?(), checkLast?, separate?, throughput?, resetStats?(), stats?() }
 //
 // `run` is the timed operation; `setup` and `teardown` bracket all of a competitor's runs
 // (opening a connection, loading sql.js); `cleanup` runs between benchmark cycles (deleting
@@ -14,25 +14,17 @@
 // competitor is measured in a further child that only does its setup and one run.
 import { execFile, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { backupFile, openDatabase } from '../../dist/node.js';
 import { OUT_DIR } from './data.mjs';
+import { loadSqlJs } from './sqljs.mjs';
+import { WRITE_SCENARIOS } from './write.mjs';
+
+export { loadSqlJs };
 
 const execFileP = promisify(execFile);
-const require = createRequire(import.meta.url);
-
-let sqlJs = null;
-/** sql.js's module (wasm compiled once per process). */
-export async function loadSqlJs() {
-  if (!sqlJs) {
-    const init = require('sql.js');
-    sqlJs = await init();
-  }
-  return sqlJs;
-}
 
 // ------------------------------------------------------------------------------- scan
 
@@ -449,4 +441,6 @@ export const SCENARIOS = {
     custom: true, // its own runner: lib/live.mjs
     sampling: (cfg) => (cfg.quick ? { rounds: 3, minSamples: 1, maxTime: 0 } : { rounds: 5, minSamples: 1, maxTime: 0 }),
   },
+  // insert-bulk, insert-random, small-tx, copy-hook
+  ...WRITE_SCENARIOS,
 };
