@@ -408,6 +408,58 @@ function intSerialType(v: number, boolTypes: boolean): number {
 }
 
 /**
+ * Records are carved from 256 KiB blocks: a view on a shared block is much cheaper to make
+ * than a small array with its own backing store, and encoding is on the bulk-insert path. A
+ * record kept alive keeps its block alive (records are short-lived: copied into pages).
+ */
+let recordSlab = new ArrayBuffer(0);
+let recordSlabOff = 0;
+
+function allocRecord(n: number): Uint8Array {
+  if (n > 4096) return new Uint8Array(n);
+  if (recordSlabOff + n > recordSlab.byteLength) {
+    recordSlab = new ArrayBuffer(256 * 1024);
+    recordSlabOff = 0;
+  }
+  const r = new Uint8Array(recordSlab, recordSlabOff, n);
+  recordSlabOff += n;
+  return r;
+}
+
+/** Per-call scratch of encodeRecord (it is synchronous and not re-entrant). */
+const encTypes: number[] = [];
+const encTextAt: number[] = [];
+const encTexts: (Uint8Array | undefined)[] = [];
+
+/** Writes the serial-type-`t` (1..6) two's-complement big-endian integer `v` at `bp`. */
+function putInt(out: Uint8Array, bp: number, t: number, v: number | bigint): void {
+  if (typeof v === 'number' && t <= 4) {
+    const size = t === 4 ? 4 : t; // types 1..4 are 1..4 bytes
+    for (let j = size - 1; j >= 0; j--) {
+      out[bp + j] = v & 0xff;
+      v >>= 8;
+    }
+    return;
+  }
+  const size = SIZES[t];
+  let hi: number;
+  let lo: number;
+  if (typeof v === 'number') {
+    hi = Math.floor(v / 4294967296);
+    lo = v - hi * 4294967296;
+  } else {
+    const u = BigInt.asUintN(64, v);
+    hi = Number(u >> 32n);
+    lo = Number(u & 0xffffffffn);
+  }
+  for (let j = size - 1; j >= 0; j--) {
+    out[bp + j] = lo & 0xff;
+    lo = ((lo >>> 8) | ((hi & 0xff) << 24)) >>> 0;
+    hi >>>= 8;
+  }
+}
+
+/**
  * Encodes `values` as a record in `encoding`. See the module comment for the storage-class
  * rules (NaN → NULL, non-safe or non-integral numbers and -0 → REAL).
  */
@@ -415,12 +467,12 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
   const boolTypes = options.boolTypes ?? true;
   const asReal = options.asReal;
   const n = values.length;
-  const types = new Array<number>(n);
-  const texts: (Uint8Array | undefined)[] = new Array(n);
-  const textAt: number[] = new Array(n);
-  let scratchOff = 0;
+  const types = encTypes;
+  const textAt = encTextAt;
+  const texts = encTexts;
   let hdr = 0;
   let body = 0;
+  let scratchOff = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
     let t: number;
@@ -428,13 +480,13 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
       t = 0;
     } else if (typeof v === 'number') {
       if (v !== v) t = 0;
-      else if (Number.isSafeInteger(v) && !Object.is(v, -0) && !(asReal && asReal[i])) t = intSerialType(v, boolTypes);
+      else if (Number.isSafeInteger(v) && !(v === 0 && 1 / v < 0) && !(asReal !== undefined && asReal[i])) t = intSerialType(v, boolTypes);
       else t = 7;
     } else if (typeof v === 'bigint') {
       if (v < -9223372036854775808n || v > 9223372036854775807n) {
         throw new QuireError(ErrorCode.RANGE, `integer ${v} does not fit in 64 bits`);
       }
-      if (asReal && asReal[i]) t = 7;
+      if (asReal !== undefined && asReal[i]) t = 7;
       else if (v >= -9007199254740991n && v <= 9007199254740991n) t = intSerialType(Number(v), boolTypes);
       else t = 6;
     } else if (typeof v === 'string') {
@@ -467,8 +519,8 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
       throw new QuireError(ErrorCode.MISUSE, `column ${i}: ${typeof v} is not a SQL value`);
     }
     types[i] = t;
-    hdr += varintLength(t);
-    body += serialTypeSize(t);
+    hdr += t < 0x80 ? 1 : varintLength(t);
+    body += t < 12 ? SIZES[t] : (t - 12) >>> 1;
   }
   // The header size counts its own varint (as OP_MakeRecord computes nHdr).
   let hdrSize: number;
@@ -479,52 +531,49 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
     hdrSize = hdr + k;
     if (k < varintLength(hdrSize)) hdrSize++;
   }
-  const out = new Uint8Array(hdrSize + body);
-  let hp = writeVarint(out, 0, hdrSize);
+  const out = allocRecord(hdrSize + body);
+  let hp = hdrSize < 0x80 ? ((out[0] = hdrSize), 1) : writeVarint(out, 0, hdrSize);
   let bp = hdrSize;
   for (let i = 0; i < n; i++) {
     const t = types[i];
-    hp += writeVarint(out, hp, t);
+    if (t < 0x80) out[hp++] = t;
+    else hp += writeVarint(out, hp, t);
+    if (t === 0 || t === 8 || t === 9) continue;
     const v = values[i];
-    if (t >= 1 && t <= 6) {
-      const size = SIZES[t];
-      let hi: number;
-      let lo: number;
-      if (typeof v === 'number') {
-        hi = Math.floor(v / 4294967296);
-        lo = v - hi * 4294967296;
-      } else {
-        const u = BigInt.asUintN(64, v as bigint);
-        hi = Number(u >> 32n);
-        lo = Number(u & 0xffffffffn);
-      }
-      for (let j = size - 1; j >= 0; j--) {
-        out[bp + j] = lo & 0xff;
-        lo = ((lo >>> 8) | ((hi & 0xff) << 24)) >>> 0;
-        hi >>>= 8;
-      }
-      bp += size;
+    if (t <= 6) {
+      putInt(out, bp, t, v as number | bigint);
+      bp += SIZES[t];
     } else if (t === 7) {
-      putDouble(out, bp, typeof v === 'bigint' ? Number(v) : (v as number));
+      f64[0] = typeof v === 'bigint' ? Number(v) : (v as number);
+      if (littleEndian) {
+        out[bp] = f64b[7];
+        out[bp + 1] = f64b[6];
+        out[bp + 2] = f64b[5];
+        out[bp + 3] = f64b[4];
+        out[bp + 4] = f64b[3];
+        out[bp + 5] = f64b[2];
+        out[bp + 6] = f64b[1];
+        out[bp + 7] = f64b[0];
+      } else out.set(f64b, bp);
       bp += 8;
-    } else if (t >= 12) {
-      if (t & 1 && encoding === 1) {
+    } else if (t & 1) {
+      const len = (t - 13) >>> 1;
+      if (encoding === 1) {
         const str = v as string;
-        const len = (t - 13) >> 1;
-        if (str.length > 32) {
-          out.set(scratch.subarray(textAt[i], textAt[i] + len), bp);
-        } else if (len === str.length) {
-          for (let j = 0; j < len; j++) out[bp + j] = str.charCodeAt(j);
-        } else {
+        if (str.length > 32) out.set(scratch.subarray(textAt[i], textAt[i] + len), bp);
+        else if (len === str.length) for (let j = 0; j < len; j++) out[bp + j] = str.charCodeAt(j);
+        else {
           utf8Enc ??= new TextEncoder();
           utf8Enc.encodeInto(str, out.subarray(bp, bp + len));
         }
-        bp += len;
-        continue;
+      } else {
+        out.set(texts[i] as Uint8Array, bp);
+        texts[i] = undefined;
       }
-      const bytes = t & 1 ? (texts[i] as Uint8Array) : (v as Uint8Array);
-      out.set(bytes, bp);
-      bp += bytes.length;
+      bp += len;
+    } else {
+      out.set(v as Uint8Array, bp);
+      bp += (t - 12) >>> 1;
     }
   }
   return out;
