@@ -54,7 +54,7 @@ const profDir = path.join(OUT_DIR, 'prof');
 mkdirSync(profDir, { recursive: true });
 const cfgPath = path.join(profDir, 'cfg.json');
 // The full run's sizes (run.mjs).
-const write = { bulkRows: 1_000_000, randomRows: 200_000, commits: 2_000, hook: { rateHz: 300 } };
+const write = { bulkRows: 1_000_000, randomRows: 200_000, commits: 2_000, hook: { rateHz: 300, timeoutMs: 120_000 } };
 writeFileSync(cfgPath, JSON.stringify({ quick: false, datasets, write }));
 const tag = `${scenario}-${g}-${c}`;
 for (const f of readdirSync(profDir)) if (f.startsWith(tag) && f.endsWith('.cpuprofile')) rmSync(path.join(profDir, f));

@@ -94,7 +94,7 @@ const cfg = {
     bulkRows: sizes.scanRows,
     randomRows: sizes.randomRows,
     commits: sizes.commits,
-    hook: { rateHz: 300 },
+    hook: { rateHz: 300, timeoutMs: args.quick ? 30_000 : 120_000 },
   },
 };
 const tmpDir = path.join(OUT_DIR, 'tmp');

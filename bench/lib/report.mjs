@@ -74,10 +74,13 @@ function latencyLines(comps, quireId, out) {
 
 /** Extra counters of the copy-hook scenario's writing competitor. */
 function hookLines(comps, out) {
-  const s = comps['quire-writing']?.stats;
+  const c = comps['quire-writing'];
+  const s = c?.stats;
   if (!s) return;
   const seen = s.nSeen?.length ? `, writer states in the copies n = ${Math.min(...s.nSeen)}..${Math.max(...s.nSeen)}` : '';
-  out(`  under the writer: ${s.copies} timed copies, ${s.commitsDuring} commits during them (${s.writerCommits} in all), ${s.snapshotMoves} snapshot moves, ${s.recopiedPages} pages re-copied, ${s.restarts} restarts, ${s.busySteps} BUSY steps${seen}; every copy passed quick_check + the writer's invariants`);
+  const spent = (c.samplesMs ?? []).reduce((a, b) => a + b, 0);
+  const rate = spent > 0 ? ` (${((s.commitsDuring * 1000) / spent).toFixed(0)}/s)` : '';
+  out(`  under the writer: ${s.copies} timed copies, ${s.commitsDuring} commits during them${rate} (${s.writerCommits} in all), ${s.snapshotMoves} snapshot moves, ${s.recopiedPages} pages re-copied, ${s.restarts} restarts, ${s.busySteps} BUSY steps${seen}; every copy passed quick_check + the writer's invariants`);
 }
 
 function errorLines(comps, out) {

@@ -33,7 +33,7 @@
 // small-tx also checks the file's journal mode (header bytes 18/19) and, for WAL, that the
 // commits went through a -wal file.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { backupFile, openDatabase } from '../../dist/node.js';
@@ -68,6 +68,14 @@ function workDir(tag) {
 /** Removes a database file and its side files. */
 function removeDb(file) {
   for (const s of ['', '-journal', '-wal', '-shm']) rmSync(file + s, { force: true });
+}
+
+function removeDirIfEmpty(dir) {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty (another competitor's files): its teardown removes it
+  }
 }
 
 /** Writes back dirty pages of the file system holding `p`, so no run pays for the last one's. */
@@ -203,7 +211,8 @@ function verified({ id, label, dir, run, verify, prepare = () => {}, materialise
     teardown: async () => {
       release();
       await extra.teardown?.();
-      rmSync(dir, { recursive: true, force: true }); // after the suite: no other run is under way
+      removeDb(file);
+      removeDirIfEmpty(dir); // the last competitor of the group removes it
     },
     get failure() {
       return failure;
@@ -658,6 +667,7 @@ function copyHookCompetitors(cfg, mode) {
         const before = writer.commits;
         let busy = 0;
         const r = await backupFile(source, last, {
+          timeout: cfg.write.hook.timeoutMs, // BUSY error past this: the copy never found a quiet window
           onProgress: (p) => {
             if (p.status === 'BUSY') busy++;
           },
