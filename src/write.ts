@@ -120,6 +120,7 @@ function inputValue(v: InputValue): TypedValue {
   return typed(v as SqlValue | TypedValue);
 }
 
+const NULL: TypedValue = typed(null);
 const SMALLEST = -(1n << 63n);
 const LARGEST = (1n << 63n) - 1n;
 
@@ -436,72 +437,57 @@ export class Transaction {
 
   /** Stored values for every column from a caller's row (defaults, affinity, STRICT, NOT NULL). */
   private prepare(t: TableInfo, input: RowInput): PreparedRow {
-    const def = t.def!;
     const cols = t.columns;
-    const given: Array<InputValue | undefined> = new Array(cols.length).fill(undefined);
-    const present: boolean[] = new Array(cols.length).fill(false);
+    let given: readonly InputValue[];
     let explicitRowid: InputValue | undefined;
     if (Array.isArray(input)) {
       if (input.length > cols.length) throw misuse(`table ${t.name} has ${cols.length} columns but ${input.length} values were given`);
-      for (let i = 0; i < input.length; i++) {
-        if (input[i] !== undefined) {
-          given[i] = input[i];
-          present[i] = true;
-        }
-      }
+      given = input;
     } else if (input && typeof input === 'object') {
+      const byColumn: InputValue[] = new Array(cols.length);
       for (const [k, v] of Object.entries(input as Record<string, InputValue>)) {
         if (v === undefined) continue;
         const kk = nameKey(k);
-        let i = cols.findIndex((c) => nameKey(c.name) === kk);
-        if (i < 0 && !t.withoutRowid && (kk === 'rowid' || kk === 'oid' || kk === '_rowid_')) i = -2;
-        if (i === -1) throw new QuireError(ErrorCode.ERROR, `table ${t.name} has no column named ${k}`);
-        if (i === -2) {
-          if (t.rowidAlias >= 0) {
-            given[t.rowidAlias] = v;
-            present[t.rowidAlias] = true;
-          } else explicitRowid = v;
-          continue;
-        }
-        given[i] = v;
-        present[i] = true;
+        const i = cols.findIndex((c) => nameKey(c.name) === kk);
+        if (i >= 0) byColumn[i] = v;
+        else if (!t.withoutRowid && (kk === 'rowid' || kk === 'oid' || kk === '_rowid_')) {
+          if (t.rowidAlias >= 0) byColumn[t.rowidAlias] = v;
+          else explicitRowid = v;
+        } else throw new QuireError(ErrorCode.ERROR, `table ${t.name} has no column named ${k}`);
       }
+      given = byColumn;
     } else throw misuse('a row is an object of column values or an array in column order');
 
+    const def = t.def!;
     const values: TypedValue[] = new Array(cols.length);
     for (let i = 0; i < cols.length; i++) {
-      const c = cols[i];
-      const cd = c.def;
+      const cd = cols[i].def;
+      const g = given[i];
       let v: TypedValue;
-      if (present[i]) v = inputValue(given[i]);
-      else if (cd.default === undefined) v = typed(null);
+      if (g !== undefined) v = inputValue(g);
+      else if (cd.default === undefined) v = NULL;
       else if (cd.default.kind === 'constant' && cd.default.value !== undefined) v = cd.default.value;
       else if (cd.default.kind === 'time') v = timeDefault(cd.default.which);
-      else if (cd.default.kind === 'constant') throw unsupported(`column ${t.name}.${c.name} has DEFAULT ${cd.default.text}, which quire cannot evaluate: give a value`);
-      else throw unsupported(`column ${t.name}.${c.name} has DEFAULT ${cd.default.text}, which quire cannot evaluate: give a value`);
+      else throw unsupported(`column ${t.name}.${cols[i].name} has DEFAULT ${cd.default.text}, which quire cannot evaluate: give a value`);
       if (i === t.rowidAlias) {
         values[i] = v;
         continue;
       }
       v = def.strict ? strictValue(v, cd, t.name) : storedValue(v, cd.affinity);
+      if (cd.notNull && v.type === 'null') throw constraint(`NOT NULL constraint failed: ${t.name}.${cols[i].name}`);
       values[i] = v;
     }
-    // Rowid.
+    // The rowid: the INTEGER PRIMARY KEY's value, or an explicit rowid/oid/_rowid_.
     let rowid: bigint | null = null;
     if (!t.withoutRowid) {
       let rv: TypedValue | null = null;
-      if (t.rowidAlias >= 0 && present[t.rowidAlias]) rv = values[t.rowidAlias];
-      if (t.rowidAlias < 0 && explicitRowid !== undefined) rv = inputValue(explicitRowid);
+      if (t.rowidAlias >= 0 && given[t.rowidAlias] !== undefined) rv = values[t.rowidAlias];
+      else if (t.rowidAlias < 0 && explicitRowid !== undefined) rv = inputValue(explicitRowid);
       if (rv && rv.type !== 'null') {
-        const n = storedValue(rv, 'INTEGER');
+        const n = rv.type === 'integer' ? rv : storedValue(rv, 'INTEGER');
         if (n.type !== 'integer') throw new QuireError(ErrorCode.CONSTRAINT, 'datatype mismatch');
         rowid = asBig(n.value);
       }
-    }
-    // NOT NULL.
-    for (let i = 0; i < cols.length; i++) {
-      if (i === t.rowidAlias) continue;
-      if (cols[i].def.notNull && values[i].type === 'null') throw constraint(`NOT NULL constraint failed: ${t.name}.${cols[i].name}`);
     }
     return { values, rowid };
   }
