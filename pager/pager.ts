@@ -161,6 +161,14 @@ export function pinFile(storageId: string): () => void {
   };
 }
 
+/**
+ * The commit a quire pager of this process is writing to the file right now, or null. (The
+ * copier waits for it instead of mistaking its journal for another process's transaction.)
+ */
+export function commitInFlight(storageId: string): Promise<void> | null {
+  return registry.get(storageId)?.committing ?? null;
+}
+
 /** True when a quire pager of this process holds the write lock on the file. */
 export function fileWriteLocked(storageId: string): boolean {
   return registry.get(storageId)?.writing ?? false;

@@ -60,7 +60,7 @@ import { ErrorCode, QuireError, corrupt, ioerr } from '../../pager/errors.js';
 import { get32 } from '../../pager/bytes.js';
 import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
-import { onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
+import { commitInFlight, onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
 import { readExactly, type FileStat, type Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
 
@@ -335,6 +335,16 @@ export class CopyEngine {
     }
   }
 
+  /**
+   * Waits while a quire commit of this process writes the source, then applies its pages
+   * (the commit hook fires before the wait ends). An in-process writer's journal is thus
+   * never taken for another process's transaction.
+   */
+  private async settleOwnCommits(): Promise<void> {
+    for (let p = commitInFlight(this.source.id); p; p = commitInFlight(this.source.id)) await p;
+    await this.flushHooked();
+  }
+
   private async journalSignature(): Promise<JournalSig | null> {
     const js = await journalState(this.source);
     if (!js.active) return null;
@@ -351,6 +361,7 @@ export class CopyEngine {
 
   /** Starts a pass; false when the source is busy (an active journal under 'refuse'). */
   private async beginPass(): Promise<boolean> {
+    for (let p = commitInFlight(this.source.id); p; p = commitInFlight(this.source.id)) await p;
     this.trailLost = false;
     this.dbReadSinceScan = false;
     this.unresolved.clear();
@@ -430,9 +441,13 @@ export class CopyEngine {
 
   private async endPass(): Promise<PassEnd> {
     this.restartBusy = true;
-    await this.flushHooked();
+    await this.settleOwnCommits();
     if (this.mode === 'rollback') {
-      const sig = await this.journalSignature();
+      let sig = await this.journalSignature();
+      for (let tries = 0; sig && commitInFlight(this.source.id) && tries < 3; tries++) {
+        await this.settleOwnCommits();
+        sig = await this.journalSignature();
+      }
       if (this.journalSig) {
         if (!sig || sig.size !== this.journalSig.size || sig.head !== this.journalSig.head) {
           this.lastReason = 'the hot journal changed during the copy';
