@@ -37,6 +37,8 @@ export class NodeFileStorage implements Storage {
   private handles = new Map<FileKind, Handle>();
   private closed = false;
   private deleteOnClose = false;
+  /** A file was created since the directory was last synced. */
+  private unsyncedDir = false;
 
   private constructor(p: string, id: string, readOnly: boolean) {
     this.path = p;
@@ -127,8 +129,14 @@ export class NodeFileStorage implements Storage {
     let fh: FileHandle;
     try {
       if (forWrite) {
-        // O_CREAT without O_TRUNC, read/write.
+        // O_CREAT without O_TRUNC, read/write. A file this creates gets its directory entry
+        // synced with its first sync (as SQLite's unix VFS does for a new journal).
+        const existed = await stat(this.pathOf(kind)).then(
+          () => true,
+          () => false,
+        );
         fh = await open(this.pathOf(kind), fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+        if (!existed) this.unsyncedDir = true;
       } else {
         fh = await open(this.pathOf(kind), this.readOnly ? 'r' : 'r+').catch(async (e: NodeJS.ErrnoException) => {
           if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'EPERM') return open(this.pathOf(kind), 'r');
@@ -208,6 +216,15 @@ export class NodeFileStorage implements Storage {
   async sync(kind: FileKind): Promise<void> {
     const h = this.handles.get(kind);
     if (h) await h.fh.sync();
+    if (this.unsyncedDir) {
+      this.unsyncedDir = false;
+      const dir = await open(path.dirname(this.path), 'r').catch(() => null);
+      if (dir) {
+        // Some filesystems refuse fsync on a directory; the file's own sync still holds.
+        await dir.sync().catch(() => undefined);
+        await dir.close();
+      }
+    }
   }
 
   async delete(kind: FileKind): Promise<void> {
