@@ -455,3 +455,34 @@ export function encodeFrames(
   }
   return out;
 }
+
+/**
+ * The index after appending one committed transaction of `pgnos` (frames `start`..) to the
+ * log described by `previous` (or to a new log with `header` when previous is null or of
+ * another generation): what a rescan would find, without reading the frames back.
+ * `checksum` is the cumulative checksum after the commit frame.
+ */
+export function appendCommit(
+  previous: WalIndex | null,
+  header: WalHeader,
+  start: number,
+  pgnos: readonly number[],
+  dbSize: number,
+  checksum: Uint32Array,
+): WalIndex {
+  const extend = previous !== null && previous.table.top === previous.mxFrame && previous.mxFrame === start - 1 && sameHeader(previous.header, header);
+  const table: FrameTable = extend ? previous.table : { byPage: new Map(), pgnoOf: [0], top: 0 };
+  const commits: WalCommit[] = extend ? previous.commits.slice() : [];
+  let frame = start;
+  for (const p of pgnos) {
+    const list = table.byPage.get(p);
+    if (list) list.push(frame);
+    else table.byPage.set(p, [frame]);
+    table.pgnoOf[frame] = p;
+    frame++;
+  }
+  const mx = frame - 1;
+  table.top = mx;
+  commits.push({ frame: mx, dbSize });
+  return new WalIndex(header, mx, dbSize, checksum.slice(), commits, table);
+}

@@ -101,7 +101,10 @@ function modelExport(m: Model, table: 't1' | 't2' | 't3'): string {
 
 async function verify(r: Real): Promise<void> {
   const file = path.join(r.dir, `commit-${r.commits++}.db`);
-  writeFileSync(file, (r.db.storage as MemoryStorage).getFile('db')!);
+  const st = r.db.storage as MemoryStorage;
+  writeFileSync(file, st.getFile('db')!);
+  const wal = st.getFile('wal');
+  if (wal) writeFileSync(file + '-wal', wal);
   expect(referenceIntegrity(file)).toEqual(['ok']);
   for (const t of ['t1', 't2', 't3'] as const) {
     const want = modelExport(r.committed, t);
@@ -327,16 +330,21 @@ const CONFIGS = [
   { pageSize: 1024, autoVacuum: 'full' as const },
   { pageSize: 4096, autoVacuum: 'incremental' as const },
   { pageSize: 65536, autoVacuum: 'none' as const },
+  { pageSize: 4096, autoVacuum: 'none' as const, journalMode: 'wal' as const },
 ];
 
 describe(`write path against a model (seed ${SEED})`, () => {
   for (const cfg of CONFIGS) {
-    it(`page size ${cfg.pageSize}, auto-vacuum ${cfg.autoVacuum}`, async () => {
+    it(`page size ${cfg.pageSize}, auto-vacuum ${cfg.autoVacuum}${'journalMode' in cfg ? ', WAL' : ''}`, async () => {
       let totalCommits = 0;
       let totalCommands = 0;
       await fc.assert(
         fc.asyncProperty(fc.commands(commands, { maxCommands: 120, size: 'max' }), async (cmds) => {
-          const db = await Database.open(new MemoryStorage(), { readOnly: false, create: { pageSize: cfg.pageSize, autoVacuum: cfg.autoVacuum } });
+          const db = await Database.open(new MemoryStorage(), {
+            readOnly: false,
+            walAutoCheckpoint: 50,
+            create: { pageSize: cfg.pageSize, autoVacuum: cfg.autoVacuum, journalMode: 'journalMode' in cfg ? cfg.journalMode : 'rollback' },
+          });
           await db.exec(`
             CREATE TABLE t1(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL);
             CREATE INDEX t1a ON t1(a);
