@@ -325,13 +325,17 @@ export class Pager {
     // Another process may be in the middle of a commit or checkpoint while we look: a page
     // count beyond the file, or a WAL frame that vanished, is then a moving target, not
     // corruption. Retry while the files keep changing; report what persists.
+    // (The happy path costs nothing extra: stamps are taken only after a failure.)
+    let before: string | null = null;
     for (let attempt = 1; ; attempt++) {
-      const before = await this.fileStamp();
       try {
         return await this.refreshOnce();
       } catch (e) {
         const transient = isQuireError(e) && (e.code === 'CORRUPT' || e.code === 'BUSY' || e.code === 'NOTADB');
-        if (!transient || attempt >= 8 || (await this.fileStamp()) === before) throw e;
+        if (!transient || attempt >= 8) throw e;
+        const now = await this.fileStamp();
+        if (before !== null && now === before) throw e;
+        before = now;
         await new Promise((r) => setTimeout(r, attempt * 5));
       }
     }

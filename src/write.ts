@@ -213,7 +213,12 @@ export class Transaction {
     this.check();
     if (!this.catalog) {
       const p1 = await this.txn.page(1);
-      this.catalog = await readCatalog(this.txn, get32(p1, 40), get32(p1, 44) || 4);
+      const cookie = get32(p1, 40);
+      // Unchanged schema: the database's cached catalog (parsed once, not per transaction).
+      this.catalog =
+        cookie === this.txn.base.header?.schemaCookie && !this.txn.isDirty(1)
+          ? await this.db.catalogAt(this.txn.base)
+          : await readCatalog(this.txn, cookie, get32(p1, 44) || 4);
     }
     return this.catalog;
   }
