@@ -34,6 +34,14 @@ export interface OpenOptions extends PagerOptions {
   create?: CreateOptions;
 }
 
+/** Marks Database instances (recognised even across two bundled copies of quire). */
+const DATABASE_BRAND = Symbol.for('quire.Database');
+
+/** True for a quire Database, whichever copy of the library made it. */
+export function isDatabase(x: unknown): x is Database {
+  return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[DATABASE_BRAND] === true;
+}
+
 export class Database {
   readonly storage: Storage;
   readonly pager: Pager;
@@ -48,6 +56,7 @@ export class Database {
     this.pager = pager;
     this.ownsStorage = ownsStorage;
     this.createOptions = createOptions;
+    (this as unknown as Record<symbol, boolean>)[DATABASE_BRAND] = true;
   }
 
   /**

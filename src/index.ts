@@ -2,7 +2,7 @@
  * quire: the runtime-neutral entry point. No Node built-ins are imported here or below;
  * file storage and the CLI live behind `quire/node`.
  */
-export { Database } from './database.js';
+export { Database, isDatabase } from './database.js';
 export type { OpenOptions } from './database.js';
 export { Backup, backup } from './backup/backup.js';
 export type { BackupOptions, BackupInitOptions, ProgressCallback, StepStatus, SnapshotIdentity } from './backup/backup.js';

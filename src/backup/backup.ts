@@ -18,7 +18,7 @@
  * content is unchanged; DONE publishes the copy in one transaction.
  */
 import { ErrorCode, QuireError, misuse } from '../../pager/errors.js';
-import { Database } from '../database.js';
+import { isDatabase, type Database } from '../database.js';
 import { CopyEngine, type SnapshotIdentity, type StepStatus } from './engine.js';
 import { checkDriveOptions, drive, type DriveOptions } from './drive.js';
 import { DatabaseSink, type DestinationJournalMode } from './sink.js';
@@ -31,10 +31,6 @@ export interface BackupInitOptions {
   hotJournal?: 'refuse' | 'apply';
   /** Journal mode of the copy: 'source' (default: WAL source → WAL copy), 'wal' or 'rollback'. */
   journalMode?: DestinationJournalMode;
-}
-
-function isDatabase(x: unknown): x is Database {
-  return x instanceof Database;
 }
 
 function checkName(name: unknown, which: string): void {

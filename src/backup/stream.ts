@@ -11,7 +11,7 @@
  */
 import { ErrorCode, QuireError, misuse } from '../../pager/errors.js';
 import type { Storage } from '../../pager/storage.js';
-import { Database } from '../database.js';
+import { isDatabase, type Database } from '../database.js';
 import { CopyEngine, busyError, type PageSink, type SnapshotIdentity } from './engine.js';
 
 export interface StreamOptions {
@@ -62,7 +62,7 @@ class StreamSink implements PageSink {
 
 /** Streams a consistent image of `source` (a Database or a Storage). */
 export function backupStream(source: Database | Storage, options: StreamOptions = {}): ReadableStream<Uint8Array> {
-  const storage: Storage = source instanceof Database ? source.storage : source;
+  const storage: Storage = isDatabase(source) ? source.storage : (source as Storage);
   if (!storage || typeof storage.read !== 'function') throw misuse('backupStream needs a Database or a Storage');
   const sink = new StreamSink();
   const chunkBytes = options.chunkBytes ?? 1 << 20;
