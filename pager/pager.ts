@@ -32,6 +32,15 @@
  *      never sees a later commit. Snapshots must be released.
  *  (7) Commit listeners (the copier's hook, as sqlite3BackupUpdate is SQLite's) hear which
  *      pages each commit changed, with their new images, after the commit is durable.
+ *  (8) Cache spill (pagerStress): once a transaction's changed pages pass `spillBytes`, the
+ *      caller's next safe point (between statements, no savepoint open) writes some to the
+ *      file and drops them from memory; reads of them go back to the file. Rollback mode
+ *      spills only pages past the original end of the file, after writing and syncing a
+ *      journal header that records the original page count (playback truncates them away; a
+ *      crash leaves a hot journal that SQLite and quire both roll back). WAL mode appends
+ *      them as frames without a commit mark (recovery and readers ignore such frames; the
+ *      commit's frames follow them and its commit frame makes them part of it). A rollback
+ *      truncates the file back (rollback mode) or just leaves the frames to be overwritten.
  *
  * States (cf. assert_pager_state): OPEN (no snapshot) → READER (snapshots held) →
  * WRITER (a WriteTxn is open; readers may also be open) → back to READER/OPEN on commit or
@@ -49,7 +58,7 @@ import {
 } from './header.js';
 import { get32, put32 } from './bytes.js';
 import { PageCache } from './cache.js';
-import type { Storage } from './storage.js';
+import { readExactly, type Storage } from './storage.js';
 import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from './source.js';
 import {
   appendCommit,
@@ -65,7 +74,9 @@ import {
 import {
   encodeJournalHeader,
   encodeJournalRecords,
+  hasJournalMagic,
   journalState,
+  JOURNAL_HEADER_FIELDS,
   readHotJournal,
   JOURNAL_SECTOR_SIZE,
   type HotJournal,
@@ -97,6 +108,15 @@ export interface PagerOptions {
   readAheadBytes?: number;
   /** Page size for a database created in an empty file. Default 4096. */
   newPageSize?: number;
+  /**
+   * Bytes of changed pages a write transaction keeps in memory before it writes some of them
+   * to the file ahead of the commit (SQLite's cache spill), so a large transaction runs in
+   * bounded memory. Rollback mode spills the pages the transaction added past the file's
+   * original end (their rollback is a truncation recorded in the journal header, written and
+   * synced first); WAL mode spills any changed page but page 1 as frames without a commit mark.
+   * Default 32 MiB; Infinity keeps everything in memory. Never done on in-memory storage.
+   */
+  spillBytes?: number;
 }
 
 export interface CommitInfo {
@@ -107,6 +127,12 @@ export interface CommitInfo {
   /** Page count before the commit (pages above the new count were truncated away). */
   previousPageCount: number;
   mode: 'rollback' | 'wal';
+  /**
+   * Pages the commit also changed whose images are not in `pages`: a large transaction wrote
+   * them to the file before the commit (a spill). Read them from the file (the db file in
+   * rollback mode; in WAL mode they are frames of this commit).
+   */
+  spilled: readonly Pgno[];
 }
 
 export type CommitListener = (info: CommitInfo) => void;
@@ -123,6 +149,12 @@ interface SharedFile {
   committing: Promise<void> | null;
   /** Readers outside any pager (the copier) that need the WAL kept: no restart, no truncate. */
   pins: number;
+  /**
+   * While a rollback-mode transaction of this process has spilled pages: the db file's size
+   * before it (readers of this process see the journal and the longer file as that
+   * transaction's, not as another process's hot journal).
+   */
+  spillBase: number | null;
 }
 
 const registry = new Map<string, SharedFile>();
@@ -130,7 +162,7 @@ const registry = new Map<string, SharedFile>();
 function sharedFor(id: string): SharedFile {
   let s = registry.get(id);
   if (!s) {
-    s = { pagers: new Set(), listeners: new Set(), writeQueue: Promise.resolve(), writing: false, committing: null, pins: 0 };
+    s = { pagers: new Set(), listeners: new Set(), writeQueue: Promise.resolve(), writing: false, committing: null, pins: 0, spillBase: null };
     registry.set(id, s);
   }
   return s;
@@ -199,6 +231,29 @@ function stampEqual(a: Stamp, b: Stamp): boolean {
   return a.dbSize === b.dbSize && a.counter === b.counter && a.walSalt === b.walSalt && a.walMx === b.walMx && a.journal === b.journal;
 }
 
+/** Where a transaction's WAL frames go (see Pager.walAppendPoint). */
+interface WalAppend {
+  header: WalHeader;
+  /** The running checksum after the last frame written. */
+  cks: Uint32Array;
+  /** The transaction's first frame, and the next one to write. */
+  start: number;
+  next: number;
+  /** Pages of the frames written so far (start .. next-1), in order. */
+  pgnos: number[];
+}
+
+/** @internal What a write transaction has spilled to the file (note 8). */
+export interface SpillState {
+  /** Spilled pages: byte offset of each one's image in the db file, or in the WAL. */
+  pages: Map<number, number>;
+  /** Rollback mode: the journal's nonce, and the end of the db file's written bytes. */
+  nonce: number;
+  dbEnd: number;
+  /** WAL mode: where the frames go. */
+  wal: WalAppend | null;
+}
+
 /** The state a refresh computes: everything a snapshot needs. */
 interface View {
   header: DbHeader | null;
@@ -242,7 +297,9 @@ export class Pager {
       walAutoCheckpoint: options.walAutoCheckpoint ?? 1000,
       readAheadBytes: options.readAheadBytes ?? 1 << 20,
       newPageSize: options.newPageSize ?? 4096,
+      spillBytes: options.spillBytes ?? 32 << 20,
     };
+    if (!(this.options.spillBytes >= 0)) throw misuse(`invalid spillBytes ${String(options.spillBytes)}`);
     if (decodePageSize(this.options.newPageSize) === 0) throw misuse(`invalid page size ${this.options.newPageSize}`);
     this.shared = sharedFor(storage.id);
   }
@@ -361,8 +418,11 @@ export class Pager {
     const st = this.storage;
     let dbSize: number;
     let head: Uint8Array;
+    // A transaction of this process that spilled pages: its journal and the pages past the
+    // old end are its own, not another process's (note 8).
+    const spillBase = this.shared.spillBase;
     try {
-      dbSize = await st.size('db');
+      dbSize = spillBase ?? (await st.size('db'));
       head = dbSize > 0 ? await st.read('db', 0, HEADER_SIZE) : new Uint8Array(0);
     } catch (e) {
       throw ioerr(`reading ${st.label}`, e);
@@ -378,7 +438,7 @@ export class Pager {
     }
     let journal: HotJournal | null = null;
     let journalActive = false;
-    if (dbSize > 0 && !wal) {
+    if (dbSize > 0 && !wal && spillBase === null) {
       const js = await journalState(st);
       journalActive = js.active;
     }
@@ -640,6 +700,18 @@ export class Pager {
     const dirty = [...txn.dirtyPages()].filter(([pgno]) => pgno <= pageCount).sort((a, b) => a[0] - b[0]);
     const changed = new Set<number>(dirty.map(([p]) => p));
     for (let p = pageCount + 1; p <= origCount; p++) changed.add(p);
+    const spill = txn.spill;
+    const spilled: number[] = [];
+    if (spill) {
+      for (const p of spill.pages.keys()) {
+        if (p <= pageCount && !changed.has(p)) {
+          changed.add(p);
+          spilled.push(p);
+        }
+      }
+      spilled.sort((a, b) => a - b);
+      await this.checkSpillIntact(txn);
+    }
 
     // (6) Give every open snapshot on this file the images it would lose.
     await this.preserveForSnapshots(changed, base);
@@ -658,9 +730,9 @@ export class Pager {
           const img = await base.getPage(p);
           originals.push([p, img]);
         }
-        const nonce = (Math.random() * 0x100000000) >>> 0;
+        const nonce = spill?.nonce ?? (Math.random() * 0x100000000) >>> 0;
         const sector = JOURNAL_SECTOR_SIZE;
-        if (originals.length > 0 || origCount > 0) {
+        if (originals.length > 0 || origCount > 0 || spill) {
           await st.write('journal', 0, encodeJournalHeader(0, nonce, origCount, sector, ps));
           const recs = encodeJournalRecords(nonce, ps, originals);
           if (recs.length) await st.write('journal', sector, recs);
@@ -670,7 +742,8 @@ export class Pager {
         }
         // Database pages in ascending order, coalesced into runs.
         await writeRuns(st, ps, dirty);
-        if (pageCount < origCount || v.dbFileSize > pageCount * ps) await st.truncate('db', pageCount * ps);
+        const fileEnd = Math.max(v.dbFileSize, spill?.dbEnd ?? 0);
+        if (pageCount < origCount || fileEnd > pageCount * ps) await st.truncate('db', pageCount * ps);
         if (sync !== 'off') await st.sync('db');
         await this.finishJournal();
       }
@@ -681,6 +754,7 @@ export class Pager {
       throw ioerr(`committing to ${this.label}`, e);
     } finally {
       this.shared.committing = null;
+      this.endSpill();
       committed();
     }
 
@@ -708,6 +782,7 @@ export class Pager {
       pageCount,
       previousPageCount: origCount,
       mode: wal ? 'wal' : 'rollback',
+      spilled,
     };
     for (const l of [...this.shared.listeners]) {
       try {
@@ -740,41 +815,171 @@ export class Pager {
   private async commitWal(txn: WriteTxn, dirty: Array<[number, Uint8Array]>, pageCount: number): Promise<void> {
     const st = this.storage;
     const ps = txn.pageSize;
-    let idx = this.view.wal;
-    if (idx && idx.pageSize !== ps) idx = null;
-    let header: WalHeader;
-    let startFrame: number;
-    const cks = new Uint32Array(2);
-    // Restart the log (overwrite it from frame 1) only when no snapshot can still read it.
-    if (!idx || (this.walRestart && !this.otherSnapshotsOpen())) {
-      const prev = idx?.header;
-      header = {
-        bigEndianChecksum: false,
-        pageSize: ps,
-        checkpointSeq: prev ? (prev.checkpointSeq + 1) >>> 0 : 0,
-        salt1: prev ? (prev.salt1 + 1) >>> 0 : (Math.random() * 0x100000000) >>> 0,
-        salt2: (Math.random() * 0x100000000) >>> 0,
-        checksum1: 0,
-        checksum2: 0,
-      };
-      const hb = encodeWalHeader(header);
-      await st.write('wal', 0, hb);
-      cks[0] = header.checksum1;
-      cks[1] = header.checksum2;
-      startFrame = 1;
-      this.walRestart = false;
-    } else {
-      header = idx.header;
-      cks.set(idx.checksum);
-      startFrame = idx.mxFrame + 1;
-    }
+    const idx = this.view.wal;
+    const log = txn.spill?.wal ?? (await this.walAppendPoint(ps, true));
+    const { header, cks } = log;
     // A commit must carry at least one frame (SQLite writes page 1 when nothing else).
     const frames = dirty.length ? dirty : [[1, await txn.getPage(1)] as [number, Uint8Array]];
     const bytes = encodeFrames(header, cks, frames, pageCount);
-    await st.write('wal', frameOffset(ps, startFrame), bytes);
+    await st.write('wal', frameOffset(ps, log.next), bytes);
     if (this.options.synchronous === 'full') await st.sync('wal');
-    // The new index: the frames just written, without reading them back.
-    this.view = { ...this.view, wal: appendCommit(startFrame === 1 ? null : idx, header, startFrame, frames.map(([p]) => p), pageCount, cks) };
+    // The new index: the frames just written (after any spilled ones), without reading them back.
+    const pgnos = [...log.pgnos, ...frames.map(([p]) => p)];
+    this.view = { ...this.view, wal: appendCommit(log.start === 1 ? null : idx, header, log.start, pgnos, pageCount, cks) };
+  }
+
+  /**
+   * Where the next transaction's frames go: after the last commit, or from frame 1 of a
+   * restarted log (new salts) when a checkpoint emptied it and no snapshot can still read it.
+   * A restart writes the new WAL header. A spill never restarts a log that has frames: the
+   * transaction's own snapshot still reads them until its commit.
+   */
+  private async walAppendPoint(ps: number, mayRestart: boolean): Promise<WalAppend> {
+    let idx = this.view.wal;
+    if (idx && idx.pageSize !== ps) idx = null;
+    const cks = new Uint32Array(2);
+    if (idx && !(mayRestart && this.walRestart && !this.otherSnapshotsOpen())) {
+      cks.set(idx.checksum);
+      return { header: idx.header, cks, start: idx.mxFrame + 1, next: idx.mxFrame + 1, pgnos: [] };
+    }
+    const prev = idx?.header;
+    const header: WalHeader = {
+      bigEndianChecksum: false,
+      pageSize: ps,
+      checkpointSeq: prev ? (prev.checkpointSeq + 1) >>> 0 : 0,
+      salt1: prev ? (prev.salt1 + 1) >>> 0 : (Math.random() * 0x100000000) >>> 0,
+      salt2: (Math.random() * 0x100000000) >>> 0,
+      checksum1: 0,
+      checksum2: 0,
+    };
+    await this.storage.write('wal', 0, encodeWalHeader(header));
+    cks[0] = header.checksum1;
+    cks[1] = header.checksum2;
+    this.walRestart = false;
+    return { header, cks, start: 1, next: 1, pgnos: [] };
+  }
+
+  /** @internal Changed pages a transaction holds in memory before it spills (note 8). */
+  spillPages(pageSize: number): number {
+    const bytes = this.options.spillBytes;
+    if (this.storage.inMemory || bytes === Infinity) return Infinity;
+    return Math.max(16, Math.floor(bytes / pageSize));
+  }
+
+  /**
+   * A cache spill (note 8): writes some of `txn`'s changed pages to the file and drops them
+   * from memory. Called by WriteTxn.maybeSpill at a safe point. Returns how many it wrote.
+   */
+  async spillTxn(txn: WriteTxn): Promise<number> {
+    const st = this.storage;
+    const ps = txn.pageSize;
+    const base = txn.base.view.pageCount;
+    const wal = this.mode === 'wal';
+    const pages: Array<[number, Uint8Array]> = [];
+    for (const [p, img] of txn.dirtyPages()) {
+      if (p > txn.pageCount || p === 1) continue;
+      if (wal || p > base) pages.push([p, img]);
+    }
+    if (pages.length === 0) return 0;
+    pages.sort((a, b) => a[0] - b[0]);
+    const sync = this.options.synchronous;
+    let spill = txn.spill;
+    try {
+      if (wal) {
+        if (!spill) spill = { pages: new Map(), nonce: 0, dbEnd: 0, wal: await this.walAppendPoint(ps, false) };
+        const log = spill.wal!;
+        const bytes = encodeFrames(log.header, log.cks, pages, 0);
+        await st.write('wal', frameOffset(ps, log.next), bytes);
+        for (const [p] of pages) {
+          spill.pages.set(p, frameOffset(ps, log.next) + WAL_FRAME_HEADER_SIZE);
+          log.pgnos.push(p);
+          log.next++;
+        }
+      } else {
+        if (!spill) {
+          // The journal header first, synced: from here a crash leaves a hot journal whose
+          // playback truncates the file to its original page count.
+          const nonce = (Math.random() * 0x100000000) >>> 0;
+          this.shared.spillBase = txn.base.view.dbFileSize;
+          await st.write('journal', 0, encodeJournalHeader(0, nonce, base, JOURNAL_SECTOR_SIZE, ps));
+          if (sync !== 'off') await st.sync('journal');
+          spill = { pages: new Map(), nonce, dbEnd: txn.base.view.dbFileSize, wal: null };
+        }
+        await writeRuns(st, ps, pages);
+        for (const [p] of pages) {
+          spill.pages.set(p, (p - 1) * ps);
+          spill.dbEnd = Math.max(spill.dbEnd, p * ps);
+        }
+      }
+    } catch (e) {
+      txn.spill = spill ?? null;
+      throw ioerr(`writing part of a large transaction to ${this.label}`, e);
+    }
+    txn.spill = spill;
+    for (const [p] of pages) txn.dropDirty(p);
+    return pages.length;
+  }
+
+  /** @internal A spilled page's image, read back from the file (a fresh buffer). */
+  async readSpilled(txn: WriteTxn, offset: number): Promise<Uint8Array> {
+    const kind = txn.spill?.wal ? 'wal' : 'db';
+    try {
+      const img = await readExactly(this.storage, kind, offset, txn.pageSize);
+      return img.slice();
+    } catch (e) {
+      throw ioerr(`reading back a spilled page of ${this.label}`, e);
+    }
+  }
+
+  /**
+   * Before a commit that follows a rollback-mode spill: the journal must still be this
+   * transaction's. (Another process that found it, no lock being held, may have rolled it
+   * back, truncating the spilled pages away; committing then would corrupt the file.)
+   */
+  private async checkSpillIntact(txn: WriteTxn): Promise<void> {
+    const spill = txn.spill;
+    if (!spill || spill.wal) return;
+    let head: Uint8Array;
+    let size: number;
+    try {
+      head = await this.storage.read('journal', 0, JOURNAL_HEADER_FIELDS);
+      size = await this.storage.size('db');
+    } catch (e) {
+      throw ioerr(`reading ${this.label}-journal`, e);
+    }
+    if (head.length < JOURNAL_HEADER_FIELDS || !hasJournalMagic(head) || get32(head, 12) !== spill.nonce || size < spill.dbEnd) {
+      throw new QuireError(
+        ErrorCode.BUSY,
+        `${this.label}: another connection rolled back this transaction's journal while it was open (quire takes no file locks); the transaction is lost`,
+      );
+    }
+  }
+
+  /**
+   * Undoes a spill when its transaction rolls back: rollback mode truncates the file to its
+   * original size (synced) and then ends the journal; WAL frames without a commit are left to
+   * be overwritten.
+   */
+  async unspill(txn: WriteTxn): Promise<void> {
+    const spill = txn.spill;
+    if (!spill) return;
+    try {
+      if (!spill.wal) {
+        await this.storage.truncate('db', txn.base.view.dbFileSize);
+        if (this.options.synchronous !== 'off') await this.storage.sync('db');
+        await this.finishJournal();
+      }
+    } catch (e) {
+      this.stamp = null;
+      throw ioerr(`rolling back a large transaction on ${this.label} (its journal will be rolled back when the file is next opened for writing)`, e);
+    } finally {
+      this.endSpill();
+    }
+  }
+
+  /** @internal The transaction that spilled has ended: its journal is no longer this process's own. */
+  endSpill(): void {
+    this.shared.spillBase = null;
   }
 
   /**
@@ -922,7 +1127,7 @@ export class Pager {
       try {
         const pages = new Map<number, Uint8Array>();
         for (let p = 1; p <= snap.pageCount; p++) pages.set(p, await snap.getPage(p));
-        const info: CommitInfo = { pages, pageCount: snap.pageCount, previousPageCount: 0, mode: this.mode };
+        const info: CommitInfo = { pages, pageCount: snap.pageCount, previousPageCount: 0, mode: this.mode, spilled: [] };
         for (const l of [...this.shared.listeners]) {
           try {
             l(info);
@@ -1148,6 +1353,10 @@ export class WriteTxn implements WritablePageSource {
   private savepoints: Array<{ saved: Map<number, Uint8Array | null>; pageCount: number }> = [];
   private slab: ArrayBuffer | null = null;
   private slabOff = 0;
+  /** @internal Pages written to the file ahead of the commit (pager note 8), or null. */
+  spill: SpillState | null = null;
+  /** Changed pages held in memory at which the next safe point tries a spill. */
+  private spillAt: number;
 
   constructor(pager: Pager, base: Snapshot, finish: () => void) {
     this.pager = pager;
@@ -1156,6 +1365,7 @@ export class WriteTxn implements WritablePageSource {
     this.pageCount = base.pageCount;
     this.lockBytePage = lockBytePageFor(base.pageSize);
     this.finish = finish;
+    this.spillAt = pager.spillPages(base.pageSize);
   }
 
   get usableSize(): number {
@@ -1193,6 +1403,10 @@ export class WriteTxn implements WritablePageSource {
     if (!(pgno >= 1 && pgno <= this.pageCount) || pgno !== Math.floor(pgno)) {
       throw corrupt(pgno, `page number out of range (the database has ${this.pageCount} pages)`);
     }
+    if (this.spill !== null) {
+      const at = this.spill.pages.get(pgno);
+      if (at !== undefined) return this.pager.readSpilled(this, at);
+    }
     if (pgno > this.base.pageCount) return zeroPage(this.pageSize);
     return this.base.page(pgno);
   }
@@ -1209,6 +1423,10 @@ export class WriteTxn implements WritablePageSource {
     if (!(pgno >= 1 && pgno <= this.pageCount) || pgno !== Math.floor(pgno)) {
       throw corrupt(pgno, `page number out of range for writing (the database has ${this.pageCount} pages)`);
     }
+    if (this.spill !== null) {
+      const at = this.spill.pages.get(pgno);
+      if (at !== undefined) return this.pager.readSpilled(this, at).then((img) => this.adopt(pgno, img));
+    }
     if (pgno > this.base.pageCount) {
       const z = this.newPage();
       this.dirty.set(pgno, z);
@@ -1220,13 +1438,15 @@ export class WriteTxn implements WritablePageSource {
       this.dirty.set(pgno, copy);
       return copy;
     }
-    return src.then((img) => {
-      const again = this.dirty.get(pgno);
-      if (again) return again;
-      const copy = img.slice();
-      this.dirty.set(pgno, copy);
-      return copy;
-    });
+    return src.then((img) => this.adopt(pgno, img.slice()));
+  }
+
+  /** Makes `img` (a private copy) page pgno's dirty image, unless an earlier call did. */
+  private adopt(pgno: Pgno, img: Uint8Array): Uint8Array {
+    const again = this.dirty.get(pgno);
+    if (again) return again;
+    this.dirty.set(pgno, img);
+    return img;
   }
 
   setPageCount(n: number): void {
@@ -1239,6 +1459,8 @@ export class WriteTxn implements WritablePageSource {
           this.dirty.delete(p);
         }
       }
+      // Spilled images past the new end are gone too (a page that comes back starts zeroed).
+      if (this.spill !== null) for (const p of [...this.spill.pages.keys()]) if (p > n) this.spill.pages.delete(p);
     }
     if (n > this.pageCount) {
       // Pages that come back after a shrink start zeroed.
@@ -1317,6 +1539,24 @@ export class WriteTxn implements WritablePageSource {
     return this.dirty.has(pgno);
   }
 
+  /**
+   * A safe point (no page image of this transaction is held by the caller across it): when
+   * the changed pages held in memory have reached the pager's spill threshold, writes some of
+   * them to the file (pager note 8). Returns null when there is nothing to do, so hot loops
+   * need not await. Not while a savepoint is open (its rollback restores images in memory).
+   */
+  maybeSpill(): Promise<void> | null {
+    if (this.dirty.size < this.spillAt || this.savepoints.length !== 0 || this.done) return null;
+    return this.pager.spillTxn(this).then(() => {
+      this.spillAt = this.dirty.size + this.pager.spillPages(this.pageSize);
+    });
+  }
+
+  /** @internal Drops a spilled page's image from memory (the file has it now). */
+  dropDirty(pgno: Pgno): void {
+    this.dirty.delete(pgno);
+  }
+
   /** @internal */
   dirtyPages(): IterableIterator<[number, Uint8Array]> {
     return this.dirty.entries();
@@ -1330,10 +1570,14 @@ export class WriteTxn implements WritablePageSource {
   async commit(): Promise<void> {
     this.check();
     try {
-      if (this.dirty.size > 0 || this.pageCount !== this.base.pageCount) await this.pager.commitTxn(this);
+      if (this.dirty.size > 0 || this.spill !== null || this.pageCount !== this.base.pageCount) await this.pager.commitTxn(this);
     } finally {
+      // A failed commit leaves its journal (or WAL frames without a commit mark) for recovery,
+      // as an interrupted one would: from now on this process sees a hot journal too.
+      if (this.spill !== null) this.pager.endSpill();
       this.done = true;
       this.dirty = new Map();
+      this.spill = null;
       this.finish();
     }
   }
@@ -1349,7 +1593,7 @@ export class WriteTxn implements WritablePageSource {
     fixPage1?: (page1: Uint8Array, old: DbHeader | null) => void,
   ): Promise<void> {
     this.check();
-    if (this.dirty.size > 0) throw misuse('replaceAll must be the only change in its transaction');
+    if (this.dirty.size > 0 || this.spill !== null) throw misuse('replaceAll must be the only change in its transaction');
     await this.pager.replaceAllIn(this, pageSize, pageCount, readRun, fixPage1);
   }
 
@@ -1357,6 +1601,11 @@ export class WriteTxn implements WritablePageSource {
     if (this.done) return;
     this.done = true;
     this.dirty = new Map();
-    this.finish();
+    try {
+      await this.pager.unspill(this);
+    } finally {
+      this.spill = null;
+      this.finish();
+    }
   }
 }

@@ -97,6 +97,7 @@ async function buildCompact(
             let ok = await cur.first();
             while (ok) {
               await w.appendIndex(root, (await cur.payload()).slice(), keyInfo);
+              await txn.maybeSpill();
               ok = await cur.next();
             }
           } else {
@@ -105,6 +106,8 @@ async function buildCompact(
             while (ok) {
               const rec = (await cur.payload()).slice();
               if (!w.tryAppend(root, cur.rowid, rec)) await w.insert(root, cur.rowid, rec);
+              const spill = txn.maybeSpill();
+              if (spill) await spill;
               ok = await cur.next();
             }
           }

@@ -238,6 +238,7 @@ export class Transaction {
     try {
       const r = await fn();
       this.txn.release(sp);
+      await this.txn.maybeSpill();
       return r;
     } catch (e) {
       if (this.txn.active) {
@@ -635,7 +636,11 @@ export class Transaction {
   async insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<number | bigint | SqlValue[] | null> {
     this.check();
     const t = await this.writableTable(table);
-    return this.writeRow(t, this.prepare(t, row), options.onConflict, null);
+    const r = await this.writeRow(t, this.prepare(t, row), options.onConflict, null);
+    // A safe point for the pager's cache spill (no page image is held across statements).
+    const spill = this.txn.maybeSpill();
+    if (spill) await spill;
+    return r;
   }
 
   /** Inserts many rows (each its own statement); returns how many were inserted. */
@@ -645,6 +650,8 @@ export class Transaction {
     let n = 0;
     for await (const row of rows as AsyncIterable<RowInput>) {
       if ((await this.writeRow(t, this.prepare(t, row), options.onConflict, null)) !== null) n++;
+      const spill = this.txn.maybeSpill();
+      if (spill) await spill;
     }
     return n;
   }
@@ -740,7 +747,9 @@ export class Transaction {
   async delete(table: string, key: number | bigint | readonly SqlValue[]): Promise<boolean> {
     this.check();
     const t = await this.writableTable(table);
-    return this.deleteRow(t, normaliseKey(t, key));
+    const found = await this.deleteRow(t, normaliseKey(t, key));
+    await this.txn.maybeSpill();
+    return found;
   }
 
   /**
@@ -772,6 +781,7 @@ export class Transaction {
     }
     const p = this.prepare(t, merged);
     await this.writeRow(t, p, options.onConflict, { rowid: old.rowid, values: old.values });
+    await this.txn.maybeSpill();
     return true;
   }
 

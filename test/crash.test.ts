@@ -67,8 +67,18 @@ function makePair(dir: string, wal: boolean): { a: Uint8Array; b: Uint8Array; du
   return { a: new Uint8Array(readFileSync(fa)), b: new Uint8Array(readFileSync(fb)), dumpA: dump(fa), dumpB: dump(fb) };
 }
 
-async function rewrite(storage: FaultyStorage, b: Uint8Array, journalMode: JournalMode): Promise<void> {
-  const p = await Pager.open(storage, { readOnly: false, journalMode, walAutoCheckpoint: 0 });
+/**
+ * Rewrites the database in `storage` into `b` in one transaction and commits it. With `spill`,
+ * the transaction spills changed pages to the file (spillBytes: 16 pages) between page writes,
+ * as a large transaction does; with `rollback`, it then rolls back instead of committing.
+ */
+async function rewrite(
+  storage: FaultyStorage,
+  b: Uint8Array,
+  journalMode: JournalMode,
+  { spill = false, rollback = false }: { spill?: boolean; rollback?: boolean } = {},
+): Promise<void> {
+  const p = await Pager.open(storage, { readOnly: false, journalMode, walAutoCheckpoint: 0, spillBytes: spill ? 16 * 1024 : Infinity });
   const t = await p.beginWrite();
   const ps = p.pageSize;
   const n = b.length / ps;
@@ -79,8 +89,11 @@ async function rewrite(storage: FaultyStorage, b: Uint8Array, journalMode: Journ
     let same = cur.length === img.length;
     for (let k = 0; same && k < img.length; k++) if (k < 24 || k >= 28 || i !== 1) same = cur[k] === img[k];
     if (!same) (await t.writable(i)).set(img);
+    if (spill) await t.maybeSpill();
   }
-  await t.commit();
+  if (spill && t.spill === null) throw new Error('the transaction did not spill');
+  if (rollback) await t.rollback();
+  else await t.commit();
 }
 
 function materialize(dir: string, name: string, files: Partial<Record<FileKind, Uint8Array>>): string {
@@ -102,56 +115,100 @@ const MODES: Array<{ name: string; wal: boolean; journalMode: JournalMode }> = [
 
 describe('crash at every step of a commit', () => {
   for (const mode of MODES) {
-    it(`${mode.name}: SQLite and quire recover the state before or after`, async () => {
+    for (const spill of [false, true]) {
+      const name = spill ? `${mode.name}, a transaction that spilled pages before its commit` : mode.name;
+      it(`${name}: SQLite and quire recover the state before or after`, async () => {
+        const dir = tempDir();
+        const { a, b, dumpA, dumpB } = makePair(dir, mode.wal);
+        expect(dumpA).not.toBe(dumpB);
+
+        // The uncrashed commit, to count its operations and check the result.
+        const clean = new FaultyStorage({ db: a });
+        await rewrite(clean, b, mode.journalMode, { spill });
+        const total = clean.ops;
+        expect(dump(materialize(dir, 'clean.db', clean.current()))).toBe(dumpB);
+
+        const seen = { before: 0, after: 0 };
+        const random = rng(1234 + total);
+        for (let k = 0; k <= total; k++) {
+          const st = new FaultyStorage({ db: a });
+          st.failAt = k;
+          let crashed = false;
+          try {
+            await rewrite(st, b, mode.journalMode, { spill });
+          } catch (e) {
+            // The pager reports the failed write as IOERR with the crash as its cause.
+            if (!(e instanceof CrashError) && !(isQuireError(e) && e.code === 'IOERR' && e.cause instanceof CrashError)) throw e;
+            crashed = true;
+          }
+          expect(crashed).toBe(k < total);
+          for (let trial = 0; trial < 3; trial++) {
+            const files = crashed ? st.crashImage(random) : st.current();
+            // SQLite recovers (hot journal rollback / WAL recovery) on its own.
+            const got = dump(materialize(dir, `sqlite-${k}-${trial}.db`, files));
+            expect([dumpA, dumpB], `crash at op ${k}/${total}, trial ${trial}`).toContain(got);
+            if (got === dumpA) seen.before++;
+            else seen.after++;
+            // quire opens the same files for writing: it rolls back / reads the WAL itself.
+            const mem = new MemoryStorage(files);
+            const p = await Pager.open(mem, { readOnly: false });
+            await p.close();
+            const recovered = mem.getFile('db')!;
+            const quireFiles: Partial<Record<FileKind, Uint8Array>> = { db: recovered };
+            const w = mem.getFile('wal');
+            if (w) quireFiles.wal = w;
+            // No journal that could still be rolled back is left behind.
+            const j = mem.getFile('journal');
+            expect(!j || j.length === 0 || j[0] === 0).toBe(true);
+            const viaQuire = dump(materialize(dir, `quire-${k}-${trial}.db`, quireFiles));
+            expect(viaQuire, `quire recovery, crash at op ${k}/${total}`).toBe(got);
+          }
+        }
+        // Both outcomes occur across the crash points.
+        expect(seen.before).toBeGreaterThan(0);
+        expect(seen.after).toBeGreaterThan(0);
+      }, 300_000);
+    }
+  }
+});
+
+/** The files after a crash (or none), as SQLite and as quire (opened for writing) recover them. */
+async function recoveredBoth(dir: string, tag: string, files: Partial<Record<FileKind, Uint8Array>>): Promise<[string, string]> {
+  const got = dump(materialize(dir, `sqlite-${tag}.db`, files));
+  const mem = new MemoryStorage(files);
+  const p = await Pager.open(mem, { readOnly: false });
+  await p.close();
+  const quireFiles: Partial<Record<FileKind, Uint8Array>> = { db: mem.getFile('db')! };
+  const w = mem.getFile('wal');
+  if (w) quireFiles.wal = w;
+  return [got, dump(materialize(dir, `quire-${tag}.db`, quireFiles))];
+}
+
+describe('crash at every step of a spilled transaction that rolls back', () => {
+  for (const mode of MODES) {
+    it(`${mode.name}: the database is as before, whatever survives`, async () => {
       const dir = tempDir();
-      const { a, b, dumpA, dumpB } = makePair(dir, mode.wal);
-      expect(dumpA).not.toBe(dumpB);
-
-      // The uncrashed commit, to count its operations and check the result.
+      const { a, b, dumpA } = makePair(dir, mode.wal);
       const clean = new FaultyStorage({ db: a });
-      await rewrite(clean, b, mode.journalMode);
+      await rewrite(clean, b, mode.journalMode, { spill: true, rollback: true });
       const total = clean.ops;
-      expect(dump(materialize(dir, 'clean.db', clean.current()))).toBe(dumpB);
-
-      const seen = { before: 0, after: 0 };
-      const random = rng(1234 + total);
-      for (let k = 0; k <= total; k++) {
+      expect(total).toBeGreaterThan(0);
+      // The rollback put the file back: no journal left that could be rolled back again.
+      const after = clean.current();
+      expect(after.journal === undefined || after.journal.length === 0 || after.journal[0] === 0).toBe(true);
+      if (!mode.wal) expect(after.db!.length).toBe(a.length);
+      expect(await recoveredBoth(dir, 'clean', after)).toEqual([dumpA, dumpA]);
+      const random = rng(99 + total);
+      for (let k = 0; k < total; k++) {
         const st = new FaultyStorage({ db: a });
         st.failAt = k;
-        let crashed = false;
-        try {
-          await rewrite(st, b, mode.journalMode);
-        } catch (e) {
-          // The pager reports the failed write as IOERR with the crash as its cause.
-          if (!(e instanceof CrashError) && !(isQuireError(e) && e.code === 'IOERR' && e.cause instanceof CrashError)) throw e;
-          crashed = true;
-        }
-        expect(crashed).toBe(k < total);
+        await expect(rewrite(st, b, mode.journalMode, { spill: true, rollback: true })).rejects.toSatisfy(
+          (e) => e instanceof CrashError || (isQuireError(e) && e.code === 'IOERR' && e.cause instanceof CrashError),
+        );
         for (let trial = 0; trial < 3; trial++) {
-          const files = crashed ? st.crashImage(random) : st.current();
-          // SQLite recovers (hot journal rollback / WAL recovery) on its own.
-          const got = dump(materialize(dir, `sqlite-${k}-${trial}.db`, files));
-          expect([dumpA, dumpB], `crash at op ${k}/${total}, trial ${trial}`).toContain(got);
-          if (got === dumpA) seen.before++;
-          else seen.after++;
-          // quire opens the same files for writing: it rolls back / reads the WAL itself.
-          const mem = new MemoryStorage(files);
-          const p = await Pager.open(mem, { readOnly: false });
-          await p.close();
-          const recovered = mem.getFile('db')!;
-          const quireFiles: Partial<Record<FileKind, Uint8Array>> = { db: recovered };
-          const w = mem.getFile('wal');
-          if (w) quireFiles.wal = w;
-          // No journal that could still be rolled back is left behind.
-          const j = mem.getFile('journal');
-          expect(!j || j.length === 0 || j[0] === 0).toBe(true);
-          const viaQuire = dump(materialize(dir, `quire-${k}-${trial}.db`, quireFiles));
-          expect(viaQuire, `quire recovery, crash at op ${k}/${total}`).toBe(got);
+          expect(await recoveredBoth(dir, `${k}-${trial}`, st.crashImage(random)), `crash at op ${k}/${total}`).toEqual([dumpA, dumpA]);
         }
       }
-      // Both outcomes occur across the crash points.
-      expect(seen.before).toBeGreaterThan(0);
-      expect(seen.after).toBeGreaterThan(0);
     }, 300_000);
   }
 });

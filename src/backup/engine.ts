@@ -166,6 +166,8 @@ export class CopyEngine {
   /** Resets bridged without restarting. */
   resetsBridged = 0;
   private hooked = new Map<number, Uint8Array>();
+  /** Pages an own commit changed without handing over their images (it spilled them to the file). */
+  private hookedSpilled = new Set<number>();
   private runBuf: Uint8Array | null = null;
   private hookedCount: number | null = null;
   private ownCommit = false;
@@ -224,6 +226,7 @@ export class CopyEngine {
 
   private onCommit(info: CommitInfo): void {
     for (const [p, img] of info.pages) this.hooked.set(p, img);
+    for (const p of info.spilled) this.hookedSpilled.add(p);
     this.hookedCount = info.pageCount;
     this.ownCommit = true;
   }
@@ -369,6 +372,7 @@ export class CopyEngine {
     this.journalSig = null;
     this.recopy.clear();
     this.hooked.clear();
+    this.hookedSpilled.clear();
     this.hookedCount = null;
 
     const st0 = await this.stat();
@@ -648,10 +652,12 @@ export class CopyEngine {
 
   /** Applies pages committed through quire in this process (the commit hook). */
   private async flushHooked(): Promise<void> {
-    if (this.hooked.size === 0 && this.hookedCount === null) return;
+    if (this.hooked.size === 0 && this.hookedSpilled.size === 0 && this.hookedCount === null) return;
     const pages = [...this.hooked].sort((a, b) => a[0] - b[0]);
+    const spilled = [...this.hookedSpilled].sort((a, b) => a - b);
     const count = this.hookedCount;
     this.hooked.clear();
+    this.hookedSpilled.clear();
     this.hookedCount = null;
     if (!this.inPass) return;
     if (count !== null && count !== this.pageCountV) {
@@ -664,7 +670,14 @@ export class CopyEngine {
       this.recopied++;
       if (p === 1) this.header = parseHeader(img, this.source.label);
     }
+    // Spilled pages are in the file: the db file in rollback mode (read before the baseline
+    // moves); in WAL mode they are frames of the commit, which the WAL trail re-copies.
     if (this.mode === 'rollback') {
+      for (const p of spilled) {
+        if (p > this.pageCountV) continue;
+        await this.sink.write(p, await this.readDb((p - 1) * this.pageSizeV, this.pageSizeV));
+        this.recopied++;
+      }
       // The writes were ours: the baseline moves with them.
       const head = await this.readDb(0, 40);
       this.startHead = head.slice(24, 40);
