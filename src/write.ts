@@ -176,6 +176,17 @@ interface PreparedRow {
   rowid: bigint | null;
 }
 
+/** Whether new rows of `t` may take the append path (no key that could conflict), per table. */
+const appendableCache = new WeakMap<TableInfo, boolean>();
+function appendable(t: TableInfo): boolean {
+  let a = appendableCache.get(t);
+  if (a === undefined) {
+    a = !t.withoutRowid && !t.def!.autoincrement && !t.indexes.some((ix) => ix.unique);
+    appendableCache.set(t, a);
+  }
+  return a;
+}
+
 function asBig(v: number | bigint): bigint {
   return typeof v === 'bigint' ? v : BigInt(v);
 }
@@ -681,21 +692,21 @@ export class Transaction {
     mode: ConflictMode | undefined,
     old: { rowid: bigint | null; values: TypedValue[] } | null,
   ): Promise<number | bigint | SqlValue[] | null> {
-    const resolve = (declared: string | undefined): ConflictMode =>
-      mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
     if (!t.withoutRowid) {
       if (p.rowid === null) p.rowid = old?.rowid ?? (await this.nextRowid(t));
       if (p.rowid < SMALLEST || p.rowid > LARGEST) throw new QuireError(ErrorCode.RANGE, `rowid ${p.rowid} is outside the 64-bit range`);
     }
     // The append path: a rowid beyond every rowid in the table cannot conflict, and the writer
     // appends it to the right-most leaf without a seek (bulk loads).
-    if (old === null && !t.withoutRowid && !t.def!.autoincrement && !t.indexes.some((ix) => ix.unique)) {
+    if (old === null && appendable(t)) {
       const id = smallest(p.rowid!);
       if (this.writer.tryAppend(t.rootPage, id, this.recordOf(t, p.values))) {
         for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
         return id;
       }
     }
+    const resolve = (declared: string | undefined): ConflictMode =>
+      mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
     const oldId = old ? this.identityOfRow(t, old.values, old.rowid) : null;
     const newId = this.identityOfRow(t, p.values, p.rowid);
     const victims: Identity[] = [];

@@ -169,6 +169,9 @@ function realSameAsInt(r: number, i: bigint): boolean {
 
 /** sqlite3VdbeIntegerAffinity on a REAL: an INTEGER when exactly integral and strictly inside int64. */
 function integerAffinity(r: number): TypedValue {
+  // Fast paths (no BigInt): what the general rule below gives for these.
+  if (!Number.isInteger(r)) return real(r);
+  if (Number.isSafeInteger(r)) return integer(r);
   const ix = realToI64(r);
   if (r === Number(ix) && ix > SMALLEST_INT64 && ix < LARGEST_INT64) return integer(ix);
   return real(r);
@@ -233,8 +236,8 @@ export function applyAffinity(v: SqlValue | TypedValue, aff: Affinity): TypedVal
 export function storedValue(v: SqlValue | TypedValue, aff: Affinity): TypedValue {
   const r = affinityInternal(typed(v), aff);
   if (aff === 'REAL' && r.type === 'integer') {
-    const i = big(r.value);
-    if (i <= 140737488355327n && i >= -140737488355328n) return r;
+    const i = r.value;
+    if (typeof i === 'number' ? i <= 140737488355327 && i >= -140737488355328 : i <= 140737488355327n && i >= -140737488355328n) return r;
     return real(Number(i));
   }
   return r;
