@@ -33,8 +33,9 @@
  *  (7) Commit listeners (the copier's hook, as sqlite3BackupUpdate is SQLite's) hear which
  *      pages each commit changed, with their new images, after the commit is durable.
  *  (8) Cache spill (pagerStress): once a transaction's changed pages pass `spillBytes`, the
- *      caller's next safe point (between statements, no savepoint open) writes some to the
- *      file and drops them from memory; reads of them go back to the file. Rollback mode
+ *      caller's next safe point (between statements, no savepoint open) writes those not
+ *      written since the previous spill (second chance: hot pages stay) to the file; they
+ *      move to a bounded cache of clean spilled images, and past it are read from the file. Rollback mode
  *      spills only pages past the original end of the file, after writing and syncing a
  *      journal header that records the original page count (playback truncates them away; a
  *      crash leaves a hot journal that SQLite and quire both roll back). WAL mode appends
@@ -876,8 +877,9 @@ export class Pager {
     const base = txn.base.view.pageCount;
     const wal = this.mode === 'wal';
     const pages: Array<[number, Uint8Array]> = [];
+    const recent = txn.takeRecent();
     for (const [p, img] of txn.dirtyPages()) {
-      if (p > txn.pageCount || p === 1) continue;
+      if (p > txn.pageCount || p === 1 || recent.has(p)) continue;
       if (wal || p > base) pages.push([p, img]);
     }
     if (pages.length === 0) return 0;
@@ -916,7 +918,8 @@ export class Pager {
       throw ioerr(`writing part of a large transaction to ${this.label}`, e);
     }
     txn.spill = spill;
-    for (const [p] of pages) txn.dropDirty(p);
+    const cachePages = Math.max(16, Math.floor(this.options.cacheBytes / ps));
+    for (const [p, img] of pages) txn.markSpilled(p, img, cachePages);
     return pages.length;
   }
 
@@ -1355,6 +1358,18 @@ export class WriteTxn implements WritablePageSource {
   private slabOff = 0;
   /** @internal Pages written to the file ahead of the commit (pager note 8), or null. */
   spill: SpillState | null = null;
+  /**
+   * Spilled pages kept as clean images (a bounded cache, as SQLite's page cache keeps a
+   * spilled page until it needs the room): the next read or write of a hot page — an interior
+   * page, the leaf being filled — does not go back to the file.
+   */
+  private spilledCache: PageCache | null = null;
+  /**
+   * Pages written since the last spill (when spilling is possible): a spill leaves them in
+   * memory, as they are likely to be written again (interior pages, the leaf being filled, the
+   * hot spots of random inserts), and writes the others (the second-chance rule).
+   */
+  private recent: Set<number> | null;
   /** Changed pages held in memory at which the next safe point tries a spill. */
   private spillAt: number;
 
@@ -1366,6 +1381,7 @@ export class WriteTxn implements WritablePageSource {
     this.lockBytePage = lockBytePageFor(base.pageSize);
     this.finish = finish;
     this.spillAt = pager.spillPages(base.pageSize);
+    this.recent = this.spillAt === Infinity ? null : new Set();
   }
 
   get usableSize(): number {
@@ -1405,7 +1421,14 @@ export class WriteTxn implements WritablePageSource {
     }
     if (this.spill !== null) {
       const at = this.spill.pages.get(pgno);
-      if (at !== undefined) return this.pager.readSpilled(this, at);
+      if (at !== undefined) {
+        const c = this.spilledCache?.get(pgno);
+        if (c !== undefined) return c;
+        return this.pager.readSpilled(this, at).then((img) => {
+          this.spilledCache?.set(pgno, img);
+          return img;
+        });
+      }
     }
     if (pgno > this.base.pageCount) return zeroPage(this.pageSize);
     return this.base.page(pgno);
@@ -1418,6 +1441,7 @@ export class WriteTxn implements WritablePageSource {
   writable(pgno: Pgno): Uint8Array | Promise<Uint8Array> {
     this.check();
     if (this.savepoints.length !== 0) this.saveForSavepoint(pgno);
+    if (this.recent !== null) this.recent.add(pgno);
     const d = this.dirty.get(pgno);
     if (d !== undefined) return d;
     if (!(pgno >= 1 && pgno <= this.pageCount) || pgno !== Math.floor(pgno)) {
@@ -1425,7 +1449,16 @@ export class WriteTxn implements WritablePageSource {
     }
     if (this.spill !== null) {
       const at = this.spill.pages.get(pgno);
-      if (at !== undefined) return this.pager.readSpilled(this, at).then((img) => this.adopt(pgno, img));
+      if (at !== undefined) {
+        // The clean image becomes the dirty one (the same buffer: references stay valid).
+        const c = this.spilledCache?.get(pgno);
+        this.spilledCache?.delete(pgno);
+        if (c !== undefined) return this.adopt(pgno, c);
+        return this.pager.readSpilled(this, at).then((img) => {
+          this.spilledCache?.delete(pgno);
+          return this.adopt(pgno, img);
+        });
+      }
     }
     if (pgno > this.base.pageCount) {
       const z = this.newPage();
@@ -1460,7 +1493,14 @@ export class WriteTxn implements WritablePageSource {
         }
       }
       // Spilled images past the new end are gone too (a page that comes back starts zeroed).
-      if (this.spill !== null) for (const p of [...this.spill.pages.keys()]) if (p > n) this.spill.pages.delete(p);
+      if (this.spill !== null) {
+        for (const p of [...this.spill.pages.keys()]) {
+          if (p > n) {
+            this.spill.pages.delete(p);
+            this.spilledCache?.delete(p);
+          }
+        }
+      }
     }
     if (n > this.pageCount) {
       // Pages that come back after a shrink start zeroed.
@@ -1552,9 +1592,20 @@ export class WriteTxn implements WritablePageSource {
     });
   }
 
-  /** @internal Drops a spilled page's image from memory (the file has it now). */
-  dropDirty(pgno: Pgno): void {
+  /** @internal Pages written since the last spill (taken: the set starts empty again). */
+  takeRecent(): ReadonlySet<number> {
+    const r = this.recent ?? new Set<number>();
+    this.recent = new Set();
+    return r;
+  }
+
+  /**
+   * @internal A spilled page is clean now (the file has it): its image leaves the dirty set
+   * for the bounded cache of spilled pages.
+   */
+  markSpilled(pgno: Pgno, img: Uint8Array, cachePages: number): void {
     this.dirty.delete(pgno);
+    (this.spilledCache ??= new PageCache(cachePages)).set(pgno, img);
   }
 
   /** @internal */
@@ -1577,6 +1628,7 @@ export class WriteTxn implements WritablePageSource {
       if (this.spill !== null) this.pager.endSpill();
       this.done = true;
       this.dirty = new Map();
+      this.spilledCache = null;
       this.spill = null;
       this.finish();
     }
@@ -1601,6 +1653,7 @@ export class WriteTxn implements WritablePageSource {
     if (this.done) return;
     this.done = true;
     this.dirty = new Map();
+    this.spilledCache = null;
     try {
       await this.pager.unspill(this);
     } finally {

@@ -76,8 +76,10 @@ describe('a transaction larger than spillBytes', () => {
       } finally {
         await db.close();
       }
-      // Without the spill the transaction would hold every page it wrote (well over 1,000).
-      expect(most).toBeLessThanOrEqual(2 * (SPILL / 4096) + 16);
+      // Without the spill the transaction would hold every page it wrote (well over 1,000);
+      // with it, the pages written since the last spill stay too (at most about twice the
+      // threshold, with the right-most path).
+      expect(most).toBeLessThanOrEqual(3 * (SPILL / 4096));
       if (mode === 'delete') expect(sawJournal).toBe(true);
       const got = sqliteRows(file);
       expect(got.ic).toBe('ok');
