@@ -156,6 +156,12 @@ interface SharedFile {
    * transaction's, not as another process's hot journal).
    */
   spillBase: number | null;
+  /**
+   * The WAL as the last checkpoint of this process left it, every frame copied to the db
+   * file: a writer that still finds exactly this log (same salts, no frame since) may restart
+   * it from frame 1; a commit made after the checkpoint keeps the log going.
+   */
+  walCheckpointed: { salt1: number; salt2: number; mxFrame: number } | null;
 }
 
 const registry = new Map<string, SharedFile>();
@@ -163,7 +169,16 @@ const registry = new Map<string, SharedFile>();
 function sharedFor(id: string): SharedFile {
   let s = registry.get(id);
   if (!s) {
-    s = { pagers: new Set(), listeners: new Set(), writeQueue: Promise.resolve(), writing: false, committing: null, pins: 0, spillBase: null };
+    s = {
+      pagers: new Set(),
+      listeners: new Set(),
+      writeQueue: Promise.resolve(),
+      writing: false,
+      committing: null,
+      pins: 0,
+      spillBase: null,
+      walCheckpointed: null,
+    };
     registry.set(id, s);
   }
   return s;
@@ -248,11 +263,26 @@ interface WalAppend {
 export interface SpillState {
   /** Spilled pages: byte offset of each one's image in the db file, or in the WAL. */
   pages: Map<number, number>;
-  /** Rollback mode: the journal's nonce, and the end of the db file's written bytes. */
+  /**
+   * Rollback mode: the journal's nonce, whether its header is written and synced (no page is
+   * written to the db file before), and the end of the db file's written bytes.
+   */
   nonce: number;
+  journaled: boolean;
   dbEnd: number;
   /** WAL mode: where the frames go. */
   wal: WalAppend | null;
+}
+
+/**
+ * A savepoint of a write transaction (SQLite's sub-journal): the image each page had when it
+ * was taken, saved on the page's first write after it (null: it was not dirty), and the
+ * spilled pages a shrink dropped since (where their images are in the file).
+ */
+interface Savepoint {
+  saved: Map<number, Uint8Array | null>;
+  unspilled: Map<number, number>;
+  pageCount: number;
 }
 
 /** The state a refresh computes: everything a snapshot needs. */
@@ -283,8 +313,6 @@ export class Pager {
   /** Read-ahead: the page after the last run read from the db file, and the run length. */
   private nextSeq = 0;
   private window = 1;
-  /** WAL writing state: a restart is due before the next frame (after a checkpoint). */
-  private walRestart = false;
 
   private constructor(storage: Storage, options: PagerOptions) {
     this.storage = storage;
@@ -839,7 +867,7 @@ export class Pager {
     let idx = this.view.wal;
     if (idx && idx.pageSize !== ps) idx = null;
     const cks = new Uint32Array(2);
-    if (idx && !(mayRestart && this.walRestart && !this.otherSnapshotsOpen())) {
+    if (idx && !(mayRestart && this.mayRestartWal(idx))) {
       cks.set(idx.checksum);
       return { header: idx.header, cks, start: idx.mxFrame + 1, next: idx.mxFrame + 1, pgnos: [] };
     }
@@ -856,7 +884,7 @@ export class Pager {
     await this.storage.write('wal', 0, encodeWalHeader(header));
     cks[0] = header.checksum1;
     cks[1] = header.checksum2;
-    this.walRestart = false;
+    this.shared.walCheckpointed = null;
     return { header, cks, start: 1, next: 1, pgnos: [] };
   }
 
@@ -888,10 +916,13 @@ export class Pager {
     let spill = txn.spill;
     try {
       if (wal) {
-        if (!spill) spill = { pages: new Map(), nonce: 0, dbEnd: 0, wal: await this.walAppendPoint(ps, false) };
+        if (!spill) txn.spill = spill = { pages: new Map(), nonce: 0, journaled: false, dbEnd: 0, wal: await this.walAppendPoint(ps, false) };
         const log = spill.wal!;
-        const bytes = encodeFrames(log.header, log.cks, pages, 0);
+        // The running checksum moves on only once the frames are written.
+        const cks = log.cks.slice();
+        const bytes = encodeFrames(log.header, cks, pages, 0);
         await st.write('wal', frameOffset(ps, log.next), bytes);
+        log.cks.set(cks);
         for (const [p] of pages) {
           spill.pages.set(p, frameOffset(ps, log.next) + WAL_FRAME_HEADER_SIZE);
           log.pgnos.push(p);
@@ -899,13 +930,17 @@ export class Pager {
         }
       } else {
         if (!spill) {
-          // The journal header first, synced: from here a crash leaves a hot journal whose
-          // playback truncates the file to its original page count.
+          // From here the transaction's rollback goes through unspill (which ends the spill).
           const nonce = (Math.random() * 0x100000000) >>> 0;
           this.shared.spillBase = txn.base.view.dbFileSize;
-          await st.write('journal', 0, encodeJournalHeader(0, nonce, base, JOURNAL_SECTOR_SIZE, ps));
+          txn.spill = spill = { pages: new Map(), nonce, journaled: false, dbEnd: txn.base.view.dbFileSize, wal: null };
+        }
+        if (!spill.journaled) {
+          // The journal header first, synced: from here a crash leaves a hot journal whose
+          // playback truncates the file to its original page count.
+          await st.write('journal', 0, encodeJournalHeader(0, spill.nonce, base, JOURNAL_SECTOR_SIZE, ps));
           if (sync !== 'off') await st.sync('journal');
-          spill = { pages: new Map(), nonce, dbEnd: txn.base.view.dbFileSize, wal: null };
+          spill.journaled = true;
         }
         await writeRuns(st, ps, pages);
         for (const [p] of pages) {
@@ -914,10 +949,8 @@ export class Pager {
         }
       }
     } catch (e) {
-      txn.spill = spill ?? null;
       throw ioerr(`writing part of a large transaction to ${this.label}`, e);
     }
-    txn.spill = spill;
     const cachePages = Math.max(16, Math.floor(this.options.cacheBytes / ps));
     for (const [p, img] of pages) txn.markSpilled(p, img, cachePages);
     return pages.length;
@@ -941,7 +974,7 @@ export class Pager {
    */
   private async checkSpillIntact(txn: WriteTxn): Promise<void> {
     const spill = txn.spill;
-    if (!spill || spill.wal) return;
+    if (!spill || spill.wal || !spill.journaled) return;
     let head: Uint8Array;
     let size: number;
     try {
@@ -1043,7 +1076,7 @@ export class Pager {
           const cks = new Uint32Array(2);
           let header: WalHeader;
           let frame: number;
-          if (!idx || (this.walRestart && !this.otherSnapshotsOpen())) {
+          if (!idx || this.mayRestartWal(idx)) {
             header = {
               bigEndianChecksum: false,
               pageSize,
@@ -1058,7 +1091,7 @@ export class Pager {
             cks[1] = header.checksum2;
             frame = 1;
             idx = null;
-            this.walRestart = false;
+            this.shared.walCheckpointed = null;
           } else {
             header = idx.header;
             cks.set(idx.checksum);
@@ -1153,6 +1186,9 @@ export class Pager {
   async checkpoint(truncate = false): Promise<boolean> {
     this.checkOpen();
     if (this.readOnly) throw new QuireError(ErrorCode.READONLY, `${this.label} is opened read-only`);
+    // Not under an open write transaction of this process (it may have frames in the log
+    // already: a spill), nor under a snapshot other than a transaction's base.
+    if (this.shared.writing) return false;
     return this.maybeCheckpoint(true, truncate);
   }
 
@@ -1180,7 +1216,7 @@ export class Pager {
     } catch (e) {
       throw ioerr(`checkpointing ${this.label}`, e);
     }
-    this.walRestart = true;
+    this.shared.walCheckpointed = truncate ? null : { salt1: idx.header.salt1, salt2: idx.header.salt2, mxFrame: idx.mxFrame };
     if (truncate) this.view = { ...this.view, wal: null, dbFileSize: idx.dbSize * ps };
     else this.view = { ...this.view, dbFileSize: idx.dbSize * ps };
     this.stamp = null;
@@ -1191,6 +1227,18 @@ export class Pager {
   /** Drops the cache; the next read re-examines the file. */
   invalidate(): void {
     this.stamp = null;
+  }
+
+  /** True when the log may start over from frame 1 (see SharedFile.walCheckpointed). */
+  private mayRestartWal(idx: WalIndex): boolean {
+    const c = this.shared.walCheckpointed;
+    return (
+      c !== null &&
+      c.salt1 === idx.header.salt1 &&
+      c.salt2 === idx.header.salt2 &&
+      c.mxFrame === idx.mxFrame &&
+      !this.otherSnapshotsOpen()
+    );
   }
 
   /** True when a snapshot other than the open transaction's base exists on this file. */
@@ -1349,13 +1397,12 @@ export class WriteTxn implements WritablePageSource {
   private dirty = new Map<number, Uint8Array>();
   private done = false;
   private readonly finish: () => void;
-  /**
-   * Open savepoints, innermost last (SQLite's sub-journal): the image each page had when the
-   * savepoint was taken, saved on the page's first write after it (null: it was not dirty).
-   */
-  private savepoints: Array<{ saved: Map<number, Uint8Array | null>; pageCount: number }> = [];
+  /** Open savepoints, innermost last. */
+  private savepoints: Savepoint[] = [];
   private slab: ArrayBuffer | null = null;
   private slabOff = 0;
+  /** Pages in the next block: 4, doubling up to 1 MiB (a small transaction stays small). */
+  private slabPages = 4;
   /** @internal Pages written to the file ahead of the commit (pager note 8), or null. */
   spill: SpillState | null = null;
   /**
@@ -1492,10 +1539,13 @@ export class WriteTxn implements WritablePageSource {
           this.dirty.delete(p);
         }
       }
-      // Spilled images past the new end are gone too (a page that comes back starts zeroed).
+      // Spilled images past the new end are gone too (a page that comes back starts zeroed);
+      // an open savepoint keeps where they are, for its rollback.
       if (this.spill !== null) {
-        for (const p of [...this.spill.pages.keys()]) {
+        const sp = this.savepoints.length !== 0 ? this.savepoints[this.savepoints.length - 1] : null;
+        for (const [p, at] of [...this.spill.pages]) {
           if (p > n) {
+            if (sp !== null && !sp.unspilled.has(p)) sp.unspilled.set(p, at);
             this.spill.pages.delete(p);
             this.spilledCache?.delete(p);
           }
@@ -1514,11 +1564,12 @@ export class WriteTxn implements WritablePageSource {
     this.pageCount = n;
   }
 
-  /** A zeroed page image carved from a 1 MiB block (fewer allocations for bulk growth). */
+  /** A zeroed page image carved from a block (up to 1 MiB; fewer allocations for bulk growth). */
   private newPage(): Uint8Array {
     const ps = this.pageSize;
     if (this.slab === null || this.slabOff + ps > this.slab.byteLength) {
-      this.slab = new ArrayBuffer(Math.max(ps, 1 << 20));
+      this.slab = new ArrayBuffer(ps * this.slabPages);
+      this.slabPages = Math.min(this.slabPages * 2, Math.max(1, (1 << 20) / ps));
       this.slabOff = 0;
     }
     const page = new Uint8Array(this.slab, this.slabOff, ps);
@@ -1540,7 +1591,7 @@ export class WriteTxn implements WritablePageSource {
    */
   savepoint(): number {
     this.check();
-    this.savepoints.push({ saved: new Map(), pageCount: this.pageCount });
+    this.savepoints.push({ saved: new Map(), unspilled: new Map(), pageCount: this.pageCount });
     return this.savepoints.length;
   }
 
@@ -1554,6 +1605,7 @@ export class WriteTxn implements WritablePageSource {
     const sp = this.savepoints[depth - 1];
     this.restore(sp);
     sp.saved = new Map();
+    sp.unspilled = new Map();
   }
 
   /** Keeps the changes made since savepoint `depth` and closes it (and the ones inside it). */
@@ -1563,15 +1615,20 @@ export class WriteTxn implements WritablePageSource {
     while (this.savepoints.length >= depth) {
       const sp = this.savepoints.pop()!;
       const outer = this.savepoints[this.savepoints.length - 1];
-      if (outer) for (const [p, img] of sp.saved) if (!outer.saved.has(p)) outer.saved.set(p, img);
+      if (outer) {
+        for (const [p, img] of sp.saved) if (!outer.saved.has(p)) outer.saved.set(p, img);
+        for (const [p, at] of sp.unspilled) if (!outer.unspilled.has(p)) outer.unspilled.set(p, at);
+      }
     }
   }
 
-  private restore(sp: { saved: Map<number, Uint8Array | null>; pageCount: number }): void {
+  private restore(sp: Savepoint): void {
     for (const [p, img] of sp.saved) {
       if (img === null) this.dirty.delete(p);
       else this.dirty.set(p, img);
     }
+    // Nothing spills while a savepoint is open, so the file still holds these images.
+    if (this.spill !== null) for (const [p, at] of sp.unspilled) this.spill.pages.set(p, at);
     this.pageCount = sp.pageCount;
   }
 
@@ -1584,12 +1641,16 @@ export class WriteTxn implements WritablePageSource {
    * the changed pages held in memory have reached the pager's spill threshold, writes some of
    * them to the file (pager note 8). Returns null when there is nothing to do, so hot loops
    * need not await. Not while a savepoint is open (its rollback restores images in memory).
+   * A spill that fails is not the statement's failure (the statement's changes are made, in
+   * memory): the pages stay in memory, the next try waits for as many more, and an I/O
+   * problem that persists fails the commit.
    */
   maybeSpill(): Promise<void> | null {
     if (this.dirty.size < this.spillAt || this.savepoints.length !== 0 || this.done) return null;
-    return this.pager.spillTxn(this).then(() => {
+    const next = () => {
       this.spillAt = this.dirty.size + this.pager.spillPages(this.pageSize);
-    });
+    };
+    return this.pager.spillTxn(this).then(next, next);
   }
 
   /** @internal Pages written since the last spill (taken: the set starts empty again). */

@@ -330,8 +330,12 @@ async function walkFrames(
   const maxFrames = Math.floor((size - WAL_HEADER_SIZE) / frameSize);
   const framesPerChunk = Math.max(1, Math.floor(SCAN_CHUNK / frameSize));
   let frame = start;
+  // Reads start at one frame and double up to SCAN_CHUNK: a rescan that finds nothing new (a
+  // stale or foreign frame, or a torn tail, right after the last commit it knew) stays cheap.
+  let want = 1;
   while (frame <= maxFrames) {
-    const count = Math.min(framesPerChunk, maxFrames - frame + 1);
+    const count = Math.min(want, framesPerChunk, maxFrames - frame + 1);
+    want = Math.min(want * 2, framesPerChunk);
     let chunk: Uint8Array;
     try {
       chunk = await storage.read('wal', frameOffset(ps, frame), count * frameSize);

@@ -159,7 +159,7 @@ export class CopyEngine {
   private wal: WalIndex | null = null;
   private walAtStart = false;
   private trailLost = false;
-  /** A db-file page was read after the last WAL scan. */
+  /** A db-file page was read after the last WAL scan, or the copy holds part of a commit it did not reach. */
   private dbReadSinceScan = false;
   /** Pages whose frame could not be read (the log was overwritten): re-read after a bridge. */
   private unresolved = new Set<number>();
@@ -682,6 +682,11 @@ export class CopyEngine {
       const head = await this.readDb(0, 40);
       this.startHead = head.slice(24, 40);
       this.startStat = await this.stat();
+    } else if (spilled.length > 0) {
+      // The copy now holds part of a commit the last WAL scan did not reach: the next rescan
+      // must move the snapshot (re-copying its frames, the spilled ones among them) even at
+      // the end of a pass.
+      this.dbReadSinceScan = true;
     }
   }
 }
