@@ -752,21 +752,21 @@ export class Pager {
     try {
       if (wal) await this.commitWal(txn, dirty, pageCount);
       else {
-        // Journal the original image of every page that existed before and changes or goes.
-        const originals: Array<[number, Uint8Array]> = [];
-        for (const p of [...changed].sort((a, b) => a - b)) {
-          if (p > origCount) continue;
-          const img = await base.getPage(p);
-          originals.push([p, img]);
-        }
+        // Journal the original image of every page that existed before and changes or goes,
+        // read and written a run of records at a time (memory stays bounded by the run).
+        const journaled = [...changed].filter((p) => p <= origCount).sort((a, b) => a - b);
         const nonce = spill?.nonce ?? (Math.random() * 0x100000000) >>> 0;
         const sector = JOURNAL_SECTOR_SIZE;
-        if (originals.length > 0 || origCount > 0 || spill) {
+        if (journaled.length > 0 || origCount > 0 || spill) {
           await st.write('journal', 0, encodeJournalHeader(0, nonce, origCount, sector, ps));
-          const recs = encodeJournalRecords(nonce, ps, originals);
-          if (recs.length) await st.write('journal', sector, recs);
+          const perRun = Math.max(1, Math.floor((1 << 20) / (8 + ps)));
+          for (let i = 0; i < journaled.length; i += perRun) {
+            const originals: Array<[number, Uint8Array]> = [];
+            for (const p of journaled.slice(i, i + perRun)) originals.push([p, await base.getPage(p)]);
+            await st.write('journal', sector + i * (8 + ps), encodeJournalRecords(nonce, ps, originals));
+          }
           if (sync !== 'off') await st.sync('journal');
-          await st.write('journal', 0, encodeJournalHeader(originals.length, nonce, origCount, sector, ps).subarray(0, 28));
+          await st.write('journal', 0, encodeJournalHeader(journaled.length, nonce, origCount, sector, ps).subarray(0, 28));
           if (sync !== 'off') await st.sync('journal');
         }
         // Database pages in ascending order, coalesced into runs.
@@ -849,8 +849,13 @@ export class Pager {
     const { header, cks } = log;
     // A commit must carry at least one frame (SQLite writes page 1 when nothing else).
     const frames = dirty.length ? dirty : [[1, await txn.getPage(1)] as [number, Uint8Array]];
-    const bytes = encodeFrames(header, cks, frames, pageCount);
-    await st.write('wal', frameOffset(ps, log.next), bytes);
+    // Written a run at a time (memory bounded by the run); the last frame carries the commit.
+    const perRun = Math.max(1, Math.floor((1 << 20) / (WAL_FRAME_HEADER_SIZE + ps)));
+    for (let i = 0; i < frames.length; i += perRun) {
+      const run = frames.slice(i, i + perRun);
+      const last = i + perRun >= frames.length;
+      await st.write('wal', frameOffset(ps, log.next + i), encodeFrames(header, cks, run, last ? pageCount : 0));
+    }
     if (this.options.synchronous === 'full') await st.sync('wal');
     // The new index: the frames just written (after any spilled ones), without reading them back.
     const pgnos = [...log.pgnos, ...frames.map(([p]) => p)];

@@ -49,6 +49,12 @@ function sqliteCheck(dir: string, name: string, files: Partial<Record<FileKind, 
 
 const fill = (ps: number, v: number) => new Uint8Array(ps).fill(v);
 
+async function countRows(db: Database): Promise<number> {
+  let n = 0;
+  for await (const _ of db.rows('t')) n++;
+  return n;
+}
+
 describe('savepoint rollback after a shrink drops spilled pages', () => {
   it('rollback mode: spilled page past the old end reads as zeros after rollbackTo', async () => {
     const dir = tempDir();
@@ -150,9 +156,7 @@ describe('a failed spill', () => {
     // a later, ordinary commit by the same connection
     await db.transaction(async (tx) => { await tx.insert('t', [null, 'later']); });
     const viaQuire = await Database.open(new MemoryStorage(st.files()), {});
-    let qn = 0;
-    for await (const _ of viaQuire.rows('t')) qn++;
-    expect(qn).toBe(before.n + 601);
+    expect(await countRows(viaQuire)).toBe(before.n + 601);
     const files = st.files();
     await db.close().catch(() => undefined);
     const got = sqliteCheck(dir, 'after.db', files);
@@ -201,9 +205,7 @@ describe('a failed spill', () => {
       for (let i = 0; i < 30; i++) await tx.insert('t', [null, 'w'.repeat(300)]);
     });
     const reader = await Database.open(st, { readOnly: true });
-    let n = 0;
-    for await (const _ of reader.rows('t')) n++;
-    expect(n).toBe(50);
+    expect(await countRows(reader)).toBe(50);
     await reader.close();
     await db.close();
   });
@@ -322,13 +324,9 @@ describe('randomized workloads with spills', () => {
     await w.transaction(async (tx) => {
       for (let i = 0; i < 2000; i++) await tx.insert('t', [null, 'q'.repeat(200)]);
       expect(tx.txn.spill).not.toBeNull();
-      let n = 0;
-      for await (const _ of r.rows('t')) n++;
-      expect(n).toBe(301);
+      expect(await countRows(r)).toBe(301);
     });
-    let n = 0;
-    for await (const _ of r.rows('t')) n++;
-    expect(n).toBe(2301);
+    expect(await countRows(r)).toBe(2301);
     await r.close();
     await w.close();
   });
