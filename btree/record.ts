@@ -394,6 +394,11 @@ export interface EncodeOptions {
    * Default: none (integral safe numbers are INTEGERs).
    */
   asReal?: readonly boolean[];
+  /**
+   * Return a view into a buffer that the next `transient` call overwrites (no allocation):
+   * for a caller that copies the record before it encodes another one.
+   */
+  transient?: boolean;
 }
 
 /** Serial type SQLite uses for an integer `v` (sqlite3VdbeSerialType). */
@@ -415,10 +420,12 @@ function intSerialType(v: number, boolTypes: boolean): number {
 let recordSlab = new ArrayBuffer(0);
 let recordSlabOff = 0;
 
+let transientBuf = new Uint8Array(4096);
+
 function allocRecord(n: number): Uint8Array {
   if (n > 4096) return new Uint8Array(n);
   if (recordSlabOff + n > recordSlab.byteLength) {
-    recordSlab = new ArrayBuffer(256 * 1024);
+    recordSlab = new ArrayBuffer(64 * 1024);
     recordSlabOff = 0;
   }
   const r = new Uint8Array(recordSlab, recordSlabOff, n);
@@ -531,7 +538,11 @@ export function encodeRecord(values: readonly SqlValue[], encoding: Encoding, op
     hdrSize = hdr + k;
     if (k < varintLength(hdrSize)) hdrSize++;
   }
-  const out = allocRecord(hdrSize + body);
+  let out: Uint8Array;
+  if (options.transient) {
+    if (transientBuf.length < hdrSize + body) transientBuf = new Uint8Array(Math.max(hdrSize + body, transientBuf.length * 2));
+    out = transientBuf.subarray(0, hdrSize + body);
+  } else out = allocRecord(hdrSize + body);
   let hp = hdrSize < 0x80 ? ((out[0] = hdrSize), 1) : writeVarint(out, 0, hdrSize);
   let bp = hdrSize;
   for (let i = 0; i < n; i++) {

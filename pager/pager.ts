@@ -313,6 +313,8 @@ export class Pager {
   /** Read-ahead: the page after the last run read from the db file, and the run length. */
   private nextSeq = 0;
   private window = 1;
+  /** The buffer writeRuns assembles runs in (commits and spills of this pager are serial). */
+  private readonly runScratch: { buf: Uint8Array | null } = { buf: null };
 
   private constructor(storage: Storage, options: PagerOptions) {
     this.storage = storage;
@@ -770,7 +772,7 @@ export class Pager {
           if (sync !== 'off') await st.sync('journal');
         }
         // Database pages in ascending order, coalesced into runs.
-        await writeRuns(st, ps, dirty);
+        await writeRuns(st, ps, dirty, this.runScratch);
         const fileEnd = Math.max(v.dbFileSize, spill?.dbEnd ?? 0);
         if (pageCount < origCount || fileEnd > pageCount * ps) await st.truncate('db', pageCount * ps);
         if (sync !== 'off') await st.sync('db');
@@ -947,7 +949,7 @@ export class Pager {
           if (sync !== 'off') await st.sync('journal');
           spill.journaled = true;
         }
-        await writeRuns(st, ps, pages);
+        await writeRuns(st, ps, pages, this.runScratch);
         for (const [p] of pages) {
           spill.pages.set(p, (p - 1) * ps);
           spill.dbEnd = Math.max(spill.dbEnd, p * ps);
@@ -1185,8 +1187,8 @@ export class Pager {
 
   /**
    * Copies every page in the WAL into the database file and restarts the log (a TRUNCATE
-   * checkpoint when `truncate`). Done only when no other snapshot is open on the file.
-   * Returns false when it was not possible now.
+   * checkpoint when `truncate`). Done only when no other snapshot and no write transaction
+   * of this process is open on the file. Returns false when it was not possible now.
    */
   async checkpoint(truncate = false): Promise<boolean> {
     this.checkOpen();
@@ -1293,7 +1295,12 @@ export class Pager {
   }
 }
 
-async function writeRuns(st: Storage, ps: number, pages: ReadonlyArray<readonly [number, Uint8Array]>): Promise<void> {
+/**
+ * Writes pages (ascending) to the db file, runs of consecutive pages coalesced into one write
+ * of up to 1 MiB, assembled in `scratch` (reused across calls: a storage copies what it is
+ * given, storage.ts rule 7; fresh buffers would cost a page fault per 4 KiB written).
+ */
+async function writeRuns(st: Storage, ps: number, pages: ReadonlyArray<readonly [number, Uint8Array]>, scratch: { buf: Uint8Array | null }): Promise<void> {
   const MAX_RUN = Math.max(1, Math.floor((1 << 20) / ps));
   let i = 0;
   while (i < pages.length) {
@@ -1301,7 +1308,8 @@ async function writeRuns(st: Storage, ps: number, pages: ReadonlyArray<readonly 
     while (j < pages.length && pages[j][0] === pages[j - 1][0] + 1 && j - i < MAX_RUN) j++;
     if (j - i === 1) await st.write('db', (pages[i][0] - 1) * ps, pages[i][1]);
     else {
-      const buf = new Uint8Array((j - i) * ps);
+      if (scratch.buf === null || scratch.buf.length < MAX_RUN * ps) scratch.buf = new Uint8Array(MAX_RUN * ps);
+      const buf = scratch.buf.subarray(0, (j - i) * ps);
       for (let k = i; k < j; k++) buf.set(pages[k][1], (k - i) * ps);
       await st.write('db', (pages[i][0] - 1) * ps, buf);
     }
@@ -1574,7 +1582,7 @@ export class WriteTxn implements WritablePageSource {
     const ps = this.pageSize;
     if (this.slab === null || this.slabOff + ps > this.slab.byteLength) {
       this.slab = new ArrayBuffer(ps * this.slabPages);
-      this.slabPages = Math.min(this.slabPages * 2, Math.max(1, (1 << 20) / ps));
+      this.slabPages = Math.min(this.slabPages * 2, Math.max(1, (1 << 16) / ps));
       this.slabOff = 0;
     }
     const page = new Uint8Array(this.slab, this.slabOff, ps);

@@ -24,6 +24,8 @@
  *     exactly that).
  *  5. `delete` of an absent file is not an error.
  *  6. Errors are thrown as anything; the pager wraps them into IOERR naming the file.
+ *  7. `write` does not keep `data` once its promise settles (it copies what it needs): the
+ *     pager reuses its write buffers.
  *
  * All methods are async: this is the one boundary where quire awaits. The pager reads in
  * large runs so that the await is rare on hot paths.

@@ -121,6 +121,9 @@ function inputValue(v: InputValue): TypedValue {
 }
 
 const NULL: TypedValue = typed(null);
+/** recordOf's scratch (it is synchronous: encodeRecord consumes them before it returns). */
+const recordFields: SqlValue[] = [];
+const recordAsReal: boolean[] = [];
 const SMALLEST = -(1n << 63n);
 const LARGEST = (1n << 63n) - 1n;
 
@@ -523,15 +526,22 @@ export class Transaction {
     return { values, rowid: t.withoutRowid ? null : asBig(row[0] as number | bigint) };
   }
 
-  private recordOf(t: TableInfo, values: TypedValue[]): Uint8Array {
-    const fields: SqlValue[] = [];
-    const asReal: boolean[] = [];
-    for (const col of t.recordColumns) {
-      const v = col === t.rowidAlias ? typed(null) : values[col];
-      fields.push(v.value);
-      asReal.push(v.type === 'real');
+  /**
+   * The stored record of a row. `transient`: a view that the next transient record overwrites
+   * (for the append path, which copies it into the leaf at once).
+   */
+  private recordOf(t: TableInfo, values: TypedValue[], transient = false): Uint8Array {
+    const cols = t.recordColumns;
+    const fields = recordFields;
+    const asReal = recordAsReal;
+    fields.length = asReal.length = cols.length;
+    for (let i = 0; i < cols.length; i++) {
+      const col = cols[i];
+      const v = col === t.rowidAlias ? NULL : values[col];
+      fields[i] = v.value;
+      asReal[i] = v.type === 'real';
     }
-    return encodeRecord(fields, this.txn.encoding, { boolTypes: this.boolTypes, asReal });
+    return encodeRecord(fields, this.txn.encoding, { boolTypes: this.boolTypes, asReal, transient });
   }
 
   private encode(fields: TypedValue[]): Uint8Array {
@@ -700,7 +710,7 @@ export class Transaction {
     // appends it to the right-most leaf without a seek (bulk loads).
     if (old === null && appendable(t)) {
       const id = smallest(p.rowid!);
-      if (this.writer.tryAppend(t.rootPage, id, this.recordOf(t, p.values))) {
+      if (this.writer.tryAppend(t.rootPage, id, this.recordOf(t, p.values, true))) {
         for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
         return id;
       }
