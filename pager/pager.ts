@@ -773,7 +773,8 @@ export class Pager {
         }
         // Database pages in ascending order, coalesced into runs.
         await writeRuns(st, ps, dirty, this.runScratch);
-        const fileEnd = Math.max(v.dbFileSize, spill?.dbEnd ?? 0);
+        // After a spill the file may also hold pages of a spill write that failed part-way.
+        const fileEnd = spill ? Math.max(v.dbFileSize, spill.dbEnd, await st.size('db')) : v.dbFileSize;
         if (pageCount < origCount || fileEnd > pageCount * ps) await st.truncate('db', pageCount * ps);
         if (sync !== 'off') await st.sync('db');
         await this.finishJournal();
@@ -1414,7 +1415,10 @@ export class WriteTxn implements WritablePageSource {
   private savepoints: Savepoint[] = [];
   private slab: ArrayBuffer | null = null;
   private slabOff = 0;
-  /** Pages in the next block: 4, doubling up to 1 MiB (a small transaction stays small). */
+  /**
+   * Pages in the next block: 4, doubling up to 64 KiB (a small transaction stays small; blocks
+   * that small come from the allocator's heap, so freed ones are reused without page faults).
+   */
   private slabPages = 4;
   /** @internal Pages written to the file ahead of the commit (pager note 8), or null. */
   spill: SpillState | null = null;
@@ -1577,7 +1581,7 @@ export class WriteTxn implements WritablePageSource {
     this.pageCount = n;
   }
 
-  /** A zeroed page image carved from a block (up to 1 MiB; fewer allocations for bulk growth). */
+  /** A zeroed page image carved from a block (see slabPages; fewer allocations for bulk growth). */
   private newPage(): Uint8Array {
     const ps = this.pageSize;
     if (this.slab === null || this.slabOff + ps > this.slab.byteLength) {
