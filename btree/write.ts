@@ -617,6 +617,18 @@ export class BtreeWriter {
     return true;
   }
 
+  /**
+   * The rowid a new row of table `root` would take (the largest + 1), when the tail knows the
+   * largest one and the answer is a safe integer; else undefined (ask maxRowid). tryAppend
+   * checks the tail is still current before it uses it.
+   */
+  nextRowidHint(root: Pgno): number | undefined {
+    const t = this.ctx.tails.get(root);
+    if (t === undefined) return undefined;
+    if (t.max === null) return 1;
+    return typeof t.max === 'number' && t.max < Number.MAX_SAFE_INTEGER ? t.max + 1 : undefined;
+  }
+
   /** Table b-tree: inserts or replaces the row with this rowid (record = encoded payload). */
   insert(root: Pgno, rowid: Rowid, record: Uint8Array): Promise<void> {
     try {

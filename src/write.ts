@@ -534,7 +534,7 @@ export class Transaction {
     const cols = t.recordColumns;
     const fields = recordFields;
     const asReal = recordAsReal;
-    fields.length = asReal.length = cols.length;
+    if (fields.length !== cols.length) fields.length = asReal.length = cols.length;
     for (let i = 0; i < cols.length; i++) {
       const col = cols[i];
       const v = col === t.rowidAlias ? NULL : values[col];
@@ -654,10 +654,32 @@ export class Transaction {
    * Inserts a row; returns its rowid (rowid tables) or primary-key values (WITHOUT ROWID), or
    * null when a conflict was ignored.
    */
-  async insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<number | bigint | SqlValue[] | null> {
+  insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<number | bigint | SqlValue[] | null> {
+    // Bulk loads: a row that goes straight onto the end of a table without indexes is written
+    // without an await (the append path of writeRow, synchronously).
+    let t: TableInfo | undefined;
+    let p: PreparedRow | undefined;
+    try {
+      this.check();
+      t = this.writableCached(table);
+      if (t !== undefined && t.indexes.length === 0 && appendable(t)) {
+        p = this.prepare(t, row);
+        const id = p.rowid !== null ? smallest(p.rowid) : this.writer.nextRowidHint(t.rootPage);
+        if (id !== undefined && (typeof id === 'number' || (id >= SMALLEST && id <= LARGEST)) && this.writer.tryAppend(t.rootPage, id, this.recordOf(t, p.values, true))) {
+          const spill = this.txn.maybeSpill();
+          return spill ? spill.then(() => id) : Promise.resolve(id);
+        }
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.insertAsync(table, row, options, t, p);
+  }
+
+  private async insertAsync(table: string, row: RowInput, options: WriteOptions, t?: TableInfo, p?: PreparedRow): Promise<number | bigint | SqlValue[] | null> {
     this.check();
-    const t = await this.writableTable(table);
-    const r = await this.writeRow(t, this.prepare(t, row), options.onConflict, null);
+    t ??= await this.writableTable(table);
+    const r = await this.writeRow(t, p ?? this.prepare(t, row), options.onConflict, null);
     // A safe point for the pager's cache spill (no page image is held across statements).
     const spill = this.txn.maybeSpill();
     if (spill) await spill;
@@ -679,6 +701,12 @@ export class Transaction {
 
   /** Tables checked writable, per catalog (a schema change makes a new catalog). */
   private writableCache: { catalog: Catalog; tables: Map<string, TableInfo> } | null = null;
+
+  /** writableTable when the answer is at hand (same catalog, table seen), else undefined. */
+  private writableCached(name: string): TableInfo | undefined {
+    const cache = this.writableCache;
+    return cache !== null && this.catalog !== null && cache.catalog === this.catalog ? cache.tables.get(name) : undefined;
+  }
 
   private async writableTable(name: string): Promise<TableInfo> {
     const cat = this.catalog ?? (await this.schema());
