@@ -8,6 +8,8 @@
  *   insert(root, rowid, record)   table b-tree: seek the leaf, build the cell (local payload and
  *                                 an overflow chain, btree/cell.ts formulas), insert or replace
  *                                 (a replaced row's overflow pages are freed), balance
+ *   insertIfAbsent(root, rowid,   insert unless the rowid exists (false, nothing changed): the
+ *     rec)                        existence check and the insert in one seek
  *   tryAppend(root, rowid, rec)   the append path below, synchronously; false = use insert
  *   maxRowid(root)                the last rowid (from the tail when it is valid)
  *   delete(root, rowid)           drop the leaf cell, free its overflow chain, balance
@@ -644,10 +646,18 @@ export class BtreeWriter {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.insertSlow(root, rowid, record);
+    return this.insertSlow(root, rowid, record, false).then(() => undefined);
   }
 
-  private async insertSlow(root: Pgno, rowid: Rowid, record: Uint8Array): Promise<void> {
+  /**
+   * Table b-tree: inserts the row unless one with this rowid exists (then changes nothing and
+   * returns false); one seek, where an existence check and an insert take two.
+   */
+  insertIfAbsent(root: Pgno, rowid: Rowid, record: Uint8Array): Promise<boolean> {
+    return this.insertSlow(root, rowid, record, true);
+  }
+
+  private async insertSlow(root: Pgno, rowid: Rowid, record: Uint8Array, ifAbsent: boolean): Promise<boolean> {
     const ctx = this.ctx;
     checkRoot(ctx, root);
     checkRowid(rowid);
@@ -662,6 +672,7 @@ export class BtreeWriter {
     } else {
       dropTails(ctx, root);
       ({ path, found, rightmost } = await seekTable(ctx, root, rowid));
+      if (found && ifAbsent) return false;
     }
     const L = path.length - 1;
     const i = path[L].idx;
@@ -676,6 +687,7 @@ export class BtreeWriter {
     await edit.finish();
     if (!found && rightmost && !edit.restructured) setTail(ctx, root, edit.path, rowid);
     else ctx.tails.delete(root);
+    return true;
   }
 
   /** Table b-tree: deletes the row; false if absent. */

@@ -745,6 +745,17 @@ export class Transaction {
     }
     const resolve = (declared: string | undefined): ConflictMode =>
       mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
+    // A new row of a rowid table whose only key is the rowid (no UNIQUE index): one seek both
+    // checks the key and inserts (nothing is written when it exists).
+    if (old === null && appendable(t) && resolve(t.def!.primaryKey?.onConflict) !== 'replace') {
+      const id = smallest(p.rowid!);
+      if (!(await this.writer.insertIfAbsent(t.rootPage, id, this.recordOf(t, p.values)))) {
+        if (resolve(t.def!.primaryKey?.onConflict) === 'ignore') return null;
+        throw this.keyConflict(t);
+      }
+      for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
+      return id;
+    }
     const oldId = old ? this.identityOfRow(t, old.values, old.rowid) : null;
     const newId = this.identityOfRow(t, p.values, p.rowid);
     const victims: Identity[] = [];
@@ -752,10 +763,7 @@ export class Transaction {
     const known = (id: Identity) => victims.some((v) => sameIdentity(v, id));
     if (!isOld(newId) && (await this.rowExists(t, newId))) {
       const how = resolve(t.def!.primaryKey?.onConflict);
-      if (how === 'abort') {
-        const cols = t.withoutRowid ? t.pkColumns.map((c) => t.columns[c].name) : [t.rowidAlias >= 0 ? t.columns[t.rowidAlias].name : 'rowid'];
-        throw constraint(`UNIQUE constraint failed: ${cols.map((c) => `${t.name}.${c}`).join(', ')}`);
-      }
+      if (how === 'abort') throw this.keyConflict(t);
       if (how === 'ignore') return null;
       victims.push(newId);
     }
@@ -778,6 +786,12 @@ export class Transaction {
     for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
     if (!t.withoutRowid && t.def!.autoincrement) await this.setSequence(t, p.rowid!);
     return typeof newId === 'bigint' ? smallest(newId) : newId;
+  }
+
+  /** The CONSTRAINT error of a new row whose rowid or primary key is taken. */
+  private keyConflict(t: TableInfo): QuireError {
+    const cols = t.withoutRowid ? t.pkColumns.map((c) => t.columns[c].name) : [t.rowidAlias >= 0 ? t.columns[t.rowidAlias].name : 'rowid'];
+    return constraint(`UNIQUE constraint failed: ${cols.map((c) => `${t.name}.${c}`).join(', ')}`);
   }
 
   private async deleteRow(t: TableInfo, key: number | bigint | readonly SqlValue[]): Promise<boolean> {
