@@ -849,20 +849,38 @@ export class Pager {
     const ps = txn.pageSize;
     const idx = this.view.wal;
     const log = txn.spill?.wal ?? (await this.walAppendPoint(ps, true));
-    const { header, cks } = log;
     // A commit must carry at least one frame (SQLite writes page 1 when nothing else).
-    const frames = dirty.length ? dirty : [[1, await txn.getPage(1)] as [number, Uint8Array]];
-    // Written a run at a time (memory bounded by the run); the last frame carries the commit.
-    const perRun = Math.max(1, Math.floor((1 << 20) / (WAL_FRAME_HEADER_SIZE + ps)));
-    for (let i = 0; i < frames.length; i += perRun) {
-      const run = frames.slice(i, i + perRun);
-      const last = i + perRun >= frames.length;
-      await st.write('wal', frameOffset(ps, log.next + i), encodeFrames(header, cks, run, last ? pageCount : 0));
-    }
+    await this.appendFrames(log, dirty.length ? dirty : [[1, await txn.getPage(1)]], pageCount);
     if (this.options.synchronous === 'full') await st.sync('wal');
     // The new index: the frames just written (after any spilled ones), without reading them back.
-    const pgnos = [...log.pgnos, ...frames.map(([p]) => p)];
-    this.view = { ...this.view, wal: appendCommit(log.start === 1 ? null : idx, header, log.start, pgnos, pageCount, cks) };
+    this.view = { ...this.view, wal: appendCommit(log.start === 1 ? null : idx, log.header, log.start, log.pgnos, pageCount, log.cks) };
+  }
+
+  /**
+   * Writes `pages` as frames at log.next, a run of up to 1 MiB at a time (memory bounded by the
+   * run), the last frame marked with `commitSize` when it is not 0. log.cks, log.next and
+   * log.pgnos move on with each run once it is written; `written` hears each page's frame.
+   */
+  private async appendFrames(
+    log: WalAppend,
+    pages: ReadonlyArray<readonly [number, Uint8Array]>,
+    commitSize: number,
+    written?: (pgno: number, frame: number) => void,
+  ): Promise<void> {
+    const ps = log.header.pageSize;
+    const perRun = Math.max(1, Math.floor((1 << 20) / (WAL_FRAME_HEADER_SIZE + ps)));
+    for (let i = 0; i < pages.length; i += perRun) {
+      const run = pages.slice(i, i + perRun);
+      const cks = log.cks.slice();
+      const bytes = encodeFrames(log.header, cks, run, i + perRun >= pages.length ? commitSize : 0);
+      await this.storage.write('wal', frameOffset(ps, log.next), bytes);
+      log.cks.set(cks);
+      for (const [p] of run) {
+        written?.(p, log.next);
+        log.pgnos.push(p);
+        log.next++;
+      }
+    }
   }
 
   /**
@@ -925,17 +943,8 @@ export class Pager {
     try {
       if (wal) {
         if (!spill) txn.spill = spill = { pages: new Map(), nonce: 0, journaled: false, dbEnd: 0, wal: await this.walAppendPoint(ps, false) };
-        const log = spill.wal!;
-        // The running checksum moves on only once the frames are written.
-        const cks = log.cks.slice();
-        const bytes = encodeFrames(log.header, cks, pages, 0);
-        await st.write('wal', frameOffset(ps, log.next), bytes);
-        log.cks.set(cks);
-        for (const [p] of pages) {
-          spill.pages.set(p, frameOffset(ps, log.next) + WAL_FRAME_HEADER_SIZE);
-          log.pgnos.push(p);
-          log.next++;
-        }
+        const spilled = spill.pages;
+        await this.appendFrames(spill.wal!, pages, 0, (p, frame) => spilled.set(p, frameOffset(ps, frame) + WAL_FRAME_HEADER_SIZE));
       } else {
         if (!spill) {
           // From here the transaction's rollback goes through unspill (which ends the spill).
@@ -1080,45 +1089,17 @@ export class Pager {
       this.shared.committing = new Promise<void>((r) => (committed = r));
       try {
         if (wal) {
-          let idx = v.wal;
-          const cks = new Uint32Array(2);
-          let header: WalHeader;
-          let frame: number;
-          if (!idx || this.mayRestartWal(idx)) {
-            header = {
-              bigEndianChecksum: false,
-              pageSize,
-              checkpointSeq: idx ? (idx.header.checkpointSeq + 1) >>> 0 : 0,
-              salt1: idx ? (idx.header.salt1 + 1) >>> 0 : (Math.random() * 0x100000000) >>> 0,
-              salt2: (Math.random() * 0x100000000) >>> 0,
-              checksum1: 0,
-              checksum2: 0,
-            };
-            await st.write('wal', 0, encodeWalHeader(header));
-            cks[0] = header.checksum1;
-            cks[1] = header.checksum2;
-            frame = 1;
-            idx = null;
-            this.shared.walCheckpointed = null;
-          } else {
-            header = idx.header;
-            cks.set(idx.checksum);
-            frame = idx.mxFrame + 1;
-          }
-          const startFrame = frame;
+          const log = await this.walAppendPoint(pageSize, true);
           for (let first = 1; first <= pageCount; first += runPages) {
             const count = Math.min(runPages, pageCount - first + 1);
             const buf = await produce(first, count);
             const pages: Array<[number, Uint8Array]> = [];
             for (let k = 0; k < count; k++) pages.push([first + k, buf.subarray(k * pageSize, (k + 1) * pageSize)]);
-            const last = first + count > pageCount;
-            const bytes = encodeFrames(header, cks, pages, last ? pageCount : 0);
-            await st.write('wal', frameOffset(pageSize, frame), bytes);
-            frame += count;
+            await this.appendFrames(log, pages, first + count > pageCount ? pageCount : 0);
           }
           if (sync === 'full') await st.sync('wal');
-          const scan = await scanWal(st, startFrame === 1 ? null : idx);
-          if (!scan.index || scan.index.mxFrame !== frame - 1) {
+          const scan = await scanWal(st, log.start === 1 ? null : v.wal);
+          if (!scan.index || scan.index.mxFrame !== log.next - 1) {
             throw new QuireError(ErrorCode.IOERR, `${this.label}-wal: the frames just written do not read back`);
           }
           this.view = { ...this.view, wal: scan.index };

@@ -739,7 +739,7 @@ export class Transaction {
     if (old === null && appendable(t)) {
       const id = smallest(p.rowid!);
       if (this.writer.tryAppend(t.rootPage, id, this.recordOf(t, p.values, true))) {
-        for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
+        await this.insertIndexEntries(t, p);
         return id;
       }
     }
@@ -747,13 +747,14 @@ export class Transaction {
       mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
     // A new row of a rowid table whose only key is the rowid (no UNIQUE index): one seek both
     // checks the key and inserts (nothing is written when it exists).
-    if (old === null && appendable(t) && resolve(t.def!.primaryKey?.onConflict) !== 'replace') {
+    const onKey = resolve(t.def!.primaryKey?.onConflict);
+    if (old === null && appendable(t) && onKey !== 'replace') {
       const id = smallest(p.rowid!);
       if (!(await this.writer.insertIfAbsent(t.rootPage, id, this.recordOf(t, p.values)))) {
-        if (resolve(t.def!.primaryKey?.onConflict) === 'ignore') return null;
+        if (onKey === 'ignore') return null;
         throw this.keyConflict(t);
       }
-      for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
+      await this.insertIndexEntries(t, p);
       return id;
     }
     const oldId = old ? this.identityOfRow(t, old.values, old.rowid) : null;
@@ -762,9 +763,8 @@ export class Transaction {
     const isOld = (id: Identity) => oldId !== null && sameIdentity(id, oldId);
     const known = (id: Identity) => victims.some((v) => sameIdentity(v, id));
     if (!isOld(newId) && (await this.rowExists(t, newId))) {
-      const how = resolve(t.def!.primaryKey?.onConflict);
-      if (how === 'abort') throw this.keyConflict(t);
-      if (how === 'ignore') return null;
+      if (onKey === 'abort') throw this.keyConflict(t);
+      if (onKey === 'ignore') return null;
       victims.push(newId);
     }
     for (const ix of t.indexes) {
@@ -783,9 +783,14 @@ export class Transaction {
     const rec = this.recordOf(t, p.values);
     if (t.withoutRowid) await this.writer.insertIndex(t.rootPage, rec, t.keyInfo);
     else await this.writer.insert(t.rootPage, smallest(p.rowid!), rec);
-    for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
+    await this.insertIndexEntries(t, p);
     if (!t.withoutRowid && t.def!.autoincrement) await this.setSequence(t, p.rowid!);
     return typeof newId === 'bigint' ? smallest(newId) : newId;
+  }
+
+  /** Adds the entries of a new row to every index of its table. */
+  private async insertIndexEntries(t: TableInfo, p: PreparedRow): Promise<void> {
+    for (const ix of t.indexes) await this.writer.insertIndex(ix.rootPage, this.encode(this.indexKey(t, ix, p.values, p.rowid)), ix.keyInfo);
   }
 
   /** The CONSTRAINT error of a new row whose rowid or primary key is taken. */

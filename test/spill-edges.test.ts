@@ -17,17 +17,27 @@ import { FlakyStorage as Flaky } from './util/flaky-storage.js';
 import { Database } from '../src/database.js';
 import { tempDir } from './util/tmp.js';
 
-function makeDb(dir: string, wal: boolean, rows: number): Uint8Array {
-  const f = path.join(dir, `seed-${wal}-${rows}.db`);
-  const db = new BetterSqlite(f);
-  db.pragma('page_size = 1024');
-  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
-  const ins = db.prepare('INSERT INTO t(v) VALUES (?)');
-  db.transaction(() => { for (let i = 0; i < rows; i++) ins.run('x'.repeat(300)); })();
-  if (wal) db.pragma('journal_mode = WAL');
-  db.close();
-  for (const s of ['-wal', '-shm']) if (existsSync(f + s)) unlinkSync(f + s);
+/**
+ * The bytes of a database SQLite builds in `dir`/`name` with `build` (1 KiB pages set first),
+ * switched to WAL when asked, closed, with no side file left: a checkpointed image.
+ */
+function sqliteImage(dir: string, name: string, wal: boolean, build: (s: BetterSqlite.Database) => void): Uint8Array {
+  const f = path.join(dir, name);
+  const s = new BetterSqlite(f);
+  s.pragma('page_size = 1024');
+  build(s);
+  if (wal) s.pragma('journal_mode = WAL');
+  s.close();
+  for (const x of ['-wal', '-shm']) if (existsSync(f + x)) unlinkSync(f + x);
   return new Uint8Array(readFileSync(f));
+}
+
+function makeDb(dir: string, wal: boolean, rows: number): Uint8Array {
+  return sqliteImage(dir, `seed-${wal}-${rows}.db`, wal, (db) => {
+    db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
+    const ins = db.prepare('INSERT INTO t(v) VALUES (?)');
+    db.transaction(() => { for (let i = 0; i < rows; i++) ins.run('x'.repeat(300)); })();
+  });
 }
 
 function sqliteCheck(dir: string, name: string, files: Partial<Record<FileKind, Uint8Array>>): { ic: string; n: number; sum: number } {
@@ -49,6 +59,23 @@ function sqliteCheck(dir: string, name: string, files: Partial<Record<FileKind, 
 
 const fill = (ps: number, v: number) => new Uint8Array(ps).fill(v);
 
+/**
+ * A rollback-mode write transaction over makeDb(20 rows) that grew the file by 60 pages: pages
+ * N+1..N+40 written (and a spill point passed while all of them were recent, so none was
+ * written then), then N+41..N+60; page q filled with value(q). The next spill point writes.
+ */
+async function grownPastEnd(st: Flaky, value: (q: number) => number) {
+  const p = await Pager.open(st, { readOnly: false, spillBytes: 16 * 1024 });
+  const t = await p.beginWrite();
+  const ps = t.pageSize;
+  const N = t.pageCount;
+  t.setPageCount(N + 60);
+  for (let q = N + 1; q <= N + 40; q++) (await t.writable(q)).set(fill(ps, value(q)));
+  await t.maybeSpill();
+  for (let q = N + 41; q <= N + 60; q++) (await t.writable(q)).set(fill(ps, value(q)));
+  return { p, t, ps, N };
+}
+
 async function countRows(db: Database): Promise<number> {
   let n = 0;
   for await (const _ of db.rows('t')) n++;
@@ -59,14 +86,7 @@ describe('savepoint rollback after a shrink drops spilled pages', () => {
   it('rollback mode: spilled page past the old end reads as zeros after rollbackTo', async () => {
     const dir = tempDir();
     const st = new Flaky({ db: makeDb(dir, false, 20) });
-    const p = await Pager.open(st, { readOnly: false, spillBytes: 16 * 1024 });
-    const t = await p.beginWrite();
-    const ps = t.pageSize;
-    const N = t.pageCount;
-    t.setPageCount(N + 60);
-    for (let q = N + 1; q <= N + 40; q++) (await t.writable(q)).set(fill(ps, q & 0xff));
-    await t.maybeSpill(); // everything is "recent": nothing written, recent reset
-    for (let q = N + 41; q <= N + 60; q++) (await t.writable(q)).set(fill(ps, q & 0xff));
+    const { p, t, N } = await grownPastEnd(st, (q) => q & 0xff);
     await t.maybeSpill();
     expect(t.spill?.pages.has(N + 20)).toBe(true);
     expect((await t.page(N + 20))[0]).toBe((N + 20) & 0xff);
@@ -167,14 +187,7 @@ describe('a failed spill', () => {
   it('rollback mode: a failed first spill (journal write) writes no page and its rollback ends the spill', async () => {
     const dir = tempDir();
     const st = new Flaky({ db: makeDb(dir, false, 20) });
-    const p = await Pager.open(st, { readOnly: false, spillBytes: 16 * 1024 });
-    const t = await p.beginWrite();
-    const ps = t.pageSize;
-    const N = t.pageCount;
-    t.setPageCount(N + 60);
-    for (let q = N + 1; q <= N + 40; q++) (await t.writable(q)).set(fill(ps, 1));
-    await t.maybeSpill();
-    for (let q = N + 41; q <= N + 60; q++) (await t.writable(q)).set(fill(ps, 1));
+    const { p, t, ps, N } = await grownPastEnd(st, () => 1);
     st.failWrite = 'journal';
     await t.maybeSpill(); // fails inside: nothing reaches the db file without a synced journal
     expect(t.spill?.journaled).toBe(false);
@@ -263,18 +276,15 @@ describe('randomized workloads with spills', () => {
     for (const av of ['none', 'full', 'incremental'] as const) {
       it(`${wal ? 'wal' : 'rollback'} autovacuum=${av}`, async () => {
         const dir = tempDir();
-        const f = path.join(dir, 's.db');
-        const s = new BetterSqlite(f);
-        s.pragma('page_size = 1024');
-        s.pragma(`auto_vacuum = ${av === 'none' ? 0 : av === 'full' ? 1 : 2}`);
-        s.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX tv ON t(v)');
-        const ins = s.prepare('INSERT INTO t VALUES (?, ?)');
-        s.transaction(() => { for (let i = 1; i <= 3000; i++) ins.run(i, `v${i}-`.repeat(1 + (i % 30))); })();
-        if (wal) s.pragma('journal_mode = WAL');
-        s.close();
-        for (const x of ['-wal', '-shm']) if (existsSync(f + x)) unlinkSync(f + x);
-        const st = new Flaky({ db: new Uint8Array(readFileSync(f)) });
-            const db = await Database.open(st, { readOnly: false, spillBytes: 16 * 1024, walAutoCheckpoint: 0, cacheBytes: 0 });
+        const st = new Flaky({
+          db: sqliteImage(dir, 's.db', wal, (s) => {
+            s.pragma(`auto_vacuum = ${av === 'none' ? 0 : av === 'full' ? 1 : 2}`);
+            s.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX tv ON t(v)');
+            const ins = s.prepare('INSERT INTO t VALUES (?, ?)');
+            s.transaction(() => { for (let i = 1; i <= 3000; i++) ins.run(i, `v${i}-`.repeat(1 + (i % 30))); })();
+          }),
+        });
+        const db = await Database.open(st, { readOnly: false, spillBytes: 16 * 1024, walAutoCheckpoint: 0, cacheBytes: 0 });
         const model = new Map<number, string>();
         for (let i = 1; i <= 3000; i++) model.set(i, `v${i}-`.repeat(1 + (i % 30)));
         let seed = 7;
@@ -337,21 +347,18 @@ describe('failed statements after a spill', () => {
     for (const av of ['none', 'full'] as const) {
       it(`${wal ? 'wal' : 'rollback'} av=${av}: failing CREATE UNIQUE INDEX + DROP TABLE after a spill`, async () => {
         const dir = tempDir();
-        const f = path.join(dir, 's.db');
-        const s = new BetterSqlite(f);
-        s.pragma('page_size = 1024');
-        s.pragma(`auto_vacuum = ${av === 'none' ? 0 : 1}`);
-        s.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE d(x); CREATE TABLE e(y)');
-        const ins = s.prepare('INSERT INTO t VALUES (?, ?)');
-        s.transaction(() => {
-          for (let i = 1; i <= 2000; i++) ins.run(i, `v${i % 500}-`.repeat(1 + (i % 30)));
-          for (let i = 1; i <= 2000; i++) s.prepare('INSERT INTO d VALUES (?)').run('d'.repeat(200));
-        })();
-        if (wal) s.pragma('journal_mode = WAL');
-        s.close();
-        for (const x of ['-wal', '-shm']) if (existsSync(f + x)) unlinkSync(f + x);
-        const st = new Flaky({ db: new Uint8Array(readFileSync(f)) });
-            const db = await Database.open(st, { readOnly: false, spillBytes: 16 * 1024, walAutoCheckpoint: 0, cacheBytes: 0 });
+        const st = new Flaky({
+          db: sqliteImage(dir, 's.db', wal, (s) => {
+            s.pragma(`auto_vacuum = ${av === 'none' ? 0 : 1}`);
+            s.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE d(x); CREATE TABLE e(y)');
+            const ins = s.prepare('INSERT INTO t VALUES (?, ?)');
+            s.transaction(() => {
+              for (let i = 1; i <= 2000; i++) ins.run(i, `v${i % 500}-`.repeat(1 + (i % 30)));
+              for (let i = 1; i <= 2000; i++) s.prepare('INSERT INTO d VALUES (?)').run('d'.repeat(200));
+            })();
+          }),
+        });
+        const db = await Database.open(st, { readOnly: false, spillBytes: 16 * 1024, walAutoCheckpoint: 0, cacheBytes: 0 });
         await db.transaction(async (tx) => {
           for (let i = 1; i <= 2000; i += 2) await tx.update('t', i, { v: `w${i}` });
           for (let i = 3000; i < 5000; i++) await tx.insert('e', [ 'e'.repeat(150) ]);
@@ -381,19 +388,16 @@ describe('incremental_vacuum failing after a shrink of a spilled transaction', (
     for (const commit of [false, true]) {
       it(`${wal ? 'wal' : 'rollback'}, then ${commit ? 'commit' : 'roll back'}`, async () => {
         const dir = tempDir();
-        const f = path.join(dir, 's.db');
-        const s = new BetterSqlite(f);
-        s.pragma('page_size = 1024');
-        s.pragma('auto_vacuum = 2');
-        s.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
-        const ins = s.prepare('INSERT INTO t VALUES (?, ?)');
-        s.transaction(() => {
-          for (let i = 1; i <= 3000; i++) ins.run(i, 'v'.repeat(200));
-        })();
-        if (wal) s.pragma('journal_mode = WAL');
-        s.close();
-        for (const x of ['-wal', '-shm']) if (existsSync(f + x)) unlinkSync(f + x);
-        const st = new Flaky({ db: new Uint8Array(readFileSync(f)) });
+        const st = new Flaky({
+          db: sqliteImage(dir, 's.db', wal, (s) => {
+            s.pragma('auto_vacuum = 2');
+            s.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
+            const ins = s.prepare('INSERT INTO t VALUES (?, ?)');
+            s.transaction(() => {
+              for (let i = 1; i <= 3000; i++) ins.run(i, 'v'.repeat(200));
+            })();
+          }),
+        });
         st.failReadKind = wal ? 'wal' : 'db';
         const db = await Database.open(st, { readOnly: false, spillBytes: 16 * 1024, walAutoCheckpoint: 0, cacheBytes: 0 });
         let bad = 0;
