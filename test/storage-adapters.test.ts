@@ -109,6 +109,38 @@ describe('HttpStorage', () => {
     await w.close();
   });
 
+  it('calls fetch unbound, as browsers and Workers require (no "Illegal invocation")', async () => {
+    const f = byName('example');
+    const files = new Map<string, Uint8Array>([['/e.db', new Uint8Array(readFileSync(fixturePath(f)))]]);
+    const { url, server } = await serve(files);
+    servers.push(server);
+    // Like the browser's fetch: called with any `this` but undefined or the global object, it throws.
+    const realFetch = globalThis.fetch;
+    let calls = 0;
+    const strictFetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+      if (this !== undefined && this !== globalThis) throw new TypeError("Failed to execute 'fetch' on 'Window': Illegal invocation");
+      calls++;
+      return realFetch(input, init);
+    };
+    const readAll = async (storage: HttpStorage) => {
+      const db = await Database.open(storage);
+      for (const t of Object.keys(f.tables!)) expect(await exportAll(db, t)).toBe(referenceExport(fixturePath(f), t));
+      await db.close();
+    };
+    // A fetch passed in the options...
+    await readAll(new HttpStorage(`${url}/e.db`, { fetch: strictFetch }));
+    expect(calls).toBeGreaterThan(0);
+    // ...and the global one, looked up by default.
+    const before = calls;
+    globalThis.fetch = strictFetch as typeof fetch;
+    try {
+      await readAll(new HttpStorage(`${url}/e.db`));
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(calls).toBeGreaterThan(before);
+  });
+
   it('a file replaced on the server mid-read is BUSY, not a torn read; a missing one CANTOPEN', async () => {
     const f = byName('example');
     const files = new Map<string, Uint8Array>([['/a.db', new Uint8Array(readFileSync(fixturePath(f)))]]);

@@ -6,6 +6,7 @@
  */
 import { ErrorCode, QuireError, ioerr } from '../../pager/errors.js';
 import type { FileKind, FileStat, Storage } from '../../pager/storage.js';
+import { ReadOnlyStorage } from './read-only.js';
 
 export interface BlobStorageOptions {
   /** The -wal file, if any. */
@@ -18,14 +19,14 @@ export interface BlobStorageOptions {
 
 let nextId = 1;
 
-export class BlobStorage implements Storage {
+export class BlobStorage extends ReadOnlyStorage implements Storage {
   readonly label: string;
   readonly id: string;
-  readonly readOnly = true;
   private readonly files: Partial<Record<FileKind, Blob>>;
   private closed = false;
 
   constructor(db: Blob, options: BlobStorageOptions = {}) {
+    super();
     this.files = { db, wal: options.wal, journal: options.journal };
     this.label = options.label ?? ((db as { name?: unknown }).name as string | undefined) ?? 'blob';
     this.id = `blob:${nextId++}`;
@@ -61,22 +62,8 @@ export class BlobStorage implements Storage {
     return { size: b.size, mtimeMs: typeof mtime === 'number' ? mtime : undefined };
   }
 
-  private readOnlyError(): QuireError {
-    return new QuireError(ErrorCode.READONLY, `${this.label} is a read-only Blob`);
-  }
-
-  async write(): Promise<void> {
-    throw this.readOnlyError();
-  }
-
-  async truncate(): Promise<void> {
-    throw this.readOnlyError();
-  }
-
-  async sync(): Promise<void> {}
-
-  async delete(): Promise<void> {
-    throw this.readOnlyError();
+  protected readOnlyReason(): string {
+    return `${this.label} is a read-only Blob`;
   }
 
   async close(): Promise<void> {

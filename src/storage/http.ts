@@ -12,6 +12,7 @@
  */
 import { ErrorCode, QuireError } from '../../pager/errors.js';
 import type { FileKind, FileStat, Storage } from '../../pager/storage.js';
+import { ReadOnlyStorage } from './read-only.js';
 
 export interface HttpStorageOptions {
   /** The fetch to use. Default: globalThis.fetch. */
@@ -31,25 +32,29 @@ interface Remote {
 
 const SUFFIX: Record<FileKind, string> = { db: '', wal: '-wal', journal: '-journal', shm: '-shm' };
 
-export class HttpStorage implements Storage {
+export class HttpStorage extends ReadOnlyStorage implements Storage {
   readonly label: string;
   readonly id: string;
-  readonly readOnly = true;
   private readonly url: string;
   private readonly options: HttpStorageOptions;
   private readonly remotes = new Map<FileKind, Remote | null>();
 
   constructor(url: string, options: HttpStorageOptions = {}) {
+    super();
     this.url = url;
     this.label = url;
     this.id = `http:${url}`;
     this.options = options;
   }
 
-  private get fetcher(): typeof fetch {
+  /**
+   * Calls the fetch unbound (`this` undefined): browsers and Workers throw "Illegal invocation"
+   * when their fetch is called as a method of any object but the global one.
+   */
+  private request(url: string, init: RequestInit): Promise<Response> {
     const f = this.options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
     if (!f) throw new QuireError(ErrorCode.MISUSE, 'HttpStorage needs fetch (pass options.fetch)');
-    return f;
+    return f(url, init);
   }
 
   private async head(kind: FileKind): Promise<Remote | null> {
@@ -57,7 +62,7 @@ export class HttpStorage implements Storage {
     const url = this.url + SUFFIX[kind];
     let res: Response;
     try {
-      res = await this.fetcher(url, { method: 'HEAD', headers: this.options.headers });
+      res = await this.request(url, { method: 'HEAD', headers: this.options.headers });
     } catch (e) {
       throw new QuireError(ErrorCode.IOERR, `HEAD ${url}: ${(e as Error).message}`, { cause: e });
     }
@@ -104,7 +109,7 @@ export class HttpStorage implements Storage {
     if (r.etag) headers['if-match'] = r.etag;
     let res: Response;
     try {
-      res = await this.fetcher(r.url, { headers });
+      res = await this.request(r.url, { headers });
     } catch (e) {
       throw new QuireError(ErrorCode.IOERR, `GET ${r.url}: ${(e as Error).message}`, { cause: e });
     }
@@ -122,22 +127,8 @@ export class HttpStorage implements Storage {
     throw new QuireError(ErrorCode.IOERR, `GET ${r.url}: HTTP ${res.status}`);
   }
 
-  private readOnlyError(): QuireError {
-    return new QuireError(ErrorCode.READONLY, `${this.url} is read over HTTP (read-only)`);
-  }
-
-  async write(): Promise<void> {
-    throw this.readOnlyError();
-  }
-
-  async truncate(): Promise<void> {
-    throw this.readOnlyError();
-  }
-
-  async sync(): Promise<void> {}
-
-  async delete(): Promise<void> {
-    throw this.readOnlyError();
+  protected readOnlyReason(): string {
+    return `${this.url} is read over HTTP (read-only)`;
   }
 
   async close(): Promise<void> {
