@@ -223,16 +223,6 @@ export function fileWriteLocked(storageId: string): boolean {
   return registry.get(storageId)?.writing ?? false;
 }
 
-const ZERO_PAGE_CACHE = new Map<number, Uint8Array>();
-function zeroPage(pageSize: number): Uint8Array {
-  let z = ZERO_PAGE_CACHE.get(pageSize);
-  if (!z) {
-    z = new Uint8Array(pageSize);
-    ZERO_PAGE_CACHE.set(pageSize, z);
-  }
-  return z;
-}
-
 /** What identifies the committed state seen by a refresh. */
 interface Stamp {
   dbSize: number;
@@ -617,12 +607,14 @@ export class Pager {
     const cacheable = current && gen === this.gen;
     for (let i = 0; i < run; i++) {
       const p = pgno + i;
+      // Pages the file does not reach are not read ahead (the first one reads as zeros).
+      if (i > 0 && i * ps >= bytes.length) break;
       let img: Uint8Array;
       if ((i + 1) * ps <= bytes.length) img = bytes.subarray(i * ps, (i + 1) * ps);
-      else if (i * ps < bytes.length) {
+      else {
         img = new Uint8Array(ps);
         img.set(bytes.subarray(i * ps));
-      } else img = i === 0 ? new Uint8Array(ps) : zeroPage(ps);
+      }
       if (i === 0) {
         target = img;
         if (cacheable) this.cache.set(p, img);
@@ -631,7 +623,7 @@ export class Pager {
       if (!cacheable || this.cache.has(p)) continue;
       if (v.wal && v.wal.frameFor(p, snap.walLimit)) continue;
       if (v.journal && v.journal.pages.has(p)) continue;
-      if (img.length === ps && i * ps < bytes.length) this.cache.set(p, img);
+      this.cache.set(p, img);
     }
     if (current) this.nextSeq = pgno + run;
     return target!;
@@ -1475,7 +1467,9 @@ export class WriteTxn implements WritablePageSource {
         });
       }
     }
-    if (pgno > this.base.pageCount) return zeroPage(this.pageSize);
+    // A page past the original end that was never written reads as zeros: a fresh buffer
+    // each time (a shared one would carry whatever a caller wrote into it to every later read).
+    if (pgno > this.base.pageCount) return new Uint8Array(this.pageSize);
     return this.base.page(pgno);
   }
 

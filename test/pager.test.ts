@@ -304,3 +304,26 @@ describe('pager: savepoints', () => {
     await p.close();
   });
 });
+
+describe('pager: pages past the end', () => {
+  it('a page past the end read through a transaction is a fresh zero page, not a shared buffer', async () => {
+    const st = new MemoryStorage({ db: new Uint8Array(readFileSync(fixtureDb())) });
+    const p = await Pager.open(st);
+    const t = await p.beginWrite();
+    const n0 = t.pageCount;
+    t.setPageCount(n0 + 3);
+    // A careless caller writes into the image page() returned (page() is for reading).
+    const a = await t.page(n0 + 1);
+    expect(a.every((x) => x === 0)).toBe(true);
+    a.fill(0xab);
+    // Every other page past the end, in this transaction and the next, still reads as zeros.
+    expect((await t.page(n0 + 2)).every((x) => x === 0)).toBe(true);
+    expect((await t.writable(n0 + 3)).every((x) => x === 0)).toBe(true);
+    await t.rollback();
+    const t2 = await p.beginWrite();
+    t2.setPageCount(n0 + 1);
+    expect((await t2.page(n0 + 1)).every((x) => x === 0)).toBe(true);
+    await t2.rollback();
+    await p.close();
+  });
+});
