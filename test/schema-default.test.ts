@@ -42,6 +42,16 @@ function norm(v: TypedValue): unknown {
   return v;
 }
 
+/** The error `f` throws, or null. */
+function refusal(f: () => unknown): unknown {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    return e;
+  }
+}
+
 const types = ['', 'INT', 'INTEGER', 'TEXT', 'REAL', 'NUMERIC', 'BLOB', 'VARCHAR(5)', 'DOUBLE', 'BOOLEAN', 'ANY'];
 
 const number = fc.oneof(
@@ -64,6 +74,8 @@ const defaultClause: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(fc.constantFrom('-', '+', '- '), number).map(([s, n]) => `${s}${n}`),
   fc.tuple(fc.constantFrom('-', '+'), str).map(([s, x]) => `${s}'${x}'`),
   fc.constantFrom('abc', '"abc"', '[x y]', '`q`', 'key', 'replace', '"true"', 'TRUE', 'indexed'),
+  // Clauses SQLite refuses (syntax, bad tokens, non-constant): quire must refuse them too.
+  fc.constantFrom('?', ':a', '(a)', '(?)', '-abc', '(1', '1 2', "x'0'", '-(1)', "'a' 'b'", '1e', '0x', '- -1', 'true + 1', '(SELECT 1)'),
   fc
     .letrec<{ e: string }>((tie) => ({
       e: fc.oneof(
@@ -84,14 +96,17 @@ describe('DEFAULT literal values (INSERT time)', () => {
     const db = new Database(':memory:');
     db.defaultSafeIntegers(true);
     let constants = 0;
+    let refused = 0;
     fc.assert(
       fc.property(fc.constantFrom(...types), defaultClause, (type, clause) => {
         db.exec('DROP TABLE IF EXISTS t');
         const sql = `CREATE TABLE t(a, b ${type} DEFAULT ${clause}, c DEFAULT ${clause})`;
-        try {
-          db.exec(sql);
-        } catch (e) {
-          // SQLite refuses some (e.g. parameters); quire must too, or at least not call it constant.
+        const sqliteError = refusal(() => db.exec(sql));
+        const quireError = refusal(() => parseCreateTable(sql));
+        // What SQLite refuses quire refuses, and what SQLite accepts quire parses.
+        expect([sql, quireError !== null]).toEqual([sql, sqliteError !== null]);
+        if (sqliteError) {
+          refused++;
           return;
         }
         const def = parseCreateTable(sql);
@@ -115,8 +130,9 @@ describe('DEFAULT literal values (INSERT time)', () => {
       }),
       { seed: SEED, numRuns: 3000 },
     );
-    console.log(`schema-default: ${constants} constant defaults compared`);
+    console.log(`schema-default: ${constants} constant defaults compared, ${refused} clauses refused by both`);
     expect(constants).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(50);
   });
 });
 
@@ -151,13 +167,11 @@ describe('defaultFor (rows shorter than the table)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...types), defaultClause, (type, clause) => {
         const grown = `CREATE TABLE t(a, b ${type} DEFAULT ${clause})`;
-        let def;
-        try {
-          def = parseCreateTable(grown);
-          new Database(':memory:').exec(grown);
-        } catch {
-          return;
-        }
+        const sqliteError = refusal(() => new Database(':memory:').exec(grown));
+        const quireError = refusal(() => parseCreateTable(grown));
+        expect([grown, quireError !== null]).toEqual([grown, sqliteError !== null]);
+        if (sqliteError) return;
+        const def = parseCreateTable(grown);
         const db = new Database(file);
         db.unsafeMode(true); // allow writable_schema (better-sqlite3 runs SQLite in defensive mode)
         db.exec('DROP TABLE IF EXISTS t; CREATE TABLE t(a); INSERT INTO t VALUES (1)');
