@@ -7,12 +7,18 @@
  * The transaction rewrites database A into database B (both made by SQLite; B adds, updates
  * and deletes rows, so pages change, appear and disappear), page by page through
  * WriteTxn.writable, so the test exercises only the pager's commit protocol.
+ *
+ * The backup destination's commit (WriteTxn.replaceAll, the same rollback-journal commit) is
+ * crash-tested the same way: a backup into a database that has content, crashed at every
+ * storage call, must leave the old destination or the whole copy.
  */
 import { describe, it, expect } from 'vitest';
 import BetterSqlite from 'better-sqlite3';
 import { copyFileSync, readFileSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { Pager, type JournalMode } from '../pager/pager.js';
+import { Database } from '../src/database.js';
+import { backup } from '../src/backup/backup.js';
 import { MemoryStorage } from '../pager/memory.js';
 import { isQuireError } from '../pager/errors.js';
 import type { FileKind } from '../pager/storage.js';
@@ -214,5 +220,79 @@ describe('crash at every step of a spilled transaction that rolls back', () => {
         }
       }
     }, 300_000);
+  }
+});
+
+/** A database made by SQLite with `rows` rows of table t (and an index), in rollback mode. */
+function sqliteDb(dir: string, name: string, pageSize: number, rows: number): { bytes: Uint8Array; dump: string } {
+  const f = path.join(dir, name);
+  const db = new BetterSqlite(f);
+  db.pragma(`page_size = ${pageSize}`);
+  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, b BLOB); CREATE INDEX tv ON t(v)');
+  const ins = db.prepare('INSERT INTO t(v, b) VALUES (?, randomblob(?))');
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) ins.run(`${name}-${i}`, i % 5 === 0 ? 3000 : 100);
+  })();
+  db.close();
+  return { bytes: new Uint8Array(readFileSync(f)), dump: dump(f) };
+}
+
+/** Backs `source` up into the database in `storage` (a rollback-mode destination). */
+async function backupInto(storage: FaultyStorage, source: Uint8Array, journalMode: JournalMode): Promise<void> {
+  const src = await Database.open(new MemoryStorage({ db: source, readOnly: true }));
+  const dest = await Database.open(storage, { readOnly: false, journalMode });
+  try {
+    await backup(src, dest, { journalMode: 'rollback' });
+  } finally {
+    await dest.close().catch(() => undefined);
+    await src.close();
+  }
+}
+
+describe('crash at every step of a backup into an existing database', () => {
+  // The destination (1024-byte pages, 300 rows) receives a larger copy with its page size, a
+  // copy with another page size, and a smaller copy (the file shrinks).
+  const SOURCES = [
+    { name: 'larger, same page size', pageSize: 1024, rows: 700 },
+    { name: 'another page size', pageSize: 4096, rows: 500 },
+    { name: 'smaller', pageSize: 512, rows: 20 },
+  ];
+  for (const mode of MODES.filter((m) => !m.wal)) {
+    for (const source of SOURCES) {
+      it(`${mode.name}, ${source.name}: SQLite and quire find the old destination or the whole copy`, async () => {
+        const dir = tempDir();
+        const old = sqliteDb(dir, 'dest.db', 1024, 300);
+        const copy = sqliteDb(dir, 'src.db', source.pageSize, source.rows);
+        expect(old.dump).not.toBe(copy.dump);
+
+        const clean = new FaultyStorage({ db: old.bytes });
+        await backupInto(clean, copy.bytes, mode.journalMode);
+        const total = clean.ops;
+        expect(total).toBeGreaterThan(4);
+        expect(await recoveredBoth(dir, 'clean', clean.current())).toEqual([copy.dump, copy.dump]);
+
+        const seen = { before: 0, after: 0 };
+        const random = rng(4321 + total);
+        for (let k = 0; k < total; k++) {
+          const st = new FaultyStorage({ db: old.bytes });
+          st.failAt = k;
+          const err = await backupInto(st, copy.bytes, mode.journalMode).then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(err instanceof CrashError || (isQuireError(err) && err.code === 'IOERR' && err.cause instanceof CrashError), String(err)).toBe(true);
+          for (let trial = 0; trial < 3; trial++) {
+            // The crash image is written to disk, hot journal included, for SQLite to recover.
+            const [bySqlite, byQuire] = await recoveredBoth(dir, `b-${k}-${trial}`, st.crashImage(random));
+            expect([old.dump, copy.dump], `crash at op ${k}/${total}, trial ${trial}`).toContain(bySqlite);
+            expect(byQuire, `quire recovery, crash at op ${k}/${total}, trial ${trial}`).toBe(bySqlite);
+            if (bySqlite === old.dump) seen.before++;
+            else seen.after++;
+          }
+        }
+        expect(seen.before).toBeGreaterThan(0);
+        expect(seen.after).toBeGreaterThan(0);
+      }, 300_000);
+    }
   }
 });
