@@ -10,6 +10,7 @@ import { describe, it, expect } from 'vitest';
 import BetterSqlite from 'better-sqlite3';
 import { readFileSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { isQuireError } from '../pager/errors.js';
 import { Pager } from '../pager/pager.js';
 import { MemoryStorage } from '../pager/memory.js';
 import type { FileKind } from '../pager/storage.js';
@@ -168,6 +169,10 @@ describe('a failed spill', () => {
           failures++;
         }
       }
+      // The injected failure fired (it disarms itself when a WAL write fails), inside a spill:
+      // the transaction had spilled and was still open.
+      expect(st.failWrite, 'the injected WAL write failure never fired').toBeNull();
+      expect(tx.txn.spill).not.toBeNull();
     });
     expect(failures).toBe(0);
     // quire's own view after the commit
@@ -190,6 +195,7 @@ describe('a failed spill', () => {
     const { p, t, ps, N } = await grownPastEnd(st, () => 1);
     st.failWrite = 'journal';
     await t.maybeSpill(); // fails inside: nothing reaches the db file without a synced journal
+    expect(st.failWrite, 'the injected journal write failure never fired').toBeNull();
     expect(t.spill?.journaled).toBe(false);
     expect(st.files().db!.length).toBe(N * ps);
     await t.rollback();
@@ -428,7 +434,9 @@ describe('incremental_vacuum failing after a shrink of a spilled transaction', (
         });
         if (commit) await done;
         else await expect(done).rejects.toThrow('roll back');
-        expect(vacErr).not.toBeNull();
+        // The vacuum failed on the injected read, not on something else.
+        expect(isQuireError(vacErr) && vacErr.code).toBe('IOERR');
+        expect(String((vacErr as Error).cause)).toMatch(/injected read failure/);
         expect(bad).toBe(0);
         await db.close();
         const ff = path.join(dir, 'after.db');
