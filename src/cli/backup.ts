@@ -7,11 +7,37 @@
  * source never held still within --timeout (BUSY), 1 on errors, 2 on usage errors.
  */
 import { backupFile, type BackupFileProgress } from '../node/backup-file.js';
-import { UsageError, intOption, numberOption, parseArgs, positionals } from './args.js';
+import { UsageError, choiceOption, intOption, numberOption, parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 
-export const USAGE =
-  'quire backup SRC DST [--pages N] [--sleep MS] [--timeout S] [--forensic] [--side-files] [--manifest FILE] [--hot-journal refuse|apply] [--journal-mode source|wal|rollback] [--json]';
+export const BACKUP: CommandSpec = {
+  name: 'backup',
+  args: 'SRC DST',
+  summary: 'copy a (live) database consistently, without locks',
+  description:
+    'Copies SRC to DST page by page, as SQLite\'s backup API does, while other processes may keep\n' +
+    'writing SRC: a pass that raced a commit is redone, so DST is always one committed state of\n' +
+    'SRC, never a torn one. No lock is taken and nothing is written beside SRC. DST is written\n' +
+    'to a temporary file beside it and renamed into place at the end; interrupted (Ctrl-C), DST\n' +
+    'is left as it was. Exits 3 (BUSY) if SRC never held still for a whole pass within --timeout.',
+  options: [
+    { name: 'pages', value: 'N', help: 'pages copied per step (-1: all in one step)', default: '-1' },
+    { name: 'sleep', value: 'MS', help: 'wait between retries while SRC is busy, in milliseconds', default: '250' },
+    { name: 'timeout', value: 'S', help: 'give up with BUSY after this many seconds (0: never)', default: '60' },
+    { name: 'hot-journal', value: 'MODE', help: 'a hot journal in SRC: refuse (BUSY) or apply it to the copy', default: 'refuse' },
+    { name: 'journal-mode', value: 'MODE', help: 'journal mode of DST: source, wal or rollback', default: 'source' },
+    { name: 'forensic', help: 'byte-exact copy (page 1 unmodified), SRC hashed before and after, with a SHA-256 manifest' },
+    { name: 'side-files', help: 'with --forensic: also copy SRC\'s -wal, -journal and -shm raw beside DST' },
+    { name: 'manifest', value: 'FILE', help: 'with --forensic: where to write the manifest', default: 'DST.manifest.json' },
+    { name: 'json', help: 'print the result as one JSON object (no progress bar)' },
+  ],
+  examples: [
+    'quire backup live.db copy.db',
+    'quire backup live.db copy.db --timeout 300 --pages 1000',
+    'quire backup evidence.db evidence-copy.db --forensic --side-files',
+  ],
+  run: backupCommand,
+};
 
 function bar(p: BackupFileProgress): string {
   const total = p.pageCount || 1;
@@ -28,26 +54,14 @@ function bar(p: BackupFileProgress): string {
   );
 }
 
-export async function backupCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseArgs(argv, {
-    pages: { value: true },
-    sleep: { value: true },
-    timeout: { value: true },
-    forensic: {},
-    'side-files': {},
-    manifest: { value: true },
-    'hot-journal': { value: true },
-    'journal-mode': { value: true },
-    json: {},
-  });
-  const [src, dst] = positionals(p, ['SRC', 'DST'], USAGE);
-  const hot = p.values.get('hot-journal') ?? 'refuse';
-  if (hot !== 'refuse' && hot !== 'apply') throw new UsageError('--hot-journal must be refuse or apply');
-  const jm = p.values.get('journal-mode') ?? 'source';
-  if (jm !== 'source' && jm !== 'wal' && jm !== 'rollback') throw new UsageError('--journal-mode must be source, wal or rollback');
+async function backupCommand(argv: string[], io: CliIO): Promise<number> {
+  const p = parseArgs(argv, BACKUP.options);
+  const [src, dst] = positionals(p, BACKUP);
+  const hot = choiceOption(p, 'hot-journal', ['refuse', 'apply'], 'refuse');
+  const jm = choiceOption(p, 'journal-mode', ['source', 'wal', 'rollback'], 'source');
   const forensic = p.flags.has('forensic');
-  if ((p.flags.has('side-files') || p.values.has('manifest')) && !forensic) {
-    throw new UsageError('--side-files and --manifest need --forensic');
+  for (const needs of ['side-files', 'manifest']) {
+    if ((p.flags.has(needs) || p.values.has(needs)) && !forensic) throw new UsageError(`--${needs} needs --forensic`);
   }
   const timeoutS = numberOption(p, 'timeout', 60, 0);
   const showBar = io.isTTY && !p.flags.has('json');

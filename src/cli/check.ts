@@ -7,14 +7,26 @@
  * the usual way: `quire: CODE: message` on stderr, exit 1.
  */
 import { openDatabase } from '../node/index.js';
-import { intOption, parseArgs, positionals } from './args.js';
+import { intOption, parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 
-export const USAGE = 'quire check DB [--max-errors N]';
 
-export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseArgs(argv, { 'max-errors': { value: true } });
-  const [file] = positionals(p, ['DB'], USAGE);
+export const CHECK: CommandSpec = {
+  name: 'check',
+  args: 'DB',
+  summary: 'check the file like PRAGMA integrity_check: ok, or one problem per line',
+  description:
+    'Walks every b-tree, overflow chain, the freelist and pointer map, and checks every index\n' +
+    'against its table, as PRAGMA integrity_check does. Prints "ok" and exits 0, or one problem\n' +
+    'per line and exits 1. Reads only.',
+  options: [{ name: 'max-errors', value: 'N', help: 'stop after N problems', default: '100' }],
+  examples: ['quire check app.db', 'quire check damaged.db --max-errors 10'],
+  run: checkCommand,
+};
+
+async function checkCommand(argv: string[], io: CliIO): Promise<number> {
+  const p = parseArgs(argv, CHECK.options);
+  const [file] = positionals(p, CHECK);
   const maxErrors = intOption(p, 'max-errors', 100, 1);
   const db = await openDatabase(file);
   try {

@@ -13,10 +13,9 @@ import { openDatabase } from '../node/index.js';
 import { nameKey } from '../catalog.js';
 import type { SqlValue } from '../../btree/value.js';
 import type { Affinity } from '../schema/types.js';
-import { UsageError, parseArgs, positionals } from './args.js';
+import { choiceOption, parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 
-export const USAGE = 'quire import DB TABLE [--create SQL] [--on-conflict abort|replace|ignore] < rows.jsonl';
 
 function hexToBytes(hex: string, line: number): Uint8Array {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new QuireError(ErrorCode.MISUSE, `line ${line}: bad blob hex`);
@@ -86,11 +85,27 @@ function parseRow(text: string, line: number): unknown[] {
   return v;
 }
 
-export async function importCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseArgs(argv, { create: { value: true }, 'on-conflict': { value: true } });
-  const [file, table] = positionals(p, ['DB', 'TABLE'], USAGE);
-  const mode = p.values.get('on-conflict') ?? 'abort';
-  if (mode !== 'abort' && mode !== 'replace' && mode !== 'ignore') throw new UsageError('--on-conflict must be abort, replace or ignore');
+export const IMPORT: CommandSpec = {
+  name: 'import',
+  args: 'DB TABLE',
+  summary: 'insert rows in the export format from standard input',
+  description:
+    'Reads rows in the export format from standard input (one JSON array per line, as `quire export`\n' +
+    'writes them) and inserts them into TABLE in one transaction: any bad line fails the whole\n' +
+    'import and nothing is written. DB is created if it does not exist (and removed again if the\n' +
+    'import fails). Prints the number of rows inserted.',
+  options: [
+    { name: 'create', value: 'SQL', help: 'CREATE TABLE (and CREATE INDEX ...; separated by ;) to run first when TABLE does not exist' },
+    { name: 'on-conflict', value: 'MODE', help: 'a UNIQUE or PRIMARY KEY conflict: abort, replace or ignore', default: 'abort' },
+  ],
+  examples: ["quire export old.db users | quire import new.db users --create 'CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT)'"],
+  run: importCommand,
+};
+
+async function importCommand(argv: string[], io: CliIO): Promise<number> {
+  const p = parseArgs(argv, IMPORT.options);
+  const [file, table] = positionals(p, IMPORT);
+  const mode = choiceOption(p, 'on-conflict', ['abort', 'replace', 'ignore'], 'abort');
   const db = await openDatabase(file, { readOnly: false, create: true });
   try {
     let n = 0;

@@ -8,16 +8,28 @@ import { openDatabase } from '../node/index.js';
 import { scanWal } from '../../pager/wal.js';
 import { journalState } from '../../pager/journal.js';
 import { readShmHint } from '../../pager/shm.js';
-import { parseArgs, positionals } from './args.js';
+import { parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 
-export const USAGE = 'quire info DB [--json]';
 
 const ENCODINGS: Record<number, string> = { 1: 'UTF-8', 2: 'UTF-16le', 3: 'UTF-16be' };
 
-export async function infoCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseArgs(argv, { json: {} });
-  const [file] = positionals(p, ['DB'], USAGE);
+export const INFO: CommandSpec = {
+  name: 'info',
+  args: 'DB',
+  summary: 'header fields, pages, freelist, WAL and journal state, schema summary',
+  description:
+    'Prints what the file header says (page size, encoding, change counter, freelist, auto-vacuum, ...),\n' +
+    'the state of its WAL or hot journal, and how many tables, indexes, views and triggers it has.\n' +
+    'Reads only: nothing is written beside DB (no -shm, no -journal).',
+  options: [{ name: 'json', help: 'print one JSON object instead of lines' }],
+  examples: ['quire info app.db', 'quire info app.db --json | jq .header.changeCounter'],
+  run: infoCommand,
+};
+
+async function infoCommand(argv: string[], io: CliIO): Promise<number> {
+  const p = parseArgs(argv, INFO.options);
+  const [file] = positionals(p, INFO);
   const db = await openDatabase(file);
   try {
     const pager = db.pager;

@@ -1,97 +1,120 @@
 /**
- * The quire command line (Node). One command per file in src/cli/.
+ * The quire command line (Node). One command per file in src/cli/, each described by a
+ * `CommandSpec` (args.ts) from which its parser and its help are made. This module only
+ * dispatches; bin.ts wires it to the process (signals, standard output, exit code).
  *
  * Errors print one line, `quire: CODE: message`, on stderr. Exit codes: 0 success,
- * 1 failure, 2 usage, 3 busy (the source never held still). A stack trace only with
+ * 1 failure, 2 usage, 3 busy (the source never held still, or another process holds it),
+ * 128 + N when stopped by signal N (130 for SIGINT, 143 for SIGTERM). A closed standard
+ * output (the reader of a pipe went away) ends quietly with 0. A stack trace only with
  * QUIRE_DEBUG=1.
  */
 import { isQuireError } from '../../pager/errors.js';
 import { VERSION } from '../version.js';
-import { UsageError } from './args.js';
-import type { CliIO, Command } from './io.js';
-import { backupCommand, USAGE as BACKUP } from './backup.js';
-import { verifyCommand, USAGE as VERIFY } from './verify.js';
-import { infoCommand, USAGE as INFO } from './info.js';
-import { tablesCommand, USAGE as TABLES } from './tables.js';
-import { exportCommand, USAGE as EXPORT } from './export.js';
-import { checkCommand, USAGE as CHECK } from './check.js';
-import { importCommand, USAGE as IMPORT } from './import.js';
-import { vacuumCommand, USAGE as VACUUM } from './vacuum.js';
+import { UsageError, commandHelp, nearest, type CommandSpec } from './args.js';
+import { OutputClosed, type CliIO } from './io.js';
+import { BACKUP } from './backup.js';
+import { VERIFY } from './verify.js';
+import { INFO } from './info.js';
+import { TABLES } from './tables.js';
+import { EXPORT } from './export.js';
+import { CHECK } from './check.js';
+import { IMPORT } from './import.js';
+import { VACUUM } from './vacuum.js';
 
-interface Entry {
-  run: Command;
-  usage: string;
-  summary: string;
+export const COMMANDS: readonly CommandSpec[] = [INFO, TABLES, EXPORT, CHECK, IMPORT, VACUUM, BACKUP, VERIFY];
+
+/** `quire --help`: every command with what it does, the exit codes, examples. */
+export function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    `quire ${VERSION}: read, check, copy and write SQLite database files (pure TypeScript, no native code)`,
+    '',
+    'usage: quire COMMAND [arguments] [options]',
+    '       quire COMMAND --help      what a command does, its options and their defaults',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    'options:',
+    '  -h, --help        show this help (or a command\'s, after the command)',
+    '  -V, --version     print the version',
+    '',
+    'exit status: 0 ok, 1 failure (or problems found by check/verify), 2 usage error,',
+    '             3 busy (another process kept the file changing or holds it), 130/143 interrupted',
+    'errors print one line: quire: CODE: message (QUIRE_DEBUG=1 adds a stack trace)',
+    '',
+    'examples:',
+    '  quire info app.db',
+    '  quire export app.db users --format csv > users.csv',
+    '  quire backup live.db copy.db --timeout 30',
+    '',
+  ].join('\n');
 }
 
-export const COMMANDS: Record<string, Entry> = {
-  info: { run: infoCommand, usage: INFO, summary: 'header fields, pages, freelist, WAL and journal state, schema summary' },
-  tables: { run: tablesCommand, usage: TABLES, summary: 'list the tables' },
-  export: { run: exportCommand, usage: EXPORT, summary: 'print every row of a table (JSON lines or CSV)' },
-  check: { run: checkCommand, usage: CHECK, summary: 'check the file like PRAGMA integrity_check: ok, or one problem per line' },
-  import: { run: importCommand, usage: IMPORT, summary: 'insert rows in the export format from standard input' },
-  vacuum: { run: vacuumCommand, usage: VACUUM, summary: 'rebuild the database compactly (SQLite VACUUM)' },
-  backup: { run: backupCommand, usage: BACKUP, summary: 'copy a (live) database consistently, without locks' },
-  verify: { run: verifyCommand, usage: VERIFY, summary: 'check a forensic copy against its manifest' },
-};
-
-function help(): string {
-  const lines = [`quire ${VERSION}: a pure-TypeScript engine for SQLite database files`, '', 'usage:'];
-  for (const [name, e] of Object.entries(COMMANDS)) lines.push(`  ${e.usage}`, `      ${e.summary}`);
-  return lines.join('\n') + '\n';
+function wantsHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
 }
 
 /** Runs the CLI with `argv` (without node and script). Returns the exit code. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    (cmd === undefined ? io.stderr : io.stdout)(help());
-    return cmd === undefined ? 2 : 0;
-  }
-  if (cmd === '--version' || cmd === 'version') {
-    io.stdout(`${VERSION}\n`);
-    return 0;
-  }
-  const entry = COMMANDS[cmd];
-  if (!entry) {
-    io.stderr(`quire: unknown command ${JSON.stringify(cmd)}\n${help()}`);
+  if (cmd === undefined) {
+    io.stderr(topHelp());
     return 2;
   }
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    const about = cmd === 'help' && rest[0] !== undefined ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    io.stdout(about ? commandHelp(about) : topHelp());
+    return 0;
+  }
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    io.stdout(`quire ${VERSION}\n`);
+    return 0;
+  }
+  const spec = COMMANDS.find((c) => c.name === cmd);
+  if (!spec) {
+    const near = nearest(cmd.replace(/^-+/, ''), COMMANDS.map((c) => c.name));
+    const what = cmd.startsWith('-') ? `unknown option ${cmd}` : `unknown command ${JSON.stringify(cmd)}`;
+    io.stderr(`quire: usage: ${what}${near ? ` (did you mean ${cmd.startsWith('-') ? '--' : ''}${near}?)` : ''}; quire --help lists the commands\n`);
+    return 2;
+  }
+  if (wantsHelp(rest)) {
+    io.stdout(commandHelp(spec));
+    return 0;
+  }
   try {
-    return await entry.run(rest, io);
+    return await spec.run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`quire: usage: ${e.message}\n`);
-      return 2;
-    }
-    const debug = typeof process !== 'undefined' && process.env.QUIRE_DEBUG === '1';
-    if (isQuireError(e)) {
-      io.stderr(`quire: ${e.code}: ${e.message}\n`);
-      if (debug && e.stack) io.stderr(e.stack + '\n');
-      return e.code === 'BUSY' ? 3 : 1;
-    }
-    const msg = e instanceof Error ? e.message : String(e);
-    io.stderr(`quire: ERROR: ${msg}\n`);
-    if (debug && e instanceof Error && e.stack) io.stderr(e.stack + '\n');
-    return 1;
+    return reportError(e, io);
   }
 }
 
-const isEntry = typeof process !== 'undefined' && process.argv[1] !== undefined && /cli\.(c?js|ts)$/.test(process.argv[1]);
-if (isEntry) {
-  const io: CliIO = {
-    stdout: (s) => void process.stdout.write(s),
-    stderr: (s) => void process.stderr.write(s),
-    isTTY: Boolean(process.stderr.isTTY),
-    stdin: () => process.stdin,
-  };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.stderr.write(`quire: ERROR: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
+/** Prints an error the CLI way and gives the exit code. */
+export function reportError(e: unknown, io: CliIO): number {
+  if (e instanceof OutputClosed) return 0;
+  const debug = typeof process !== 'undefined' && process.env.QUIRE_DEBUG === '1';
+  if (io.signal?.aborted) {
+    const sig = String(io.signal.reason instanceof Error ? io.signal.reason.message : io.signal.reason);
+    io.stderr(`quire: interrupted (${sig}); nothing was changed\n`);
+    if (debug && e instanceof Error && e.stack) io.stderr(e.stack + '\n');
+    return sig === 'SIGTERM' ? 143 : 130;
+  }
+  if (e instanceof UsageError) {
+    io.stderr(`quire: usage: ${e.message}\n`);
+    return 2;
+  }
+  if (isQuireError(e)) {
+    io.stderr(`quire: ${e.code}: ${e.message}\n`);
+    if (debug && e.stack) io.stderr(e.stack + '\n');
+    return e.code === 'BUSY' ? 3 : 1;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  io.stderr(`quire: ERROR: ${msg}\n`);
+  if (debug && e instanceof Error && e.stack) io.stderr(e.stack + '\n');
+  return 1;
 }

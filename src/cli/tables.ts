@@ -6,14 +6,23 @@
 import { openDatabase } from '../node/index.js';
 import { columnNames } from '../read.js';
 import { nameKey } from '../catalog.js';
-import { parseArgs, positionals } from './args.js';
+import { parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 
-export const USAGE = 'quire tables DB [--json]';
 
-export async function tablesCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseArgs(argv, { json: {} });
-  const [file] = positionals(p, ['DB'], USAGE);
+export const TABLES: CommandSpec = {
+  name: 'tables',
+  args: 'DB',
+  summary: 'list the tables',
+  description: 'Lists the tables of DB, one per line. Reads only.',
+  options: [{ name: 'json', help: 'print name, kind, root page, columns and indexes of each table as JSON' }],
+  examples: ['quire tables app.db', 'quire tables app.db --json'],
+  run: tablesCommand,
+};
+
+async function tablesCommand(argv: string[], io: CliIO): Promise<number> {
+  const p = parseArgs(argv, TABLES.options);
+  const [file] = positionals(p, TABLES);
   const db = await openDatabase(file);
   try {
     const cat = await db.schema();

@@ -5,14 +5,27 @@
  * counts before and after.
  */
 import { openDatabase } from '../node/index.js';
-import { parseArgs, positionals } from './args.js';
+import { parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 
-export const USAGE = 'quire vacuum DB';
 
-export async function vacuumCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseArgs(argv, {});
-  const [file] = positionals(p, ['DB'], USAGE);
+export const VACUUM: CommandSpec = {
+  name: 'vacuum',
+  args: 'DB',
+  summary: 'rebuild the database compactly (SQLite VACUUM)',
+  description:
+    'Rebuilds DB with no free pages and full b-tree pages, as SQLite\'s VACUUM does, and swaps the\n' +
+    'new image in with one atomic (journaled) commit. The new image is built in a scratch file\n' +
+    'beside DB, removed afterwards. Needs write access to DB and its directory. Interrupted\n' +
+    '(Ctrl-C), it leaves DB as it was.',
+  options: [],
+  examples: ['quire vacuum app.db'],
+  run: vacuumCommand,
+};
+
+async function vacuumCommand(argv: string[], io: CliIO): Promise<number> {
+  const p = parseArgs(argv, VACUUM.options);
+  const [file] = positionals(p, VACUUM);
   const db = await openDatabase(file, { readOnly: false });
   try {
     const r = await db.vacuum();

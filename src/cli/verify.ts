@@ -8,14 +8,26 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCode, QuireError } from '../../pager/errors.js';
 import { verifyCopy } from '../forensic.js';
 import { NodeFileStorage } from '../node/file-storage.js';
-import { parseArgs, positionals } from './args.js';
+import { parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 
-export const USAGE = 'quire verify MANIFEST COPY [--json]';
 
-export async function verifyCommand(argv: string[], io: CliIO): Promise<number> {
-  const p = parseArgs(argv, { json: {} });
-  const [manifestPath, copyPath] = positionals(p, ['MANIFEST', 'COPY'], USAGE);
+export const VERIFY: CommandSpec = {
+  name: 'verify',
+  args: 'MANIFEST COPY',
+  summary: 'check a forensic copy against its manifest',
+  description:
+    'Checks a copy made by `quire backup --forensic` against the manifest written with it: its size,\n' +
+    'the SHA-256 of the whole file and of every page. Prints "ok" and exits 0, or each difference\n' +
+    'and exits 1.',
+  options: [{ name: 'json', help: 'print the result as one JSON object' }],
+  examples: ['quire verify evidence.db.manifest.json evidence.db'],
+  run: verifyCommand,
+};
+
+async function verifyCommand(argv: string[], io: CliIO): Promise<number> {
+  const p = parseArgs(argv, VERIFY.options);
+  const [manifestPath, copyPath] = positionals(p, VERIFY);
   let manifest: unknown;
   try {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8'));

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * The `quire` executable: runs main.ts with the process's streams, whatever name it was
+ * started under (npm's bin link `quire`, npx, a global install, `node dist/cli.js`).
+ *
+ * - Standard output honours backpressure: a write that fills the pipe returns a promise that
+ *   resolves on 'drain', so `quire export big.db t | slow-reader` holds memory flat.
+ * - A reader that went away (EPIPE, e.g. `| head -1`) ends the command quietly with exit 0;
+ *   any other output error (ENOSPC: `> /dev/full`) is `quire: FULL: ...` / `IOERR`, exit 1.
+ * - SIGINT / SIGTERM abort `io.signal`: a command that writes stops at a safe point, removes
+ *   its temporary files and leaves the destination as it was; the exit status is 130 / 143.
+ *   A second signal exits at once. Commands that only read end at once (nothing to undo).
+ */
+import { ErrorCode, QuireError } from '../../pager/errors.js';
+import { main, reportError } from './main.js';
+import { OutputClosed, type CliIO } from './io.js';
+
+/** Commands that take `io.signal` and clean up after it; the others just exit on a signal. */
+const COOPERATIVE = new Set(['backup', 'vacuum', 'import', 'export', 'dump']);
+const SIGNAL_NUMBER: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
+
+function outputError(e: NodeJS.ErrnoException): Error {
+  if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return new OutputClosed();
+  if (e.code === 'ENOSPC') return new QuireError(ErrorCode.FULL, 'cannot write to standard output: no space left on device', { cause: e });
+  return new QuireError(ErrorCode.IOERR, `cannot write to standard output: ${e.message}`, { cause: e });
+}
+
+function processIO(signal: AbortSignal): { io: CliIO; failure: () => Error | null } {
+  const out = process.stdout;
+  let failed: Error | null = null;
+  const waiters = new Set<(e: Error | null) => void>();
+  out.on('error', (e: NodeJS.ErrnoException) => {
+    failed ??= outputError(e);
+    for (const w of waiters) w(failed);
+    waiters.clear();
+  });
+  const stdout = (s: string): void | Promise<void> => {
+    if (failed) throw failed;
+    if (out.write(s)) return;
+    return new Promise<void>((resolve, reject) => {
+      const done = (e: Error | null) => {
+        out.off('drain', onDrain);
+        waiters.delete(done);
+        if (e) reject(e);
+        else resolve();
+      };
+      const onDrain = () => done(null);
+      out.on('drain', onDrain);
+      waiters.add(done);
+    });
+  };
+  const io: CliIO = {
+    stdout,
+    stderr: (s) => void process.stderr.write(s),
+    isTTY: Boolean(process.stderr.isTTY),
+    stdin: () => process.stdin,
+    signal,
+  };
+  return { io, failure: () => failed };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const cooperative = COOPERATIVE.has(argv[0] ?? '');
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const code = 128 + (SIGNAL_NUMBER[sig] ?? 1);
+    if (signalled || !cooperative) {
+      // Nothing to undo (a reader), or the user insists: go now.
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      process.exit(code);
+    }
+    signalled = true;
+    controller.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const { io, failure } = processIO(controller.signal);
+  let code = await main(argv, io);
+  // An output error the command did not see (its last write) still decides the status.
+  const f = failure();
+  if (f && code === 0 && !(f instanceof OutputClosed)) code = reportError(f, io);
+  return code;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`quire: ERROR: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
