@@ -15,7 +15,7 @@ import type { SnapshotIdentity } from './backup/engine.js';
 import { nameKey, readCatalog, type Catalog, type TableInfo } from './catalog.js';
 import { RowIterator, columnNames, lookup, type Row } from './read.js';
 import { checkDatabase, type CheckOptions } from './check.js';
-import { vacuumDatabase, type VacuumResult } from './vacuum.js';
+import { vacuumDatabase, type VacuumOptions, type VacuumResult } from './vacuum.js';
 import { Transaction, initializeFile, type CreateOptions, type InputValue, type RowInput, type WriteOptions } from './write.js';
 import type { SqlValue } from '../btree/value.js';
 
@@ -107,8 +107,8 @@ export class Database {
    * Rebuilds the database compactly (SQLite's VACUUM): every b-tree rewritten in key order,
    * no free pages; swapped in as one journaled transaction.
    */
-  async vacuum(): Promise<VacuumResult> {
-    return vacuumDatabase(this);
+  async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
+    return vacuumDatabase(this, options);
   }
 
   /** Runs schema statements (CREATE/DROP TABLE and INDEX) in their own transaction. */

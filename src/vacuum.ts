@@ -25,21 +25,31 @@ import { encodeRecord } from '../btree/record.js';
 import { BtreeWriter, initializeDatabase } from '../btree/write.js';
 import { nameKey, readCatalog } from './catalog.js';
 import type { Database } from './database.js';
+import { eventLoopTurner } from './util/yield.js';
 
 export interface VacuumResult {
   pagesBefore: number;
   pagesAfter: number;
 }
 
+export interface VacuumOptions {
+  /**
+   * Cancels the rebuild (ABORT) while the new image is being built; the database is left as
+   * it was and the scratch file removed. Once the swap-in commit has started it completes.
+   */
+  signal?: AbortSignal;
+}
+
 /** Rebuilds `db` in place (it must be writable). */
-export async function vacuumDatabase(db: Database): Promise<VacuumResult> {
+export async function vacuumDatabase(db: Database, options: VacuumOptions = {}): Promise<VacuumResult> {
   db.assertOpen();
   if (db.readOnly) throw new QuireError(ErrorCode.READONLY, `attempt to write a readonly database (${db.name})`);
   if (db.inTransaction) throw misuse('cannot VACUUM from within a transaction');
   const scratch: Storage = db.storage.scratch ? await db.storage.scratch() : new MemoryStorage({ label: 'vacuum' });
   try {
-    const built = await buildCompact(db, scratch);
+    const built = await buildCompact(db, scratch, options.signal);
     if (!built) return { pagesBefore: 0, pagesAfter: 0 };
+    checkAbort(options.signal);
     const { pageSize, pageCount, pagesBefore, walMode } = built;
     await db.pager.replaceAll(
       pageSize,
@@ -54,9 +64,24 @@ export async function vacuumDatabase(db: Database): Promise<VacuumResult> {
 }
 
 /** Writes the compact image of `db` into `out`; null for an empty database. */
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new QuireError(ErrorCode.ABORT, `VACUUM interrupted (${String(signal.reason)}); the database is unchanged`);
+}
+
+/** With a signal: checks it after each entry, turning the event loop now and then so it can fire. */
+function abortCheck(signal: AbortSignal | undefined): () => Promise<void> | undefined {
+  if (!signal) return () => undefined;
+  const turn = eventLoopTurner();
+  return () => {
+    checkAbort(signal);
+    return turn();
+  };
+}
+
 async function buildCompact(
   db: Database,
   out: Storage,
+  signal: AbortSignal | undefined,
 ): Promise<{ pageSize: number; pageCount: number; pagesBefore: number; walMode: boolean } | null> {
   const snap = await db.pager.read();
   try {
@@ -80,6 +105,7 @@ async function buildCompact(
       };
       await initializeDatabase(txn, fresh);
       const w = new BtreeWriter(txn);
+      const check = abortCheck(signal);
       const boolTypes = (h.schemaFormat || 4) >= 4;
       const catalog = await readCatalog(snap, h.schemaCookie, h.schemaFormat || 4);
       for (const r of catalog.rows) {
@@ -98,6 +124,7 @@ async function buildCompact(
             while (ok) {
               await w.appendIndex(root, (await cur.payload()).slice(), keyInfo);
               await txn.maybeSpill();
+              await check();
               ok = await cur.next();
             }
           } else {
@@ -108,6 +135,8 @@ async function buildCompact(
               if (!w.tryAppend(root, cur.rowid, rec)) await w.insert(root, cur.rowid, rec);
               const spill = txn.maybeSpill();
               if (spill) await spill;
+              const turn = check();
+              if (turn) await turn;
               ok = await cur.next();
             }
           }

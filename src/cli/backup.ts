@@ -65,7 +65,9 @@ async function backupCommand(argv: string[], io: CliIO): Promise<number> {
   }
   const timeoutS = numberOption(p, 'timeout', 60, 0);
   const showBar = io.isTTY && !p.flags.has('json');
+  let barShown = false;
   const result = await backupFile(src, dst, {
+    signal: io.signal,
     pages: intOption(p, 'pages', -1, -1),
     sleep: numberOption(p, 'sleep', 250, 0),
     timeout: timeoutS * 1000,
@@ -74,9 +76,16 @@ async function backupCommand(argv: string[], io: CliIO): Promise<number> {
     forensic,
     sideFiles: p.flags.has('side-files'),
     manifest: p.values.get('manifest'),
-    onProgress: showBar ? (pr) => io.stderr(bar(pr)) : undefined,
+    onProgress: showBar
+      ? (pr) => {
+          barShown = true;
+          io.stderr(bar(pr));
+        }
+      : undefined,
+  }).finally(() => {
+    // The bar's line is ended whatever happens next (a result, an error, an interrupt).
+    if (barShown) io.stderr('\n');
   });
-  if (showBar) io.stderr('\n');
   const s = result.snapshot;
   if (p.flags.has('json')) {
     io.stdout(

@@ -15,6 +15,7 @@ import type { SqlValue } from '../../btree/value.js';
 import type { Affinity } from '../schema/types.js';
 import { choiceOption, parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
+import { removedOnFailure } from './files.js';
 
 
 function hexToBytes(hex: string, line: number): Uint8Array {
@@ -106,37 +107,41 @@ async function importCommand(argv: string[], io: CliIO): Promise<number> {
   const p = parseArgs(argv, IMPORT.options);
   const [file, table] = positionals(p, IMPORT);
   const mode = choiceOption(p, 'on-conflict', ['abort', 'replace', 'ignore'], 'abort');
-  const db = await openDatabase(file, { readOnly: false, create: true });
-  try {
-    let n = 0;
-    await db.transaction(async (tx) => {
-      const cat = await tx.schema();
-      if (!cat.tables.has(nameKey(table))) {
-        const create = p.values.get('create');
-        if (!create) throw new QuireError(ErrorCode.NOTFOUND, `no such table: ${table} (give --create "CREATE TABLE ...")`);
-        await tx.exec(create);
-      }
-      const t = (await tx.schema()).tables.get(nameKey(table));
-      if (!t) throw new QuireError(ErrorCode.NOTFOUND, `--create did not create table ${table}`);
-      const stored = t.columns.filter((c) => c.slot >= 0);
-      let lineNo = 0;
-      for await (const text of lines(io.stdin())) {
-        lineNo++;
-        if (text.trim() === '') continue;
-        const arr = parseRow(text, lineNo);
-        const want = stored.length + (t.withoutRowid ? 0 : 1);
-        if (arr.length !== want) throw new QuireError(ErrorCode.MISUSE, `line ${lineNo}: ${arr.length} values, table ${t.name} rows have ${want}`);
-        const row: Record<string, SqlValue> = {};
-        let k = 0;
-        if (!t.withoutRowid) row.rowid = importValue(arr[k++], lineNo, 'INTEGER');
-        for (const c of stored) row[c.name] = importValue(arr[k++], lineNo, c.def.affinity);
-        if (!t.withoutRowid && t.rowidAlias >= 0) delete row[t.columns[t.rowidAlias].name];
-        if ((await tx.insert(table, row, { onConflict: mode })) !== null) n++;
-      }
-    });
-    io.stdout(`${n} rows\n`);
-    return 0;
-  } finally {
-    await db.close();
-  }
+  // A new DB that the import fails to fill is removed again (no empty file left behind).
+  return removedOnFailure(file, async () => {
+    const db = await openDatabase(file, { readOnly: false, create: true });
+    try {
+      let n = 0;
+      await db.transaction(async (tx) => {
+        const cat = await tx.schema();
+        if (!cat.tables.has(nameKey(table))) {
+          const create = p.values.get('create');
+          if (!create) throw new QuireError(ErrorCode.NOTFOUND, `no such table: ${table} (give --create "CREATE TABLE ...")`);
+          await tx.exec(create);
+        }
+        const t = (await tx.schema()).tables.get(nameKey(table));
+        if (!t) throw new QuireError(ErrorCode.NOTFOUND, `--create did not create table ${table}`);
+        const stored = t.columns.filter((c) => c.slot >= 0);
+        let lineNo = 0;
+        for await (const text of lines(io.stdin())) {
+          if (io.signal?.aborted) throw new QuireError(ErrorCode.ABORT, `import interrupted (${String(io.signal.reason)}); nothing was written`);
+          lineNo++;
+          if (text.trim() === '') continue;
+          const arr = parseRow(text, lineNo);
+          const want = stored.length + (t.withoutRowid ? 0 : 1);
+          if (arr.length !== want) throw new QuireError(ErrorCode.MISUSE, `line ${lineNo}: ${arr.length} values, table ${t.name} rows have ${want}`);
+          const row: Record<string, SqlValue> = {};
+          let k = 0;
+          if (!t.withoutRowid) row.rowid = importValue(arr[k++], lineNo, 'INTEGER');
+          for (const c of stored) row[c.name] = importValue(arr[k++], lineNo, c.def.affinity);
+          if (!t.withoutRowid && t.rowidAlias >= 0) delete row[t.columns[t.rowidAlias].name];
+          if ((await tx.insert(table, row, { onConflict: mode })) !== null) n++;
+        }
+      });
+      io.stdout(`${n} rows\n`);
+      return 0;
+    } finally {
+      await db.close();
+    }
+  });
 }

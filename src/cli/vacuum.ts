@@ -28,7 +28,7 @@ async function vacuumCommand(argv: string[], io: CliIO): Promise<number> {
   const [file] = positionals(p, VACUUM);
   const db = await openDatabase(file, { readOnly: false });
   try {
-    const r = await db.vacuum();
+    const r = await db.vacuum({ signal: io.signal });
     io.stdout(`${r.pagesBefore} pages before, ${r.pagesAfter} after\n`);
     return 0;
   } finally {

@@ -8,15 +8,20 @@
  * is fsynced and renamed over the destination, and the directory is fsynced: readers of the
  * destination see the old file or the new one, never a half-copied one.
  *
- * The destination must not be in use: a -wal or -shm beside it, or an active -journal, is
- * BUSY (SQLite would apply them to the new file). A destination that exists and is not a
- * database (and not empty) is NOTADB. The same file as the source is refused.
+ * Before anything is read, the destination is checked as `cp` would: its directory must exist
+ * (else CANTOPEN) and be writable, an existing destination must be writable (else READONLY:
+ * a read-only copy is not replaced), and it must not be a directory. It must not be in use: a
+ * -wal or -shm beside it, or an active -journal, is BUSY (SQLite would apply them to the new
+ * file). A destination that exists and is not a database (and not empty) is NOTADB. The same
+ * file as the source is refused. A replaced destination keeps its permission bits. Errors
+ * name the paths the caller gave, never the temporary file. On any failure, or when
+ * `signal` aborts, the temporary file is removed and the destination is as it was.
  *
  * Forensic mode keeps page 1 as the source had it, hashes the source files before and after,
  * optionally copies the source's -wal (the committed prefix of the snapshot's log) and
  * -journal raw as `<copy>.source-wal` / `<copy>.source-journal`, and writes a manifest.
  */
-import { copyFile, open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, chmod, constants as fsConstants, copyFile, open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, QuireError, ioerr, misuse } from '../../pager/errors.js';
 import type { Storage } from '../../pager/storage.js';
@@ -46,27 +51,33 @@ class FileSink implements PageSink {
   hashes: Awaited<ReturnType<typeof hashCopy>> | null = null;
   wantHashes = false;
 
+  /** The destination as the caller named it (for messages). */
+  private readonly shown: string;
+  /** Permission bits of the destination being replaced (kept by the new file). */
+  mode = 0o644;
+
   constructor(dst: string, rules: DestinationRules) {
     this.dst = path.resolve(dst);
+    this.shown = dst;
     this.rules = rules;
   }
 
   private async checkDestination(): Promise<void> {
     for (const side of ['-wal', '-shm']) {
       if (await exists(this.dst + side)) {
-        throw new QuireError(ErrorCode.BUSY, `destination ${this.dst} is in use (${path.basename(this.dst + side)} exists beside it)`);
+        throw new QuireError(ErrorCode.BUSY, `destination ${this.shown} is in use (${path.basename(this.dst + side)} exists beside it)`);
       }
     }
     const st = await stat(this.dst).catch(() => null);
-    if (st && st.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `destination ${this.dst} is a directory`);
+    if (st && st.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `destination ${this.shown} is a directory`);
     if (st && st.size > 0) {
       const dstStorage = await NodeFileStorage.open(this.dst);
       try {
         if ((await journalState(dstStorage)).active) {
-          throw new QuireError(ErrorCode.BUSY, `destination ${this.dst} is in use (it has an active -journal)`);
+          throw new QuireError(ErrorCode.BUSY, `destination ${this.shown} is in use (it has an active -journal)`);
         }
         const head = await dstStorage.read('db', 0, HEADER_SIZE);
-        this.oldHeader = parseHeader(head, this.dst);
+        this.oldHeader = parseHeader(head, this.shown);
       } finally {
         await dstStorage.close();
       }
@@ -81,9 +92,10 @@ class FileSink implements PageSink {
     if (!this.fh) {
       this.tmp = `${this.dst}.quire-tmp-${process.pid}-${Date.now().toString(36)}`;
       try {
-        this.fh = await open(this.tmp, 'w+', 0o644);
+        this.fh = await open(this.tmp, 'w+', 0o600);
       } catch (e) {
-        throw new QuireError(ErrorCode.CANTOPEN, `cannot create ${this.tmp}: ${(e as Error).message}`, { cause: e });
+        this.tmp = null;
+        throw new QuireError(ErrorCode.CANTOPEN, `cannot create ${this.shown}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
       }
     } else if (this.ps !== pageSize) {
       await this.fh.truncate(0);
@@ -102,7 +114,7 @@ class FileSink implements PageSink {
       }
       this.bytesWritten += data.length;
     } catch (e) {
-      throw ioerr(`writing ${this.tmp}`, e);
+      throw ioerr(`writing the copy ${this.shown}`, e);
     }
   }
 
@@ -123,7 +135,7 @@ class FileSink implements PageSink {
       this.bytesWritten += pageCount * pageSize;
       return true;
     } catch (e) {
-      throw ioerr(`copying ${source.path} to ${this.tmp}`, e);
+      throw ioerr(`copying to ${this.shown}`, e);
     }
   }
 
@@ -150,6 +162,7 @@ class FileSink implements PageSink {
           ps,
         );
       }
+      await fh.chmod(this.mode);
       await fh.close();
       this.fh = null;
       await rename(this.tmp!, this.dst);
@@ -157,7 +170,7 @@ class FileSink implements PageSink {
       await syncDir(path.dirname(this.dst));
     } catch (e) {
       await this.abort();
-      throw ioerr(`publishing ${this.dst}`, e);
+      throw ioerr(`publishing ${this.shown}`, e);
     }
   }
 
@@ -168,6 +181,29 @@ class FileSink implements PageSink {
     if (this.tmp) await unlink(this.tmp).catch(() => undefined);
     this.tmp = null;
   }
+}
+
+/**
+ * What `cp` would refuse, refused before the copy starts: a missing or unwritable directory,
+ * a destination that is a directory or is read-only. Returns the permission bits the new file
+ * gets (those of the file it replaces, else 0644 less the umask's usual bits).
+ */
+async function checkWritableDestination(shown: string, abs: string): Promise<number> {
+  const dir = path.dirname(abs);
+  const dst = await stat(dir).catch(() => null);
+  if (!dst || !dst.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `cannot create ${shown}: no such directory ${path.dirname(shown)}`);
+  if (!(await access(dir, fsConstants.W_OK).then(() => true, () => false))) {
+    throw new QuireError(ErrorCode.READONLY, `cannot create ${shown}: its directory is not writable`);
+  }
+  const st = await stat(abs).catch(() => null);
+  if (!st) return 0o644;
+  if (st.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `destination ${shown} is a directory`);
+  // No write bit for anyone (chmod 444): a copy someone made read-only is not replaced, even
+  // by root, to whom access(2) would allow it.
+  if ((st.mode & 0o222) === 0 || !(await access(abs, fsConstants.W_OK).then(() => true, () => false))) {
+    throw new QuireError(ErrorCode.READONLY, `destination ${shown} is read-only; not replaced`);
+  }
+  return st.mode & 0o7777;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -239,7 +275,8 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
       throw misuse(`source and destination are the same file (${src})`);
     }
     const forensic = options.forensic ?? false;
-    const sink = new FileSink(dstAbs, { journalMode: options.journalMode ?? 'source', raw: forensic });
+    const sink = new FileSink(dst, { journalMode: options.journalMode ?? 'source', raw: forensic });
+    sink.mode = await checkWritableDestination(dst, dstAbs);
     sink.wantHashes = forensic;
     const before = forensic ? await hashSource(source) : null;
     const copyStarted = Date.now();

@@ -15,6 +15,7 @@
  * calls (header reads, a journal, fsyncs) two to five times slower than SQLite's.
  */
 import {
+  accessSync,
   closeSync,
   constants as fsConstants,
   fstatSync,
@@ -29,6 +30,16 @@ import {
   type BigIntStats,
 } from 'node:fs';
 import path from 'node:path';
+
+/** access(2): false when the calling user lacks the permission (or the file system is read-only). */
+function accessible(p: string, mode: number): boolean {
+  try {
+    accessSync(p, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
 import { QuireError, ErrorCode } from '../../pager/errors.js';
 import { kindSuffix, type FileKind, type FileStat, type Storage } from '../../pager/storage.js';
 
@@ -68,26 +79,40 @@ export class NodeFileStorage implements Storage {
 
   /**
    * Opens the storage for the database at `p`. Fails with CANTOPEN if the file does not exist
-   * (unless `create`), or is a directory.
+   * (unless `create`: then its directory must exist, and the file is created by the first
+   * write), is a directory or cannot be read; with READONLY if writes are wanted (`readOnly:
+   * false`) but the file or its directory is not writable by this process.
    */
   static async open(p: string, options: NodeFileStorageOptions = {}): Promise<NodeFileStorage> {
     const readOnly = options.readOnly ?? true;
     const abs = path.resolve(p);
-    let st;
-    try {
-      st = statSync(abs);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && options.create && !readOnly) {
-        closeSync(openSync(abs, 'a+'));
-        st = statSync(abs);
-      } else {
-        throw new QuireError(ErrorCode.CANTOPEN, `cannot open ${p}: ${(e as Error).message}`, { cause: e });
+    const dir = path.dirname(abs);
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (!st) {
+      if (!options.create || readOnly) throw new QuireError(ErrorCode.CANTOPEN, `cannot open ${p}: no such file`);
+      const dst = statSync(dir, { throwIfNoEntry: false });
+      if (!dst || !dst.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `cannot create ${p}: no such directory ${path.dirname(p)}`);
+      // The file itself is made by the first write (O_CREAT), so a command that fails before it
+      // writes anything leaves no empty file behind.
+    } else if (st.isDirectory()) {
+      throw new QuireError(ErrorCode.CANTOPEN, `cannot open ${p}: is a directory`);
+    } else if (!accessible(abs, fsConstants.R_OK)) {
+      throw new QuireError(ErrorCode.CANTOPEN, `cannot open ${p}: permission denied`);
+    }
+    if (!readOnly) {
+      // Refuse up front what a write could not finish: SQLite would fail at the first write
+      // ("attempt to write a readonly database"); a commit also needs the directory for its
+      // journal or WAL.
+      if (st && !accessible(abs, fsConstants.W_OK)) {
+        throw new QuireError(ErrorCode.READONLY, `attempt to write a readonly database: ${p} is not writable`);
+      }
+      if (!accessible(dir, fsConstants.W_OK)) {
+        throw new QuireError(ErrorCode.READONLY, `attempt to write a readonly database: the directory of ${p} is not writable (needed for its journal)`);
       }
     }
-    if (st.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `cannot open ${p}: is a directory`);
     let id: string;
     try {
-      id = realpathSync(abs);
+      id = st ? realpathSync(abs) : path.join(realpathSync(dir), path.basename(abs));
     } catch {
       id = abs;
     }
@@ -158,6 +183,10 @@ export class NodeFileStorage implements Storage {
           const code = (e as NodeJS.ErrnoException).code;
           if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw e;
           fd = openSync(this.pathOf(kind), 'r');
+          const st = fstatSync(fd, { bigint: true });
+          const ro: Handle = { fd, ino: st.ino, dev: st.dev, writable: false };
+          this.handles.set(kind, ro);
+          return ro;
         }
       }
     } catch (e) {
