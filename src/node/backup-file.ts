@@ -18,8 +18,9 @@
  * `signal` aborts, the temporary file is removed and the destination is as it was.
  *
  * Forensic mode keeps page 1 as the source had it, hashes the source files before and after,
- * optionally copies the source's -wal (the committed prefix of the snapshot's log) and
- * -journal raw as `<copy>.source-wal` / `<copy>.source-journal`, and writes a manifest.
+ * optionally copies the source's -wal (the committed prefix of the snapshot's log), -journal
+ * and -shm raw as `<copy>.source-wal` / `-journal` / `-shm` (copySideFiles), and writes a
+ * manifest.
  */
 import { access, chmod, constants as fsConstants, copyFile, open, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,15 +28,13 @@ import { ErrorCode, QuireError, ioerr, misuse } from '../../pager/errors.js';
 import type { Storage } from '../../pager/storage.js';
 import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalState } from '../../pager/journal.js';
-import { frameOffset, parseWalHeader } from '../../pager/wal.js';
+import { WAL_HEADER_SIZE, frameOffset, parseWalHeader } from '../../pager/wal.js';
 import { CopyEngine, type PageSink, type SnapshotIdentity, type StepStatus } from '../backup/engine.js';
 import { checkDriveOptions, drive, type DriveOptions } from '../backup/drive.js';
 import { applyDestinationHeader, type DestinationJournalMode, type DestinationRules } from '../backup/sink.js';
-import { buildManifest, hashCopy, hashSource, type FileHash, type ForensicManifest } from '../forensic.js';
+import { SIDE_FILE_KINDS, buildManifest, hashCopy, hashSource, hashStream, type FileHash, type ForensicManifest, type SideFileKind } from '../forensic.js';
 import { NodeFileStorage } from './file-storage.js';
 import { VERSION } from '../version.js';
-import { sha256 } from '../util/sha256.js';
-import { toHex } from '../../pager/bytes.js';
 
 class FileSink implements PageSink {
   readonly dst: string;
@@ -323,13 +322,8 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
     let manifest: ForensicManifest | null = null;
     let manifestPath: string | null = null;
     if (forensic) {
-      const sideFiles: ForensicManifest['sideFiles'] = {};
-      if (options.sideFiles) {
-        const w = await copyWalPrefix(source, snapshot, dstAbs + '.source-wal');
-        if (w) sideFiles.wal = w;
-        const j = await copyRaw(source, 'journal', dstAbs + '.source-journal');
-        if (j) sideFiles.journal = j;
-      }
+      let sideFiles: Awaited<ReturnType<typeof copySideFiles>> = {};
+      if (options.sideFiles) sideFiles = await copySideFiles(source, snapshot, dstAbs);
       const after = await hashSource(source);
       const finished = Date.now();
       manifest = buildManifest({
@@ -355,25 +349,67 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
   }
 }
 
-/** Copies the committed prefix of the snapshot's WAL (header + frames 1..mxFrame), if still intact. */
-async function copyWalPrefix(source: NodeFileStorage, snap: SnapshotIdentity, to: string): Promise<(FileHash & { path: string }) | null> {
+type RawCopy = FileHash & { path: string };
+
+/**
+ * Forensic `--side-files`: the source's -wal (the snapshot's committed prefix), -journal and
+ * -shm copied raw as `<copy>.source-<kind>`, after the page copy, each hashed as it is
+ * written. The -shm of a live WAL database changes all the time: its copy is a hint, the bytes
+ * as read now. The source storage is read-only: reading creates nothing beside the source.
+ * A `<copy>.source-<kind>` left by an earlier copy to the same path, of a side file the
+ * source no longer has, is removed: it belonged to the copy just replaced (quire verify
+ * would call it extra).
+ */
+async function copySideFiles(source: NodeFileStorage, snap: SnapshotIdentity, dstAbs: string): Promise<Partial<Record<SideFileKind, RawCopy>>> {
+  const out: Partial<Record<SideFileKind, RawCopy>> = {};
+  for (const kind of SIDE_FILE_KINDS) {
+    const to = `${dstAbs}.source-${kind}`;
+    const copied = kind === 'wal' ? await copyWalPrefix(source, snap, to) : await copyRaw(source, kind, to);
+    if (copied) out[kind] = copied;
+    else await unlink(to).catch(() => undefined);
+  }
+  return out;
+}
+
+/**
+ * Copies the committed prefix of the snapshot's WAL (header + frames 1..mxFrame), if still
+ * intact: the WAL header carries the snapshot's salts before and after the copy (a reset
+ * always draws new salts, and frames up to mxFrame are not rewritten without one).
+ */
+async function copyWalPrefix(source: NodeFileStorage, snap: SnapshotIdentity, to: string): Promise<RawCopy | null> {
   if (!snap.wal || snap.wal.mxFrame === 0) return copyRaw(source, 'wal', to);
-  const end = frameOffset(snap.pageSize, snap.wal.mxFrame + 1);
-  const bytes = await source.read('wal', 0, end);
-  const h = parseWalHeader(bytes);
-  if (!h || h.salt1 !== snap.wal.salt1 || h.salt2 !== snap.wal.salt2 || bytes.length !== end) {
+  const wal = snap.wal;
+  const intact = async (): Promise<boolean> => {
+    const h = parseWalHeader(await source.read('wal', 0, WAL_HEADER_SIZE));
+    return h !== null && h.salt1 === wal.salt1 && h.salt2 === wal.salt2;
+  };
+  const end = frameOffset(snap.pageSize, wal.mxFrame + 1);
+  const copied = (await intact()) ? await copyRaw(source, 'wal', to, end) : null;
+  if (!copied || copied.size !== end || !(await intact())) {
+    await unlink(to).catch(() => undefined);
     throw new QuireError(ErrorCode.BUSY, `${source.label}-wal was reset before its raw copy could be taken`);
   }
-  return writeRaw(bytes, to);
+  return copied;
 }
 
-async function copyRaw(source: NodeFileStorage, kind: 'wal' | 'journal', to: string): Promise<(FileHash & { path: string }) | null> {
+/** Streams `kind` of the source (its first `end` bytes; default all) into `to`, hashing as it goes. */
+async function copyRaw(source: NodeFileStorage, kind: SideFileKind, to: string, end?: number): Promise<RawCopy | null> {
   if (!(await source.exists(kind))) return null;
-  const size = await source.size(kind);
-  return writeRaw(await source.read(kind, 0, size), to);
-}
-
-async function writeRaw(bytes: Uint8Array, to: string): Promise<FileHash & { path: string }> {
-  await writeFile(to, bytes);
-  return { path: to, size: bytes.length, sha256: toHex(sha256(bytes)) };
+  const size = end ?? (await source.size(kind));
+  let fh: FileHandle | null = null;
+  try {
+    fh = await open(to, 'w', 0o644);
+    const out = fh;
+    const h = await hashStream(async (off, len) => {
+      const b = await source.read(kind, off, len);
+      for (let done = 0; done < b.length; ) done += (await out.write(b, done, b.length - done, off + done)).bytesWritten;
+      return b;
+    }, size);
+    await out.sync();
+    return { path: to, ...h };
+  } catch (e) {
+    throw ioerr(`copying ${source.pathOf(kind)} to ${to}`, e);
+  } finally {
+    await fh?.close();
+  }
 }
