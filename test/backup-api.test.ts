@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { Database, Backup, MemoryStorage, isQuireError, parseHeader } from '../src/index.js';
 import { openDatabase } from '../src/node/index.js';
 import { tempDir } from './util/tmp.js';
+import { crashedCopy } from './util/hot-journal.js';
 
 function makeDb(file: string, opts: { pageSize?: number; rows?: number; wal?: boolean } = {}): void {
   const db = new BetterSqlite(file);
@@ -331,17 +332,8 @@ describe('backup: hot journals', () => {
     const file = path.join(dir, 'hot.db');
     makeDb(file, { rows: 300, pageSize: 1024 });
     const before = sqliteRows(file);
-    const s = new BetterSqlite(file);
-    s.pragma('cache_size = 2');
-    s.exec('BEGIN');
-    s.exec("UPDATE t SET v = v || 'changed'");
-    const db = readFileSync(file);
-    const jr = readFileSync(file + '-journal');
-    s.exec('ROLLBACK');
-    s.close();
     const crashed = path.join(dir, 'crashed.db');
-    writeFileSync(crashed, db);
-    writeFileSync(crashed + '-journal', jr);
+    crashedCopy(file, crashed, "UPDATE t SET v = v || 'changed'");
     return { file: crashed, before };
   }
 

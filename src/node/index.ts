@@ -35,3 +35,5 @@ export async function openDatabase(path: string, options: OpenFileOptions = {}):
 }
 export { backupFile } from './backup-file.js';
 export type { BackupFileOptions, BackupFileResult, BackupFileProgress } from './backup-file.js';
+export { verifyFiles } from './verify-files.js';
+export type { VerifyFilesResult, FileCheck, FileStatus } from './verify-files.js';

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../util/tmp.js';
 import { cli, cliProcess } from './run.js';
+import { crashedCopy } from '../util/hot-journal.js';
 
 function makeDb(file: string, rows = 500, wal = false): void {
   const db = new BetterSqlite(file);
@@ -91,20 +92,8 @@ describe('quire backup / verify', () => {
     // A hot journal that never goes away: BUSY after the timeout, exit 3.
     const src = path.join(dir, 'hot.db');
     makeDb(src, 5000);
-    const s = new BetterSqlite(src);
-    s.pragma('cache_size = 2');
-    s.exec('BEGIN');
-    s.exec("UPDATE t SET v = v || 'x'");
-    const db = readFileSync(src);
-    const jr = readFileSync(src + '-journal');
-    s.exec('ROLLBACK');
-    s.close();
-    // The cache spilled: the journal has its magic and the file holds uncommitted pages.
-    expect(jr.subarray(0, 8).toString('hex')).toBe('d9d505f920a163d7');
-    expect(db.equals(readFileSync(src))).toBe(false);
     const crashed = path.join(dir, 'crashed.db');
-    writeFileSync(crashed, db);
-    writeFileSync(crashed + '-journal', jr);
+    crashedCopy(src, crashed, "UPDATE t SET v = v || 'x'");
     const busy = cliProcess(['backup', crashed, path.join(dir, 'z.db'), '--timeout', '0.3', '--sleep', '50']);
     expect(busy.code).toBe(3);
     expect(busy.stderr).toMatch(/^quire: BUSY: /);
