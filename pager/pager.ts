@@ -223,6 +223,34 @@ export function fileWriteLocked(storageId: string): boolean {
   return registry.get(storageId)?.writing ?? false;
 }
 
+/**
+ * Bytes a commit writes per storage call (a run of journal records, of database pages, of WAL
+ * frames): large sequential writes, with the memory a commit holds bounded by the run, not by
+ * the size of the transaction.
+ */
+const IO_RUN_BYTES = 1 << 20;
+
+/** Consecutive pages `first`, `first + 1`, ... whose images fill `bytes` (a multiple of the page size). */
+interface PageRun {
+  first: Pgno;
+  bytes: Uint8Array;
+}
+
+/** What a rollback-journal commit writes (see Pager.commitJournaled). */
+interface JournalCommit {
+  /** The journal's nonce (a spill already wrote a header with it). */
+  nonce: number;
+  /** Pages whose original images the journal must hold, ascending, each ≤ the base's page count. */
+  journaled: readonly Pgno[];
+  /** Page size and page count after the commit. */
+  pageSize: number;
+  pageCount: number;
+  /** The new pages, ascending (page 1 first when it is written). */
+  runs: Iterable<PageRun> | AsyncIterable<PageRun>;
+  /** How many bytes the db file may hold now: it is truncated when that is past the new end. */
+  fileEnd: number;
+}
+
 /** What identifies the committed state seen by a refresh. */
 interface Stamp {
   dbSize: number;
@@ -739,47 +767,23 @@ export class Pager {
     // (6) Give every open snapshot on this file the images it would lose.
     await this.preserveForSnapshots(changed, base);
 
-    const st = this.storage;
-    const sync = this.options.synchronous;
-    let committed!: () => void;
-    this.shared.committing = new Promise<void>((r) => (committed = r));
     try {
-      if (wal) await this.commitWal(txn, dirty, pageCount);
-      else {
-        // Journal the original image of every page that existed before and changes or goes,
-        // read and written a run of records at a time (memory stays bounded by the run).
+      await this.committing(`committing to ${this.label}`, async () => {
+        if (wal) return this.commitWal(txn, dirty, pageCount);
+        // The original image of every page that existed before and changes or goes.
         const journaled = [...changed].filter((p) => p <= origCount).sort((a, b) => a - b);
-        const nonce = spill?.nonce ?? (Math.random() * 0x100000000) >>> 0;
-        const sector = JOURNAL_SECTOR_SIZE;
-        if (journaled.length > 0 || origCount > 0 || spill) {
-          await st.write('journal', 0, encodeJournalHeader(0, nonce, origCount, sector, ps));
-          const perRun = Math.max(1, Math.floor((1 << 20) / (8 + ps)));
-          for (let i = 0; i < journaled.length; i += perRun) {
-            const originals: Array<[number, Uint8Array]> = [];
-            for (const p of journaled.slice(i, i + perRun)) originals.push([p, await base.getPage(p)]);
-            await st.write('journal', sector + i * (8 + ps), encodeJournalRecords(nonce, ps, originals));
-          }
-          if (sync !== 'off') await st.sync('journal');
-          await st.write('journal', 0, encodeJournalHeader(journaled.length, nonce, origCount, sector, ps).subarray(0, 28));
-          if (sync !== 'off') await st.sync('journal');
-        }
-        // Database pages in ascending order, coalesced into runs.
-        await writeRuns(st, ps, dirty, this.runScratch);
-        // After a spill the file may also hold pages of a spill write that failed part-way.
-        const fileEnd = spill ? Math.max(v.dbFileSize, spill.dbEnd, await st.size('db')) : v.dbFileSize;
-        if (pageCount < origCount || fileEnd > pageCount * ps) await st.truncate('db', pageCount * ps);
-        if (sync !== 'off') await st.sync('db');
-        await this.finishJournal();
-      }
-    } catch (e) {
-      // The file may be half-written; the journal (or the WAL's checksums) make the next
-      // refresh see the previous state.
-      this.stamp = null;
-      throw ioerr(`committing to ${this.label}`, e);
+        await this.commitJournaled(txn, {
+          nonce: spill?.nonce ?? (Math.random() * 0x100000000) >>> 0,
+          journaled,
+          pageSize: ps,
+          pageCount,
+          runs: coalesceRuns(ps, dirty, this.runScratch),
+          // After a spill the file may also hold pages of a spill write that failed part-way.
+          fileEnd: spill ? Math.max(v.dbFileSize, spill.dbEnd, await this.storage.size('db')) : v.dbFileSize,
+        });
+      });
     } finally {
-      this.shared.committing = null;
       this.endSpill();
-      committed();
     }
 
     // Install the new state: the cache keeps unchanged pages and takes the new images.
@@ -819,6 +823,69 @@ export class Pager {
     if (wal) await this.maybeCheckpoint(false);
   }
 
+  /**
+   * Runs `write`, the part of a commit that writes to the file, as this process's commit in
+   * flight (commitInFlight). A failure is IOERR `what`: the file may be half-written, and the
+   * journal (or the WAL's checksums) make the next refresh see the previous state.
+   */
+  private async committing(what: string, write: () => Promise<void>): Promise<void> {
+    let committed!: () => void;
+    this.shared.committing = new Promise<void>((r) => (committed = r));
+    try {
+      await write();
+    } catch (e) {
+      this.stamp = null;
+      throw ioerr(what, e);
+    } finally {
+      this.shared.committing = null;
+      committed();
+    }
+  }
+
+  /**
+   * The rollback-journal commit (note 4), the one routine behind WriteTxn.commit and
+   * WriteTxn.replaceAll, in SQLite's order (pager_write / sqlite3PagerCommitPhaseOne/Two):
+   *
+   *  1. The journal: a header with nRec 0 and the original page count and page size (of
+   *     `txn.base`), then the original image of every page in `c.journaled` but the lock-byte
+   *     page (playback stops at a record with that number), a run of records at a time; sync;
+   *     the header again with nRec; sync. From here a crash leaves a hot journal that restores
+   *     the state before the commit, whatever part of steps 2 and 3 reached the disk.
+   *  2. The new pages, ascending (page 1, with the new change counter, first), a run at a
+   *     time; the lock-byte page is never written.
+   *  3. Truncate the file to the new page count when it holds more; sync.
+   *  4. End the journal as journalMode says: delete, truncate, or zero its header. This is the
+   *     commit point.
+   *
+   * synchronous=off skips the syncs (a crash may then corrupt the file).
+   */
+  private async commitJournaled(txn: WriteTxn, c: JournalCommit): Promise<void> {
+    const st = this.storage;
+    const sync = this.options.synchronous !== 'off';
+    const base = txn.base;
+    const ops = base.pageSize;
+    const origCount = base.pageCount;
+    const sector = JOURNAL_SECTOR_SIZE;
+    const lockByte = lockBytePageFor(ops);
+    const journaled = c.journaled.filter((p) => p !== lockByte);
+    await st.write('journal', 0, encodeJournalHeader(0, c.nonce, origCount, sector, ops));
+    const perRun = Math.max(1, Math.floor(IO_RUN_BYTES / (8 + ops)));
+    for (let i = 0; i < journaled.length; i += perRun) {
+      const originals: Array<[number, Uint8Array]> = [];
+      for (const p of journaled.slice(i, i + perRun)) originals.push([p, await base.getPage(p)]);
+      await st.write('journal', sector + i * (8 + ops), encodeJournalRecords(c.nonce, ops, originals));
+    }
+    if (sync) await st.sync('journal');
+    await st.write('journal', 0, encodeJournalHeader(journaled.length, c.nonce, origCount, sector, ops).subarray(0, JOURNAL_HEADER_FIELDS));
+    if (sync) await st.sync('journal');
+
+    await writeDbRuns(st, c.pageSize, c.runs);
+    const end = c.pageCount * c.pageSize;
+    if (c.fileEnd > end) await st.truncate('db', end);
+    if (sync) await st.sync('db');
+    await this.finishJournal();
+  }
+
   private async finishJournal(): Promise<void> {
     const st = this.storage;
     switch (this.options.journalMode) {
@@ -849,7 +916,7 @@ export class Pager {
   }
 
   /**
-   * Writes `pages` as frames at log.next, a run of up to 1 MiB at a time (memory bounded by the
+   * Writes `pages` as frames at log.next, a run of up to IO_RUN_BYTES at a time (memory bounded by the
    * run), the last frame marked with `commitSize` when it is not 0. log.cks, log.next and
    * log.pgnos move on with each run once it is written; `written` hears each page's frame.
    */
@@ -860,7 +927,7 @@ export class Pager {
     written?: (pgno: number, frame: number) => void,
   ): Promise<void> {
     const ps = log.header.pageSize;
-    const perRun = Math.max(1, Math.floor((1 << 20) / (WAL_FRAME_HEADER_SIZE + ps)));
+    const perRun = Math.max(1, Math.floor(IO_RUN_BYTES / (WAL_FRAME_HEADER_SIZE + ps)));
     for (let i = 0; i < pages.length; i += perRun) {
       const run = pages.slice(i, i + perRun);
       const cks = log.cks.slice();
@@ -951,7 +1018,7 @@ export class Pager {
           if (sync !== 'off') await st.sync('journal');
           spill.journaled = true;
         }
-        await writeRuns(st, ps, pages, this.runScratch);
+        await writeDbRuns(st, ps, coalesceRuns(ps, pages, this.runScratch));
         for (const [p] of pages) {
           spill.pages.set(p, (p - 1) * ps);
           spill.dbEnd = Math.max(spill.dbEnd, p * ps);
@@ -1029,21 +1096,17 @@ export class Pager {
 
   /**
    * Replaces the whole database with `pageCount` pages of `pageSize` bytes read from
-   * `readPage` (ascending calls), atomically, with memory bounded by the run size: the
-   * backup destination's commit. Rollback mode journals the entire old content first (with
-   * the old page size, so SQLite's playback restores it); WAL mode appends every page as
+   * `readRun` (called for ascending runs of pages), atomically, with memory bounded by the
+   * run size: the backup destination's commit. Rollback mode is the commit of every other
+   * transaction (commitJournaled), the entire old content journaled (with the old page size,
+   * so SQLite's playback restores it); WAL mode appends every page as
    * frames, the last a commit frame — READONLY if the page size would change, as SQLite's
    * backup does for WAL destinations. Fails BUSY when another snapshot is open on the file.
    * `fixPage1` may adjust page 1 before it is written.
    */
-  async replaceAll(
-    pageSize: number,
-    pageCount: number,
-    readRun: (first: Pgno, count: number) => Promise<Uint8Array>,
-    fixPage1?: (page1: Uint8Array, old: DbHeader | null) => void,
-  ): Promise<void> {
+  async replaceAll(...args: Parameters<WriteTxn['replaceAll']>): Promise<void> {
     const txn = await this.beginWrite();
-    await txn.replaceAll(pageSize, pageCount, readRun, fixPage1);
+    await txn.replaceAll(...args);
   }
 
   /** @internal The body of WriteTxn.replaceAll (the txn ends with it, committed or not). */
@@ -1068,68 +1131,46 @@ export class Pager {
         );
       }
       const st = this.storage;
-      const sync = this.options.synchronous;
-      const runPages = Math.max(1, Math.floor((1 << 22) / pageSize));
       const oldHeader = v.header;
-      const produce = async (first: number, count: number): Promise<Uint8Array> => {
-        const buf = await readRun(first, count);
-        if (buf.length !== count * pageSize) throw new QuireError(ErrorCode.IOERR, `backup source run at page ${first} came back short`);
-        if (first === 1 && fixPage1) fixPage1(buf.subarray(0, pageSize), oldHeader);
-        return buf;
-      };
-      let committed!: () => void;
-      this.shared.committing = new Promise<void>((r) => (committed = r));
-      try {
+      const runPages = Math.max(1, Math.floor(IO_RUN_BYTES / pageSize));
+      // The new content, a run at a time, page 1 adjusted by fixPage1.
+      async function* runs(): AsyncGenerator<PageRun> {
+        for (let first = 1; first <= pageCount; first += runPages) {
+          const count = Math.min(runPages, pageCount - first + 1);
+          const bytes = await readRun(first, count);
+          if (bytes.length !== count * pageSize) throw new QuireError(ErrorCode.IOERR, `backup source run at page ${first} came back short`);
+          if (first === 1 && fixPage1) fixPage1(bytes.subarray(0, pageSize), oldHeader);
+          yield { first, bytes };
+        }
+      }
+      await this.committing(`writing the backup into ${this.label}`, async () => {
         if (wal) {
           const log = await this.walAppendPoint(pageSize, true);
-          for (let first = 1; first <= pageCount; first += runPages) {
-            const count = Math.min(runPages, pageCount - first + 1);
-            const buf = await produce(first, count);
+          for await (const { first, bytes } of runs()) {
+            const count = bytes.length / pageSize;
             const pages: Array<[number, Uint8Array]> = [];
-            for (let k = 0; k < count; k++) pages.push([first + k, buf.subarray(k * pageSize, (k + 1) * pageSize)]);
+            for (let k = 0; k < count; k++) pages.push([first + k, bytes.subarray(k * pageSize, (k + 1) * pageSize)]);
             await this.appendFrames(log, pages, first + count > pageCount ? pageCount : 0);
           }
-          if (sync === 'full') await st.sync('wal');
+          if (this.options.synchronous === 'full') await st.sync('wal');
           const scan = await scanWal(st, log.start === 1 ? null : v.wal);
           if (!scan.index || scan.index.mxFrame !== log.next - 1) {
             throw new QuireError(ErrorCode.IOERR, `${this.label}-wal: the frames just written do not read back`);
           }
           this.view = { ...this.view, wal: scan.index };
         } else {
-          const nonce = (Math.random() * 0x100000000) >>> 0;
-          const sector = JOURNAL_SECTOR_SIZE;
-          const origCount = v.pageCount;
-          await st.write('journal', 0, encodeJournalHeader(0, nonce, origCount, sector, oldPs));
-          const recSize = oldPs + 8;
-          let jOff = sector;
-          const oldRun = Math.max(1, Math.floor((1 << 22) / oldPs));
-          for (let first = 1; first <= origCount; first += oldRun) {
-            const count = Math.min(oldRun, origCount - first + 1);
-            const recs: Array<[number, Uint8Array]> = [];
-            for (let k = 0; k < count; k++) recs.push([first + k, await txn.base.getPage(first + k)]);
-            const bytes = encodeJournalRecords(nonce, oldPs, recs.filter(([p]) => p !== lockBytePageFor(oldPs)));
-            await st.write('journal', jOff, bytes);
-            jOff += bytes.length;
-          }
-          const nRec = (jOff - sector) / recSize;
-          if (sync !== 'off') await st.sync('journal');
-          await st.write('journal', 0, encodeJournalHeader(nRec, nonce, origCount, sector, oldPs).subarray(0, 28));
-          if (sync !== 'off') await st.sync('journal');
-          for (let first = 1; first <= pageCount; first += runPages) {
-            const count = Math.min(runPages, pageCount - first + 1);
-            await st.write('db', (first - 1) * pageSize, await produce(first, count));
-          }
-          await st.truncate('db', pageCount * pageSize);
-          if (sync !== 'off') await st.sync('db');
-          await this.finishJournal();
+          const journaled: Pgno[] = [];
+          for (let p = 1; p <= v.pageCount; p++) journaled.push(p);
+          await this.commitJournaled(txn, {
+            nonce: (Math.random() * 0x100000000) >>> 0,
+            journaled,
+            pageSize,
+            pageCount,
+            runs: runs(),
+            fileEnd: Math.max(v.dbFileSize, await this.storage.size('db')),
+          });
         }
-      } catch (e) {
-        this.stamp = null;
-        throw ioerr(`writing the backup into ${this.label}`, e);
-      } finally {
-        this.shared.committing = null;
-        committed();
-      }
+      });
       this.stamp = null;
       this.cache.clear();
       this.gen++;
@@ -1270,24 +1311,42 @@ export class Pager {
 }
 
 /**
- * Writes pages (ascending) to the db file, runs of consecutive pages coalesced into one write
- * of up to 1 MiB, assembled in `scratch` (reused across calls: a storage copies what it is
- * given, storage.ts rule 7; fresh buffers would cost a page fault per 4 KiB written).
+ * Runs of consecutive pages of `pages` (ascending), each up to IO_RUN_BYTES, assembled in
+ * `scratch` (reused across runs and calls: a storage copies what it is given, storage.ts rule
+ * 7; fresh buffers would cost a page fault per 4 KiB written). A run is valid until the next.
  */
-async function writeRuns(st: Storage, ps: number, pages: ReadonlyArray<readonly [number, Uint8Array]>, scratch: { buf: Uint8Array | null }): Promise<void> {
-  const MAX_RUN = Math.max(1, Math.floor((1 << 20) / ps));
+function* coalesceRuns(ps: number, pages: ReadonlyArray<readonly [number, Uint8Array]>, scratch: { buf: Uint8Array | null }): Generator<PageRun> {
+  const maxRun = Math.max(1, Math.floor(IO_RUN_BYTES / ps));
   let i = 0;
   while (i < pages.length) {
     let j = i + 1;
-    while (j < pages.length && pages[j][0] === pages[j - 1][0] + 1 && j - i < MAX_RUN) j++;
-    if (j - i === 1) await st.write('db', (pages[i][0] - 1) * ps, pages[i][1]);
+    while (j < pages.length && pages[j][0] === pages[j - 1][0] + 1 && j - i < maxRun) j++;
+    if (j - i === 1) yield { first: pages[i][0], bytes: pages[i][1] };
     else {
-      if (scratch.buf === null || scratch.buf.length < MAX_RUN * ps) scratch.buf = new Uint8Array(MAX_RUN * ps);
+      if (scratch.buf === null || scratch.buf.length < maxRun * ps) scratch.buf = new Uint8Array(maxRun * ps);
       const buf = scratch.buf.subarray(0, (j - i) * ps);
       for (let k = i; k < j; k++) buf.set(pages[k][1], (k - i) * ps);
-      await st.write('db', (pages[i][0] - 1) * ps, buf);
+      yield { first: pages[i][0], bytes: buf };
     }
     i = j;
+  }
+}
+
+/**
+ * Writes runs of pages to the db file, one write a run, in the order given. The lock-byte page
+ * (the page holding byte offset 2^30, where SQLite's file locks live) is never written: a run
+ * across it is written as the part before and the part after.
+ */
+async function writeDbRuns(st: Storage, ps: number, runs: Iterable<PageRun> | AsyncIterable<PageRun>): Promise<void> {
+  const lockByte = lockBytePageFor(ps);
+  for await (const { first, bytes } of runs) {
+    const at = lockByte - first;
+    if (at < 0 || at * ps >= bytes.length) {
+      await st.write('db', (first - 1) * ps, bytes);
+      continue;
+    }
+    if (at > 0) await st.write('db', (first - 1) * ps, bytes.subarray(0, at * ps));
+    if ((at + 1) * ps < bytes.length) await st.write('db', lockByte * ps, bytes.subarray((at + 1) * ps));
   }
 }
 
