@@ -392,7 +392,11 @@ async function copyWalPrefix(source: NodeFileStorage, snap: SnapshotIdentity, to
   return copied;
 }
 
-/** Streams `kind` of the source (its first `end` bytes; default all) into `to`, hashing as it goes. */
+/**
+ * Streams `kind` of the source (its first `end` bytes; default all) into `to`, hashing what
+ * is written: a file that changes meanwhile (a live -shm) is copied as read, and the hash is
+ * of the copy.
+ */
 async function copyRaw(source: NodeFileStorage, kind: SideFileKind, to: string, end?: number): Promise<RawCopy | null> {
   if (!(await source.exists(kind))) return null;
   const size = end ?? (await source.size(kind));
@@ -406,6 +410,11 @@ async function copyRaw(source: NodeFileStorage, kind: SideFileKind, to: string, 
       return b;
     }, size);
     await out.sync();
+    // Deleted between the look and the read (a journal at the end of a commit): not copied.
+    if (h.size === 0 && !(await source.exists(kind))) {
+      await unlink(to);
+      return null;
+    }
     return { path: to, ...h };
   } catch (e) {
     throw ioerr(`copying ${source.pathOf(kind)} to ${to}`, e);
