@@ -184,6 +184,21 @@ describe.each(['wal', 'rollback'] as const)('quire verify, %s source', (mode) =>
     }
   });
 
+  it('a renamed copy verifies with its side files under either name; extras under either are named', async () => {
+    const { folder, copy, manifest } = await forensicCopy(mode);
+    const renamed = path.join(folder, 'item-4.db');
+    renameSync(copy, renamed);
+    expect(await cli(['verify', manifest, renamed])).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
+    for (const k of sides) renameSync(`${copy}.source-${k}`, `${renamed}.source-${k}`);
+    expect(await cli(['verify', manifest, renamed])).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
+    writeFileSync(`${copy}.source-x`, 'planted');
+    expect(await cli(['verify', manifest, renamed])).toEqual({
+      code: 1,
+      stdout: `${copy}.source-x: extra (a side-file copy the manifest does not list)\n`,
+      stderr: '',
+    });
+  });
+
   it('reads a format-1 manifest (absolute side-file paths only)', async () => {
     const { folder, copy, manifest } = await forensicCopy(mode);
     const m = JSON.parse(readFileSync(manifest, 'utf8'));
