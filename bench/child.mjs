@@ -4,6 +4,7 @@
 //   node --expose-gc bench/child.mjs once     <cfg.json> <out.json> <scenario> <group> <competitor> [repeat]
 //   node --expose-gc bench/child.mjs baseline <cfg.json> <out.json>
 //   node --expose-gc bench/child.mjs live     <cfg.json> <out.json>
+//   node --expose-gc bench/child.mjs verify   <cfg.json> <out.json> <scenario>
 //
 // suite: setup + one warm-up run (checked) of every competitor, then a Benchmark.Suite over
 // those that passed. A competitor may keep statistics of its own (per-commit latencies):
@@ -11,6 +12,8 @@
 // process's peak RSS (process.resourceUsage().maxRSS, taken before anything else is checked;
 // with BENCH_PROFILE=1, as profile.mjs runs it, the result is not checked at all).
 // baseline: the peak RSS of this process with the libraries loaded and nothing done.
+// verify (run.mjs --verify): setup, one run and its check, cleanup and teardown of every
+// competitor of every group of a scenario, nothing timed: whether each still makes a right result.
 // Progress goes to stderr; the result is written as JSON to <out.json>.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SCENARIOS, loadSqlJs } from './lib/scenarios.mjs';
@@ -39,6 +42,18 @@ function findGroup() {
   return { sc, g };
 }
 
+/** Setup (once), one run and its check, then cleanup: the run's time and the check's verdict. */
+async function checkedRun(c) {
+  await c.setup?.();
+  const t0 = performance.now();
+  await c.run();
+  const ms = performance.now() - t0;
+  const bad = runCheck(c);
+  const stats = c.stats?.();
+  await c.cleanup?.();
+  return { ms, check: bad ?? 'ok', stats };
+}
+
 async function suite() {
   const { sc, g } = findGroup();
   const comps = g.competitors();
@@ -46,14 +61,10 @@ async function suite() {
   const warmup = {};
   for (const c of comps) {
     try {
-      await c.setup?.();
-      const t0 = performance.now();
-      await c.run();
-      const ms = performance.now() - t0;
-      const bad = runCheck(c);
-      await c.cleanup?.();
+      const { ms, check } = await checkedRun(c);
+      const bad = check === 'ok' ? null : check;
       c.resetStats?.();
-      warmup[c.id] = { ms, check: bad ?? 'ok' };
+      warmup[c.id] = { ms, check };
       if (bad) log(`  ${c.label}: warm-up result is wrong: ${bad}`);
       else ready.push(c);
     } catch (e) {
@@ -83,6 +94,40 @@ async function suite() {
     if (c.throughput) competitors[c.id].throughput = c.throughput;
     if (c.stats && timed[c.id]) competitors[c.id].stats = c.stats();
     if (c.separate) competitors[c.id].separate = true;
+  }
+  return { competitors };
+}
+
+/** Every group of the scenario, one after the other in this process. */
+async function verify() {
+  const groups = {};
+  for (const g of SCENARIOS[scenarioName].groups(cfg)) {
+    log(`[${scenarioName} / ${g.label}] verify`);
+    groups[g.id] = await verifyGroup(g);
+  }
+  return { groups };
+}
+
+async function verifyGroup(g) {
+  const comps = g.competitors();
+  const competitors = {};
+  for (const c of comps) {
+    try {
+      competitors[c.id] = { label: c.label, ...(await checkedRun(c)) };
+      competitors[c.id].checked = typeof c.check === 'function'; // false: it makes no result (a load, a row source)
+    } catch (e) {
+      competitors[c.id] = { label: c.label, check: `failed: ${e?.message ?? e}` };
+    }
+  }
+  // Competitors of a group may share a working directory: tear down after all have run.
+  for (const c of comps) {
+    const r = competitors[c.id];
+    try {
+      await c.teardown?.();
+    } catch (e) {
+      if (r.check === 'ok') r.check = `teardown failed: ${e?.message ?? e}`;
+    }
+    if (r.check !== 'ok') log(`  ${c.label}: ${r.check}`);
   }
   return { competitors };
 }
@@ -118,11 +163,13 @@ async function baseline() {
   return { peakRssBytes: base, peakRssWithSqlJsBytes: peakRss() };
 }
 
-const modes = { suite, once, baseline, live: () => runLive(cfg, SCENARIOS.live.sampling(cfg), log) };
+/** --verify: the live scenario's phases with one timed copy each (every copy still checked). */
+const VERIFY_SAMPLING = { rounds: 1, minSamples: 1, maxTime: 0 };
+const modes = { suite, once, baseline, verify, live: () => runLive(cfg, cfg.verify ? VERIFY_SAMPLING : SCENARIOS.live.sampling(cfg), log) };
 
 const fn = modes[mode];
 if (!fn) {
-  log(`usage: child.mjs suite|once|baseline|live <cfg.json> <out.json> ...`);
+  log(`usage: child.mjs suite|once|baseline|live|verify <cfg.json> <out.json> ...`);
   process.exit(2);
 }
 const result = await fn();

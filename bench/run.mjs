@@ -1,8 +1,11 @@
 // quire's benchmark suite: `npm run bench` (builds first), or
 //
-//   node --expose-gc bench/run.mjs [--quick] [--only scan,open,...] [--no-big] [--out file]
+//   node --expose-gc bench/run.mjs [--quick | --verify] [--only scan,open,...] [--no-big] [--out file]
 //
-//   --quick   small datasets and few samples (a smoke test: well under a minute)
+//   --quick   small datasets and few samples (well under a few minutes)
+//   --verify  tiny datasets, nothing timed: each competitor of each scenario makes one result
+//             and it is checked as the warm-up's is (seconds; test/bench-smoke.test.ts); the
+//             live scenario's phases each make and check one copy under the writer
 //   --only    run just these scenarios (comma-separated): scan, open, copy, live (reads and
 //             copies), insert-bulk, insert-random, small-tx, copy-hook (writes: lib/write.mjs)
 //   --no-big  skip the ~1 GB leg of the copy scenario (never run in --quick)
@@ -27,17 +30,18 @@ import { printReport } from './lib/report.mjs';
 const ORDER = ['scan', 'open', 'copy', 'live', 'insert-bulk', 'insert-random', 'small-tx', 'copy-hook'];
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, big: true, out: null };
+  const o = { quick: false, verify: false, only: null, big: true, out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
+    else if (a === '--verify') o.verify = true;
     else if (a === '--no-big') o.big = false;
     else if (a === '--only') o.only = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a.startsWith('--only=')) o.only = a.slice(7).split(',').filter(Boolean);
     else if (a === '--out') o.out = argv[++i];
     else if (a.startsWith('--out=')) o.out = a.slice(6);
     else if (a === '--help' || a === '-h') {
-      console.log(`usage: node --expose-gc bench/run.mjs [--quick] [--only ${ORDER.join(',')}] [--no-big] [--out file]`);
+      console.log(`usage: node --expose-gc bench/run.mjs [--quick | --verify] [--only ${ORDER.join(',')}] [--no-big] [--out file]`);
       process.exit(0);
     } else {
       console.error(`bench: unknown argument ${a}`);
@@ -66,7 +70,9 @@ if (!existsSync(path.join(REPO_DIR, 'dist', 'node.js'))) {
   process.exit(1);
 }
 
-const sizes = args.quick
+const sizes = args.verify
+  ? { scanRows: 2_000, smallRows: 100, bigRows: 0, liveRows: 2_000, randomRows: 1_000, commits: 20 }
+  : args.quick
   ? { scanRows: 20_000, smallRows: 200, bigRows: 0, liveRows: 10_000, randomRows: 5_000, commits: 100 }
   : { scanRows: 1_000_000, smallRows: 1_000, bigRows: args.big ? 4_000_000 : 0, liveRows: 550_000, randomRows: 200_000, commits: 2_000 };
 
@@ -80,13 +86,15 @@ if (wanted.includes('copy') && sizes.bigRows) datasets.big = strip(ensureScanDb(
 if (wanted.includes('live')) datasets.live = strip(ensureLiveDb(sizes.liveRows, log));
 if (wanted.includes('insert-random')) datasets.random = strip(ensureRandomDb(sizes.randomRows, log));
 
+const short = args.quick || args.verify;
 const cfg = {
-  quick: args.quick,
+  quick: short,
+  verify: args.verify,
   datasets,
   live: {
     writer: { rateHz: 300, seed: 1 },
-    capMs: args.quick ? 3_000 : 30_000,
-    timeoutMs: args.quick ? 20_000 : 120_000,
+    capMs: args.verify ? 1_000 : args.quick ? 3_000 : 30_000,
+    timeoutMs: short ? 20_000 : 120_000,
   },
   // The write scenarios (lib/write.mjs). insert-bulk writes the scan dataset's rows, so its
   // result can be compared with that file.
@@ -94,7 +102,7 @@ const cfg = {
     bulkRows: sizes.scanRows,
     randomRows: sizes.randomRows,
     commits: sizes.commits,
-    hook: { rateHz: 300, timeoutMs: args.quick ? 30_000 : 120_000 },
+    hook: { rateHz: 300, timeoutMs: short ? 30_000 : 120_000 },
   },
 };
 const tmpDir = path.join(OUT_DIR, 'tmp');
@@ -142,6 +150,7 @@ const results = {
     startedAt: new Date().toISOString(),
     args: process.argv.slice(2),
     quick: args.quick,
+    verify: args.verify,
     scenarios: wanted,
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
@@ -204,6 +213,11 @@ async function runScenario(name) {
     r.dataset = describeDataset(r.dataset);
     return { title: sc.title, ...r, loadavg: { before: loadBefore, after: os.loadavg() } };
   }
+  if (args.verify) {
+    const { groups } = await child('verify', name);
+    for (const g of sc.groups(cfg)) groups[g.id] = { label: g.label, dataset: describeDataset(g.dataset), ...groups[g.id] };
+    return { title: sc.title, groups };
+  }
   const out = { title: sc.title, sampling: sc.sampling(cfg), groups: {}, cross: [] };
   for (const g of sc.groups(cfg)) {
     log(`\n[${name} / ${g.label}] ${sc.title}`);
@@ -244,7 +258,7 @@ async function runScenario(name) {
 }
 
 try {
-  results.baseline = await child('baseline');
+  if (!args.verify) results.baseline = await child('baseline');
   for (const name of wanted) {
     try {
       results.scenarios[name] = await runScenario(name);
@@ -260,9 +274,34 @@ results.meta.finishedAt = new Date().toISOString();
 results.meta.loadavgAtEnd = os.loadavg();
 const resultsPath = args.out ? path.resolve(args.out) : path.join(OUT_DIR, 'results.json');
 writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
-const errors = printReport(results, (s) => process.stdout.write(s + '\n'));
+const errors = args.verify ? printVerified(results) : printReport(results, (s) => process.stdout.write(s + '\n'));
 console.log(`\nresults: ${path.relative(process.cwd(), resultsPath)}`);
 if (errors > 0) {
   console.log(`${errors} error(s): see the ERROR lines above`);
   process.exitCode = 1;
+}
+
+/** --verify: one line per competitor (its check's verdict); returns the number of failures. */
+function printVerified(r) {
+  let bad = 0;
+  for (const [name, sc] of Object.entries(r.scenarios)) {
+    console.log(`== ${name}: ${sc.title}`);
+    if (sc.error) {
+      console.log(`  ERROR: ${sc.error}`);
+      bad++;
+      continue;
+    }
+    const checks = sc.groups
+      ? Object.entries(sc.groups).flatMap(([gid, g]) => Object.entries(g.competitors).map(([id, c]) => [`${gid}/${id}${c.checked === false ? ' (makes no result to check)' : ''}`, c.check]))
+      : [
+          ...Object.entries(sc.phases.idle.competitors).map(([id, c]) => [`idle/${id}`, c.error ?? 'ok']),
+          ['live/quire', sc.phases.live.copyChecks.failed.length === 0 ? 'ok' : sc.phases.live.copyChecks.failed.join('; ')],
+          ['sqliteLive', sc.phases.sqliteLive.checkError ?? sc.phases.sqliteLive.error ?? 'ok'],
+        ];
+    for (const [id, check] of checks) {
+      if (check !== 'ok') bad++;
+      console.log(`  ${id}: ${check === 'ok' ? 'ok' : `ERROR: ${check}`}`);
+    }
+  }
+  return bad;
 }
