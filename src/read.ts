@@ -10,12 +10,15 @@
  * Every iteration reads one snapshot (taken when it starts, released when it ends or the
  * loop breaks), so a row set is one committed state even while quire writes the file.
  */
-import { ErrorCode, QuireError } from '../pager/errors.js';
-import type { PageSource } from '../pager/source.js';
+import { corrupt, ErrorCode, QuireError } from '../pager/errors.js';
+import type { PageSource, Pgno } from '../pager/source.js';
+import type { Encoding } from '../pager/header.js';
 import { IndexCursor, TableCursor, scanTable } from '../btree/cursor.js';
 import type { SqlValue } from '../btree/value.js';
+import { decodeRecord, encodeText, serialTypeSize } from '../btree/record.js';
+import { readVarint, type Varint } from '../btree/varint.js';
 import { toHex } from '../pager/bytes.js';
-import { fallbackValue, type TableInfo } from './catalog.js';
+import { fallbackValue, type Column, type TableInfo } from './catalog.js';
 
 export type Row = SqlValue[];
 
@@ -260,13 +263,144 @@ export function exportRow(row: Row): string {
   return s + ']';
 }
 
-/** A CSV field (RFC 4180: quoted when it holds a comma, quote or line break). */
-export function csvValue(v: SqlValue): string {
-  let s: string;
-  if (v === null) return '';
-  if (typeof v === 'number') s = Number.isFinite(v) ? String(v) : v > 0 ? 'Inf' : '-Inf';
-  else if (typeof v === 'bigint') s = v.toString();
-  else if (typeof v === 'string') s = v;
-  else s = toHex(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+// ---------------------------------------------------------------- rows with storage classes
+
+/**
+ * Storage class of each value of an {@link ExactRow}, where the plain row cannot tell:
+ *
+ *   KIND          VALUE IN THE ROW     MEANING
+ *   KIND_PLAIN    as rows() gives it    NULL, INTEGER, TEXT or BLOB (the JS type says which)
+ *   KIND_REAL     number                a REAL, integral or not (1.0 is not the INTEGER 1)
+ *   KIND_RAWTEXT  Uint8Array            TEXT whose bytes are not valid UTF-8 in a UTF-8
+ *                                       database: the bytes as stored (decoding replaces
+ *                                       them with U+FFFD). In UTF-16 databases TEXT is
+ *                                       always the decoded string, as SQLite converts it.
+ */
+export const KIND_PLAIN = 0;
+export const KIND_REAL = 1;
+export const KIND_RAWTEXT = 2;
+
+/** A row as rows() shapes it, with the storage class of each value (see KIND_*). */
+export interface ExactRow {
+  values: Row;
+  kinds: Uint8Array;
+}
+
+const typeSlot: Varint = { value: 0 };
+
+/** The serial types of a record's header (CORRUPT, naming `pgno`, when the header is bad). */
+function serialTypes(payload: Uint8Array, pgno: Pgno): number[] {
+  const end = payload.length;
+  const n = readVarint(payload, 0, end, typeSlot);
+  const size = typeSlot.value;
+  if (n === 0 || typeof size !== 'number' || size > end || size < n) throw corrupt(pgno, 'bad record header');
+  const out: number[] = [];
+  for (let p = n; p < size; ) {
+    const k = readVarint(payload, p, size, typeSlot);
+    if (k === 0 || typeof typeSlot.value !== 'number') throw corrupt(pgno, 'bad serial type in a record header');
+    out.push(typeSlot.value);
+    p += k;
+  }
+  return out;
+}
+
+/**
+ * Decodes a record keeping what a plain decode loses: which numbers are REALs, and the bytes
+ * of TEXT that does not decode cleanly. `kinds` gets one KIND_* per value.
+ */
+function decodeExact(payload: Uint8Array, encoding: Encoding, pgno: Pgno, kinds: number[]): SqlValue[] {
+  const values = decodeRecord(payload, encoding, pgno);
+  const types = serialTypes(payload, pgno);
+  let body = payload.length - types.reduce((s, t) => s + serialTypeSize(t), 0);
+  for (let i = 0; i < types.length; i++) {
+    const t = types[i];
+    const size = serialTypeSize(t);
+    let kind = KIND_PLAIN;
+    if (t === 7 && values[i] !== null) kind = KIND_REAL;
+    else if (t >= 13 && t & 1) {
+      const s = values[i] as string;
+      if (encoding === 1 && s.includes('\ufffd')) {
+        const raw = payload.slice(body, body + size);
+        if (!sameBytes(encodeText(s, encoding), raw)) {
+          values[i] = raw;
+          kind = KIND_RAWTEXT;
+        }
+      }
+    }
+    kinds.push(kind);
+    body += size;
+  }
+  return values;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Kind of a column's fallback value (a short row's DEFAULT). */
+function fallbackKind(c: Column): number {
+  return c.fallback?.type === 'real' ? KIND_REAL : KIND_PLAIN;
+}
+
+/**
+ * Maps a decoded record to an ExactRow in the shape rows() gives: `[rowid, ...stored columns]`
+ * for rowid tables, the stored columns in declaration order for WITHOUT ROWID. A REAL-affinity
+ * column's integer (SQLite stores integral REALs as integers there) is a REAL, as SQLite reads it.
+ */
+function exactRow(t: TableInfo, rowid: SqlValue | undefined, rec: SqlValue[], recKinds: number[]): ExactRow {
+  const values: Row = [];
+  const kinds: number[] = [];
+  if (rowid !== undefined) {
+    values.push(rowid);
+    kinds.push(KIND_PLAIN);
+  }
+  for (let i = 0; i < t.columns.length; i++) {
+    const c = t.columns[i];
+    if (c.slot < 0) continue;
+    let v: SqlValue;
+    let k: number;
+    if (i === t.rowidAlias) {
+      v = rowid ?? null;
+      k = KIND_PLAIN;
+    } else if (c.slot < rec.length) {
+      v = rec[c.slot];
+      k = recKinds[c.slot];
+    } else {
+      v = fallbackValue(c);
+      k = fallbackKind(c);
+    }
+    if (c.def.affinity === 'REAL' && i !== t.rowidAlias && (typeof v === 'number' || typeof v === 'bigint') && k === KIND_PLAIN) {
+      v = Number(v);
+      k = KIND_REAL;
+    }
+    values.push(v);
+    kinds.push(k);
+  }
+  return { values, kinds: Uint8Array.from(kinds) };
+}
+
+/**
+ * Iterates a table's rows in b-tree order over `snap` with their storage classes (for dump
+ * and the lossless export). Slower than {@link RowIterator}: one payload copy per row.
+ */
+export async function* exactRows(t: TableInfo, snap: PageSource): AsyncGenerator<ExactRow> {
+  assertReadable(t);
+  const enc = snap.encoding;
+  if (!t.withoutRowid) {
+    const cur = new TableCursor(snap, t.rootPage);
+    for (let ok = await cur.first(); ok; ok = await cur.next()) {
+      const kinds: number[] = [];
+      const rec = decodeExact(await cur.payload(), enc, t.rootPage, kinds);
+      yield exactRow(t, cur.rowid as number | bigint, rec, kinds);
+    }
+    return;
+  }
+  const cur = new IndexCursor(snap, t.rootPage, t.keyInfo);
+  for (let ok = await cur.first(); ok; ok = await cur.next()) {
+    const kinds: number[] = [];
+    const rec = decodeExact(await cur.payload(), enc, t.rootPage, kinds);
+    yield exactRow(t, undefined, rec, kinds);
+  }
 }

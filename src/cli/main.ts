@@ -17,12 +17,14 @@ import { BACKUP } from './backup.js';
 import { VERIFY } from './verify.js';
 import { INFO } from './info.js';
 import { TABLES } from './tables.js';
+import { SCHEMA } from './schema.js';
+import { DUMP } from './dump.js';
 import { EXPORT } from './export.js';
 import { CHECK } from './check.js';
 import { IMPORT } from './import.js';
 import { VACUUM } from './vacuum.js';
 
-export const COMMANDS: readonly CommandSpec[] = [INFO, TABLES, EXPORT, CHECK, IMPORT, VACUUM, BACKUP, VERIFY];
+export const COMMANDS: readonly CommandSpec[] = [INFO, TABLES, SCHEMA, EXPORT, DUMP, CHECK, IMPORT, VACUUM, BACKUP, VERIFY];
 
 /** `quire --help`: every command with what it does, the exit codes, examples. */
 export function topHelp(): string {
