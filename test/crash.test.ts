@@ -84,7 +84,7 @@ async function rewrite(
   journalMode: JournalMode,
   { spill = false, rollback = false }: { spill?: boolean; rollback?: boolean } = {},
 ): Promise<void> {
-  const p = await Pager.open(storage, { readOnly: false, journalMode, walAutoCheckpoint: 0, spillBytes: spill ? 16 * 1024 : Infinity });
+  const p = await Pager.open(storage, { readOnly: false, journalMode, walAutoCheckpoint: 0, spillBytes: spill ? 16 * 1024 : Infinity, newPageSize: 1024 });
   const t = await p.beginWrite();
   const ps = p.pageSize;
   const n = b.length / ps;
@@ -178,6 +178,40 @@ describe('crash at every step of a commit', () => {
   }
 });
 
+describe('crash at every step of the first commit into an empty file', () => {
+  for (const mode of MODES.filter((m) => !m.wal)) {
+    it(`${mode.name}: SQLite and quire find no table or the whole database`, async () => {
+      const dir = tempDir();
+      const { b, dumpB } = makePair(dir, false);
+      const empty = dump(materialize(dir, 'empty.db', { db: new Uint8Array(0) }));
+      expect(empty).toBe('');
+      const clean = new FaultyStorage({ db: new Uint8Array(0) });
+      await rewrite(clean, b, mode.journalMode);
+      const total = clean.ops;
+      expect(await recoveredBoth(dir, 'clean', clean.current())).toEqual([dumpB, dumpB]);
+      const random = rng(77 + total);
+      const seen = { before: 0, after: 0 };
+      for (let k = 0; k < total; k++) {
+        const st = new FaultyStorage({ db: new Uint8Array(0) });
+        st.failAt = k;
+        await rewrite(st, b, mode.journalMode).then(
+          () => expect.unreachable(`no crash at op ${k}`),
+          (e) => expect(e instanceof CrashError || (isQuireError(e) && e.code === 'IOERR' && e.cause instanceof CrashError), String(e)).toBe(true),
+        );
+        for (const outcome of outcomes(random)) {
+          const [bySqlite, byQuire] = await recoveredBoth(dir, `e-${k}`, st.crashImage(outcome));
+          expect([empty, dumpB], `crash at op ${k}/${total}`).toContain(bySqlite);
+          expect(byQuire, `quire recovery, crash at op ${k}/${total}`).toBe(bySqlite);
+          if (bySqlite === empty) seen.before++;
+          else seen.after++;
+        }
+      }
+      expect(seen.before).toBeGreaterThan(0);
+      expect(seen.after).toBeGreaterThan(0);
+    }, 300_000);
+  }
+});
+
 /** The files after a crash (or none), as SQLite and as quire (opened for writing) recover them. */
 async function recoveredBoth(dir: string, tag: string, files: Partial<Record<FileKind, Uint8Array>>): Promise<[string, string]> {
   const got = dump(materialize(dir, `sqlite-${tag}.db`, files));
@@ -222,6 +256,16 @@ describe('crash at every step of a spilled transaction that rolls back', () => {
     }, 300_000);
   }
 });
+
+/**
+ * Crash outcomes for FaultyStorage.crashImage: every unsynced operation lost; every one landed;
+ * every write torn (every other 512-byte sector lands) — deterministic — and `random` twice.
+ */
+function outcomes(random: () => number): Array<() => number> {
+  let i = 0;
+  const tearing = () => (i++ % 2 === 0 ? 0.5 : 0.3);
+  return [() => 0, () => 0.99, tearing, random, random];
+}
 
 /** A database made by SQLite with `rows` rows of table t (and an index), in rollback mode. */
 function sqliteDb(dir: string, name: string, pageSize: number, rows: number): { bytes: Uint8Array; dump: string } {
@@ -281,11 +325,9 @@ describe('crash at every step of a backup into an existing database', () => {
             (e: unknown) => e,
           );
           expect(err instanceof CrashError || (isQuireError(err) && err.code === 'IOERR' && err.cause instanceof CrashError), String(err)).toBe(true);
-          // Every unsynced operation lost, every one landed, and two random mixes (some torn).
-          const outcomes = [() => 0, () => 0.99, random, random];
-          for (let trial = 0; trial < outcomes.length; trial++) {
+          for (const [trial, outcome] of outcomes(random).entries()) {
             // The crash image is written to disk, hot journal included, for SQLite to recover.
-            const [bySqlite, byQuire] = await recoveredBoth(dir, `b-${k}-${trial}`, st.crashImage(outcomes[trial]));
+            const [bySqlite, byQuire] = await recoveredBoth(dir, `b-${k}-${trial}`, st.crashImage(outcome));
             expect([old.dump, copy.dump], `crash at op ${k}/${total}, trial ${trial}`).toContain(bySqlite);
             expect(byQuire, `quire recovery, crash at op ${k}/${total}, trial ${trial}`).toBe(bySqlite);
             if (bySqlite === old.dump) seen.before++;
