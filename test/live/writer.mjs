@@ -13,6 +13,23 @@
 //   checkpointEvery (commits; cycles PASSIVE, RESTART, TRUNCATE), spillEvery (commits: a big
 //   transaction that spills the cache and then rolls back), window, seed }.
 // It prints one JSON line of counters when it stops (SIGTERM or duration reached).
+//
+// Control: started with an IPC channel (test/live.test.ts), it answers messages
+// { id, cmd, ... } with { id, counters, result?, error? }, so a test drives it to a known state
+// instead of sleeping. A command runs between transactions (the loop is synchronous).
+//   status                       the counters
+//   pause / resume               stop / restart the free-running loop (`paused: true` in the
+//                                options starts it paused); pause answers with no transaction open
+//   commit { n }                 n transactions now (the checkpoint and spill schedules apply)
+//   checkpoint { kind }          PRAGMA wal_checkpoint(kind); result: its [busy, log, checkpointed]
+//   hold { spill }               BEGIN IMMEDIATE and one transaction's writes, left open (with
+//                                spill: also a big update through a 4-page cache, so pages of the
+//                                open transaction are written into the db file); the loop waits
+//   end { commit }               COMMIT (counted) or ROLLBACK of the held transaction
+//   wait { commits, spills, checkpoints }
+//                                answered once the counters reach at least these (checkpoints:
+//                                of any kind); the free-running loop keeps going meanwhile
+//   stop                         like SIGTERM
 import Database from 'better-sqlite3';
 
 const [, , cmd, file, arg3, arg4] = process.argv;
@@ -68,7 +85,8 @@ if (cmd === 'run') {
 
   const counters = { commits: 0, checkpoints: { PASSIVE: 0, RESTART: 0, TRUNCATE: 0 }, spills: 0, errors: 0 };
   const kinds = ['PASSIVE', 'RESTART', 'TRUNCATE'];
-  const txn = db.transaction(() => {
+  /** One transaction's writes: every invariant holds again at its end. */
+  const body = () => {
     const n = getN.get().v + 1;
     const a = 1 + Math.floor(random() * 100);
     let b = 1 + Math.floor(random() * 100);
@@ -81,57 +99,123 @@ if (cmd === 'run') {
     for (let k = 0; k < 5; k++) bump.run(1 + Math.floor(random() * bigRows));
     bigsum.run();
     setN.run(n);
-  });
+  };
+  const txn = db.transaction(body);
+  const checkpoint = (kind) => {
+    const r = db.prepare(`PRAGMA wal_checkpoint(${kind})`).raw().get();
+    counters.checkpoints[kind]++;
+    return r;
+  };
+  /** A big update through a tiny cache: pages of the open transaction reach the db file. */
+  const spillInto = () => spillUpd.run(counters.commits % 3);
+
+  /** One transaction, then the checkpoint and spill schedules. */
+  function commitOne() {
+    txn();
+    counters.commits++;
+    if (o.checkpointEvery && counters.commits % o.checkpointEvery === 0) checkpoint(kinds[(counters.commits / o.checkpointEvery) % 3]);
+    if (o.spillEvery && counters.commits % o.spillEvery === 0) {
+      // A transaction too big for a tiny cache: it spills pages into the file, then rolls back.
+      db.pragma('cache_size = 4');
+      db.exec('BEGIN');
+      spillInto();
+      db.exec('ROLLBACK');
+      db.pragma('cache_size = -2000');
+      counters.spills++;
+    }
+  }
 
   const sab = new Int32Array(new SharedArrayBuffer(4));
   const sleep = (ms) => { if (ms > 0) Atomics.wait(sab, 0, 0, ms); };
   let stop = false;
+  let paused = o.paused === true;
+  let held = false;
   process.on('SIGTERM', () => { stop = true; });
+
+  // ---- control over IPC
+  const waiters = [];
+  const reached = (w) =>
+    counters.commits >= (w.commits ?? 0) &&
+    counters.spills >= (w.spills ?? 0) &&
+    counters.checkpoints.PASSIVE + counters.checkpoints.RESTART + counters.checkpoints.TRUNCATE >= (w.checkpoints ?? 0);
+  const answer = (id, extra = {}) => process.send?.({ id, counters, ...extra });
+  const wake = () => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (reached(waiters[i])) answer(waiters.splice(i, 1)[0].id);
+    }
+  };
+  const commands = {
+    status: () => undefined,
+    pause: () => { paused = true; },
+    resume: () => { paused = false; },
+    stop: () => { stop = true; },
+    commit: (m) => { for (let i = 0; i < m.n; i++) commitOne(); },
+    checkpoint: (m) => checkpoint(m.kind),
+    hold: (m) => {
+      if (held) throw new Error('a transaction is already held');
+      if (m.spill) db.pragma('cache_size = 4');
+      db.exec('BEGIN IMMEDIATE');
+      held = true;
+      body();
+      if (m.spill) spillInto();
+    },
+    end: (m) => {
+      if (!held) throw new Error('no transaction is held');
+      db.exec(m.commit ? 'COMMIT' : 'ROLLBACK');
+      held = false;
+      db.pragma('cache_size = -2000');
+      if (m.commit) counters.commits++;
+    },
+  };
+  process.on('message', (m) => {
+    if (m.cmd === 'wait') {
+      waiters.push(m);
+      wake();
+      return;
+    }
+    try {
+      const result = commands[m.cmd](m);
+      answer(m.id, result === undefined ? {} : { result });
+    } catch (e) {
+      answer(m.id, { error: String(e?.message ?? e) });
+    }
+    wake();
+  });
+
   const t0 = Date.now();
   const period = o.rateHz ? 1000 / o.rateHz : 0;
   let next = Date.now();
-  // The loop is synchronous (better-sqlite3), so SIGTERM is noticed between slices.
+  // The loop is synchronous (better-sqlite3), so SIGTERM and commands are noticed between slices.
   function slice() {
     const sliceEnd = Date.now() + 50;
-    while (!stop && Date.now() < sliceEnd) {
+    while (!stop && !paused && !held && Date.now() < sliceEnd) {
       if (o.durationMs && Date.now() - t0 >= o.durationMs) { stop = true; break; }
       if (o.burstMs && o.gapMs) {
         const phase = (Date.now() - t0) % (o.burstMs + o.gapMs);
-        if (phase >= o.burstMs) { sleep(o.burstMs + o.gapMs - phase); continue; }
+        if (phase >= o.burstMs) { sleep(Math.min(o.burstMs + o.gapMs - phase, sliceEnd - Date.now())); continue; }
       }
       try {
-        txn();
-        counters.commits++;
-        if (o.checkpointEvery && counters.commits % o.checkpointEvery === 0) {
-          const kind = kinds[(counters.commits / o.checkpointEvery) % 3];
-          db.pragma(`wal_checkpoint(${kind})`);
-          counters.checkpoints[kind]++;
-        }
-        if (o.spillEvery && counters.commits % o.spillEvery === 0) {
-          // A transaction too big for a tiny cache: it spills pages into the file, then rolls back.
-          db.pragma('cache_size = 4');
-          db.exec('BEGIN');
-          spillUpd.run(counters.commits % 3);
-          db.exec('ROLLBACK');
-          db.pragma('cache_size = -2000');
-          counters.spills++;
-        }
+        commitOne();
       } catch (e) {
         counters.errors++;
         if (counters.errors > 1000) throw e;
       }
       if (period) {
         next += period;
-        sleep(next - Date.now());
+        sleep(Math.min(next - Date.now(), sliceEnd - Date.now()));
         if (Date.now() - next > 1000) next = Date.now();
       }
     }
+    wake();
     if (stop) {
+      if (held) db.exec('ROLLBACK');
       db.close();
       process.stdout.write(JSON.stringify(counters) + '\n');
       process.exit(0);
     }
-    setImmediate(slice);
+    // Paused or holding: poll for commands without spinning.
+    if (paused || held) setTimeout(slice, 5);
+    else setImmediate(slice);
   }
   slice();
 }
