@@ -404,3 +404,12 @@ export async function* exactRows(t: TableInfo, snap: PageSource): AsyncGenerator
     yield exactRow(t, undefined, rec, kinds);
   }
 }
+
+/** The number of rows of a table (walks its leaves; decodes no record). */
+export async function countRows(t: TableInfo, snap: PageSource): Promise<number> {
+  assertReadable(t);
+  const cur = t.withoutRowid ? new IndexCursor(snap, t.rootPage, t.keyInfo) : new TableCursor(snap, t.rootPage);
+  let n = 0;
+  for (let ok = await cur.first(); ok; ok = await cur.next()) n++;
+  return n;
+}

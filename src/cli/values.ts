@@ -27,7 +27,7 @@
 import { ErrorCode, QuireError } from '../../pager/errors.js';
 import { toHex } from '../../pager/bytes.js';
 import type { SqlValue } from '../../btree/value.js';
-import type { Affinity } from '../schema/types.js';
+import type { Affinity, TypedValue } from '../schema/types.js';
 import { exportValue, KIND_REAL, KIND_RAWTEXT } from '../read.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -72,8 +72,14 @@ function int64(text: string, line: number): bigint {
 
 const REAL_WORDS: Record<string, number> = { Infinity: Infinity, '-Infinity': -Infinity, '-0': -0 };
 
+/**
+ * A value read back: an SQL value, or a REAL whose value is integral (a JS number alone would
+ * be stored as an INTEGER), as the storage-class-explicit TypedValue tx.insert takes.
+ */
+export type ReadValue = SqlValue | TypedValue;
+
 /** {"int":..}, {"real":..} or {"blob":..} back to its value. */
-function objectValue(v: object, line: number): SqlValue {
+function objectValue(v: object, line: number): ReadValue {
   const keys = Object.keys(v);
   const o = v as Record<string, unknown>;
   if (keys.length === 1 && typeof o[keys[0]] === 'string') {
@@ -86,7 +92,7 @@ function objectValue(v: object, line: number): SqlValue {
     if (keys[0] === 'real') {
       const r = s in REAL_WORDS ? REAL_WORDS[s] : s.trim() === '' ? NaN : Number(s);
       if (Number.isNaN(r)) throw misuse(line, `{"real":...} must hold a number, got ${JSON.stringify(s)}`);
-      return r;
+      return { type: 'real', value: r };
     }
   }
   throw misuse(line, `not a value of the export format: ${JSON.stringify(v)}`);
@@ -97,7 +103,7 @@ function objectValue(v: object, line: number): SqlValue {
  * string is TEXT, except in the default (untyped) format outside TEXT columns, where the
  * strings that format writes for big INTEGERs and ±Infinity are read back as those.
  */
-export function jsonToValue(v: unknown, line: number, affinity: Affinity, typed: boolean): SqlValue {
+export function jsonToValue(v: unknown, line: number, affinity: Affinity, typed: boolean): ReadValue {
   if (v === null || typeof v === 'number') return v as SqlValue;
   if (typeof v === 'string') {
     if (!typed && affinity !== 'TEXT') {
