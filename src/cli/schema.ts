@@ -8,14 +8,17 @@
  * A pattern is matched as the shell matches it: LIKE (case-insensitive, % and _) unless it
  * holds * ? or [, then GLOB against the lower-cased name. A view or a virtual table whose
  * columns quire can name gets the shell's `/* name(col,...) *\/` comment (view.ts).
- * Unlike the shell, a pattern that matches nothing is an error (NOTFOUND), not silence.
+ * A pattern LIKE sqlite_schema (or sqlite_master, ...) first prints the schema table's own
+ * definition, as the shell does. Unlike the shell, a pattern that matches nothing is an
+ * error (NOTFOUND), not silence; and the eponymous virtual tables of the shell's build
+ * (`/* fts3tokenize(...) *\/;`, which it adds for some patterns) are no part of a file.
  */
 import { ErrorCode, QuireError } from '../../pager/errors.js';
 import { openDatabase } from '../node/index.js';
 import type { Catalog, SchemaRow } from '../catalog.js';
 import { parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
-import { patternMatch, schemaLine } from './shell.js';
+import { likeMatch, patternMatch, schemaLine } from './shell.js';
 import { columnsComment } from './view.js';
 
 export const SCHEMA: CommandSpec = {
@@ -38,18 +41,23 @@ export function schemaRows(cat: Catalog, patterns: readonly string[]): SchemaRow
   return cat.rows.filter((r) => r.sql !== null && (patterns.length === 0 || patterns.some((p) => patternMatch(p, r.tblName))));
 }
 
+const SCHEMA_NAMES = ['sqlite_master', 'sqlite_schema', 'sqlite_temp_master', 'sqlite_temp_schema'];
+
 async function schemaCommand(argv: string[], io: CliIO): Promise<number> {
   const p = parseArgs(argv, SCHEMA.options);
   const [file, ...patterns] = positionals(p, SCHEMA, 1, Infinity);
   const db = await openDatabase(file);
   try {
     const cat = await db.schema();
+    let out = '';
     for (const pat of patterns) {
-      if (!cat.rows.some((r) => r.sql !== null && patternMatch(pat, r.tblName))) {
+      // The shell answers a pattern naming the schema table itself with its definition.
+      const isSchema = SCHEMA_NAMES.some((n) => likeMatch(pat, n));
+      if (isSchema) out += `CREATE TABLE ${pat} (\n  type text,\n  name text,\n  tbl_name text,\n  rootpage integer,\n  sql text\n);\n`;
+      else if (!cat.rows.some((r) => r.sql !== null && patternMatch(pat, r.tblName))) {
         throw new QuireError(ErrorCode.NOTFOUND, `no table matches ${JSON.stringify(pat)} in ${file}`);
       }
     }
-    let out = '';
     for (const r of schemaRows(cat, patterns)) {
       const comment = columnsComment(cat, r);
       out += schemaLine(comment ? `${r.sql}\n/* ${comment} */` : r.sql!);
