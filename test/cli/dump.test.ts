@@ -167,3 +167,62 @@ describe('quire dump loads into sqlite3 as the original', () => {
     });
   }
 });
+
+describe('quire dump TABLE, usage, output', () => {
+  const many = fixturePath(manifest.fixtures.find((f) => f.name === 'schema-many')!);
+
+  it('TABLE patterns select as the shell does (objects so named, a virtual table with its shadows)', async () => {
+    const dir = tempDir();
+    const copy = path.join(dir, 'many.db');
+    copyFileSync(many, copy);
+    for (const args of [['t01'], ['fts'], ['sqlite_sequence'], ['v0', 't03'], ['T0_'], ['odd%']]) {
+      const got = await cli(['dump', many, ...args]);
+      expect(got.stderr).toBe('');
+      const quoted = args.map((a) => `'${a}'`).join(' ');
+      expect(got.stdout, args.join(' ')).toBe(sqlite3(copy, `.dump --preserve-rowids ${quoted}\n`).stdout.toString('utf8'));
+    }
+  });
+
+  it('a pattern that matches nothing is NOTFOUND, before any output', async () => {
+    expect(await cli(['dump', many, 'nosuch'])).toEqual({ code: 1, stdout: '', stderr: `quire: NOTFOUND: no table matches "nosuch" in ${many}\n` });
+  });
+
+  it('waits for each write to finish before the next (backpressure)', async () => {
+    const big = fixturePath(manifest.fixtures.find((f) => f.name === 'large-payload')!);
+    let pending = false;
+    let writes = 0;
+    let overlapped = false;
+    let worst = 0;
+    const { main } = await import('../../src/cli/main.js');
+    const code = await main(['dump', big], {
+      stdout: (s) => {
+        if (pending) overlapped = true;
+        pending = true;
+        writes++;
+        // What came before the chunk's last line: under 64 KiB (a chunk is sent once full).
+        worst = Math.max(worst, s.lastIndexOf('\n', s.length - 2) + 1);
+        return new Promise<void>((resolve) =>
+          setImmediate(() => {
+            pending = false;
+            resolve();
+          }),
+        );
+      },
+      stderr: () => {},
+      isTTY: false,
+      stdin: async function* () {},
+    });
+    expect(code).toBe(0);
+    expect(overlapped).toBe(false);
+    expect(writes).toBeGreaterThan(10);
+    expect(worst).toBeLessThan(64 * 1024);
+  });
+
+  it('--help shows usage, description and examples', async () => {
+    const r = await cli(['dump', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^usage: quire dump DB \[TABLE\.\.\.\]\n\nPrints SQL text that rebuilds DB/);
+    expect(r.stdout).toContain('examples:\n  quire dump app.db > app.sql\n');
+  });
+});
