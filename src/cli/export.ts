@@ -22,12 +22,12 @@
 import { openDatabase } from '../node/index.js';
 import type { PageSource } from '../../pager/source.js';
 import type { TableInfo } from '../catalog.js';
-import { columnNames, exactRows, exportValue, KIND_PLAIN, RowIterator, type Row } from '../read.js';
+import { columnNames, exactRows, KIND_PLAIN, RowIterator, type Row } from '../read.js';
 import { asciiEqualNoCase } from '../schema/tokenize.js';
 import { UsageError, choiceOption, parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 import { FileOutputs, stdoutOutput, type ChunkedOutput } from './output.js';
-import { csvField, typedValue } from './values.js';
+import { csvField, jsonValue, typedValue } from './values.js';
 import path from 'node:path';
 
 export const EXPORT: CommandSpec = {
@@ -74,7 +74,7 @@ function rowidKey(t: TableInfo): string | null {
 
 /** One row as a line of the chosen format (without the line end). */
 function lineEncoder(t: TableInfo, f: ExportFormat): (row: Row, kinds: Uint8Array | null) => string {
-  const value = f.typed ? (v: Row[number], k: number) => typedValue(v, k) : (v: Row[number]) => exportValue(v);
+  const value = f.typed ? (v: Row[number], k: number) => typedValue(v, k) : (v: Row[number]) => jsonValue(v);
   if (f.format === 'csv') return (row) => row.map(csvField).join(',');
   if (!f.objects) {
     return (row, kinds) => {
@@ -135,7 +135,7 @@ async function exportCommand(argv: string[], io: CliIO): Promise<number> {
   if (f.format === 'csv' && (f.objects || f.typed)) throw new UsageError('--objects and --typed are for --format jsonl');
   const output = p.values.get('output');
   if (all && output === undefined) throw new UsageError('--all needs --output DIR (one file per table)');
-  const db = await openDatabase(file);
+  const db = await openDatabase(file, { cacheBytes: 2 << 20 });
   // One snapshot for everything exported.
   const snap = await db.pager.read();
   const files = new FileOutputs(io.signal);
