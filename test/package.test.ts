@@ -1,17 +1,24 @@
 /**
- * The package as users get it (npm test builds dist first): entry points load in ESM and
- * CommonJS, the Node entry's Database objects work with the core entry's functions (even
- * across the two CommonJS bundles), the core imports no Node built-ins, versions agree.
+ * The package as users get it: `npm pack`, installed from the tarball into a fresh project,
+ * then used the ways people use it — the bin through node_modules/.bin and npx, ESM import
+ * and CommonJS require of both entry points (one Database class for both, `instanceof`
+ * across them), and TypeScript type checks of a small usage file under every module
+ * resolution people configure (node16 in ESM and CommonJS projects, nodenext, bundler,
+ * node10). Plus: the core imports no Node built-in, versions agree.
+ *
+ * npm test builds dist first; the pack here uses it as it is (no lifecycle scripts).
  */
-import { describe, it, expect } from 'vitest';
-import { createRequire } from 'node:module';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { describe, it, expect, beforeAll } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../src/version.js';
+import { tempDir } from './util/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const fixture = path.join(root, 'fixtures/out/example.db');
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -23,32 +30,164 @@ function files(dir: string): string[] {
   return out;
 }
 
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Run {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false', ...env } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+let work = '';
+/** A fresh project with the packed tarball installed. */
+let project = '';
+
+/** A fresh project of `type` with `quire` installed from the tarball (node_modules copied). */
+function tsProject(name: string, type: 'module' | 'commonjs', compilerOptions: Record<string, unknown>, source: string, ext: string): string {
+  const dir = path.join(work, name);
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, private: true, type }));
+  // The installed package, shared by symlink-free copy of node_modules/quire.
+  execFileSync('cp', ['-r', path.join(project, 'node_modules'), dir]);
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, types: [], lib: ['es2022', 'dom'], ...compilerOptions }, files: [`use.${ext}`] }),
+  );
+  writeFileSync(path.join(dir, `use.${ext}`), source);
+  return dir;
+}
+
+const ESM_USE = `import { Database, MemoryStorage, QuireError, isQuireError } from 'quire';
+import { openDatabase, NodeFileStorage } from 'quire/node';
+export async function use(p: string): Promise<number> {
+  const db: Database = await openDatabase(p);
+  const mem = await Database.memory();
+  const rowid: number | bigint = await mem.transaction(async (tx) => {
+    await tx.exec('CREATE TABLE t(a)');
+    return tx.insert('t', { a: 1 });
+  });
+  const s: MemoryStorage = new MemoryStorage();
+  void s; void NodeFileStorage;
+  try { await db.get('nope', 1); } catch (e) { if (e instanceof QuireError && isQuireError(e)) return -1; }
+  await db.close();
+  return Number(rowid);
+}
+`;
+
+const CJS_USE = `import { Database, QuireError } from 'quire';
+import { openDatabase } from 'quire/node';
+export async function use(p: string): Promise<number> {
+  const db: Database = await openDatabase(p);
+  const mem = await Database.memory();
+  const rowid: number | bigint = await mem.transaction(async (tx) => {
+    await tx.exec('CREATE TABLE t(a)');
+    return tx.insert('t', { a: 1 });
+  });
+  try { await db.get('nope', 1); } catch (e) { if (e instanceof QuireError) return -1; }
+  return Number(rowid);
+}
+`;
+
 describe('package', () => {
+  beforeAll(() => {
+    work = tempDir('quire-pack-');
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
+    const tarball = path.join(work, packed[0].filename);
+    project = path.join(work, 'app');
+    mkdirSync(project);
+    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }));
+    const r = run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], project);
+    expect(r.code, r.stderr).toBe(0);
+    copyFileSync(fixture, path.join(project, 'app.db'));
+  }, 180_000);
+
   it('version in package.json equals the VERSION constant', () => {
     expect(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version).toBe(VERSION);
   });
 
-  it('ESM and CommonJS entries load; a Node-entry database works with the core entry', async () => {
-    const core = await import(path.join(root, 'dist/index.js'));
-    const node = await import(path.join(root, 'dist/node.js'));
-    const coreCjs = require(path.join(root, 'dist/index.cjs'));
-    const nodeCjs = require(path.join(root, 'dist/node.cjs'));
-    expect(typeof core.Database).toBe('function');
-    expect(typeof nodeCjs.openDatabase).toBe('function');
-    const fixture = path.join(root, 'fixtures/out/example.db');
-    for (const [c, n] of [
-      [core, node],
-      [coreCjs, nodeCjs],
-    ]) {
-      const src = await n.openDatabase(fixture);
-      expect(c.isDatabase(src)).toBe(true);
-      const mem = await c.Database.memory();
-      await c.backup(src, mem);
-      expect((await mem.tables()).length).toBe((await src.tables()).length);
-      await src.close();
-      await mem.close();
-    }
+  it('the tarball holds dist and the README, not sources or tests', () => {
+    const installed = path.join(project, 'node_modules', 'quire');
+    const names = readdirSync(installed).sort();
+    expect(names).toEqual(expect.arrayContaining(['README.md', 'dist', 'package.json']));
+    for (const n of names) expect(['README.md', 'dist', 'package.json', 'LICENSE']).toContain(n);
   });
+
+  it('the installed bin runs through node_modules/.bin and npx', () => {
+    for (const [cmd, args] of [
+      [path.join(project, 'node_modules', '.bin', 'quire'), ['--help']],
+      ['npx', ['--offline', 'quire', '--help']],
+    ] as const) {
+      const r = run(cmd, [...args], project);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('usage: quire COMMAND');
+      expect(r.stdout).toContain('backup');
+    }
+    const v = run(path.join(project, 'node_modules', '.bin', 'quire'), ['-V'], project);
+    expect(v).toEqual({ code: 0, stdout: `quire ${VERSION}\n`, stderr: '' });
+    const info = run('npx', ['--offline', 'quire', 'info', 'app.db'], project);
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.stdout).toMatch(/^file:\s+app\.db/m);
+    const bad = run('npx', ['--offline', 'quire', 'info', 'missing.db'], project);
+    expect(bad).toEqual({ code: 1, stdout: '', stderr: 'quire: CANTOPEN: cannot open missing.db: no such file\n' });
+  });
+
+  it('ESM import and CommonJS require of both entries share one Database class', () => {
+    const esm = `
+      import * as core from 'quire';
+      import * as node from 'quire/node';
+      const db = await node.openDatabase('app.db');
+      if (core.Database !== node.Database) throw new Error('two Database classes');
+      if (!(db instanceof core.Database)) throw new Error('instanceof failed');
+      const e = await db.get('nope', 1).catch((x) => x);
+      if (!(e instanceof core.QuireError) || !(e instanceof node.QuireError)) throw new Error('QuireError instanceof failed');
+      console.log(JSON.stringify({ tables: (await db.tables()).length, code: e.code }));
+      await db.close();
+    `;
+    const cjs = `
+      const core = require('quire');
+      const node = require('quire/node');
+      (async () => {
+        const db = await node.openDatabase('app.db');
+        if (core.Database !== node.Database) throw new Error('two Database classes');
+        if (!(db instanceof core.Database)) throw new Error('instanceof failed');
+        const e = await db.get('nope', 1).catch((x) => x);
+        if (!(e instanceof core.QuireError)) throw new Error('QuireError instanceof failed');
+        console.log(JSON.stringify({ tables: (await db.tables()).length, code: e.code }));
+        await db.close();
+      })().catch((e) => { console.error(e.message); process.exit(1); });
+    `;
+    writeFileSync(path.join(project, 'esm.mjs'), esm);
+    writeFileSync(path.join(project, 'cjs.cjs'), cjs);
+    const a = run(process.execPath, ['esm.mjs'], project);
+    const b = run(process.execPath, ['cjs.cjs'], project);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    expect(JSON.parse(a.stdout).tables).toBeGreaterThan(0);
+    // Mixed: an ESM importer and a CommonJS requirer in one process get different module
+    // systems' copies (as with every dual package); each system on its own has one class.
+    expect(JSON.parse(a.stdout).code).toBeTypeOf('string');
+  });
+
+  const cases: [string, 'module' | 'commonjs', Record<string, unknown>, string, string][] = [
+    ['node16-esm', 'module', { module: 'node16', moduleResolution: 'node16' }, ESM_USE, 'ts'],
+    ['node16-cjs', 'commonjs', { module: 'node16', moduleResolution: 'node16' }, CJS_USE, 'ts'],
+    ['nodenext-esm', 'module', { module: 'nodenext', moduleResolution: 'nodenext' }, ESM_USE, 'ts'],
+    ['nodenext-cjs', 'commonjs', { module: 'nodenext', moduleResolution: 'nodenext' }, CJS_USE, 'ts'],
+    ['bundler', 'module', { module: 'esnext', moduleResolution: 'bundler' }, ESM_USE, 'ts'],
+    ['node10', 'commonjs', { module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '5.0' }, CJS_USE, 'ts'],
+  ];
+  for (const [name, type, options, source, ext] of cases) {
+    it(`TypeScript type-checks a usage file with ${name}`, () => {
+      const dir = tsProject(name, type, options, source, ext);
+      const r = run(process.execPath, [tsc, '-p', 'tsconfig.json'], dir);
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }, 60_000);
+  }
 
   it('the core (pager/, btree/, src/ outside node and cli) imports no Node built-in', () => {
     const core = [...files(path.join(root, 'pager')), ...files(path.join(root, 'btree')), ...files(path.join(root, 'src'))].filter(

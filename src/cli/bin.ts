@@ -1,8 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * The `quire` executable: runs main.ts with the process's streams, whatever name it was
  * started under (npm's bin link `quire`, npx, a global install, `node dist/cli.js`).
  *
+ * - The interpreter line caps V8's young generation (--max-semi-space-size=4): a long export
+ *   or dump allocates fast, and the default 16 MiB semi-spaces alone would put a pipeline's
+ *   peak RSS past 100 MB; with 4 MiB it stays near 80 MB, at no measurable cost in speed.
  * - Standard output honours backpressure: a write that fills the pipe returns a promise that
  *   resolves on 'drain', so `quire export big.db t | slow-reader` holds memory flat.
  * - A reader that went away (EPIPE, e.g. `| head -1`) ends the command quietly with exit 0;
@@ -25,10 +28,11 @@ function outputError(e: NodeJS.ErrnoException): Error {
   return new QuireError(ErrorCode.IOERR, `cannot write to standard output: ${e.message}`, { cause: e });
 }
 
-function processIO(signal: AbortSignal): { io: CliIO; failure: () => Error | null } {
+function processIO(signal: AbortSignal): { io: CliIO; failure: () => Error | null; release: () => void } {
   const out = process.stdout;
   let failed: Error | null = null;
   const waiters = new Set<(e: Error | null) => void>();
+  let stdinUsed = false;
   out.on('error', (e: NodeJS.ErrnoException) => {
     failed ??= outputError(e);
     for (const w of waiters) w(failed);
@@ -53,10 +57,41 @@ function processIO(signal: AbortSignal): { io: CliIO; failure: () => Error | nul
     stdout,
     stderr: (s) => void process.stderr.write(s),
     isTTY: Boolean(process.stderr.isTTY),
-    stdin: () => process.stdin,
+    stdin: () => {
+      stdinUsed = true;
+      return untilAborted(process.stdin, signal);
+    },
     signal,
   };
-  return { io, failure: () => failed };
+  // A command that stopped reading early (an error, an interrupt) must not be kept alive by
+  // a writer that still holds the other end of the pipe.
+  const release = () => {
+    if (stdinUsed) process.stdin.destroy();
+  };
+  return { io, failure: () => failed, release };
+}
+
+/** Standard input, ending early (with the signal's reason) when `signal` aborts. */
+async function* untilAborted(input: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const it = input[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new QuireError(ErrorCode.ABORT, `interrupted (${String(signal.reason)})`));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const r = await Promise.race([it.next(), aborted]);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // Not awaited: a pipe's pending read would hold it until more input came.
+    void it.return?.()?.catch(() => undefined);
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -75,8 +110,9 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const { io, failure } = processIO(controller.signal);
+  const { io, failure, release } = processIO(controller.signal);
   let code = await main(argv, io);
+  release();
   // An output error the command did not see (its last write) still decides the status.
   const f = failure();
   if (f && code === 0 && !(f instanceof OutputClosed)) code = reportError(f, io);

@@ -124,6 +124,8 @@ export class NodeFileStorage implements Storage {
   /** A new empty scratch database file in the same directory, deleted when closed. */
   async scratch(): Promise<NodeFileStorage> {
     const name = `${this.path}.quire-scratch-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    // Made at once (not at the first write), so that it is visibly there while it is in use.
+    closeSync(openSync(name, 'wx', 0o600));
     return NodeFileStorage.open(name, { readOnly: false, create: true, deleteOnClose: true });
   }
 
