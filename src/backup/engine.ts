@@ -666,6 +666,9 @@ export class CopyEngine {
     }
     for (const [p, img] of pages) {
       if (p > this.pageCountV || img.length !== this.pageSizeV) continue;
+      // Newer than the snapshot's image: a re-copy queued by an earlier move would put the
+      // older one back (and the end of the pass would not see it: no db-file read).
+      this.recopy.delete(p);
       await this.sink.write(p, img);
       this.recopied++;
       if (p === 1) this.header = parseHeader(img, this.source.label);
