@@ -36,11 +36,29 @@ export class ChunkedOutput {
   }
 
   async flush(): Promise<void> {
-    if (this.signal?.aborted) throw new QuireError(ErrorCode.ABORT, 'interrupted');
+    if (this.signal?.aborted) throw interrupted();
     const s = this.buf;
     this.buf = '';
-    if (s) await this.sink(s);
+    const w = s ? this.sink(s) : undefined;
+    // A reader that stopped reading must not keep an interrupt waiting: race the write.
+    if (w) await (this.signal ? Promise.race([w, this.abortWait()]) : w);
   }
+
+  private abortPromise: Promise<never> | null = null;
+
+  /** Rejects when the signal fires (one listener for the whole output). */
+  private abortWait(): Promise<never> {
+    if (!this.abortPromise) {
+      const signal = this.signal!;
+      this.abortPromise = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(interrupted()), { once: true }));
+      this.abortPromise.catch(() => {});
+    }
+    return this.abortPromise;
+  }
+}
+
+function interrupted(): QuireError {
+  return new QuireError(ErrorCode.ABORT, 'interrupted');
 }
 
 /** A ChunkedOutput onto the CLI's standard output. */
@@ -52,7 +70,8 @@ function fileError(e: unknown, path: string, doing: string): QuireError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC') return new QuireError(ErrorCode.FULL, `cannot write ${path}: no space left on device`, { cause: e });
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new QuireError(ErrorCode.READONLY, `cannot ${doing} ${path}: permission denied`, { cause: e });
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new QuireError(ErrorCode.CANTOPEN, `cannot ${doing} ${path}: ${code === 'EISDIR' ? 'is a directory' : 'no such directory'}`, { cause: e });
+  const why: Record<string, string> = { ENOENT: 'no such directory', ENOTDIR: 'a parent is not a directory', EISDIR: 'is a directory' };
+  if (code !== undefined && code in why) return new QuireError(ErrorCode.CANTOPEN, `cannot ${doing} ${path}: ${why[code]}`, { cause: e });
   return new QuireError(ErrorCode.IOERR, `cannot ${doing} ${path}: ${(e as Error).message}`, { cause: e });
 }
 

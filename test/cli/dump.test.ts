@@ -178,6 +178,7 @@ describe('quire dump TABLE, usage, output', () => {
     for (const args of [['t01'], ['fts'], ['sqlite_sequence'], ['v0', 't03'], ['T0_'], ['odd%']]) {
       const got = await cli(['dump', many, ...args]);
       expect(got.stderr).toBe('');
+      expect(got.code).toBe(0);
       const quoted = args.map((a) => `'${a}'`).join(' ');
       expect(got.stdout, args.join(' ')).toBe(sqlite3(copy, `.dump --preserve-rowids ${quoted}\n`).stdout.toString('utf8'));
     }
@@ -216,6 +217,28 @@ describe('quire dump TABLE, usage, output', () => {
     expect(overlapped).toBe(false);
     expect(writes).toBeGreaterThan(10);
     expect(worst).toBeLessThan(64 * 1024);
+  });
+
+  it('an interrupt ends it while the reader has stopped reading (exit 130)', async () => {
+    const controller = new AbortController();
+    let stderr = '';
+    let writes = 0;
+    const { main } = await import('../../src/cli/main.js');
+    const code = await main(['dump', fixturePath(manifest.fixtures.find((f) => f.name === 'large-payload')!)], {
+      // The reader takes the first chunk and never drains: the write stays pending.
+      stdout: () => {
+        writes++;
+        queueMicrotask(() => controller.abort('SIGINT'));
+        return new Promise<void>(() => {});
+      },
+      stderr: (s) => void (stderr += s),
+      isTTY: false,
+      signal: controller.signal,
+      stdin: async function* () {},
+    });
+    expect(code).toBe(130);
+    expect(writes).toBe(1);
+    expect(stderr).toBe('quire: interrupted (SIGINT); nothing was changed\n');
   });
 
   it('--help shows usage, description and examples', async () => {

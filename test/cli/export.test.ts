@@ -36,7 +36,12 @@ function makeDb(dir: string): string {
 describe('quire export --objects', () => {
   it('keys by column name; the rowid under "rowid", "_rowid_" when a column is named rowid, none with an INTEGER PRIMARY KEY', async () => {
     const file = makeDb(tempDir());
-    const out = async (t: string) => (await cli(['export', file, t, '--objects'])).stdout;
+    const out = async (t: string) => {
+      const r = await cli(['export', file, t, '--objects']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      return r.stdout;
+    };
     expect(await out('ipk')).toBe('{"id":5,"v":"five"}\n');
     expect(await out('plain')).toBe('{"rowid":9,"a":1,"b":{"blob":"01"}}\n');
     expect(await out('named')).toBe('{"_rowid_":1,"rowid":"r","v":2}\n');
