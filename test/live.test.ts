@@ -108,6 +108,29 @@ function saveCopy(target: Database, out: string): string {
   return out;
 }
 
+/**
+ * `n` copies while the writer runs free: the first once the writer reached `first` (a wait
+ * command), each next one once it went `gap` commits past the previous copy's state. Each
+ * copy must be consistent, in `mode`, and hold every commit made before it started; the
+ * commit counts the copies hold, and their snapshot facts, are returned.
+ */
+async function copiesInOrder(w: Writer, src: string, dir: string, n: number, o: { mode: string; timeout: number; first: Record<string, number>; gap: number }) {
+  const seen: number[] = [];
+  const snapshots: Array<{ snapshotMoves: number; restarts: number; resetsBridged: number }> = [];
+  let before = await w.ask('wait', o.first);
+  for (let i = 0; i < n; i++) {
+    const { out, snapshot } = await copyOnce(src, dir, i, o.timeout);
+    expect(snapshot.mode).toBe(o.mode);
+    const { commits } = checkInvariants(out);
+    // Not stale: it holds every commit made before it started.
+    expect(commits).toBeGreaterThanOrEqual(before.commits);
+    seen.push(commits);
+    snapshots.push(snapshot);
+    before = await w.ask('wait', { commits: commits + o.gap });
+  }
+  return { seen, snapshots };
+}
+
 describe('live copies under a real SQLite writer', () => {
   it('WAL mode: commits between the steps of a pass move its snapshot forward, a RESTART checkpoint and new commits are bridged, a TRUNCATE starts the pass over; the copy is the writer\'s last state', async () => {
     const dir = tempDir();
@@ -163,30 +186,14 @@ describe('live copies under a real SQLite writer', () => {
     const src = path.join(dir, 'live-wal.db');
     setup(src, 'wal', 40000);
     const w = startWriter(src, { rateHz: 500, checkpointEvery: 60, seed: 7 });
-    const seen: number[] = [];
-    let moves = 0;
-    let restarts = 0;
-    let bridged = 0;
     try {
       // Every kind of checkpoint has run before the first copy.
-      let before = await w.ask('wait', { checkpoints: 3 });
-      for (let i = 0; i < 10; i++) {
-        const { out, snapshot } = await copyOnce(src, dir, i, 30000);
-        expect(snapshot.mode).toBe('wal');
-        const { commits } = checkInvariants(out);
-        // Not stale: it holds every commit made before it started.
-        expect(commits).toBeGreaterThanOrEqual(before.commits);
-        seen.push(commits);
-        moves += snapshot.snapshotMoves;
-        restarts += snapshot.restarts;
-        bridged += snapshot.resetsBridged;
-        // The next copy starts after the writer went on past this copy's state.
-        before = await w.ask('wait', { commits: commits + 10 });
-      }
+      var { seen, snapshots } = await copiesInOrder(w, src, dir, 10, { mode: 'wal', timeout: 30000, first: { checkpoints: 3 }, gap: 10 });
     } finally {
       var counters = await w.stop();
     }
-    console.log(`WAL: ${counters.commits} commits, checkpoints ${JSON.stringify(counters.checkpoints)}, copies saw commits ${seen.join(',')}, moves ${moves}, resets bridged ${bridged}, restarts ${restarts}`);
+    const sum = (k: 'snapshotMoves' | 'restarts' | 'resetsBridged') => snapshots.reduce((a, x) => a + x[k], 0);
+    console.log(`WAL: ${counters.commits} commits, checkpoints ${JSON.stringify(counters.checkpoints)}, copies saw commits ${seen.join(',')}, moves ${sum('snapshotMoves')}, resets bridged ${sum('resetsBridged')}, restarts ${sum('restarts')}`);
     expect(counters.errors).toBe(0);
     // Ten distinct committed states, in commit order.
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]);
@@ -197,18 +204,9 @@ describe('live copies under a real SQLite writer', () => {
     const src = path.join(dir, 'live-rb.db');
     setup(src, 'delete', 20000);
     const w = startWriter(src, { rateHz: 0, burstMs: 150, gapMs: 250, spillEvery: 30, seed: 11 });
-    const seen: number[] = [];
     try {
       // The writer has spilled (and rolled back) before the first copy.
-      let before = await w.ask('wait', { spills: 1 });
-      for (let i = 0; i < 8; i++) {
-        const { out, snapshot } = await copyOnce(src, dir, i, 20000);
-        expect(snapshot.mode).toBe('rollback');
-        const { commits } = checkInvariants(out);
-        expect(commits).toBeGreaterThanOrEqual(before.commits);
-        seen.push(commits);
-        before = await w.ask('wait', { commits: commits + 1 });
-      }
+      var { seen } = await copiesInOrder(w, src, dir, 8, { mode: 'rollback', timeout: 20000, first: { spills: 1 }, gap: 1 });
     } finally {
       var counters = await w.stop();
     }
