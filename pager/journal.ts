@@ -33,8 +33,9 @@
  * it to the copy. Only a quire writer opening the file for writing rolls a hot journal back,
  * as SQLite would.
  */
-import { get32, put32 } from './bytes.js';
+import { get16, get32, put32 } from './bytes.js';
 import { ioerr } from './errors.js';
+import { decodePageSize } from './header.js';
 import type { Storage } from './storage.js';
 import { lockBytePageFor } from './source.js';
 
@@ -95,10 +96,11 @@ const READ_CHUNK = 1 << 20;
 /**
  * Parses a journal into the original page images it would restore, as pager_playback would.
  * Returns null when the journal is inactive or its first header is unusable (SQLite then
- * treats it as no journal). `dbPageSize` is the page size from the database header, used when
- * the journal's own field is 0 or invalid (as SQLite does).
+ * treats it as no journal). `dbHead` is the start of the database file (at least 18 bytes for
+ * its page size, else none): a journal whose page-size field is 0 (written before SQLite
+ * 3.5.8) is read with the database's page size, as readJournalHdr does.
  */
-export async function readHotJournal(storage: Storage, dbPageSize: number): Promise<HotJournal | null> {
+export async function readHotJournal(storage: Storage, dbHead: Uint8Array): Promise<HotJournal | null> {
   let size: number;
   try {
     size = await storage.size('journal');
@@ -116,7 +118,7 @@ export async function readHotJournal(storage: Storage, dbPageSize: number): Prom
 
   const pages = new Map<number, Uint8Array>();
   let originalPageCount = -1;
-  let pageSize = dbPageSize;
+  let pageSize = 0;
   let off = 0;
   let superJournal: string | null = null;
   let first = true;
@@ -128,7 +130,7 @@ export async function readHotJournal(storage: Storage, dbPageSize: number): Prom
     const nonce = get32(hdr, 12);
     const nOrig = get32(hdr, 16);
     let sector = get32(hdr, 20);
-    const jps = get32(hdr, 24);
+    const jps = get32(hdr, 24) || dbPageSize(dbHead);
     if (first) {
       // pager_playback: an invalid page or sector size in the first header ends playback.
       if (jps < 512 || jps > 65536 || (jps & (jps - 1)) !== 0) return null;
@@ -179,6 +181,11 @@ export async function readHotJournal(storage: Storage, dbPageSize: number): Prom
   if (originalPageCount < 0) return null;
   superJournal = await readSuperJournalName(read, size);
   return { originalPageCount, pageSize, pages, superJournal };
+}
+
+/** The page size in a database file's header (1 means 65536), or 0 when absent or invalid. */
+function dbPageSize(head: Uint8Array): number {
+  return head.length >= 18 ? decodePageSize(get16(head, 16)) : 0;
 }
 
 /**

@@ -218,11 +218,6 @@ export function commitInFlight(storageId: string): Promise<void> | null {
   return registry.get(storageId)?.committing ?? null;
 }
 
-/** True when a quire pager of this process holds the write lock on the file. */
-export function fileWriteLocked(storageId: string): boolean {
-  return registry.get(storageId)?.writing ?? false;
-}
-
 /**
  * Bytes a commit writes per storage call (a run of journal records, of database pages, of WAL
  * frames): large sequential writes, with the memory a commit holds bounded by the run, not by
@@ -331,7 +326,7 @@ export class Pager {
   /** Read-ahead: the page after the last run read from the db file, and the run length. */
   private nextSeq = 0;
   private window = 1;
-  /** The buffer writeRuns assembles runs in (commits and spills of this pager are serial). */
+  /** The buffer coalesceRuns assembles runs in (commits and spills of this pager are serial). */
   private readonly runScratch: { buf: Uint8Array | null } = { buf: null };
 
   private constructor(storage: Storage, options: PagerOptions) {
@@ -503,7 +498,7 @@ export class Pager {
       if (this.options.hotJournal === 'refuse') {
         throw new QuireError(ErrorCode.BUSY, `${st.label}: a hot journal is present (a transaction was interrupted or is in progress)`);
       }
-      journal = await readHotJournal(st, head.length >= 18 ? ((head[16] << 8) | head[17]) || 65536 : 4096);
+      journal = await readHotJournal(st, head);
       if (!journal) journalActive = false;
     }
 
@@ -710,8 +705,7 @@ export class Pager {
     } catch (e) {
       throw ioerr(`reading ${st.label}`, e);
     }
-    const dbPs = head.length >= 18 ? ((head[16] << 8) | head[17]) || 65536 : 4096;
-    const j = await readHotJournal(st, dbPs);
+    const j = await readHotJournal(st, head);
     try {
       if (j) {
         const pgnos = [...j.pages.keys()].sort((a, b) => a - b);

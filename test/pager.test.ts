@@ -34,6 +34,11 @@ function filePages(bytes: Uint8Array, ps: number): Uint8Array[] {
   return out;
 }
 
+/** Byte equality without a deep-equal walk (large images). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}
+
 function integrity(file: string): string {
   return execFileSync('sqlite3', [file, 'PRAGMA integrity_check;'], { encoding: 'utf8' }).trim();
 }
@@ -153,6 +158,43 @@ describe('pager: read snapshots', () => {
     const p = await Pager.open(st);
     expect(await st.exists('journal')).toBe(false);
     expect(st.getFile('db')).toEqual(before);
+    await p.close();
+  });
+
+  it('a journal without a page size (written before SQLite 3.5.8) uses the database\'s, 65536 stored as 1', async () => {
+    const dir = tempDir();
+    const f = path.join(dir, 'j64.db');
+    const db = new Database(f);
+    db.pragma('page_size = 65536');
+    fill(db, 1500);
+    const before = new Uint8Array(readFileSync(f));
+    expect((before[16] << 8) | before[17]).toBe(1);
+    db.pragma('cache_size = 2');
+    db.exec('BEGIN');
+    db.exec('UPDATE t SET v = randomblob(400)');
+    const mid = new Uint8Array(readFileSync(f));
+    const jr = new Uint8Array(readFileSync(f + '-journal'));
+    db.exec('ROLLBACK');
+    db.close();
+    expect(sameBytes(mid, before)).toBe(false);
+    jr.fill(0, 24, 28);
+    // SQLite rolls such a journal back with the database's page size (readJournalHdr).
+    const g = path.join(dir, 'hot.db');
+    writeFileSync(g, mid);
+    writeFileSync(g + '-journal', jr);
+    const check = new Database(g);
+    expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+    check.close();
+    expect(sameBytes(readFileSync(g), before)).toBe(true);
+    // quire presents the same state, and rolls it back the same way.
+    const view = await Pager.open(new MemoryStorage({ db: mid, journal: jr, readOnly: true }));
+    expect(view.hotJournal?.pageSize).toBe(65536);
+    expect(sameBytes(Buffer.concat(await allPages(view)), before)).toBe(true);
+    await view.close();
+    const st = new MemoryStorage({ db: mid, journal: jr });
+    const p = await Pager.open(st);
+    expect(await st.exists('journal')).toBe(false);
+    expect(sameBytes(st.getFile('db')!, before)).toBe(true);
     await p.close();
   });
 });

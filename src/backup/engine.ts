@@ -403,7 +403,7 @@ export class CopyEngine {
           this.lastReason = 'the source has an active rollback journal (a transaction is in progress, or a crash left a hot journal)';
           return false;
         }
-        const j = await readHotJournal(this.source, head.length >= 18 ? ((head[16] << 8) | head[17]) || 65536 : 4096);
+        const j = await readHotJournal(this.source, head);
         if (j) {
           this.journal = j;
           this.journalSig = sig;
