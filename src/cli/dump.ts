@@ -110,7 +110,8 @@ async function dumpRows(t: TableInfo, snap: PageSource, out: ChunkedOutput): Pro
 async function dumpCommand(argv: string[], io: CliIO): Promise<number> {
   const p = parseArgs(argv, DUMP.options);
   const [file, ...patterns] = positionals(p, DUMP, 1, Infinity);
-  const db = await openDatabase(file);
+  // A sequential read: a small page cache keeps memory flat (as export does).
+  const db = await openDatabase(file, { cacheBytes: 2 << 20 });
   // One snapshot for the whole dump (the shell holds a read transaction the same way).
   const snap = await db.pager.read();
   try {
