@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { MemoryStorage } from '../pager/memory.js';
 import { Pager } from '../pager/pager.js';
 import { isQuireError } from '../pager/errors.js';
+import { get32, put32 } from '../pager/bytes.js';
 import { NodeFileStorage } from '../src/node/file-storage.js';
 import { tempDir } from './util/tmp.js';
 
@@ -32,6 +33,16 @@ function filePages(bytes: Uint8Array, ps: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let o = 0; o + ps <= bytes.length; o += ps) out.push(bytes.subarray(o, o + ps));
   return out;
+}
+
+/** The rows of t as SQLite reads them from the file (its WAL included). */
+function sqliteRows(file: string): unknown[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT id, hex(v) FROM t ORDER BY id').raw().all();
+  } finally {
+    db.close();
+  }
 }
 
 /** Byte equality without a deep-equal walk (large images). */
@@ -235,23 +246,52 @@ describe('pager: commits', () => {
     fill(db, 200);
     db.close();
     expect(existsSync(f + '-wal')).toBe(false);
+    // The content to commit: what SQLite makes of the same database after changing rows.
+    const g = path.join(dir, 'b.db');
+    copyFileSync(f, g);
+    const other = new Database(g);
+    other.exec('UPDATE t SET v = randomblob(50) WHERE id % 3 = 0; DELETE FROM t WHERE id % 7 = 0');
+    fill(other, 40, 1000);
+    other.close();
+    const want = sqliteRows(g);
+    const a = path.join(dir, 'a.db');
+    copyFileSync(f, a);
+    expect(want).not.toEqual(sqliteRows(a));
+    const b = new Uint8Array(readFileSync(g));
+    const dbBefore = new Uint8Array(readFileSync(f));
+
     const st = await NodeFileStorage.open(f, { readOnly: false });
     const p = await Pager.open(st);
     expect(p.mode).toBe('wal');
+    const counter = p.header!.changeCounter;
+    const ps = p.pageSize;
     const t = await p.beginWrite();
-    // Grow the file by one empty leaf page is a btree matter; here: rewrite pages unchanged.
-    for (let i = 1; i <= t.pageCount; i++) await t.writable(i);
+    t.setPageCount(b.length / ps);
+    for (let i = 1; i <= t.pageCount; i++) {
+      const w = await t.writable(i);
+      w.set(b.subarray((i - 1) * ps, i * ps));
+      if (i === 1) put32(w, 24, counter);
+    }
     await t.commit();
     expect(p.walIndex!.mxFrame).toBeGreaterThan(0);
-    // Another reader (SQLite) sees the WAL state while quire still has it open.
+    // The commit went to the WAL only.
+    expect(sameBytes(readFileSync(f), dbBefore)).toBe(true);
+    // Another reader (SQLite) sees the new rows while quire still has the files open, and
+    // its checkpoint of them carries the counter moved by one.
     const copy = path.join(dir, 'copy.db');
     copyFileSync(f, copy);
     copyFileSync(f + '-wal', copy + '-wal');
     expect(integrity(copy)).toBe('ok');
+    expect(sqliteRows(copy)).toEqual(want);
+    const checkpointed = sqliteCheckpointed(new Uint8Array(readFileSync(f)), new Uint8Array(readFileSync(f + '-wal')));
+    expect(get32(checkpointed, 24)).toBe(counter + 1);
+    expect(get32(checkpointed, 92)).toBe(counter + 1);
     await p.close();
     await st.close();
     expect(existsSync(f + '-wal')).toBe(false);
     expect(integrity(f)).toBe('ok');
+    expect(sqliteRows(f)).toEqual(want);
+    expect(get32(new Uint8Array(readFileSync(f)), 24)).toBe(counter + 1);
   });
 
   it('open snapshots keep their state across a commit (preserved pages)', async () => {
