@@ -20,7 +20,7 @@
 import { ErrorCode, QuireError, misuse } from '../../pager/errors.js';
 import { isDatabase, type Database } from '../database.js';
 import { CopyEngine, type SnapshotIdentity, type StepStatus } from './engine.js';
-import { checkDriveOptions, drive, type DriveOptions } from './drive.js';
+import { checkDriveOptions, checkOptionsObject, drive, type DriveOptions, type Stepper } from './drive.js';
 import { DatabaseSink, type DestinationJournalMode } from './sink.js';
 
 export type { StepStatus, SnapshotIdentity } from './engine.js';
@@ -67,6 +67,7 @@ export class Backup {
     sourceName: string,
     options: BackupInitOptions = {},
   ): Promise<Backup> {
+    checkOptionsObject(options, 'backup');
     if (!isDatabase(dest)) throw misuse('target is not a database');
     if (!isDatabase(source)) throw misuse('source is not a database');
     if (dest === source) throw misuse('target cannot be the same database');
@@ -120,14 +121,23 @@ export class Backup {
    * source is being written and the pass must start again (retry after a pause).
    */
   async step(n: number): Promise<StepStatus> {
+    return this.run(n, false);
+  }
+
+  /** @internal The step loop's view: DONE steps leave publishing to drive(). */
+  stepper(): Stepper {
+    return { step: (n) => this.run(n, true), publish: () => this.run(0, false).then(() => undefined), engine: this.engine };
+  }
+
+  private async run(n: number, hold: boolean): Promise<StepStatus> {
     if (this.error !== null) throw this.error;
     if (this.finished) throw misuse('backup already finished');
     if (typeof n !== 'number' || Number.isNaN(n)) throw misuse('step() takes a number of pages');
-    if (this.last === 'DONE') return 'DONE';
+    if (this.last === 'DONE' && this.engine.published) return 'DONE';
     this.source.assertOpen();
     this.dest.assertOpen();
     try {
-      const st = await this.engine.step(n === 0 ? 0 : n < 0 ? -1 : Math.floor(n));
+      const st = await this.engine.step(n === 0 ? 0 : n < 0 ? -1 : Math.floor(n), hold);
       this.last = st;
       return st;
     } catch (e) {
@@ -149,7 +159,7 @@ export class Backup {
     }
     this.finished = true;
     this.engine.release();
-    if (this.last !== 'DONE') await this.sink.abort();
+    if (!this.engine.published) await this.sink.abort();
     if (this.error !== null) throw this.error;
   }
 
@@ -177,7 +187,7 @@ export async function backup(source: Database, target: Database, options: Backup
   const o = checkDriveOptions(options);
   const b = await Backup.init(target, 'main', source, options.name ?? 'main', options);
   try {
-    await drive(b, o, source.name);
+    await drive(b.stepper(), o, source.name);
   } catch (e) {
     await b.abandon(e);
     throw e;

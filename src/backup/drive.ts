@@ -4,7 +4,7 @@
  * between steps, honour an AbortSignal and a total time budget.
  */
 import { ErrorCode, QuireError, misuse } from '../../pager/errors.js';
-import { busyError, type StepStatus } from './engine.js';
+import { busyError, type CopyEngine, type StepStatus } from './engine.js';
 
 export type ProgressCallback = (status: StepStatus, remaining: number, total: number) => void | Promise<void>;
 
@@ -27,10 +27,13 @@ export interface DriveOptions {
 
 export interface Stepper {
   step(n: number): Promise<StepStatus>;
-  readonly remaining: number;
-  readonly pageCount: number;
-  readonly restarts: number;
-  readonly lastBusyReason: string;
+  /**
+   * Publishes a copy whose step returned DONE. drive() calls it after the last progress
+   * callback returned, so a callback that throws (or an abort) leaves the destination as it was.
+   */
+  publish(): Promise<void>;
+  /** Where remaining, pageCount, restarts and the last BUSY reason are read. */
+  readonly engine: Pick<CopyEngine, 'remaining' | 'pageCount' | 'restarts' | 'lastReason'>;
 }
 
 interface CheckedDrive {
@@ -41,8 +44,22 @@ interface CheckedDrive {
   signal: AbortSignal | undefined;
 }
 
+/**
+ * MISUSE unless `o` is an options object (or undefined): `backup(target, 1)` or
+ * `backup(target, function progress() {})` would otherwise be read as an empty bag (or the
+ * function's `.name` as the schema name).
+ */
+export function checkOptionsObject(o: unknown, what: string): void {
+  if (o === undefined) return;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    const got = o === null ? 'null' : typeof o === 'function' ? 'a function (pass { progress } to report progress)' : typeof o;
+    throw misuse(`${what} options must be an object, not ${got}`);
+  }
+}
+
 /** Validates the options (MISUSE for bad types, as CPython raises TypeError). */
-export function checkDriveOptions(o: DriveOptions): CheckedDrive {
+export function checkDriveOptions(o: DriveOptions = {}): CheckedDrive {
+  checkOptionsObject(o, 'backup');
   const progress = o.progress;
   if (progress !== undefined && progress !== null && typeof progress !== 'function') {
     throw misuse('progress argument must be a callable');
@@ -76,18 +93,18 @@ function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Steps until DONE. Throws the progress callback's own error, ABORT, or BUSY past the budget. */
+/** Steps until DONE, then publishes the copy. Throws the progress callback's own error, ABORT, or BUSY past the budget. */
 export async function drive(s: Stepper, o: CheckedDrive, label: string): Promise<void> {
   const started = Date.now();
   for (;;) {
     if (o.signal?.aborted) throw abortError(o.signal);
     const status = await s.step(o.pages);
-    if (o.progress) await o.progress(status, s.remaining, s.pageCount);
-    if (status === 'DONE') return;
+    if (o.progress) await o.progress(status, s.engine.remaining, s.engine.pageCount);
     if (o.signal?.aborted) throw abortError(o.signal);
+    if (status === 'DONE') return s.publish();
     // The budget bounds a copy that keeps starting over (BUSY, or restarts), not a long one.
     const spent = Date.now() - started;
-    if ((status === 'BUSY' || s.restarts > 0) && spent >= o.timeout) throw busyError(label, s.lastBusyReason, s.restarts);
+    if ((status === 'BUSY' || s.engine.restarts > 0) && spent >= o.timeout) throw busyError(label, s.engine.lastReason, s.engine.restarts);
     if (status === 'BUSY') await sleepFor(Math.min(o.sleep, o.timeout - spent), o.signal);
     else await new Promise<void>((r) => setTimeout(r, 0));
   }

@@ -174,6 +174,7 @@ export class CopyEngine {
   private unsubscribe: (() => void) | null = null;
   private unpin: (() => void) | null = null;
   private isDone = false;
+  private publishedV = false;
   private everStepped = false;
 
   restarts = 0;
@@ -232,11 +233,32 @@ export class CopyEngine {
   }
 
   /**
-   * Copies up to `n` pages (all when n < 0) and returns OK (more to do), DONE (the copy is
-   * consistent and published) or BUSY (the source is being written; the pass starts over).
+   * Publishes a copy that is DONE (sink.finish), once; a later call does nothing. A step
+   * with `hold` leaves this to the caller, which publishes only after its last progress
+   * callback returned.
    */
-  async step(n: number): Promise<StepStatus> {
-    if (this.isDone) return 'DONE';
+  async publish(): Promise<void> {
+    if (!this.isDone) throw new QuireError(ErrorCode.MISUSE, 'the copy is not complete');
+    if (this.publishedV) return;
+    this.publishedV = true;
+    await this.sink.finish(this.result!);
+  }
+
+  /** True once the copy was handed to sink.finish. */
+  get published(): boolean {
+    return this.publishedV;
+  }
+
+  /**
+   * Copies up to `n` pages (all when n < 0) and returns OK (more to do), DONE (the copy is
+   * consistent, and published unless `hold`) or BUSY (the source is being written; the pass
+   * starts over).
+   */
+  async step(n: number, hold = false): Promise<StepStatus> {
+    if (this.isDone) {
+      if (!hold) await this.publish();
+      return 'DONE';
+    }
     let budget = n < 0 ? Infinity : n;
     for (;;) {
       if (!this.inPass) {
@@ -278,9 +300,9 @@ export class CopyEngine {
       const end = this.trailLost ? this.lostTrail() : await this.endPass();
       if (end === 'consistent') {
         this.result = this.identity();
-        await this.sink.finish(this.result);
         this.isDone = true;
         this.release();
+        if (!hold) await this.publish();
         return 'DONE';
       }
       if (end === 'restart') {
@@ -377,7 +399,8 @@ export class CopyEngine {
 
     const st0 = await this.stat();
     const size = st0?.size ?? 0;
-    const head = size > 0 ? await this.readDb(0, HEADER_SIZE) : new Uint8Array(0);
+    // An empty file reads as zeros, as readDb at the end of the pass reads it.
+    const head = size > 0 ? await this.readDb(0, HEADER_SIZE) : new Uint8Array(HEADER_SIZE);
     const scan = size > 0 ? await scanWal(this.source, null) : null;
     const walMode = size > 0 && ((head.length > 19 && head[19] === 2) || (scan !== null && scan.index !== null && scan.index.mxFrame > 0));
     let page1Head = head;

@@ -30,7 +30,7 @@ import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalState } from '../../pager/journal.js';
 import { WAL_HEADER_SIZE, frameOffset, parseWalHeader } from '../../pager/wal.js';
 import { CopyEngine, type PageSink, type SnapshotIdentity, type StepStatus } from '../backup/engine.js';
-import { checkDriveOptions, drive, type DriveOptions } from '../backup/drive.js';
+import { checkDriveOptions, drive, type DriveOptions, type Stepper } from '../backup/drive.js';
 import { applyDestinationHeader, type DestinationJournalMode, type DestinationRules } from '../backup/sink.js';
 import { SIDE_FILE_KINDS, buildManifest, hashCopy, hashSource, hashStream, type FileHash, type ForensicManifest, type SideFileKind } from '../forensic.js';
 import { NodeFileStorage } from './file-storage.js';
@@ -280,21 +280,7 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
     const before = forensic ? await hashSource(source) : null;
     const copyStarted = Date.now();
     const engine = new CopyEngine(source, sink, { hotJournal: options.hotJournal ?? 'refuse' });
-    const stepper = {
-      step: (n: number) => engine.step(n),
-      get remaining() {
-        return engine.remaining;
-      },
-      get pageCount() {
-        return engine.pageCount;
-      },
-      get restarts() {
-        return engine.restarts;
-      },
-      get lastBusyReason() {
-        return engine.lastReason;
-      },
-    };
+    const stepper: Stepper = { step: (n) => engine.step(n, true), publish: () => engine.publish(), engine };
     if (options.onProgress) {
       const cb = options.onProgress;
       o.progress = (status, remaining, pageCount) =>
