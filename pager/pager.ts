@@ -298,6 +298,9 @@ interface Savepoint {
   pageCount: number;
 }
 
+/** Spare page images a write transaction keeps for its savepoints' copies (WriteTxn.spares). */
+const MAX_SPARES = 64;
+
 /** The state a refresh computes: everything a snapshot needs. */
 interface View {
   header: DbHeader | null;
@@ -1439,6 +1442,14 @@ export class WriteTxn implements WritablePageSource {
   private readonly finish: () => void;
   /** Open savepoints, innermost last. */
   private savepoints: Savepoint[] = [];
+  /**
+   * Saved images that the release of an outermost savepoint left unneeded (never handed out
+   * by page() or writable()), reused for the next copies, and the emptied record of that
+   * savepoint: a statement savepoint per row (src/write.ts) then costs a copy into a spare
+   * page per page it changes, not allocations.
+   */
+  private spares: Uint8Array[] = [];
+  private freeSavepoint: Savepoint | null = null;
   private slab: ArrayBuffer | null = null;
   private slabOff = 0;
   /**
@@ -1626,7 +1637,13 @@ export class WriteTxn implements WritablePageSource {
     const sp = this.savepoints[this.savepoints.length - 1];
     if (sp.saved.has(pgno)) return;
     const d = this.dirty.get(pgno);
-    sp.saved.set(pgno, d === undefined ? null : d.slice());
+    if (d === undefined) {
+      sp.saved.set(pgno, null);
+      return;
+    }
+    const copy = this.spares.pop() ?? new Uint8Array(d.length);
+    copy.set(d);
+    sp.saved.set(pgno, copy);
   }
 
   /**
@@ -1636,7 +1653,10 @@ export class WriteTxn implements WritablePageSource {
    */
   savepoint(): number {
     this.check();
-    this.savepoints.push({ saved: new Map(), unspilled: new Map(), pageCount: this.pageCount });
+    const sp = this.freeSavepoint ?? { saved: new Map(), unspilled: new Map(), pageCount: 0 };
+    this.freeSavepoint = null;
+    sp.pageCount = this.pageCount;
+    this.savepoints.push(sp);
     return this.savepoints.length;
   }
 
@@ -1663,9 +1683,19 @@ export class WriteTxn implements WritablePageSource {
       if (outer) {
         for (const [p, img] of sp.saved) if (!outer.saved.has(p)) outer.saved.set(p, img);
         for (const [p, at] of sp.unspilled) if (!outer.unspilled.has(p)) outer.unspilled.set(p, at);
+      } else {
+        sp.saved.forEach(this.recycle);
       }
+      sp.saved.clear();
+      sp.unspilled.clear();
+      this.freeSavepoint = sp;
     }
   }
+
+  /** Keeps a saved image that no savepoint needs any more as a spare (see spares). */
+  private readonly recycle = (img: Uint8Array | null): void => {
+    if (img !== null && img.length === this.pageSize && this.spares.length < MAX_SPARES) this.spares.push(img);
+  };
 
   private restore(sp: Savepoint): void {
     for (const [p, img] of sp.saved) {
