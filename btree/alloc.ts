@@ -35,7 +35,7 @@
  * by the transaction), so caches survive the writer objects the caller creates per statement.
  */
 import { get32, put32 } from '../pager/bytes.js';
-import { ErrorCode, QuireError, corrupt, misuse } from '../pager/errors.js';
+import { ErrorCode, QuireError, corrupt } from '../pager/errors.js';
 import type { Encoding } from '../pager/header.js';
 import type { Pgno, WritablePageSource } from '../pager/source.js';
 import { geometry, type Geometry } from './cellwrite.js';
@@ -360,8 +360,4 @@ export function checkPgno(ctx: WriteCtx, pgno: Pgno, from: Pgno, what: string): 
     throw corrupt(from, `${what} ${pgno} out of range (the database has ${ctx.txn.pageCount} pages)`);
   }
   if (pgno === ctx.lockByte) throw corrupt(from, `${what} ${pgno} is the lock-byte page`);
-}
-
-export function misuseRoot(root: unknown): Error {
-  return misuse(`invalid root page ${String(root)}`);
 }

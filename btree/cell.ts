@@ -120,12 +120,8 @@ export function parseCell(p: BtPage, i: number, out: CellInfo): CellInfo {
   if (payloadSize < 0x80 && q < end) {
     q++;
   } else {
-    const n = readVarint(data, q, end, vslot);
-    if (n === 0) throw corrupt(pgno, `cell ${i} payload size varint runs past the usable size`);
-    const v = vslot.value;
-    if (typeof v !== 'number' || v < 0) throw corrupt(pgno, `cell ${i} has an impossible payload size ${v}`);
-    payloadSize = v;
-    q += n;
+    q += readPayloadSize(data, q, end, pgno, i, vslot);
+    payloadSize = vslot.value as number;
   }
   if (p.intKey) {
     const n = readVarint(data, q, end, vslot);
@@ -152,6 +148,18 @@ export function parseCell(p: BtPage, i: number, out: CellInfo): CellInfo {
   out.overflow = ((data[ovp] << 24) >>> 0) + ((data[ovp + 1] << 16) | (data[ovp + 2] << 8) | data[ovp + 3]);
   out.size = ovp + 4 - off;
   return out;
+}
+
+/**
+ * Reads the payload-size varint of cell i at data[q] (bounded by `end`) into slot.value, a
+ * non-negative number; returns its length. CORRUPT naming the page when it is not one.
+ */
+export function readPayloadSize(data: Uint8Array, q: number, end: number, pgno: number, i: number, slot: Varint): number {
+  const n = readVarint(data, q, end, slot);
+  if (n === 0) throw corrupt(pgno, `cell ${i} payload size varint runs past the usable size`);
+  const v = slot.value;
+  if (typeof v !== 'number' || v < 0) throw corrupt(pgno, `cell ${i} has an impossible payload size ${v}`);
+  return n;
 }
 
 /** The rowid of cell `i` of a table page (interior or leaf), without parsing the rest. */

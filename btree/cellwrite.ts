@@ -65,10 +65,6 @@ export function isLeafType(type: number): boolean {
   return type === PTF_TABLE_LEAF || type === PTF_INDEX_LEAF;
 }
 
-export function isIntKeyType(type: number): boolean {
-  return type === PTF_TABLE_LEAF || type === PTF_TABLE_INTERIOR;
-}
-
 /** Bytes of the page header: 8 on leaves, 12 on interior pages. */
 export function headerSize(type: number): number {
   return isLeafType(type) ? 8 : 12;

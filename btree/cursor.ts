@@ -32,7 +32,7 @@
 import { corrupt, misuse } from '../pager/errors.js';
 import type { Encoding } from '../pager/header.js';
 import type { PageSource, Pgno } from '../pager/source.js';
-import { newCellInfo, parseCell, cellRowid, type CellInfo } from './cell.js';
+import { newCellInfo, parseCell, cellRowid, readPayloadSize, type CellInfo } from './cell.js';
 import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
 import { readPayload } from './overflow.js';
 import { cellOffset, parsePage, type BtPage } from './page.js';
@@ -252,15 +252,26 @@ abstract class BtCursor {
 
   /** Positions on the first entry; false when the tree is empty. */
   first(): MaybePromise<boolean> {
+    return this.toEnd(false);
+  }
+
+  /** Positions on the last entry; false when the tree is empty. */
+  last(): MaybePromise<boolean> {
+    return this.toEnd(true);
+  }
+
+  /** first() (last = false) or last(): from the root down the left- or right-most path. */
+  private toEnd(last: boolean): MaybePromise<boolean> {
     return this.guard(() => {
       const r = this.moveToRoot();
-      return r === undefined ? this.firstFromRoot() : r.then(() => this.firstFromRoot());
+      return r === undefined ? this.toEndFromRoot(last) : r.then(() => this.toEndFromRoot(last));
     });
   }
 
-  private firstFromRoot(): MaybePromise<boolean> {
-    const r = this.toLeftmost();
-    return r === undefined ? this.settle() : r.then(() => this.settle());
+  private toEndFromRoot(last: boolean): MaybePromise<boolean> {
+    const r = last ? this.toRightmost() : this.toLeftmost();
+    const settle = last ? () => this.settleLast() : () => this.settle();
+    return r === undefined ? settle() : r.then(settle);
   }
 
   /** After a descent to a leaf at idx 0 (or nCell-1): EOF only for an empty root leaf. */
@@ -268,19 +279,6 @@ abstract class BtCursor {
     const p = this.pages[this.depth];
     this.atEof = p.nCell === 0;
     return !this.atEof;
-  }
-
-  /** Positions on the last entry; false when the tree is empty. */
-  last(): MaybePromise<boolean> {
-    return this.guard(() => {
-      const r = this.moveToRoot();
-      return r === undefined ? this.lastFromRoot() : r.then(() => this.lastFromRoot());
-    });
-  }
-
-  private lastFromRoot(): MaybePromise<boolean> {
-    const r = this.toRightmost();
-    return r === undefined ? this.settleLast() : r.then(() => this.settleLast());
   }
 
   /** Moves to the next entry in key order; false (and EOF) past the last one. */
@@ -309,12 +307,8 @@ abstract class BtCursor {
     }
     if (++this.idx[d] < p.nCell) return true;
     for (;;) {
-      if (d === 0) {
-        this.atEof = true;
-        return false;
-      }
-      d--;
-      this.depth = d;
+      d = this.up(d);
+      if (d < 0) return false;
       p = this.pages[d];
       if (p.intKey) {
         if (++this.idx[d] <= p.nCell) {
@@ -356,18 +350,24 @@ abstract class BtCursor {
     if (!p.leaf) return descend(); // on an index interior entry: its left subtree comes before
     if (--this.idx[d] >= 0) return true;
     for (;;) {
-      if (d === 0) {
-        this.atEof = true;
-        return false;
-      }
-      d--;
-      this.depth = d;
+      d = this.up(d);
+      if (d < 0) return false;
       p = this.pages[d];
       if (this.idx[d] === 0) continue;
       this.idx[d]--;
       if (p.intKey) return descend();
       return true; // the interior cell before the subtree we just left
     }
+  }
+
+  /** Climbs from level d to its parent: the parent's level, or -1 (and EOF) from the root. */
+  private up(d: number): number {
+    if (d === 0) {
+      this.atEof = true;
+      return -1;
+    }
+    this.depth = d - 1;
+    return d - 1;
   }
 
   private settleLast(): boolean {
@@ -617,27 +617,35 @@ export class IndexCursor extends BtCursor {
 
   /** The first n columns of cell i's record on page p (reading overflow only if needed). */
   private cellKey(p: BtPage, i: number, n: number): MaybePromise<SqlValue[]> {
-    const c = parseCell(p, i, this.cell);
-    const enc: Encoding = this.src.encoding;
-    const out: SqlValue[] = [];
-    const start = c.payloadOffset;
-    let need = c.payloadSize;
-    if (c.overflow !== 0) {
-      need = recordPrefixLength(p.data, start, c.localSize, c.payloadSize, n, p.pgno);
-      if (need === -1) need = c.payloadSize;
-    }
-    if (need <= c.localSize) {
-      decodeRecordInto(p.data, start, start + c.localSize, enc, p.pgno, out, n);
-      return out;
-    }
-    const pgno = p.pgno;
-    const r = readPayload(this.src, pgno, p.data, c, need);
-    const dec = (b: Uint8Array): SqlValue[] => {
-      decodeRecordInto(b, 0, b.length, enc, pgno, out, n);
-      return out;
-    };
-    return r instanceof Promise ? r.then(dec) : dec(r);
+    return cellKeyPrefix(this.src, p, i, n, this.src.encoding, this.cell);
   }
+}
+
+/**
+ * The first n columns of the record in cell i of index page p (the key a seek compares),
+ * decoded into a new array. Reads overflow pages only when those columns reach past the
+ * local payload, and then only as far as they need. `cell` is scratch for parseCell.
+ */
+export function cellKeyPrefix(src: PageSource, p: BtPage, i: number, n: number, enc: Encoding, cell: CellInfo): MaybePromise<SqlValue[]> {
+  const c = parseCell(p, i, cell);
+  const out: SqlValue[] = [];
+  const start = c.payloadOffset;
+  let need = c.payloadSize;
+  if (c.overflow !== 0) {
+    need = recordPrefixLength(p.data, start, c.localSize, c.payloadSize, n, p.pgno);
+    if (need === -1) need = c.payloadSize;
+  }
+  if (need <= c.localSize) {
+    decodeRecordInto(p.data, start, start + c.localSize, enc, p.pgno, out, n);
+    return out;
+  }
+  const pgno = p.pgno;
+  const r = readPayload(src, pgno, p.data, c, need);
+  const dec = (b: Uint8Array): SqlValue[] => {
+    decodeRecordInto(b, 0, b.length, enc, pgno, out, n);
+    return out;
+  };
+  return r instanceof Promise ? r.then(dec) : dec(r);
 }
 
 // ---- full scans ------------------------------------------------------------------------------
@@ -704,12 +712,8 @@ export async function* scanTable(src: PageSource, root: Pgno, options: ScanOptio
       if (size < 0x80) {
         q++;
       } else {
-        const k = readVarint(data, q, U, vslot);
-        if (k === 0) throw corrupt(pgno, `cell ${i} payload size varint runs past the usable size`);
-        const v = vslot.value;
-        if (typeof v !== 'number' || v < 0) throw corrupt(pgno, `cell ${i} has an impossible payload size ${v}`);
-        size = v;
-        q += k;
+        q += readPayloadSize(data, q, U, pgno, i, vslot);
+        size = vslot.value as number;
       }
       let rowid: Rowid = data[q];
       if (rowid < 0x80 && q < U) {

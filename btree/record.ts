@@ -181,11 +181,6 @@ function getDouble(b: Uint8Array, o: number): number {
   return f64[0];
 }
 
-function putDouble(b: Uint8Array, o: number, v: number): void {
-  f64[0] = v;
-  for (let i = 0; i < 8; i++) b[o + i] = f64b[littleEndian ? 7 - i : i];
-}
-
 // ---- serial types ----------------------------------------------------------------------------
 
 const SIZES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0, 0, 0];

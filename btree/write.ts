@@ -66,18 +66,18 @@ import {
   writeCtx,
   writePage,
   type IndexTail,
-  type Tail,
   type TailPath,
   type WriteCtx,
 } from './alloc.js';
 import { Edit, MAX_TREE_DEPTH, type Level } from './balance.js';
-import { cellRowid, localPayloadSize, newCellInfo, parseCell, type CellInfo } from './cell.js';
+import { cellRowid, localPayloadSize, newCellInfo, type CellInfo } from './cell.js';
 import { cellSize, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
 import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
-import { overflowPageCount, readPayload } from './overflow.js';
+import { cellKeyPrefix } from './cursor.js';
+import { overflowPageCount } from './overflow.js';
 import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_LEAF, type BtPage } from './page.js';
 import { PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE } from './ptrmap.js';
-import { decodeRecord, decodeRecordInto, recordPrefixLength } from './record.js';
+import { decodeRecord } from './record.js';
 import { autoVacuumCommit, incrementalVacuum, relocatePage } from './vacuum.js';
 import type { MaybePromise, SqlValue } from './value.js';
 import { varintLength, writeVarint } from './varint.js';
@@ -400,27 +400,7 @@ const seekCell: CellInfo = newCellInfo();
 
 /** The first n columns of cell i on index page p (reading overflow pages only if needed). */
 function cellKey(ctx: WriteCtx, p: BtPage, i: number, n: number): MaybePromise<SqlValue[]> {
-  const c = parseCell(p, i, seekCell);
-  const enc = ctx.encoding;
-  const out: SqlValue[] = [];
-  const start = c.payloadOffset;
-  if (c.overflow === 0) {
-    decodeRecordInto(p.data, start, start + c.payloadSize, enc, p.pgno, out, n);
-    return out;
-  }
-  let need = recordPrefixLength(p.data, start, c.localSize, c.payloadSize, n, p.pgno);
-  if (need === -1) need = c.payloadSize;
-  if (need <= c.localSize) {
-    decodeRecordInto(p.data, start, start + c.localSize, enc, p.pgno, out, n);
-    return out;
-  }
-  const pgno = p.pgno;
-  const r = readPayload(ctx.txn, pgno, p.data, c, need);
-  const dec = (b: Uint8Array): SqlValue[] => {
-    decodeRecordInto(b, 0, b.length, enc, pgno, out, n);
-    return out;
-  };
-  return r instanceof Promise ? r.then(dec) : dec(r);
+  return cellKeyPrefix(ctx.txn, p, i, n, ctx.encoding, seekCell);
 }
 
 interface IndexSeek {
