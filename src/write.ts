@@ -3,10 +3,13 @@
  * with SQLite's semantics, inside transactions that commit atomically through the pager.
  *
  * A Transaction wraps the pager's WriteTxn and a BtreeWriter. Every statement (exec, insert,
- * update, delete) is atomic on its own: rows are checked completely (types, NOT NULL, UNIQUE,
- * PRIMARY KEY) before anything is written, and schema changes run inside a savepoint that is
- * rolled back if they fail half-way (a UNIQUE index over duplicate rows). A failed statement
- * leaves the transaction usable, as in SQLite.
+ * update, delete, each row of insertMany) is atomic on its own, whatever makes it fail: it runs
+ * inside a statement savepoint (the pager keeps the image each page had before the statement
+ * first changed it, as SQLite's statement journal does), and any error (a constraint, a
+ * UNIQUE index over duplicate rows, an I/O error reading an index page half-way through)
+ * restores those images before it is rethrown. A failed statement leaves the transaction
+ * usable, as in SQLite. The one exception is the synchronous append of insert(), which needs
+ * no savepoint: it writes one cell into a page already in memory, or changes nothing.
  *
  * What quire writes, and what it refuses (UNSUPPORTED) because it would need to evaluate SQL:
  *
@@ -124,6 +127,8 @@ const NULL: TypedValue = typed(null);
 /** recordOf's scratch (it is synchronous: encodeRecord consumes them before it returns). */
 const recordFields: SqlValue[] = [];
 const recordAsReal: boolean[] = [];
+/** The statistics tables ANALYZE may have made; column 0 is tbl, column 1 idx in each. */
+const STAT_TABLES = ['sqlite_stat1', 'sqlite_stat2', 'sqlite_stat3', 'sqlite_stat4'];
 const SMALLEST = -(1n << 63n);
 const LARGEST = (1n << 63n) - 1n;
 
@@ -204,14 +209,18 @@ export class Transaction {
   readonly txn: WriteTxn;
   private writer: BtreeWriter;
   private catalog: Catalog | null = null;
-  private readonly boolTypes: boolean;
+  /**
+   * Integers 0 and 1 take serial types 8/9 (no body bytes) only in schema format 4, the
+   * format of every database made since SQLite 3.3.0 (and of a new one); as OP_MakeRecord
+   * does, a file of an older format gets the one-byte integer forms. Set by schema().
+   */
+  private boolTypes = true;
 
   /** @internal */
   constructor(db: Database, txn: WriteTxn) {
     this.db = db;
     this.txn = txn;
     this.writer = new BtreeWriter(txn);
-    this.boolTypes = true;
   }
 
   get active(): boolean {
@@ -228,6 +237,7 @@ export class Transaction {
     if (!this.catalog) {
       const p1 = await this.txn.page(1);
       const cookie = get32(p1, 40);
+      this.boolTypes = (get32(p1, 44) || 4) >= 4;
       // Unchanged schema: the database's cached catalog (parsed once, not per transaction).
       this.catalog =
         cookie === this.txn.base.header?.schemaCookie && !this.txn.isDirty(1)
@@ -244,25 +254,39 @@ export class Transaction {
     return t;
   }
 
-  /** Runs `fn` as one statement: on error every page it changed is restored. */
-  private async statement<T>(fn: () => Promise<T>): Promise<T> {
-    this.check();
-    const sp = this.txn.savepoint();
-    this.writer = new BtreeWriter(this.txn);
+  /**
+   * Runs `fn` as one statement: on any error every page it changed is restored (the writer's
+   * append tails see the restored images and drop themselves), then the error is rethrown.
+   * After it succeeds, a safe point for the pager's cache spill (no page image is held across
+   * statements).
+   */
+  private statement<T>(fn: () => Promise<T>): Promise<T> {
+    let sp: number;
+    let run: Promise<T>;
     try {
-      const r = await fn();
-      this.txn.release(sp);
-      await this.txn.maybeSpill();
-      return r;
+      this.check();
+      sp = this.txn.savepoint();
+      run = fn();
     } catch (e) {
-      if (this.txn.active) {
-        this.txn.rollbackTo(sp);
-        this.txn.release(sp);
-        this.writer = new BtreeWriter(this.txn);
-        this.catalog = null;
-      }
-      throw e;
+      return Promise.reject(e);
     }
+    // Without an async frame of its own (one per row on the insert paths).
+    return run.then(
+      (r) => {
+        this.txn.release(sp);
+        const spill = this.txn.maybeSpill();
+        return spill ? spill.then(() => r) : r;
+      },
+      (e: unknown) => {
+        if (this.txn.active) {
+          this.txn.rollbackTo(sp);
+          this.txn.release(sp);
+          this.writer = new BtreeWriter(this.txn);
+          this.catalog = null;
+        }
+        throw e;
+      },
+    );
   }
 
   // ------------------------------------------------------------------ schema changes
@@ -377,28 +401,24 @@ export class Transaction {
 
   private async dropTable(name: string, ifExists: boolean): Promise<void> {
     const cat = await this.schema();
-    const t = cat.tables.get(nameKey(name));
-    if (!t) {
-      if (ifExists) return;
-      throw new QuireError(ErrorCode.NOTFOUND, `no such table: ${name}`);
-    }
+    const t = dropTarget(cat.tables, 'table', name, ifExists);
+    if (!t) return;
     if (nameKey(t.name).startsWith('sqlite_')) throw new QuireError(ErrorCode.ERROR, `table ${t.name} may not be dropped`);
     if (t.virtual) throw unsupported('dropping a virtual table needs its module, which quire does not have');
     const roots: Array<{ root: number; name: string }> = [];
     for (const ix of t.indexes) roots.push({ root: ix.rootPage, name: ix.name });
     roots.push({ root: t.rootPage, name: t.name });
-    // Remove the schema rows: the table, its indexes and triggers.
-    const doomed = cat.rows.filter(
-      (r) => nameKey(r.name) === nameKey(t.name) || ((r.type === 'index' || r.type === 'trigger') && nameKey(r.tblName) === nameKey(t.name)),
+    // Remove the schema rows: the table's own row (by name), and the indexes and triggers ON
+    // it (by tbl_name: a trigger has its own namespace, so one named like the table may belong
+    // to another table, and stays).
+    const key = nameKey(t.name);
+    const doomed = cat.rows.filter((r) =>
+      r.type === 'table' ? nameKey(r.name) === key : (r.type === 'index' || r.type === 'trigger') && nameKey(r.tblName) === key,
     );
     for (const r of doomed) await this.writer.delete(1, r.rowid);
-    // sqlite_sequence forgets the table.
-    const seq = cat.tables.get('sqlite_sequence');
-    if (seq && seq.def) {
-      for await (const row of new RowIterator(seq, this.txn, () => undefined)) {
-        if (typeof row[1] === 'string' && row[1] === t.name) await this.writer.delete(seq.rootPage, row[0] as number | bigint);
-      }
-    }
+    // sqlite_sequence and the sqlite_stat tables forget the table (sqlite3ClearStatTables).
+    await this.deleteSystemRows(cat, 'sqlite_sequence', 0, t.name);
+    for (const stat of STAT_TABLES) await this.deleteSystemRows(cat, stat, 0, t.name);
     // Free the b-trees, largest root first (auto-vacuum moves the last root into holes).
     roots.sort((a, b) => b.root - a.root);
     for (const { root } of roots) {
@@ -407,6 +427,20 @@ export class Transaction {
       if (moved) await this.rootMoved(moved.movedFrom, moved.movedTo);
     }
     await this.bumpCookie();
+  }
+
+  /**
+   * Deletes the rows of system table `name` (if the database has it) whose column `col` is the
+   * text `value`, as SQLite's DROP does with "DELETE FROM <name> WHERE <col> = <value>".
+   */
+  private async deleteSystemRows(cat: Catalog, name: string, col: number, value: string): Promise<void> {
+    const t = cat.tables.get(name);
+    if (!t || !t.def || t.withoutRowid) return;
+    const doomed: Array<number | bigint> = [];
+    for await (const row of new RowIterator(t, this.txn, () => undefined)) {
+      if (row[col + 1] === value) doomed.push(row[0] as number | bigint);
+    }
+    for (const rowid of doomed) await this.writer.delete(t.rootPage, rowid);
   }
 
   /** Auto-vacuum moved a root page: its sqlite_schema row must follow. */
@@ -427,14 +461,12 @@ export class Transaction {
 
   private async dropIndex(name: string, ifExists: boolean): Promise<void> {
     const cat = await this.schema();
-    const ix = cat.indexes.get(nameKey(name));
-    if (!ix) {
-      if (ifExists) return;
-      throw new QuireError(ErrorCode.NOTFOUND, `no such index: ${name}`);
-    }
+    const ix = dropTarget(cat.indexes, 'index', name, ifExists);
+    if (!ix) return;
     if (ix.auto) throw new QuireError(ErrorCode.ERROR, `index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped`);
     const row = cat.rows.find((r) => r.type === 'index' && nameKey(r.name) === nameKey(ix.name))!;
     await this.writer.delete(1, row.rowid);
+    for (const stat of STAT_TABLES) await this.deleteSystemRows(cat, stat, 1, ix.name);
     const moved = await this.writer.dropBtree(ix.rootPage);
     if (moved) await this.rootMoved(moved.movedFrom, moved.movedTo);
     await this.bumpCookie();
@@ -676,25 +708,25 @@ export class Transaction {
     return this.insertAsync(table, row, options, t, p);
   }
 
-  private async insertAsync(table: string, row: RowInput, options: WriteOptions, t?: TableInfo, p?: PreparedRow): Promise<number | bigint | SqlValue[] | null> {
-    this.check();
-    t ??= await this.writableTable(table);
-    const r = await this.writeRow(t, p ?? this.prepare(t, row), options.onConflict, null);
-    // A safe point for the pager's cache spill (no page image is held across statements).
-    const spill = this.txn.maybeSpill();
-    if (spill) await spill;
-    return r;
+  private insertAsync(table: string, row: RowInput, options: WriteOptions, t?: TableInfo, p?: PreparedRow): Promise<number | bigint | SqlValue[] | null> {
+    if (t !== undefined && p !== undefined) return this.statement(() => this.writeRow(t, p, options.onConflict, null));
+    return this.statement(async () => {
+      const tt = t ?? (await this.writableTable(table));
+      return this.writeRow(tt, p ?? this.prepare(tt, row), options.onConflict, null);
+    });
   }
 
-  /** Inserts many rows (each its own statement); returns how many were inserted. */
+  /**
+   * Inserts many rows, each its own statement (a failed row is undone whole and its error
+   * thrown; the rows before it stay); returns how many were inserted.
+   */
   async insertMany(table: string, rows: Iterable<RowInput> | AsyncIterable<RowInput>, options: WriteOptions = {}): Promise<number> {
     this.check();
     const t = await this.writableTable(table);
     let n = 0;
     for await (const row of rows as AsyncIterable<RowInput>) {
-      if ((await this.writeRow(t, this.prepare(t, row), options.onConflict, null)) !== null) n++;
-      const spill = this.txn.maybeSpill();
-      if (spill) await spill;
+      const p = this.prepare(t, row);
+      if ((await this.statement(() => this.writeRow(t, p, options.onConflict, null))) !== null) n++;
     }
     return n;
   }
@@ -722,7 +754,8 @@ export class Transaction {
 
   /**
    * Writes a prepared row, replacing `old` (an update) if given. Every constraint is checked
-   * before anything is written, so the statement is atomic without a savepoint.
+   * before anything is written; the caller's statement savepoint undoes the writes when
+   * something else (an I/O error) fails half-way.
    */
   private async writeRow(
     t: TableInfo,
@@ -815,9 +848,8 @@ export class Transaction {
   async delete(table: string, key: number | bigint | readonly SqlValue[]): Promise<boolean> {
     this.check();
     const t = await this.writableTable(table);
-    const found = await this.deleteRow(t, normaliseKey(t, key));
-    await this.txn.maybeSpill();
-    return found;
+    const k = normaliseKey(t, key);
+    return this.statement(() => this.deleteRow(t, k));
   }
 
   /**
@@ -827,6 +859,10 @@ export class Transaction {
   async update(table: string, key: number | bigint | readonly SqlValue[], changes: Record<string, InputValue>, options: WriteOptions = {}): Promise<boolean> {
     this.check();
     const t = await this.writableTable(table);
+    return this.statement(() => this.updateRow(t, key, changes, options));
+  }
+
+  private async updateRow(t: TableInfo, key: number | bigint | readonly SqlValue[], changes: Record<string, InputValue>, options: WriteOptions): Promise<boolean> {
     const row = await lookup(t, this.txn, normaliseKey(t, key));
     if (!row) return false;
     const old = this.valuesFromRow(t, row);
@@ -849,7 +885,6 @@ export class Transaction {
     }
     const p = this.prepare(t, merged);
     await this.writeRow(t, p, options.onConflict, { rowid: old.rowid, values: old.values });
-    await this.txn.maybeSpill();
     return true;
   }
 
@@ -885,6 +920,13 @@ export class Transaction {
   }
 }
 
+/** The object a DROP names; undefined for DROP ... IF EXISTS of a missing one, else NOTFOUND. */
+function dropTarget<T>(objects: ReadonlyMap<string, T>, kind: 'table' | 'index', name: string, ifExists: boolean): T | undefined {
+  const x = objects.get(nameKey(name));
+  if (x === undefined && !ifExists) throw new QuireError(ErrorCode.NOTFOUND, `no such ${kind}: ${name}`);
+  return x;
+}
+
 function normaliseKey(t: TableInfo, key: number | bigint | readonly SqlValue[]): number | bigint | readonly SqlValue[] {
   if (t.withoutRowid) return Array.isArray(key) ? key : [key as SqlValue];
   if (Array.isArray(key)) {
@@ -907,10 +949,6 @@ function sameValues(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
     } else if (x !== y) return false;
   }
   return true;
-}
-
-function sameCols(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Re-exported for callers that build schema SQL. */

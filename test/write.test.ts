@@ -230,6 +230,67 @@ describe('write API', () => {
     }
   });
 
+  it('DROP TABLE and DROP INDEX remove exactly the schema and stat rows SQLite removes', async () => {
+    // A trigger named like a table (triggers have their own namespace) stays with its table;
+    // the dropped table's own index, triggers, sqlite_sequence and sqlite_stat1 rows go.
+    const f = sqlite(`CREATE TABLE t(x INTEGER PRIMARY KEY AUTOINCREMENT, y); CREATE TABLE u(y); CREATE TABLE t2(z);
+      CREATE INDEX ix ON t(y); CREATE INDEX t2z ON t2(z); CREATE INDEX uy ON u(y);
+      CREATE TRIGGER t AFTER INSERT ON u BEGIN SELECT 1; END;
+      CREATE TRIGGER "T2" AFTER INSERT ON u BEGIN SELECT 2; END;
+      CREATE TRIGGER on_t AFTER INSERT ON t BEGIN SELECT 3; END;
+      CREATE VIEW v AS SELECT * FROM t;
+      INSERT INTO t(y) VALUES (1), (2); INSERT INTO u VALUES (3); INSERT INTO t2 VALUES (4), (5);
+      ANALYZE;`);
+    const schemaOf = (file: string) => {
+      const s = new BetterSqlite(file, { readonly: true });
+      try {
+        return {
+          schema: s.prepare('SELECT type, name, tbl_name FROM sqlite_schema ORDER BY rowid').all(),
+          seq: s.prepare('SELECT * FROM sqlite_sequence ORDER BY rowid').all(),
+          stat: s.prepare('SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY rowid').all(),
+        };
+      } finally {
+        s.close();
+      }
+    };
+    for (const sql of ['DROP TABLE t', 'DROP TABLE u', 'DROP TABLE T2', 'DROP INDEX uy']) {
+      const theirs = path.join(tempDir(), 'theirs.db');
+      const ours = path.join(tempDir(), 'ours.db');
+      writeFileSync(theirs, readFileSync(f));
+      writeFileSync(ours, readFileSync(f));
+      const s = new BetterSqlite(theirs);
+      s.exec(sql);
+      s.close();
+      const db = await openDatabase(ours, { readOnly: false });
+      await db.exec(sql);
+      await db.close();
+      expect(referenceIntegrity(ours), sql).toEqual(['ok']);
+      expect(schemaOf(ours), sql).toEqual(schemaOf(theirs));
+    }
+  });
+
+  it('writes 0 and 1 as serial types 8/9 only when the schema format is 4, as SQLite does', async () => {
+    for (const format of [1, 4]) {
+      const f = sqlite('PRAGMA page_size = 1024; CREATE TABLE t(a, b, c)');
+      const img = readFileSync(f);
+      img.writeUInt32BE(format, 44);
+      const theirs = path.join(tempDir(), 'theirs.db');
+      const ours = path.join(tempDir(), 'ours.db');
+      writeFileSync(theirs, img);
+      writeFileSync(ours, img);
+      const s = new BetterSqlite(theirs);
+      s.exec("INSERT INTO t VALUES (0, 1, 'x')");
+      s.close();
+      const db = await openDatabase(ours, { readOnly: false });
+      await db.insert('t', [0, 1, 'x']);
+      await db.close();
+      expect(referenceIntegrity(ours)).toEqual(['ok']);
+      // Page 2, the table's only leaf, holds the same record bytes.
+      const page2 = (file: string) => readFileSync(file).subarray(1024, 2048);
+      expect(page2(ours).equals(page2(theirs)), `schema format ${format}`).toBe(true);
+    }
+  });
+
   it('WAL-mode databases: created in WAL mode, committed as frames, read by SQLite', async () => {
     const dir = tempDir();
     const f = path.join(dir, 'wal.db');
