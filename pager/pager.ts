@@ -18,10 +18,13 @@
  *      WAL's header and new frames) and starts a new generation when anything changed; the
  *      page cache holds images of the current generation only.
  *  (4) Writes are in-memory until commit (`WriteTxn` holds dirty page copies). Commit in
- *      rollback mode: journal the original images (header with nRec 0, records, sync, nRec,
- *      sync), write the pages in ascending order — page 1 first — with the change counter,
- *      version-valid-for, page count and version number updated, truncate, sync, then delete
- *      (or truncate, or zero) the journal. Commit in WAL mode: append frames, the last one a
+ *      rollback mode (commitJournaled, one routine for every transaction and for the backup
+ *      destination's replaceAll): journal the original images (header with nRec 0, records,
+ *      sync, nRec, sync; a journal even when the file was empty), write the pages in
+ *      ascending order — page 1 first — with the change counter, version-valid-for, page
+ *      count and version number updated, truncate, sync, then delete (or truncate, or zero)
+ *      the journal; the lock-byte page is neither journaled nor written, and every write is
+ *      a run of at most IO_RUN_BYTES. Commit in WAL mode: append frames, the last one a
  *      commit frame carrying the page count, cumulative checksums, sync; checkpoint when the
  *      log passes `walAutoCheckpoint` frames and no snapshot still needs it.
  *  (5) One writer per file in this process (an async mutex shared by every pager on the same
