@@ -81,8 +81,93 @@ export interface Storage {
    * used when absent.
    */
   scratch?(): Promise<Storage>;
+  /**
+   * The SQLite locks other processes hold on the db file or the -shm (this process excluded),
+   * or null when the runtime cannot tell (then the pager keeps its conservative rules: a
+   * journal is hot when active, any -shm means a live WAL connection). Optional. Looking takes
+   * no lock, so a process may lock right after the look.
+   */
+  locks?(kind: 'db' | 'shm'): Promise<LockInfo | null>;
   /** Releases handles. The storage is not used afterwards. */
   close(): Promise<void>;
+}
+
+/**
+ * A lock another process holds, by SQLite's name for it. db file: 'shared', 'reserved',
+ * 'pending', 'exclusive' (os_unix.c's PENDING, RESERVED and SHARED bytes at 2^30); -shm:
+ * 'write', 'checkpoint', 'recover', 'read0'..'read4' (the WAL lock bytes from offset 120) and
+ * 'dms' (byte 128, held by every connection that has the -shm open). 'other': a lock on
+ * bytes SQLite does not use (some other program's lock).
+ */
+export interface LockHeld {
+  lock:
+    | 'shared' | 'reserved' | 'pending' | 'exclusive'
+    | 'write' | 'checkpoint' | 'recover' | 'read0' | 'read1' | 'read2' | 'read3' | 'read4' | 'dms'
+    | 'other';
+  /** The holder's process id (-1 for an open-file-description lock). */
+  pid: number;
+  /** A write (exclusive) lock rather than a read (shared) one. */
+  write: boolean;
+}
+
+/** The locks other processes hold on one file (none: `held` is empty). */
+export interface LockInfo {
+  kind: 'db' | 'shm';
+  held: LockHeld[];
+}
+
+const DB_LEVELS = ['shared', 'reserved', 'pending', 'exclusive'] as const;
+export type DbLockLevel = 'none' | (typeof DB_LEVELS)[number];
+
+/** The strongest SQLite lock held on a db file ('exclusive' for a lock SQLite does not take). */
+export function dbLockLevel(info: LockInfo): DbLockLevel {
+  let level = -1;
+  for (const h of info.held) {
+    level = Math.max(level, (DB_LEVELS as readonly string[]).indexOf(h.lock === 'other' ? 'exclusive' : h.lock));
+  }
+  return level < 0 ? 'none' : DB_LEVELS[level];
+}
+
+const DB_MEANING: Record<string, string> = {
+  shared: 'a read transaction is open',
+  reserved: 'a write transaction is in progress',
+  pending: 'a write transaction is waiting to commit',
+  exclusive: 'a transaction is writing the database file',
+  other: 'a lock outside SQLite\'s lock bytes',
+};
+
+/**
+ * Names what other processes hold, for a BUSY message: "a SQLite process (pid 1234) holds
+ * RESERVED on app.db (a write transaction is in progress)". Empty when nothing is held.
+ */
+export function describeLocks(info: LockInfo, fileLabel: string): string {
+  const byPid = new Map<number, LockHeld[]>();
+  for (const h of info.held) byPid.set(h.pid, [...(byPid.get(h.pid) ?? []), h]);
+  const parts: string[] = [];
+  for (const [pid, hs] of byPid) {
+    const who = pid > 0 ? `a SQLite process (pid ${pid})` : 'a SQLite process';
+    if (info.kind === 'db') {
+      const level = dbLockLevel({ kind: 'db', held: hs });
+      const what = hs.some((h) => h.lock === 'other') ? 'a lock' : level.toUpperCase();
+      parts.push(`${who} holds ${what} on ${fileLabel} (${DB_MEANING[hs.some((h) => h.lock === 'other') ? 'other' : level]})`);
+    } else {
+      const names = [...new Set(hs.map((h) => h.lock))];
+      const doing = names.includes('write')
+        ? 'is writing'
+        : names.includes('checkpoint')
+          ? 'is checkpointing'
+          : names.includes('recover')
+            ? 'is rebuilding the WAL index'
+            : names.some((n) => n.startsWith('read'))
+              ? 'is reading'
+              : names.includes('dms')
+                ? 'has the WAL database open'
+                : 'holds a lock outside SQLite\'s lock bytes on';
+      const on = doing.endsWith(' on') ? ' ' : ' through ';
+      parts.push(`${who} ${doing}${on}${fileLabel}-shm (locks: ${names.join(', ')})`);
+    }
+  }
+  return parts.join('; ');
 }
 
 /** Suffix SQLite appends to the database path for each kind. */

@@ -41,7 +41,8 @@ function accessible(p: string, mode: number): boolean {
   }
 }
 import { QuireError, ErrorCode } from '../../pager/errors.js';
-import { kindSuffix, type FileKind, type FileStat, type Storage } from '../../pager/storage.js';
+import { kindSuffix, type FileKind, type FileStat, type LockInfo, type Storage } from '../../pager/storage.js';
+import { readLocks } from './locks.js';
 
 interface Handle {
   fd: number;
@@ -220,6 +221,12 @@ export class NodeFileStorage implements Storage {
       ino: st.ino,
       dev: st.dev,
     };
+  }
+
+  /** Other processes' SQLite locks on the db file or -shm, from /proc/locks (null elsewhere). */
+  async locks(kind: 'db' | 'shm'): Promise<LockInfo | null> {
+    this.check();
+    return readLocks(this.pathOf(kind), kind);
   }
 
   async read(kind: FileKind, offset: number, length: number): Promise<Uint8Array> {

@@ -1,0 +1,143 @@
+/**
+ * Other processes' SQLite locks, seen through Linux's `/proc/locks` (Node only; no native code,
+ * no lock taken).
+ *
+ * SQLite (os_unix.c) takes POSIX advisory locks (fcntl F_SETLK) on byte ranges:
+ *
+ *   file  OFFSET                  SIZE  LOCK
+ *   db    0x40000000 PENDING_BYTE   1   PENDING (read-locked briefly while taking SHARED)
+ *   db    0x40000001 RESERVED_BYTE  1   RESERVED (a write transaction is open)
+ *   db    0x40000002 SHARED_FIRST 510   SHARED (read lock), EXCLUSIVE (write lock on all 510)
+ *   -shm  120 + 0                   1   WAL_WRITE_LOCK
+ *   -shm  120 + 1                   1   WAL_CKPT_LOCK
+ *   -shm  120 + 2                   1   WAL_RECOVER_LOCK
+ *   -shm  120 + 3 + n (n = 0..4)    1   WAL_READ_LOCK(n): a reader's snapshot mark
+ *   -shm  128 (UNIX_SHM_DMS)        1   DMS: read-locked by every connection with the -shm open
+ *
+ * A `/proc/locks` line names the lock's type (POSIX, OFDLCK, FLOCK, ...), READ or WRITE, the
+ * owner's pid (-1 for OFD locks), the file as `major:minor:inode` (device numbers in hex) and
+ * the range `start end` (`EOF` for "to the end"). Lines with `->` are waiters, not holders.
+ *
+ *   1: POSIX  ADVISORY  WRITE 9837 fe:00:2228423 120 120
+ *   4: POSIX  ADVISORY  READ  9837 fe:00:2228416 1073741826 1073742335
+ *
+ * What this cannot see: locks taken after the look (there is no way to look and lock at once
+ * without locking), locks on a file reached through another mount namespace's view of a
+ * network file system, and anything on other platforms (`/proc/locks` is absent there and the
+ * answer is "unknown").
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { LockHeld, LockInfo } from '../../pager/storage.js';
+
+export const PENDING_BYTE = 0x40000000;
+export const RESERVED_BYTE = PENDING_BYTE + 1;
+export const SHARED_FIRST = PENDING_BYTE + 2;
+export const SHARED_SIZE = 510;
+/** First lock byte in -shm (WALINDEX_LOCK_OFFSET) and the number of WAL locks (SQLITE_SHM_NLOCK). */
+export const SHM_LOCK_OFFSET = 120;
+export const SHM_NLOCK = 8;
+/** The dead-man-switch byte (UNIX_SHM_DMS). */
+export const SHM_DMS = SHM_LOCK_OFFSET + SHM_NLOCK;
+
+/** One held lock of `/proc/locks`. `end` is Infinity for EOF. */
+export interface ProcLock {
+  type: string;
+  write: boolean;
+  pid: number;
+  major: number;
+  minor: number;
+  ino: bigint;
+  start: number;
+  end: number;
+}
+
+/** Parses `/proc/locks` text; waiter lines (`->`) and lines it cannot read are left out. */
+export function parseProcLocks(text: string): ProcLock[] {
+  const out: ProcLock[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || f[1] === '->') continue;
+    const [, type, , rw, pidS, file, startS, endS] = f;
+    const m = /^([0-9a-f]+):([0-9a-f]+):(\d+)$/i.exec(file);
+    if (!m || (rw !== 'READ' && rw !== 'WRITE')) continue;
+    const start = Number(startS);
+    const end = endS === 'EOF' ? Infinity : Number(endS);
+    if (!Number.isFinite(start) || Number.isNaN(end)) continue;
+    out.push({
+      type,
+      write: rw === 'WRITE',
+      pid: Number(pidS),
+      major: parseInt(m[1], 16),
+      minor: parseInt(m[2], 16),
+      ino: BigInt(m[3]),
+      start,
+      end,
+    });
+  }
+  return out;
+}
+
+/** Major and minor numbers of a user-space dev_t (glibc's gnu_dev_major / gnu_dev_minor). */
+export function devMajorMinor(dev: bigint): [number, number] {
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  return [major, minor];
+}
+
+function covers(l: ProcLock, off: number, len = 1): boolean {
+  return l.start < off + len && l.end >= off;
+}
+
+/** SQLite's names for the locks one `/proc/locks` entry holds on a database file. */
+function dbLockNames(l: ProcLock): LockHeld['lock'][] {
+  const names: LockHeld['lock'][] = [];
+  if (covers(l, SHARED_FIRST, SHARED_SIZE)) names.push(l.write ? 'exclusive' : 'shared');
+  if (covers(l, RESERVED_BYTE)) names.push('reserved');
+  // A read lock on PENDING is held for an instant while SHARED is taken.
+  if (covers(l, PENDING_BYTE)) names.push(l.write ? 'pending' : 'shared');
+  return names;
+}
+
+const SHM_NAMES: LockHeld['lock'][] = ['write', 'checkpoint', 'recover', 'read0', 'read1', 'read2', 'read3', 'read4', 'dms'];
+
+function shmLockNames(l: ProcLock): LockHeld['lock'][] {
+  return SHM_NAMES.filter((_, i) => covers(l, SHM_LOCK_OFFSET + i));
+}
+
+/**
+ * The SQLite locks that processes other than `selfPid` hold on the file `(dev, ino)`, read
+ * from `/proc/locks` text. A lock on bytes SQLite does not use is reported as 'other'.
+ */
+export function locksOn(procLocks: readonly ProcLock[], dev: bigint, ino: bigint, kind: 'db' | 'shm', selfPid: number): LockInfo {
+  const [major, minor] = devMajorMinor(dev);
+  const held: LockHeld[] = [];
+  for (const l of procLocks) {
+    if (l.ino !== ino || l.major !== major || l.minor !== minor || l.pid === selfPid) continue;
+    const names = kind === 'db' ? dbLockNames(l) : shmLockNames(l);
+    if (names.length === 0) names.push('other');
+    for (const lock of names) held.push({ lock, pid: l.pid, write: l.write });
+  }
+  return { kind, held };
+}
+
+export const PROC_LOCKS = '/proc/locks';
+
+/**
+ * The locks other processes hold on the file at `file` (a db or -shm path): null when
+ * `/proc/locks` cannot be read (not Linux), an empty `held` when the file does not exist.
+ */
+export function readLocks(file: string, kind: 'db' | 'shm', procPath = PROC_LOCKS): LockInfo | null {
+  let text: string;
+  try {
+    text = readFileSync(procPath, 'latin1');
+  } catch {
+    return null;
+  }
+  let st;
+  try {
+    st = statSync(file, { bigint: true });
+  } catch {
+    return { kind, held: [] };
+  }
+  return locksOn(parseProcLocks(text), st.dev, st.ino, kind, process.pid);
+}
