@@ -30,8 +30,8 @@
  *
  * quire never plays a journal back into a source it reads. A reader overlays the original
  * images in memory (so it presents the last committed state); the copier refuses or applies
- * it to the copy. Only a quire writer opening the file for writing rolls a hot journal back,
- * as SQLite would.
+ * it to the copy. Only a quire writer rolls a hot journal back, as SQLite would, and only when
+ * no process holds a lock on the database (where locks can be seen; see pager note 5).
  */
 import { get16, get32, put32 } from './bytes.js';
 import { ioerr } from './errors.js';
@@ -65,8 +65,9 @@ export interface JournalState {
 
 /**
  * Looks at the journal without changing it: active when it holds a header with the magic.
- * (SQLite's hasHotJournal also needs the absence of a RESERVED lock, which a lock-free reader
- * cannot see; an active journal is treated as hot.)
+ * (SQLite's hasHotJournal also needs the absence of a RESERVED lock: the pager asks the
+ * storage's lock view, Storage.locks, and where that is unknown treats an active journal as
+ * hot.)
  */
 export async function journalState(storage: Storage): Promise<JournalState> {
   try {

@@ -13,7 +13,7 @@
  *  (2) Reading never writes: no -shm, no -journal, no recovery in place. A read-only pager
  *      that finds a hot journal presents the pre-transaction state ('view', the default) or
  *      fails with BUSY ('refuse'). Only a writable pager rolls a hot journal back, as SQLite
- *      does when it opens such a file.
+ *      does when it opens such a file, and only when no process holds a lock on it (note 5).
  *  (3) Each `read()` re-examines the file (db header bytes 24..39 and size, the journal, the
  *      WAL's header and new frames) and starts a new generation when anything changed; the
  *      page cache holds images of the current generation only.
@@ -28,8 +28,13 @@
  *      commit frame carrying the page count, cumulative checksums, sync; checkpoint when the
  *      log passes `walAutoCheckpoint` frames and no snapshot still needs it.
  *  (5) One writer per file in this process (an async mutex shared by every pager on the same
- *      storage id). Writing assumes no other process writes the file; what can be detected is
- *      refused: a WAL file with a live-looking -shm (BUSY).
+ *      storage id). quire takes no file locks. Where the storage shows other processes' locks
+ *      (Storage.locks: /proc/locks on Linux), a write transaction starts only while no other
+ *      process holds any lock on the db file or its -shm, and the commit looks again before
+ *      writing; a -shm nobody holds is stale and no obstacle; a journal is hot (rolled back)
+ *      only when nobody holds a lock on the db, as in SQLite's hasHotJournal. Where it cannot
+ *      (other platforms), a journal is hot whenever active and a WAL write is refused while a
+ *      -shm exists (BUSY). Either way a process that locks right after the look is not seen.
  *  (6) Snapshot isolation inside the process: before a commit overwrites pages, open snapshots
  *      of every pager on the file receive the old images ("preserved" pages), so a long read
  *      never sees a later commit. Snapshots must be released.
@@ -62,7 +67,7 @@ import {
 } from './header.js';
 import { get32, put32 } from './bytes.js';
 import { PageCache } from './cache.js';
-import { readExactly, type Storage } from './storage.js';
+import { describeLocks, readExactly, type Storage } from './storage.js';
 import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from './source.js';
 import {
   appendCommit,
@@ -97,7 +102,8 @@ export interface PagerOptions {
   /**
    * What a read-only pager does with a hot rollback journal: 'view' (default) presents the
    * last committed state by overlaying the journal's original pages in memory; 'refuse'
-   * fails with BUSY. A writable pager always rolls the journal back, as SQLite does.
+   * fails with BUSY. A writable pager rolls the journal back, as SQLite does, unless another
+   * process holds a lock on the database (then it is that process's live transaction).
    */
   hotJournal?: 'view' | 'refuse';
   /** How a rollback-mode commit ends its journal. Default 'delete'. */
@@ -497,12 +503,20 @@ export class Pager {
     if (this.stamp && stampEqual(stamp, this.stamp) && !journalActive) return;
 
     if (journalActive) {
-      if (!this.readOnly) {
+      // Hot only when no process holds a lock on the db (hasHotJournal): a journal beside a
+      // lock is another process's transaction in progress, read around like a reader would.
+      const conflict = await this.lockConflict();
+      if (!this.readOnly && !conflict) {
         await this.rollbackHotJournal();
         return this.refreshOnce();
       }
       if (this.options.hotJournal === 'refuse') {
-        throw new QuireError(ErrorCode.BUSY, `${st.label}: a hot journal is present (a transaction was interrupted or is in progress)`);
+        throw new QuireError(
+          ErrorCode.BUSY,
+          conflict
+            ? `${st.label}: ${conflict}; retry when it has committed or rolled back`
+            : `${st.label}: a hot journal is present (a transaction was interrupted or is in progress)`,
+        );
       }
       journal = await readHotJournal(st, head);
       if (!journal) journalActive = false;
@@ -677,11 +691,19 @@ export class Pager {
     await prev;
     shared.writing = true;
     try {
+      // (5) No write while another process holds any lock on the db or its -shm. Checked
+      // before the refresh, so the state the transaction starts from is read after it.
+      const conflict = await this.lockConflict();
+      if (conflict) throw this.busyHeld(conflict);
       await this.refresh();
-      if (this.mode === 'wal' && (await this.storage.exists('shm'))) {
+      if (this.view.journal) {
+        // A lock was taken between the check and the refresh: the journal is live.
+        throw this.busyHeld((await this.lockConflict()) || 'another process holds a lock on it');
+      }
+      if (conflict === null && this.mode === 'wal' && (await this.storage.exists('shm'))) {
         throw new QuireError(
           ErrorCode.BUSY,
-          `${this.label}: a -shm file exists, so a SQLite connection may have this WAL database open; quire writes WAL databases only when no other connection is open`,
+          `${this.label}: a -shm file exists, so a SQLite connection may have this WAL database open, and this platform does not show file locks; quire writes WAL databases only when no other connection is open. If none is (the -shm is stale, left by a read-only or crashed connection), open and close the database once with sqlite3, or run \`quire recover --assume-unlocked\` on it`,
         );
       }
     } catch (e) {
@@ -700,6 +722,32 @@ export class Pager {
     });
     this.setState();
     return this.txn;
+  }
+
+  /**
+   * What other processes hold on the db file and its -shm, as a message ("a SQLite process
+   * (pid 12) holds RESERVED on app.db (...)"): '' when nothing is held, null when the storage
+   * cannot tell (Storage.locks absent or unknown). The look takes no lock: a process may lock
+   * right after it (the remaining race; see the README).
+   */
+  async lockConflict(): Promise<string | null> {
+    const st = this.storage;
+    if (!st.locks) return null;
+    try {
+      const db = await st.locks('db');
+      if (!db) return null;
+      const shm = await st.locks('shm');
+      return [describeLocks(db, st.label), shm ? describeLocks(shm, st.label) : ''].filter((m) => m !== '').join('; ');
+    } catch (e) {
+      throw ioerr(`reading the locks on ${st.label}`, e);
+    }
+  }
+
+  private busyHeld(conflict: string): QuireError {
+    return new QuireError(
+      ErrorCode.BUSY,
+      `${this.label}: ${conflict}; quire writes only while no other process holds a lock on the database: retry when that transaction ends or that connection closes`,
+    );
   }
 
   /** Rolls a hot journal back into the database file, as SQLite's pager_playback does. */
@@ -762,6 +810,13 @@ export class Pager {
       }
       spilled.sort((a, b) => a - b);
       await this.checkSpillIntact(txn);
+    }
+
+    // (5) Look again just before writing: the race left is a process locking during the
+    // commit itself. (A spilled transaction has written already; its journal guards it.)
+    if (!spill) {
+      const conflict = await this.lockConflict();
+      if (conflict) throw this.busyHeld(conflict);
     }
 
     // (6) Give every open snapshot on this file the images it would lose.

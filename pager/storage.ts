@@ -82,8 +82,8 @@ export interface Storage {
    */
   scratch?(): Promise<Storage>;
   /**
-   * The SQLite locks other processes hold on the db file or the -shm (this process excluded),
-   * or null when the runtime cannot tell (then the pager keeps its conservative rules: a
+   * The SQLite locks held on the db file or the -shm (by other processes, or by a SQLite
+   * connection in this one: quire takes none), or null when the runtime cannot tell (then the pager keeps its conservative rules: a
    * journal is hot when active, any -shm means a live WAL connection). Optional. Looking takes
    * no lock, so a process may lock right after the look.
    */
@@ -108,6 +108,8 @@ export interface LockHeld {
   pid: number;
   /** A write (exclusive) lock rather than a read (shared) one. */
   write: boolean;
+  /** Held by this process: a SQLite connection in it (quire itself takes no locks). */
+  self?: boolean;
 }
 
 /** The locks other processes hold on one file (none: `held` is empty). */
@@ -145,7 +147,7 @@ export function describeLocks(info: LockInfo, fileLabel: string): string {
   for (const h of info.held) byPid.set(h.pid, [...(byPid.get(h.pid) ?? []), h]);
   const parts: string[] = [];
   for (const [pid, hs] of byPid) {
-    const who = pid > 0 ? `a SQLite process (pid ${pid})` : 'a SQLite process';
+    const who = hs[0].self ? 'a SQLite connection in this process' : pid > 0 ? `a SQLite process (pid ${pid})` : 'a SQLite process';
     if (info.kind === 'db') {
       const level = dbLockLevel({ kind: 'db', held: hs });
       const what = hs.some((h) => h.lock === 'other') ? 'a lock' : level.toUpperCase();

@@ -105,14 +105,19 @@ function shmLockNames(l: ProcLock): LockHeld['lock'][] {
 }
 
 /**
- * The SQLite locks that processes other than `selfPid` hold on the file `(dev, ino)`, read
- * from `/proc/locks` text. A lock on bytes SQLite does not use is reported as 'other'.
+ * The SQLite locks held on the file `(dev, ino)`, from parsed `/proc/locks`, leaving out those
+ * of pid `exclude` if given. A lock on bytes SQLite does not use is reported as 'other'.
+ *
+ * readLocks excludes nobody: quire takes no lock, so a lock held by this very process is a
+ * SQLite connection in it (better-sqlite3, node:sqlite), as much another connection as one in
+ * another process (POSIX locks are per process, so SQLite coordinates its own connections
+ * in memory, which quire cannot see).
  */
-export function locksOn(procLocks: readonly ProcLock[], dev: bigint, ino: bigint, kind: 'db' | 'shm', selfPid: number): LockInfo {
+export function locksOn(procLocks: readonly ProcLock[], dev: bigint, ino: bigint, kind: 'db' | 'shm', exclude?: number): LockInfo {
   const [major, minor] = devMajorMinor(dev);
   const held: LockHeld[] = [];
   for (const l of procLocks) {
-    if (l.ino !== ino || l.major !== major || l.minor !== minor || l.pid === selfPid) continue;
+    if (l.ino !== ino || l.major !== major || l.minor !== minor || l.pid === exclude) continue;
     const names = kind === 'db' ? dbLockNames(l) : shmLockNames(l);
     if (names.length === 0) names.push('other');
     for (const lock of names) held.push({ lock, pid: l.pid, write: l.write });
@@ -139,5 +144,7 @@ export function readLocks(file: string, kind: 'db' | 'shm', procPath = PROC_LOCK
   } catch {
     return { kind, held: [] };
   }
-  return locksOn(parseProcLocks(text), st.dev, st.ino, kind, process.pid);
+  const info = locksOn(parseProcLocks(text), st.dev, st.ino, kind);
+  for (const h of info.held) if (h.pid === process.pid) h.self = true;
+  return info;
 }
