@@ -61,7 +61,7 @@ import { get32 } from '../../pager/bytes.js';
 import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
 import { commitInFlight, onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
-import { readExactly, type FileStat, type Storage } from '../../pager/storage.js';
+import { dbLockLevel, describeLocks, readExactly, type FileStat, type Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
 
 export type StepStatus = 'OK' | 'DONE' | 'BUSY';
@@ -102,6 +102,12 @@ export interface SnapshotIdentity {
   wal: { salt1: number; salt2: number; checkpointSeq: number; mxFrame: number } | null;
   /** True when a hot journal's original pages were applied to the copy. */
   journalApplied: boolean;
+  /**
+   * Rollback mode: true when the source's locks could be seen (Storage.locks, /proc/locks on
+   * Linux), so a writer mid-transaction was recognised by its RESERVED lock even before its
+   * journal or its pages reached the file; false when only the files could tell.
+   */
+  lockInfo: boolean;
   /** Full passes started over because the source changed. */
   restarts: number;
   /** Times a WAL snapshot was moved forward instead of restarting. */
@@ -155,6 +161,8 @@ export class CopyEngine {
   private startHead: Uint8Array | null = null;
   private header: DbHeader | null = null;
   private journal: HotJournal | null = null;
+  /** Whether the source's locks could be seen at the start of the pass (rollback mode). */
+  private lockInfo = false;
   private journalSig: JournalSig | null = null;
   private wal: WalIndex | null = null;
   private walAtStart = false;
@@ -332,6 +340,7 @@ export class CopyEngine {
         ? { salt1: this.wal.header.salt1, salt2: this.wal.header.salt2, checkpointSeq: this.wal.header.checkpointSeq, mxFrame: this.wal.mxFrame }
         : null,
       journalApplied: this.journal !== null,
+      lockInfo: this.lockInfo,
       restarts: this.restarts,
       snapshotMoves: this.snapshotMoves,
       resetsBridged: this.resetsBridged,
@@ -420,6 +429,15 @@ export class CopyEngine {
     } else {
       this.mode = 'rollback';
       this.wal = null;
+      // A writer holding RESERVED or more is mid-transaction (its changes in its cache, its
+      // journal, or half in the file): no pass now, whatever the journal looks like.
+      const locks = this.source.locks ? await this.source.locks('db') : null;
+      this.lockInfo = locks !== null;
+      const level = locks ? dbLockLevel(locks) : 'none';
+      if (level === 'reserved' || level === 'pending' || level === 'exclusive') {
+        this.lastReason = `the source is mid-transaction: ${describeLocks(locks!, this.source.label)}`;
+        return false;
+      }
       const sig = size > 0 ? await this.journalSignature() : null;
       if (sig) {
         if (this.hotJournalPolicy === 'refuse') {
