@@ -67,7 +67,7 @@ import {
 } from './header.js';
 import { get32, put32 } from './bytes.js';
 import { PageCache } from './cache.js';
-import { describeLocks, readExactly, type Storage } from './storage.js';
+import { lockConflict, readExactly, type Storage } from './storage.js';
 import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from './source.js';
 import {
   appendCommit,
@@ -730,17 +730,8 @@ export class Pager {
    * cannot tell (Storage.locks absent or unknown). The look takes no lock: a process may lock
    * right after it (the remaining race; see the README).
    */
-  async lockConflict(): Promise<string | null> {
-    const st = this.storage;
-    if (!st.locks) return null;
-    try {
-      const db = await st.locks('db');
-      if (!db) return null;
-      const shm = await st.locks('shm');
-      return [describeLocks(db, st.label), shm ? describeLocks(shm, st.label) : ''].filter((m) => m !== '').join('; ');
-    } catch (e) {
-      throw ioerr(`reading the locks on ${st.label}`, e);
-    }
+  lockConflict(): Promise<string | null> {
+    return lockConflict(this.storage);
   }
 
   private busyHeld(conflict: string): QuireError {

@@ -30,6 +30,7 @@
  * All methods are async: this is the one boundary where quire awaits. The pager reads in
  * large runs so that the await is rare on hot paths.
  */
+import { ioerr } from './errors.js';
 
 export type FileKind = 'db' | 'wal' | 'journal' | 'shm';
 
@@ -187,4 +188,22 @@ export async function readExactly(storage: Storage, kind: FileKind, offset: numb
   const full = new Uint8Array(length);
   full.set(b);
   return full;
+}
+
+/**
+ * What other processes hold on the db file and its -shm, as a message ("a SQLite process
+ * (pid 12) holds RESERVED on app.db (...)"): '' when nothing is held, null when the storage
+ * cannot tell (Storage.locks absent or unknown). The look takes no lock: a process may lock
+ * right after it (the remaining race; see the README).
+ */
+export async function lockConflict(st: Storage): Promise<string | null> {
+  if (!st.locks) return null;
+  try {
+    const db = await st.locks('db');
+    if (!db) return null;
+    const shm = await st.locks('shm');
+    return [describeLocks(db, st.label), shm ? describeLocks(shm, st.label) : ''].filter((m) => m !== '').join('; ');
+  } catch (e) {
+    throw ioerr(`reading the locks on ${st.label}`, e);
+  }
 }

@@ -14,7 +14,7 @@ export { QuireError, ErrorCode, isQuireError } from '../pager/errors.js';
 export type { QuireErrorOptions } from '../pager/errors.js';
 export { MemoryStorage } from '../pager/memory.js';
 export type { MemoryStorageOptions } from '../pager/memory.js';
-export type { Storage, FileKind, FileStat } from '../pager/storage.js';
+export type { Storage, FileKind, FileStat, LockInfo, LockHeld, DbLockLevel } from '../pager/storage.js';
 export { Pager, Snapshot, WriteTxn } from '../pager/pager.js';
 export type { PagerOptions, CommitInfo, CommitListener, JournalMode, Synchronous } from '../pager/pager.js';
 export { parseHeader, Encoding } from '../pager/header.js';

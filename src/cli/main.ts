@@ -23,8 +23,9 @@ import { EXPORT } from './export.js';
 import { CHECK } from './check.js';
 import { IMPORT } from './import.js';
 import { VACUUM } from './vacuum.js';
+import { RECOVER } from './recover.js';
 
-export const COMMANDS: readonly CommandSpec[] = [INFO, TABLES, SCHEMA, EXPORT, DUMP, CHECK, IMPORT, VACUUM, BACKUP, VERIFY];
+export const COMMANDS: readonly CommandSpec[] = [INFO, TABLES, SCHEMA, EXPORT, DUMP, CHECK, IMPORT, VACUUM, RECOVER, BACKUP, VERIFY];
 
 /** `quire --help`: every command with what it does, the exit codes, examples. */
 export function topHelp(): string {

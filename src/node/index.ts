@@ -37,3 +37,5 @@ export { backupFile } from './backup-file.js';
 export type { BackupFileOptions, BackupFileResult, BackupFileProgress } from './backup-file.js';
 export { verifyFiles } from './verify-files.js';
 export type { VerifyFilesResult, FileCheck, FileStatus } from './verify-files.js';
+export { recoverFile } from './recover.js';
+export type { RecoverOptions, RecoverResult } from './recover.js';
