@@ -217,9 +217,23 @@ function tailValid(ctx: WriteCtx, t: TailPath): boolean {
   const pc = txn.pageCount;
   for (let i = 0; i < t.pgnos.length; i++) {
     const pg = t.pgnos[i];
-    if (pg > pc || txn.page(pg) !== t.images[i]) return false;
+    if (pg > pc || !isCurrent(txn, pg, t.images[i])) return false;
   }
-  return t.leaf <= pc && txn.page(t.leaf) === t.leafData;
+  return t.leaf <= pc && isCurrent(txn, t.leaf, t.leafData);
+}
+
+function ignore(): void {}
+
+/**
+ * Whether `img` is page pgno's current image in the transaction, without waiting: a page that
+ * is not at hand is not it (the read that asking started is left to finish or fail alone,
+ * never as an unhandled rejection).
+ */
+function isCurrent(txn: WritablePageSource, pgno: Pgno, img: Uint8Array): boolean {
+  const x = txn.page(pgno);
+  if (x === img) return true;
+  if (x instanceof Promise) x.catch(ignore);
+  return false;
 }
 
 function pathOfTail(t: TailPath): Level[] {
@@ -243,11 +257,14 @@ function appendFast(ctx: WriteCtx, t: TailPath, rowid: Rowid | null, record: Uin
   const pc = txn.pageCount;
   const pgnos = t.pgnos;
   for (let i = 0; i < pgnos.length; i++) {
-    if (pgnos[i] > pc || txn.page(pgnos[i]) !== t.images[i]) return false;
+    if (pgnos[i] > pc || !isCurrent(txn, pgnos[i], t.images[i])) return false;
   }
   if (t.leaf > pc) return false;
   const leaf = txn.writable(t.leaf);
-  if (leaf !== t.leafData) return false;
+  if (leaf !== t.leafData) {
+    if (leaf instanceof Promise) leaf.catch(ignore);
+    return false;
+  }
   const h = t.hdr;
   const n = (leaf[h + 3] << 8) | leaf[h + 4];
   const top = ((leaf[h + 5] << 8) | leaf[h + 6]) || 65536;
