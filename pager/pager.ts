@@ -1265,6 +1265,9 @@ export class Pager {
     if (!idx || idx.mxFrame === 0) return true;
     if (!force && (this.options.walAutoCheckpoint === 0 || idx.mxFrame < this.options.walAutoCheckpoint)) return true;
     if (this.otherSnapshotsOpen()) return false;
+    // Never under another connection (note 5): its snapshot may still need the log, and a
+    // log truncated or deleted under it is a corrupt database to it.
+    if (await this.othersMayUseWal()) return false;
     const st = this.storage;
     const ps = idx.pageSize;
     const pages = idx.pages().filter((p) => p <= idx.dbSize).sort((a, b) => a - b);
@@ -1290,6 +1293,20 @@ export class Pager {
     this.stamp = null;
     for (const other of this.shared.pagers) if (other !== this) other.invalidate();
     return true;
+  }
+
+  /**
+   * True when another connection may have the WAL open: a lock on the db or -shm, or, where
+   * locks cannot be seen, a -shm file.
+   */
+  private async othersMayUseWal(): Promise<boolean> {
+    const conflict = await this.lockConflict();
+    if (conflict !== null) return conflict !== '';
+    try {
+      return await this.storage.exists('shm');
+    } catch (e) {
+      throw ioerr(`reading ${this.label}-shm`, e);
+    }
   }
 
   /** Drops the cache; the next read re-examines the file. */

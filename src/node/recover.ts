@@ -6,7 +6,7 @@
  *   a hot rollback journal               rolls it back (the interrupted transaction undone),
  *                                        as the next SQLite connection would
  *   a WAL with frames                    folds every frame into the database (a TRUNCATE
- *                                        checkpoint) and removes the emptied -wal
+ *                                        checkpoint), leaving the -wal empty
  *   a -shm (read-only or crashed WAL     nothing to do on Linux: a -shm no process holds is
  *   connection)                          stale, and quire and SQLite both write beside it
  *                                        (SQLite rebuilds it). Without lock information
