@@ -16,7 +16,7 @@ import { nameKey, readCatalog, type Catalog, type TableInfo } from './catalog.js
 import { RowIterator, columnNames, lookup, type Row } from './read.js';
 import { checkDatabase, type CheckOptions } from './check.js';
 import { vacuumDatabase, type VacuumOptions, type VacuumResult } from './vacuum.js';
-import { Transaction, initializeFile, type CreateOptions, type InputValue, type RowInput, type WriteOptions } from './write.js';
+import { Transaction, initializeFile, type CreateOptions, type InputValue, type RowInput, type WriteOptions, type InsertedKey, type Rowid } from './write.js';
 import type { SqlValue } from '../btree/value.js';
 
 export interface RowsOptions {
@@ -117,7 +117,9 @@ export class Database {
   }
 
   /** Inserts one row in its own transaction (see Transaction.insert). */
-  async insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<number | bigint | SqlValue[] | null> {
+  insert<K extends InsertedKey = Rowid>(table: string, row: RowInput, options?: WriteOptions & { onConflict?: 'abort' | 'replace' }): Promise<K>;
+  insert<K extends InsertedKey = Rowid>(table: string, row: RowInput, options: WriteOptions): Promise<K | null>;
+  async insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<InsertedKey | null> {
     return this.transaction((tx) => tx.insert(table, row, options));
   }
 

@@ -25,7 +25,7 @@ export type { StreamOptions } from './backup/stream.js';
 export { hashFile, hashSource, hashCopy, verifyCopy, buildManifest, parseManifest, MANIFEST_FORMAT, MANIFEST_FORMATS_READ } from './forensic.js';
 export type { ForensicManifest, FileHash, CopyHashes, VerifyResult, SideFileKind, SideFileCopy } from './forensic.js';
 export { Transaction, splitStatements } from './write.js';
-export type { CreateOptions, InputValue, RowInput, WriteOptions, ConflictMode } from './write.js';
+export type { CreateOptions, InputValue, RowInput, WriteOptions, ConflictMode, Rowid, InsertedKey } from './write.js';
 export type { Catalog, TableInfo, IndexInfo, Column, SchemaRow } from './catalog.js';
 export type { Row } from './read.js';
 export { exportRow, exportValue } from './read.js';

@@ -86,6 +86,15 @@ export interface WriteOptions {
   onConflict?: ConflictMode;
 }
 
+/** A rowid: a number within ±(2^53−1), a bigint beyond. */
+export type Rowid = number | bigint;
+
+/**
+ * What `insert` gives for the row it wrote: the rowid of a rowid table, or the primary-key
+ * values of a WITHOUT ROWID table (which has no rowid: ask for them with `insert<SqlValue[]>`).
+ */
+export type InsertedKey = Rowid | SqlValue[];
+
 const ENCODINGS: Record<string, Encoding> = { 'UTF-8': 1, 'UTF-16le': 2, 'UTF-16be': 3 };
 
 /** Formats page 1 of an empty database file as `options` asks. */
@@ -683,10 +692,14 @@ export class Transaction {
   }
 
   /**
-   * Inserts a row; returns its rowid (rowid tables) or primary-key values (WITHOUT ROWID), or
-   * null when a conflict was ignored.
+   * Inserts a row; returns its rowid (rowid tables; `K` defaults to `Rowid`) or its primary-key
+   * values (WITHOUT ROWID tables: `insert<SqlValue[]>(...)`), or null when the row was ignored:
+   * with `onConflict: 'ignore'`, or, when no `onConflict` is given, by a constraint declared
+   * ON CONFLICT IGNORE.
    */
-  insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<number | bigint | SqlValue[] | null> {
+  insert<K extends InsertedKey = Rowid>(table: string, row: RowInput, options?: WriteOptions & { onConflict?: 'abort' | 'replace' }): Promise<K>;
+  insert<K extends InsertedKey = Rowid>(table: string, row: RowInput, options: WriteOptions): Promise<K | null>;
+  insert(table: string, row: RowInput, options: WriteOptions = {}): Promise<InsertedKey | null> {
     // Bulk loads: a row that goes straight onto the end of a table without indexes is written
     // without an await (the append path of writeRow, synchronously).
     let t: TableInfo | undefined;

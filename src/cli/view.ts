@@ -136,7 +136,7 @@ function unique(names: string[]): string[] {
 
 function viewColumns(cat: Catalog, sql: string): string[] | null {
   const def = parseCreateView(sql);
-  if (def.columns) return def.columns.map((c) => c.name);
+  if (def.columns) return [...def.columns];
   const toks = tokenize(sql);
   const sel = toks.findIndex((t) => t.type === 'SELECT');
   if (sel < 0 || toks.slice(0, sel).some((t) => t.type === 'WITH' || t.type === 'VALUES')) return null;
