@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { tempDir } from './util/tmp.js';
 import { devMajorMinor, locksOn, parseProcLocks, readLocks } from '../src/node/locks.js';
 import { dbLockLevel, describeLocks } from '../pager/storage.js';
 
@@ -68,5 +71,20 @@ describe('/proc/locks parser', () => {
   it('readLocks: null without /proc/locks, nothing held on an absent file', () => {
     expect(readLocks('/nonexistent/x.db', 'db', '/nonexistent/proc-locks')).toBeNull();
     if (readLocks('/', 'db') !== null) expect(readLocks('/nonexistent/x.db', 'db')).toEqual({ kind: 'db', held: [] });
+  });
+
+  it('readLocks reads a /proc/locks larger than its buffer and matches the file by dev and inode', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'x.db');
+    writeFileSync(db, '');
+    const st = statSync(db, { bigint: true });
+    const [maj, min] = devMajorMinor(st.dev);
+    const filler = Array.from({ length: 2000 }, (_, i) => `${i + 1}: POSIX  ADVISORY  READ 77 ${maj.toString(16)}:${min.toString(16)}:${st.ino + 1n} 0 EOF`);
+    const mine = `2001: POSIX  ADVISORY  WRITE 4242 ${maj.toString(16).padStart(2, '0')}:${min.toString(16).padStart(2, '0')}:${st.ino} 1073741825 1073741825`;
+    const proc = path.join(dir, 'locks');
+    writeFileSync(proc, [...filler, mine, ''].join('\n'));
+    expect(statSync(proc).size).toBeGreaterThan(65536);
+    const info = readLocks(db, 'db', proc)!;
+    expect(info.held).toEqual([{ lock: 'reserved', pid: 4242, write: true }]);
   });
 });

@@ -26,7 +26,7 @@
  * network file system, and anything on other platforms (`/proc/locks` is absent there and the
  * answer is "unknown").
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { LockHeld, LockInfo } from '../../pager/storage.js';
 
 export const PENDING_BYTE = 0x40000000;
@@ -127,24 +127,50 @@ export function locksOn(procLocks: readonly ProcLock[], dev: bigint, ino: bigint
 
 export const PROC_LOCKS = '/proc/locks';
 
-/**
- * The locks other processes hold on the file at `file` (a db or -shm path): null when
- * `/proc/locks` cannot be read (not Linux), an empty `held` when the file does not exist.
- */
-export function readLocks(file: string, kind: 'db' | 'shm', procPath = PROC_LOCKS): LockInfo | null {
-  let text: string;
+/** Reused read buffer (grows when /proc/locks is larger): a look costs one open and read. */
+let buf = new Uint8Array(16384);
+
+/** The text of `/proc/locks` (or `procPath`), or null when it cannot be read. */
+function readProcText(procPath: string): string | null {
+  let fd: number;
   try {
-    text = readFileSync(procPath, 'latin1');
+    fd = openSync(procPath, 'r');
   } catch {
     return null;
   }
-  let st;
   try {
-    st = statSync(file, { bigint: true });
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, len, buf.length - len, null);
+      if (n === 0) break;
+      len += n;
+    }
+    return new TextDecoder('latin1').decode(buf.subarray(0, len));
   } catch {
-    return { kind, held: [] };
+    return null;
+  } finally {
+    closeSync(fd);
   }
-  const info = locksOn(parseProcLocks(text), st.dev, st.ino, kind);
+}
+
+/**
+ * The locks held on the file at `file` (a db or -shm path), by any process: null when
+ * `/proc/locks` cannot be read (not Linux), an empty `held` when the file does not exist or
+ * nothing is locked.
+ */
+export function readLocks(file: string, kind: 'db' | 'shm', procPath = PROC_LOCKS): LockInfo | null {
+  const text = readProcText(procPath);
+  if (text === null) return null;
+  const procLocks = parseProcLocks(text);
+  if (procLocks.length === 0) return { kind, held: [] };
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  if (!st) return { kind, held: [] };
+  const info = locksOn(procLocks, st.dev, st.ino, kind);
   for (const h of info.held) if (h.pid === process.pid) h.self = true;
   return info;
 }
