@@ -10,10 +10,13 @@
  *
  *   start  1. stat the db file (identity, size, mtime, ctime)
  *          2. read page 1 (bytes 24..39: change counter, page count, freelist)
- *          3. the journal must be inactive — else BUSY ('refuse'), or with 'apply' its
+ *          3. no writer mid-transaction (RESERVED or stronger, where Storage.locks shows
+ *             locks) and the journal inactive — else wait up to settleMs for the commit to
+ *             end and start again at (1), else BUSY ('refuse'); or with 'apply' a journal's
  *             original pages are overlaid on the copy (a crash leftover; never rolled back in
  *             place), and it must still be the same journal at the end
- *   copy   pages in runs
+ *   copy   pages in runs; between runs, a moved counter or an active journal gives the pass
+ *          up at once (it could not pass (4)/(5)): only a shortcut, the proof is (4)-(6)
  *   end    4. the journal is inactive (or the same applied journal)
  *          5. THEN bytes 24..39 of page 1 are unchanged
  *          6. THEN the stats are unchanged
@@ -22,7 +25,22 @@
  *   has its journal, seen at (4); one starting after (4) wrote nothing we read. A rolled-back
  *   cache spill (pages written then restored, counter unchanged) and journal_mode=OFF/MEMORY
  *   or locking_mode=EXCLUSIVE writers are seen only by the stats at (6) — reported as a
- *   caveat in the result. A failed check ends the pass: the next pass starts over (BUSY).
+ *   caveat in the result. A failed check ends the pass: the next pass starts over (a re-pass).
+ *
+ * Re-pass (either mode; repass 'digest', the default). A pass that failed its checks leaves
+ * the sink holding some image of every page it reached. The next pass is a whole pass with
+ * the same checks at (1)-(6) (WAL: the same scans) and reads every page 1..pageCount again
+ * in the same order; it differs only in what it hands the sink: a page whose 64-bit digest
+ * (src/backup/digest.ts) equals the digest of what the sink holds at that page number is not
+ * written, the sink already holding those bytes. So at the end of a re-pass the sink holds,
+ * for every page, the bytes this pass read (up to a digest collision: about 2^-64 per page
+ * for data not chosen against the copy's random key; forensic copies use repass 'full' and
+ * write every page again). The digests always describe the sink: every write after the first
+ * pass (runs, re-copies, hooked pages) records its page's digest; they are dropped when the
+ * page size changes (the sink starts afresh), and the first pass, which records none, may
+ * use the sink's whole-file copy. The window a re-pass needs is one read of the file (from
+ * the page cache, usually) plus hashing, not a write of it: under a writer committing every
+ * 40 ms to a 120 MB file, re-passes end within a few hundred milliseconds.
  *
  * WAL source (the db file changes only by checkpoints, which copy committed frames back):
  *
@@ -43,11 +61,12 @@
  *          truncated, the new generation is the next one (salt-1 + 1) and has not grown to
  *          within a frame of that point — the copy bridges the reset: the tail's pages, the
  *          new generation's pages and any frame that could not be read are re-copied and the
- *          new log is followed. Otherwise the trail is lost and the pass starts over.
+ *          new log is followed. Otherwise the trail is lost and the pass starts over (a re-pass).
  *   end    when every page is copied: a last rescan. Same salts → consistent (at mxFrame, or
  *          after a move if db-file pages were read since the previous rescan).
  *          With no WAL at the start, a WAL that appears is followed from frame 1 as long as
- *          the db file's stats did not change (no checkpoint ran); else start over.
+ *          the db file's stats did not change (no checkpoint ran); else start over
+ *          (a re-pass, above).
  *
  * Writes through quire in this process arrive via the pager's commit hook with their new
  * images; they are applied to the copy (so a progress callback that writes to the source is
@@ -63,6 +82,7 @@ import { journalState, readHotJournal, type HotJournal } from '../../pager/journ
 import { commitInFlight, onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
 import { dbLockLevel, describeLocks, readExactly, type FileStat, type Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
+import { PageDigests } from './digest.js';
 
 export type StepStatus = 'OK' | 'DONE' | 'BUSY';
 
@@ -89,6 +109,12 @@ export interface PageSink {
    * patches WAL pages over it and runs its usual consistency checks.
    */
   copyFile?(source: Storage, pageCount: number, pageSize: number): Promise<boolean>;
+  /**
+   * Optional: reads back what the copy holds at pages first, first+1, ... into `into`;
+   * returns the bytes read (fewer past the copy's end). Lets the engine learn the digests of
+   * a first pass it did not record (a whole-file copy) before it starts a re-pass.
+   */
+  readBack?(first: number, into: Uint8Array): Promise<number>;
 }
 
 /** Which committed state the copy holds, and how that was established. */
@@ -110,6 +136,13 @@ export interface SnapshotIdentity {
   lockInfo: boolean;
   /** Full passes started over because the source changed. */
   restarts: number;
+  /** Passes begun: the first, and one per restart. */
+  passes: number;
+  /**
+   * Pages written into the copy over every pass and re-copy (the copy itself is pageCount
+   * pages; the difference is the work restarts and re-copies cost).
+   */
+  pagesWritten: number;
   /** Times a WAL snapshot was moved forward instead of restarting. */
   snapshotMoves: number;
   /** WAL resets (checkpoint + restart) the copy followed without restarting. */
@@ -132,7 +165,23 @@ export interface EngineOptions {
   follow?: boolean;
   /** Bytes per sequential read. Default 4 MiB. */
   runBytes?: number;
+  /**
+   * How a pass after the first copies: 'digest' (default) reads every page again but writes
+   * only pages whose digest differs from what the sink holds (src/backup/digest.ts); 'full'
+   * writes every page again (exact without a digest argument: forensic copies).
+   */
+  repass?: 'digest' | 'full';
+  /**
+   * Milliseconds a pass start waits for another process's active rollback journal to end
+   * (a commit takes a few milliseconds) before the step returns BUSY. Default 100.
+   */
+  settleMs?: number;
 }
+
+/** Default EngineOptions.settleMs. */
+const SETTLE_MS = 100;
+/** Default EngineOptions.runBytes. */
+const RUN_BYTES = 4 << 20;
 
 interface JournalSig {
   size: number;
@@ -150,6 +199,15 @@ export class CopyEngine {
   private readonly hotJournalPolicy: 'refuse' | 'apply';
   private readonly runBytes: number;
   private readonly follow: boolean;
+  private readonly repass: 'digest' | 'full';
+  private readonly settleMs: number;
+  /** What the sink holds, page by page, from the second pass on (repass 'digest'). */
+  private digests: PageDigests | null = null;
+  /** Why the current pass was given up before its end (rollback mode: the source moved). */
+  private spoiled = '';
+  /** Pages 1..held of size heldPageSize may be in the sink (written by some pass). */
+  private held = 0;
+  private heldPageSize = 0;
 
   private inPass = false;
   private mode: 'rollback' | 'wal' = 'rollback';
@@ -188,10 +246,14 @@ export class CopyEngine {
   restarts = 0;
   snapshotMoves = 0;
   recopied = 0;
+  /** Passes begun (the first, and one per restart). */
+  passes = 0;
+  /** When the current pass began (Date.now()). */
+  passStartedAt = 0;
+  /** Pages handed to the sink, every pass and re-copy included. */
+  pagesWritten = 0;
   /** The snapshot identity once DONE. */
   result: SnapshotIdentity | null = null;
-  /** Whether the last restart was because the source was mid-transaction (BUSY) or had just changed (OK). */
-  private restartBusy = true;
   /** Why the last pass started over (for BUSY messages). */
   lastReason = '';
 
@@ -199,8 +261,10 @@ export class CopyEngine {
     this.source = source;
     this.sink = sink;
     this.hotJournalPolicy = options.hotJournal ?? 'refuse';
-    this.runBytes = options.runBytes ?? 4 << 20;
+    this.runBytes = options.runBytes ?? RUN_BYTES;
     this.follow = options.follow ?? true;
+    this.repass = options.repass ?? (this.follow ? 'digest' : 'full');
+    this.settleMs = options.settleMs ?? SETTLE_MS;
     this.unsubscribe = onFileCommit(source.id, (info) => this.onCommit(info));
     this.unpin = pinFile(source.id);
   }
@@ -281,11 +345,13 @@ export class CopyEngine {
         await this.recopyPage(p);
         budget--;
       }
-      if (budget === Infinity && this.next === 1 && this.pageCountV > 0 && !this.journal && this.sink.copyFile) {
+      if (budget === Infinity && this.next === 1 && this.pageCountV > 0 && !this.journal && !this.digests && this.sink.copyFile) {
         // The whole pass in one step: let the sink copy the database file itself (a kernel
         // copy where the runtime has one), then patch in the pages the WAL overrides. The
         // checks around the pass are the same as for page-by-page runs.
         if (await this.sink.copyFile(this.source, this.pageCountV, this.pageSizeV)) {
+          this.pagesWritten += this.pageCountV;
+          this.held = Math.max(this.held, this.pageCountV);
           this.dbReadSinceScan = true;
           this.next = this.pageCountV + 1;
           if (this.wal) for (const p of this.wal.pages()) if (p <= this.pageCountV) this.recopy.add(p);
@@ -297,15 +363,17 @@ export class CopyEngine {
         }
       }
       const perRun = Math.max(1, Math.floor(this.runBytes / this.pageSizeV));
-      while (budget > 0 && this.next <= this.pageCountV && !this.trailLost) {
+      while (budget > 0 && this.next <= this.pageCountV && !this.trailLost && !this.spoiled) {
         const count = Math.min(perRun, budget, this.pageCountV - this.next + 1);
         await this.copyRun(this.next, count);
         this.next += count;
         budget -= count;
-        if (this.follow && this.mode === 'wal' && this.next <= this.pageCountV) await this.followWal();
+        if (this.next > this.pageCountV) break;
+        if (this.follow && this.mode === 'wal') await this.followWal();
+        else if (this.mode === 'rollback' && this.mayGiveUp()) this.spoiled = await this.movedUnderfoot();
       }
-      if (!this.trailLost && (this.next <= this.pageCountV || this.recopy.size > 0)) return 'OK';
-      const end = this.trailLost ? this.lostTrail() : await this.endPass();
+      if (!this.trailLost && !this.spoiled && (this.next <= this.pageCountV || this.recopy.size > 0)) return 'OK';
+      const end = this.trailLost ? this.lostTrail() : this.spoiled ? this.spoilt() : await this.endPass();
       if (end === 'consistent') {
         this.result = this.identity();
         this.isDone = true;
@@ -316,10 +384,9 @@ export class CopyEngine {
       if (end === 'restart') {
         this.inPass = false;
         this.restarts++;
-        // As SQLite's step: a source that changed means start again (OK: retry at once); a
-        // source mid-transaction (its journal active, its file being written) is BUSY, so
-        // the caller waits for a quiet moment.
-        return this.restartBusy ? 'BUSY' : 'OK';
+        // A source that changed means start again (OK: retry at once). The next pass start
+        // waits out a transaction in progress (settleMs), and only then says BUSY.
+        return 'OK';
       }
       // moved: re-copy the changed pages (within this step's budget), then check again.
       if (budget <= 0) return 'OK';
@@ -342,6 +409,8 @@ export class CopyEngine {
       journalApplied: this.journal !== null,
       lockInfo: this.lockInfo,
       restarts: this.restarts,
+      passes: this.passes,
+      pagesWritten: this.pagesWritten,
       snapshotMoves: this.snapshotMoves,
       resetsBridged: this.resetsBridged,
       recopied: this.recopied,
@@ -393,10 +462,17 @@ export class CopyEngine {
 
   // ------------------------------------------------------------------ passes
 
-  /** Starts a pass; false when the source is busy (an active journal under 'refuse'). */
-  private async beginPass(): Promise<boolean> {
+  /**
+   * Starts a pass; false when the source is busy (an active journal under 'refuse' that did
+   * not end within settleMs).
+   */
+  private async beginPass(settleBy?: number): Promise<boolean> {
+    // Before the checks start (it takes time): the digests of a first pass that recorded none.
+    if (this.repass === 'digest' && this.passes > 0 && !this.digests) await this.digestHeld();
+    const settleUntil = settleBy ?? Date.now() + this.settleMs;
     for (let p = commitInFlight(this.source.id); p; p = commitInFlight(this.source.id)) await p;
     this.trailLost = false;
+    this.spoiled = '';
     this.dbReadSinceScan = false;
     this.unresolved.clear();
     this.journal = null;
@@ -434,13 +510,16 @@ export class CopyEngine {
       const locks = this.source.locks ? await this.source.locks('db') : null;
       this.lockInfo = locks !== null;
       const level = locks ? dbLockLevel(locks) : 'none';
-      if (level === 'reserved' || level === 'pending' || level === 'exclusive') {
+      if (midTransaction(level)) {
+        // A commit ends within milliseconds: wait for it (settleMs), then start afresh.
+        if (await this.writerEnds(settleUntil)) return this.beginPass(settleUntil);
         this.lastReason = `the source is mid-transaction: ${describeLocks(locks!, this.source.label)}`;
         return false;
       }
       const sig = size > 0 ? await this.journalSignature() : null;
       if (sig) {
         if (this.hotJournalPolicy === 'refuse') {
+          if (await this.writerEnds(settleUntil)) return this.beginPass(settleUntil);
           this.lastReason = 'the source has an active rollback journal (a transaction is in progress, or a crash left a hot journal)';
           return false;
         }
@@ -478,14 +557,81 @@ export class CopyEngine {
     }
     this.startStat = st0;
     this.startHead = head.slice(24, 40);
+    if (this.heldPageSize !== this.pageSizeV) this.held = 0; // the sink starts afresh
+    this.heldPageSize = this.pageSizeV;
     await this.sink.begin(this.pageSizeV, this.pageCountV);
+    // From the second pass on, the sink's content is known page by page: a page whose digest
+    // is unchanged is not written again (see the module comment, "re-pass").
+    if (this.repass === 'digest' && this.passes > 0 && this.digests?.pageSize !== this.pageSizeV) {
+      this.digests = new PageDigests(this.pageSizeV, this.pageCountV);
+    }
+    this.passes++;
+    this.passStartedAt = Date.now();
     this.next = 1;
     this.inPass = true;
     return true;
   }
 
+  /**
+   * Records the digests of what the sink holds after a first pass that recorded none, reading
+   * it back where the sink can (else every page counts as unknown and is written again).
+   */
+  private async digestHeld(): Promise<void> {
+    const ps = this.heldPageSize;
+    const d = new PageDigests(ps || 4096, this.held);
+    this.digests = d;
+    if (!this.sink.readBack || ps === 0) return;
+    const perRun = Math.max(1, Math.floor(this.runBytes / ps));
+    const buf = new Uint8Array(perRun * ps);
+    for (let first = 1; first <= this.held; first += perRun) {
+      const want = Math.min(perRun, this.held - first + 1) * ps;
+      const got = await this.sink.readBack(first, buf.subarray(0, want));
+      for (let k = 0; (k + 1) * ps <= got; k++) d.holds(first + k, buf.subarray(k * ps, (k + 1) * ps));
+    }
+  }
+
+  /**
+   * Polls the source until `until` (ms since the epoch); true once no writer is mid-transaction
+   * (no RESERVED or stronger lock, where locks can be seen) and the journal is inactive.
+   */
+  private async writerEnds(until: number): Promise<boolean> {
+    while (Date.now() < until) {
+      await new Promise<void>((r) => setTimeout(r, 1));
+      const locks = this.source.locks ? await this.source.locks('db') : null;
+      if (locks && midTransaction(dbLockLevel(locks))) continue;
+      if (!(await journalState(this.source)).active) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Rollback mode, between the runs of a pass: has a commit (counter moved) or a transaction
+   * (journal active) begun since the pass started? Then the pass cannot pass its end checks and
+   * is given up at once (its reason returned), so the next pass starts right after the commit.
+   * Own commits (the hook moves the baseline) and an applied hot journal are left to endPass.
+   */
+  private async movedUnderfoot(): Promise<string> {
+    if (this.journal || this.hooked.size > 0 || this.hookedSpilled.size > 0 || commitInFlight(this.source.id)) return '';
+    const head = await this.readDb(0, 40);
+    if (!sameBytes(head.subarray(24, 40), this.startHead)) return 'the change counter moved during the pass (a commit happened)';
+    if ((await journalState(this.source)).active) return 'a transaction began writing the source during the pass';
+    return '';
+  }
+
+  /**
+   * Whether a pass that cannot succeed may stop before its end: not while it records digests
+   * of pages the sink holds unknown (the rest of the pass makes the next one cheap).
+   */
+  private mayGiveUp(): boolean {
+    return this.digests === null || this.digests.knownPages >= this.pageCountV;
+  }
+
+  private spoilt(): PassEnd {
+    this.lastReason = this.spoiled;
+    return 'restart';
+  }
+
   private async endPass(): Promise<PassEnd> {
-    this.restartBusy = true;
     await this.settleOwnCommits();
     if (this.mode === 'rollback') {
       let sig = await this.journalSignature();
@@ -503,10 +649,8 @@ export class CopyEngine {
         return 'restart';
       }
       const head = await this.readDb(0, 40);
-      const now = head.subarray(24, 40);
-      if (!this.startHead || now.length !== this.startHead.length || now.some((b, i) => b !== this.startHead![i])) {
+      if (!sameBytes(head.subarray(24, 40), this.startHead)) {
         this.lastReason = 'the change counter moved during the pass (a commit happened)';
-        this.restartBusy = false;
         return 'restart';
       }
       if (!sameStat(this.startStat, await this.stat())) {
@@ -523,12 +667,10 @@ export class CopyEngine {
       const quiet = (this.wal && scan.index && scan.index.mxFrame === this.wal.mxFrame) || sameStat(this.startStat, await this.stat());
       if (still && quiet && this.unresolved.size === 0) return 'consistent';
       this.lastReason = 'the WAL moved on and a checkpoint wrote the database file during the pass';
-      this.restartBusy = false;
       return 'restart';
     }
     const ok = await this.followWal(true);
     if (!ok) {
-      this.restartBusy = false;
       return 'restart';
     }
     return this.recopy.size > 0 ? 'moved' : 'consistent';
@@ -536,7 +678,6 @@ export class CopyEngine {
 
   private lostTrail(): PassEnd {
     this.lastReason = 'the WAL was reset (checkpoint + restart) during the pass and its trail could not be followed';
-    this.restartBusy = false;
     return 'restart';
   }
 
@@ -671,7 +812,34 @@ export class CopyEngine {
         if (f) buf.set(await this.readFrameChecked(first + k, f), k * ps);
       }
     }
-    await this.sink.write(first, buf);
+    await this.writePages(first, buf);
+  }
+
+  /**
+   * Hands pages to the sink. From the second pass on, a page whose digest equals that of what
+   * the sink holds at its number is skipped; the others are written in runs and their
+   * digests recorded (so the digests always describe the sink).
+   */
+  private async writePages(first: number, buf: Uint8Array): Promise<void> {
+    const d = this.digests;
+    const ps = this.pageSizeV;
+    const n = buf.length / ps;
+    this.held = Math.max(this.held, first + n - 1);
+    if (!d) {
+      await this.sink.write(first, buf);
+      this.pagesWritten += n;
+      return;
+    }
+    let from = -1;
+    for (let k = 0; k <= n; k++) {
+      const same = k === n || d.holds(first + k, buf.subarray(k * ps, (k + 1) * ps));
+      if (!same && from < 0) from = k;
+      if (same && from >= 0) {
+        await this.sink.write(first + from, buf.subarray(from * ps, k * ps));
+        this.pagesWritten += k - from;
+        from = -1;
+      }
+    }
   }
 
   private async recopyPage(p: number): Promise<void> {
@@ -688,7 +856,7 @@ export class CopyEngine {
     this.recopied++;
     if (this.unresolved.has(p)) return;
     if (p === 1) this.header = parseHeader(img, this.source.label);
-    await this.sink.write(p, img);
+    await this.writePages(p, img);
   }
 
   /** Applies pages committed through quire in this process (the commit hook). */
@@ -710,7 +878,7 @@ export class CopyEngine {
       // Newer than the snapshot's image: a re-copy queued by an earlier move would put the
       // older one back (and the end of the pass would not see it: no db-file read).
       this.recopy.delete(p);
-      await this.sink.write(p, img);
+      await this.writePages(p, img);
       this.recopied++;
       if (p === 1) this.header = parseHeader(img, this.source.label);
     }
@@ -719,7 +887,7 @@ export class CopyEngine {
     if (this.mode === 'rollback') {
       for (const p of spilled) {
         if (p > this.pageCountV) continue;
-        await this.sink.write(p, await this.readDb((p - 1) * this.pageSizeV, this.pageSizeV));
+        await this.writePages(p, await this.readDb((p - 1) * this.pageSizeV, this.pageSizeV));
         this.recopied++;
       }
       // The writes were ours: the baseline moves with them.
@@ -733,6 +901,14 @@ export class CopyEngine {
       this.dbReadSinceScan = true;
     }
   }
+}
+
+function midTransaction(level: ReturnType<typeof dbLockLevel>): boolean {
+  return level === 'reserved' || level === 'pending' || level === 'exclusive';
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
+  return b !== null && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameStat(a: FileStat | null, b: FileStat | null): boolean {

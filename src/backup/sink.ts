@@ -103,6 +103,16 @@ export class DatabaseSink implements PageSink {
     this.count = n;
   }
 
+  async readBack(first: number, into: Uint8Array): Promise<number> {
+    try {
+      const b = await this.staging!.read('db', (first - 1) * this.ps, into.length);
+      into.set(b.subarray(0, into.length));
+      return Math.min(b.length, into.length);
+    } catch (e) {
+      throw ioerr('reading the backup staging area', e);
+    }
+  }
+
   async finish(_snapshot: SnapshotIdentity): Promise<void> {
     const txn = this.txn!;
     const staging = this.staging!;

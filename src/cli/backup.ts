@@ -39,20 +39,22 @@ export const BACKUP: CommandSpec = {
   run: backupCommand,
 };
 
+/** The progress line: the current pass and its own progress (a restart starts a new pass). */
 function bar(p: BackupFileProgress): string {
   const total = p.pageCount || 1;
-  const done = Math.max(0, total - p.remaining);
-  const frac = Math.min(1, done / total);
+  const done = Math.min(total, Math.max(0, p.pageCount - p.remaining));
+  const frac = done / total;
   const width = 30;
   const filled = Math.round(frac * width);
-  const mbs = p.elapsedMs > 0 ? p.bytesWritten / 1048576 / (p.elapsedMs / 1000) : 0;
+  const mbs = p.passElapsedMs > 0 ? (done * p.pageSize) / 1048576 / (p.passElapsedMs / 1000) : 0;
   return (
     `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ` +
-    `${done}/${p.pageCount} pages ${mbs.toFixed(1)} MB/s restarts ${p.restarts} moves ${p.snapshotMoves}` +
-    (p.status === 'BUSY' ? ' (busy, waiting)' : '') +
+    `pass ${p.pass}: ${done}/${p.pageCount} pages ${mbs.toFixed(1)} MB/s, ${p.restarts} restarts, ${p.snapshotMoves} moves` +
     '\x1b[K'
   );
 }
+
+const MB = 1048576;
 
 async function backupCommand(argv: string[], io: CliIO): Promise<number> {
   const p = parseArgs(argv, BACKUP.options);
@@ -66,6 +68,22 @@ async function backupCommand(argv: string[], io: CliIO): Promise<number> {
   const timeoutS = numberOption(p, 'timeout', 60, 0);
   const showBar = io.isTTY && !p.flags.has('json');
   let barShown = false;
+  let busy = false;
+  const onProgress = (pr: BackupFileProgress): void => {
+    if (pr.status === 'BUSY') {
+      // Said once per wait, on its own line (the bar's line is ended first).
+      if (!busy) {
+        if (barShown) io.stderr('\n');
+        barShown = false;
+        io.stderr(`quire: ${src} is busy (${pr.reason}); waiting\n`);
+      }
+      busy = true;
+      return;
+    }
+    busy = false;
+    barShown = true;
+    io.stderr(bar(pr));
+  };
   const result = await backupFile(src, dst, {
     signal: io.signal,
     pages: intOption(p, 'pages', -1, -1),
@@ -76,12 +94,7 @@ async function backupCommand(argv: string[], io: CliIO): Promise<number> {
     forensic,
     sideFiles: p.flags.has('side-files'),
     manifest: p.values.get('manifest'),
-    onProgress: showBar
-      ? (pr) => {
-          barShown = true;
-          io.stderr(bar(pr));
-        }
-      : undefined,
+    onProgress: showBar ? onProgress : undefined,
   }).finally(() => {
     // The bar's line is ended whatever happens next (a result, an error, an interrupt).
     if (barShown) io.stderr('\n');
@@ -93,18 +106,21 @@ async function backupCommand(argv: string[], io: CliIO): Promise<number> {
         source: src,
         destination: dst,
         bytes: result.bytes,
+        bytesWritten: result.bytesWritten,
         elapsedMs: result.elapsedMs,
         snapshot: { ...s, header: undefined, changeCounter: s.header?.changeCounter ?? null },
         manifest: result.manifestPath,
       }) + '\n',
     );
   } else {
-    const mb = result.bytes / 1048576;
     const secs = result.elapsedMs / 1000;
     const where = s.mode === 'wal' && s.wal ? `WAL commit frame ${s.wal.mxFrame}` : `change counter ${s.header?.changeCounter ?? 0}`;
+    // The copy's own size; the work restarts and re-copies cost is reported apart.
+    const extra = result.bytesWritten - result.bytes;
+    const work = extra > 0 ? ` (${s.passes} passes, ${(extra / MB).toFixed(1)} MB rewritten)` : '';
     io.stdout(
-      `copied ${s.pageCount} pages (${mb.toFixed(1)} MB) in ${secs.toFixed(2)} s, snapshot at ${where}; ` +
-        `${s.restarts} restarts, ${s.snapshotMoves} snapshot moves\n`,
+      `copied ${s.pageCount} pages (${(result.bytes / MB).toFixed(1)} MB) in ${secs.toFixed(2)} s, snapshot at ${where}; ` +
+        `${s.restarts} restarts${work}, ${s.snapshotMoves} snapshot moves\n`,
     );
     if (result.manifestPath) io.stdout(`manifest: ${result.manifestPath}\n`);
   }

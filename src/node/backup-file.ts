@@ -121,6 +121,21 @@ class FileSink implements PageSink {
     this.count = n;
   }
 
+  async readBack(first: number, into: Uint8Array): Promise<number> {
+    let done = 0;
+    const pos = (first - 1) * this.ps;
+    try {
+      while (done < into.length) {
+        const { bytesRead } = await this.fh!.read(into, done, into.length - done, pos + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+    } catch (e) {
+      throw ioerr(`reading the copy ${this.shown}`, e);
+    }
+    return done;
+  }
+
   /** The kernel's file copy (copy_file_range / reflink via fs.copyFile) for a whole pass. */
   async copyFile(source: Storage, pageCount: number, pageSize: number): Promise<boolean> {
     if (!(source instanceof NodeFileStorage) || !this.fh || !this.tmp) return false;
@@ -226,12 +241,21 @@ async function syncDir(dir: string): Promise<void> {
 
 export interface BackupFileProgress {
   status: StepStatus;
+  /** Pages still to copy in this pass. */
   remaining: number;
+  /** Pages in the snapshot (the copy's size in pages). */
   pageCount: number;
   pageSize: number;
+  /** The pass under way: 1, then one more per restart. */
+  pass: number;
+  /** Milliseconds since this pass started. */
+  passElapsedMs: number;
+  /** Bytes written into the copy so far, every pass included (work, not the copy's size). */
   bytesWritten: number;
   restarts: number;
   snapshotMoves: number;
+  /** Why the last pass started over or the last BUSY step waited ('' before either happened). */
+  reason: string;
   elapsedMs: number;
 }
 
@@ -252,7 +276,10 @@ export interface BackupFileOptions extends Omit<DriveOptions, 'progress'> {
 
 export interface BackupFileResult {
   snapshot: SnapshotIdentity;
+  /** The copy's size: snapshot.pageCount x snapshot.pageSize. */
   bytes: number;
+  /** Bytes written into the copy over every pass and re-copy (restarts and re-passes cost the difference). */
+  bytesWritten: number;
   elapsedMs: number;
   manifest: ForensicManifest | null;
   manifestPath: string | null;
@@ -279,7 +306,8 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
     sink.wantHashes = forensic;
     const before = forensic ? await hashSource(source) : null;
     const copyStarted = Date.now();
-    const engine = new CopyEngine(source, sink, { hotJournal: options.hotJournal ?? 'refuse' });
+    // A forensic copy's re-passes write every page (no digest argument in its proof).
+    const engine = new CopyEngine(source, sink, { hotJournal: options.hotJournal ?? 'refuse', repass: forensic ? 'full' : 'digest' });
     const stepper: Stepper = { step: (n) => engine.step(n, true), publish: () => engine.publish(), engine };
     if (options.onProgress) {
       const cb = options.onProgress;
@@ -289,9 +317,12 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
           remaining,
           pageCount,
           pageSize: engine.pageSize,
+          pass: engine.passes,
+          passElapsedMs: engine.passes > 0 ? Date.now() - engine.passStartedAt : 0,
           bytesWritten: sink.bytesWritten,
           restarts: engine.restarts,
           snapshotMoves: engine.snapshotMoves,
+          reason: engine.lastReason,
           elapsedMs: Date.now() - copyStarted,
         });
     }
@@ -329,7 +360,14 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
       manifestPath = path.resolve(options.manifest ?? `${dstAbs}.manifest.json`);
       await writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
     }
-    return { snapshot, bytes: sink.bytesWritten, elapsedMs: Date.now() - started, manifest, manifestPath };
+    return {
+      snapshot,
+      bytes: snapshot.pageCount * snapshot.pageSize,
+      bytesWritten: sink.bytesWritten,
+      elapsedMs: Date.now() - started,
+      manifest,
+      manifestPath,
+    };
   } finally {
     await source.close();
   }

@@ -1,0 +1,130 @@
+/**
+ * Cheap re-passes (issue 9, scope 1): a pass that failed its checks is followed by one that
+ * reads every page again but writes only the pages that differ from what the copy holds, and
+ * still ends with the same checks (the copy is one committed state: the last one).
+ *
+ * SQLite itself writes the source here, in this process (better-sqlite3, synchronous), at
+ * chosen points between the copier's steps: quire sees its commits only through the file, as
+ * it sees another process's.
+ */
+import { describe, it, expect } from 'vitest';
+import BetterSqlite from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CopyEngine, type PageSink } from '../src/index.js';
+import { openDatabase } from '../src/node/index.js';
+import { tempDir } from './util/tmp.js';
+
+function makeDb(file: string, journalMode: string, rows: number): void {
+  const db = new BetterSqlite(file);
+  db.pragma(`journal_mode = ${journalMode}`);
+  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER, pad BLOB)');
+  const ins = db.prepare('INSERT INTO t(v, pad) VALUES (0, randomblob(300))');
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) ins.run();
+  })();
+  db.close();
+}
+
+function rows(file: string): unknown[] {
+  const db = new BetterSqlite(file, { readonly: true });
+  try {
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    return db.prepare('SELECT id, v FROM t ORDER BY id').all();
+  } finally {
+    db.close();
+  }
+}
+
+/** A sink that keeps the copy in memory and counts nothing itself (the engine counts). */
+class ImageSink implements PageSink {
+  image = new Uint8Array(0);
+  private ps = 0;
+  private count = 0;
+  async begin(pageSize: number, pageCount: number): Promise<void> {
+    if (pageSize !== this.ps) this.image = new Uint8Array(0);
+    this.ps = pageSize;
+    this.count = pageCount;
+  }
+  async write(first: number, data: Uint8Array): Promise<void> {
+    const end = (first - 1) * this.ps + data.length;
+    if (end > this.image.length) {
+      const g = new Uint8Array(Math.max(end, this.image.length * 2));
+      g.set(this.image);
+      this.image = g;
+    }
+    this.image.set(data, (first - 1) * this.ps);
+  }
+  setPageCount(n: number): void {
+    this.count = n;
+  }
+  async finish(): Promise<void> {
+    this.image = this.image.slice(0, this.count * this.ps);
+    // A rollback-mode file, so SQLite reads it without a -wal.
+    this.image[18] = this.image[19] = 1;
+  }
+  async abort(): Promise<void> {}
+}
+
+describe('re-passes write only what changed', () => {
+  for (const journalMode of ['delete', 'wal']) {
+    it(`${journalMode}: a pass spoiled at its end is followed by one that writes only the changed pages; the copy is the last commit`, async () => {
+      const dir = tempDir();
+      const file = path.join(dir, 'src.db');
+      makeDb(file, journalMode, 6000);
+      const writer = new BetterSqlite(file);
+      const bump = writer.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
+      let commits = 0;
+      const commit = () => {
+        writer.transaction(() => {
+          for (const id of [7, 2500, 5900]) bump.run(id);
+        })();
+        commits++;
+        // WAL: a TRUNCATE checkpoint loses the log's trail, so the pass starts over.
+        if (journalMode === 'wal') writer.pragma('wal_checkpoint(TRUNCATE)');
+      };
+      const source = await openDatabase(file);
+      const sink = new ImageSink();
+      const engine = new CopyEngine(source.storage, sink);
+      const written: number[] = [];
+      try {
+        let stepsInPass = 0;
+        let pass = 0;
+        let before = 0;
+        let st: string = 'OK';
+        while (st !== 'DONE') {
+          st = await engine.step(32);
+          if (engine.passes !== pass) {
+            if (pass > 0) written.push(before - (written.reduce((a, b) => a + b, 0)));
+            pass = engine.passes;
+            stepsInPass = 0;
+          }
+          before = engine.pagesWritten;
+          stepsInPass++;
+          // Pass 1: a commit early on. Pass 2: a commit before its last step, after it read
+          // (and recorded) every other page.
+          if (st === 'OK' && pass === 1 && stepsInPass === 5 && commits === 0) commit();
+          if (st === 'OK' && pass === 2 && engine.remaining <= 32 && commits === 1) commit();
+        }
+        written.push(engine.pagesWritten - written.reduce((a, b) => a + b, 0));
+        const pageCount = engine.pageCount;
+        expect(commits).toBe(2);
+        expect(engine.passes).toBe(3);
+        expect(written).toHaveLength(3);
+        // Pass 2 wrote every page (nothing recorded yet), pass 3 only what the commit changed.
+        expect(written[1]).toBeGreaterThanOrEqual(pageCount - 1);
+        expect(written[2]).toBeGreaterThan(0);
+        expect(written[2]).toBeLessThan(20);
+        const out = path.join(dir, 'copy.db');
+        writeFileSync(out, sink.image);
+        writer.pragma(journalMode === 'wal' ? 'wal_checkpoint(TRUNCATE)' : 'user_version');
+        expect(rows(out)).toEqual(rows(file));
+        expect((rows(out) as Array<{ v: number }>)[6].v).toBe(2);
+      } finally {
+        engine.release();
+        writer.close();
+        await source.close();
+      }
+    });
+  }
+});
