@@ -4,6 +4,8 @@
  */
 export { Database, isDatabase } from './database.js';
 export type { OpenOptions } from './database.js';
+export { ReadDatabase, isReadDatabase } from './reader.js';
+export type { ReadOptions } from './reader.js';
 export { Backup, backup } from './backup/backup.js';
 export type { BackupOptions, BackupInitOptions, ProgressCallback, StepStatus, SnapshotIdentity } from './backup/backup.js';
 export { CopyEngine } from './backup/engine.js';
@@ -30,7 +32,7 @@ export type { Catalog, TableInfo, IndexInfo, Column, SchemaRow } from './catalog
 export type { Row } from './read.js';
 export { exportRow, exportValue } from './read.js';
 export type { SqlValue } from '../btree/value.js';
-export type { RowsOptions } from './database.js';
+export type { RowsOptions } from './reader.js';
 export type { CheckOptions } from './check.js';
 export { parseCreateTable, parseCreateIndex, parseSchemaSql } from './schema/parse.js';
 export { affinityOf, applyAffinity } from './schema/affinity.js';
