@@ -1,10 +1,11 @@
 /**
  * The step loop shared by every one-call copy (backup(), backupFile(), the CLI): step,
  * report progress after every step (BUSY included), sleep after BUSY, yield to the event loop
- * between steps, honour an AbortSignal and a total time budget.
+ * between steps (yieldToLoop: a message, not a clamped timer), honour an AbortSignal and a total time budget.
  */
 import { ErrorCode, QuireError, misuse } from '../../pager/errors.js';
 import { busyError, type CopyEngine, type StepStatus } from './engine.js';
+import { yieldToLoop } from '../util/yield.js';
 
 export type ProgressCallback = (status: StepStatus, remaining: number, total: number) => void | Promise<void>;
 
@@ -106,6 +107,6 @@ export async function drive(s: Stepper, o: CheckedDrive, label: string): Promise
     const spent = Date.now() - started;
     if ((status === 'BUSY' || s.engine.restarts > 0) && spent >= o.timeout) throw busyError(label, s.engine.lastReason, s.engine.restarts);
     if (status === 'BUSY') await sleepFor(Math.min(o.sleep, o.timeout - spent), o.signal);
-    else await new Promise<void>((r) => setTimeout(r, 0));
+    else await yieldToLoop();
   }
 }
