@@ -9,13 +9,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { readManifest, fixturePath } from '../fixtures/index.mjs';
-import { BlobStorage, Database, HttpStorage, exportRow, isQuireError } from '../src/index.js';
+import { BlobStorage, Database, HttpStorage, MemoryStorage, ReadDatabase, exportRow, isQuireError } from '../src/index.js';
+import { yieldToLoop } from '../src/util/yield.js';
 import { referenceExport } from './util/reference.js';
 
 const manifest = readManifest();
 const byName = (n: string) => manifest.fixtures.find((f) => f.name === n)!;
 
-async function exportAll(db: Database, table: string): Promise<string> {
+async function exportAll(db: ReadDatabase, table: string): Promise<string> {
   let s = '';
   for await (const row of db.rows(table)) s += exportRow(row) + '\n';
   return s;
@@ -83,6 +84,79 @@ describe('BlobStorage', () => {
       const e = await db.exec('CREATE TABLE x(a)').catch((x) => x);
       expect(isQuireError(e) && e.code).toBe('READONLY');
       await db.close();
+    }
+  });
+});
+
+describe('BlobStorage windows', () => {
+  it('reads a Blob in large slices, not one slice().arrayBuffer() per page', async () => {
+    const f = byName('large-payload');
+    const bytes = readFileSync(fixturePath(f));
+    const st = new BlobStorage(new Blob([bytes]));
+    const db = await ReadDatabase.open(st);
+    for (const t of Object.keys(f.tables!)) expect(await exportAll(db, t)).toBe(referenceExport(fixturePath(f), t));
+    const pages = Math.ceil(bytes.length / (await db.schema().then(() => db.pager.pageSize)));
+    console.log(`blob: full read of ${bytes.length} bytes (${pages} pages): ${st.blobReads} Blob reads`);
+    // One Blob read per MiB of a sequential scan (plus the header and a few jumps back).
+    expect(st.blobReads).toBeLessThanOrEqual(Math.ceil(bytes.length / (1 << 20)) * 2 + 4);
+    await db.close();
+    const small = new BlobStorage(new Blob([bytes]), { windowBytes: 4096 });
+    const a = await small.read('db', 100, 50);
+    a[0] ^= 0xff; // the caller's own copy
+    expect(Array.from(await small.read('db', 100, 50))).toEqual(Array.from(bytes.subarray(100, 150)));
+    expect(small.blobReads).toBe(1);
+  });
+});
+
+describe('ReadDatabase (quire/read)', () => {
+  it('reads without the write half and stays read-only on a writable storage', async () => {
+    const mem = new MemoryStorage();
+    const w = await Database.open(mem, { readOnly: false });
+    await w.exec('CREATE TABLE t(a, b)');
+    await w.insert('t', [1, 'x']);
+    await w.close();
+    const r = await ReadDatabase.open(mem);
+    expect(r.readOnly).toBe(true);
+    expect(await r.tables()).toEqual(['t']);
+    expect(await r.get('t', 1)).toEqual([1, 1, 'x']);
+    expect('transaction' in r).toBe(false);
+    await r.close();
+    const e = await r.tables().catch((x) => x);
+    expect(isQuireError(e) && e.code).toBe('MISUSE');
+  });
+});
+
+describe('yieldToLoop', () => {
+  it('turns the event loop with scheduler.yield, else a MessageChannel, else setTimeout', async () => {
+    const g = globalThis as { scheduler?: unknown; MessageChannel?: unknown };
+    const realTimeout = globalThis.setTimeout;
+    let timers = 0;
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      timers++;
+      return realTimeout(fn, ms);
+    }) as typeof setTimeout;
+    const savedSched = g.scheduler;
+    const savedMC = g.MessageChannel;
+    try {
+      // A MessageChannel (Node has one): a macrotask, no timer.
+      let turned = false;
+      const t = realTimeout(() => (turned = true), 0);
+      for (let i = 0; i < 50 && !turned; i++) await yieldToLoop();
+      clearTimeout(t);
+      expect(turned).toBe(true);
+      expect(timers).toBe(0);
+      let yields = 0;
+      g.scheduler = { yield: () => (yields++, Promise.resolve()) };
+      await yieldToLoop();
+      expect(yields).toBe(1);
+      g.scheduler = undefined;
+      g.MessageChannel = undefined;
+      await yieldToLoop();
+      expect(timers).toBe(1);
+    } finally {
+      globalThis.setTimeout = realTimeout;
+      g.scheduler = savedSched;
+      g.MessageChannel = savedMC;
     }
   });
 });
