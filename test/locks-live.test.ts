@@ -220,7 +220,7 @@ describe.runIf(LINUX)('beside a live SQLite process (/proc/locks)', () => {
     expect(sqliteView(file)).toEqual({ setup: 20, cli: 2, sqlite: 2, quire: 3 });
   });
 
-  it('a crashed writer (kill -9 mid-transaction, pages spilled): copy BUSY or applies, recover rolls back, quire writes; SQLite sees only committed rows', async () => {
+  it('a crashed writer (kill -9 mid-transaction, pages spilled): copy refuses the hot journal by default and applies it on request, recover rolls back, quire writes; SQLite sees only committed rows', async () => {
     const dir = tempDir();
     const file = makeDb(dir);
     const s = peer(dir);
@@ -231,6 +231,7 @@ describe.runIf(LINUX)('beside a live SQLite process (/proc/locks)', () => {
     await s.kill9();
     expect(existsSync(file + '-journal')).toBe(true);
     // Copy: the hot journal is refused by default, applied on request.
+    expect(await busy(backupFile(file, path.join(dir, 'refused.db'), { timeout: 300, sleep: 20 }))).toMatch(/journal/);
     const copy = await backupFile(file, path.join(dir, 'copy.db'), { hotJournal: 'apply' });
     expect(copy.snapshot.journalApplied).toBe(true);
     expect(copy.snapshot.lockInfo).toBe(true);
