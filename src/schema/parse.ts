@@ -468,38 +468,18 @@ function columnConstraints(p: Parser, cols: ColBuild[], col: ColBuild, cons: Con
         else p.accept('ASC');
         const onConflict = p.onConf();
         const autoincrement = p.accept('AUTOINCR') !== undefined;
-        if (cons.primaryKey) throw schemaError(`table "${table}" has more than one primary key`, t.start);
-        if (col.generated) throw schemaError('generated columns cannot be part of the PRIMARY KEY', t.start);
-        col.isPk = true;
-        cons.primaryKey = {
-          columns: [{ column: colIndex, name: col.name, collation: undefined, desc }],
-          onConflict,
-          autoincrement,
-          origin: 'column',
-          name: cons.name,
-          ordinal: cons.ordinal++,
-        };
-        cons.pkTok = t;
+        addPrimaryKey(cons, cols, table, t, [{ column: colIndex, name: col.name, collation: undefined, desc }], onConflict, autoincrement, 'column');
         break;
       }
       case 'UNIQUE':
         p.next();
         col.unique = true;
-        cons.uniques.push({
-          columns: [{ column: colIndex, name: col.name, collation: undefined, desc: false }],
-          onConflict: p.onConf(),
-          origin: 'column',
-          name: cons.name,
-          ordinal: cons.ordinal++,
-        });
+        addUnique(cons, [{ column: colIndex, name: col.name, collation: undefined, desc: false }], p.onConf(), 'column');
         break;
-      case 'CHECK': {
+      case 'CHECK':
         p.next();
-        const { text, from, to } = p.parenthesized();
-        cons.exprs.push({ from, to, what: 'CHECK constraints' });
-        cons.checks.push({ expr: text, name: cons.name, origin: 'column' });
+        addCheck(p, cons, 'column');
         break;
-      }
       case 'REFERENCES': {
         p.next();
         cons.foreignKeys.push(references(p, [col.name], cons.name, t, true));
@@ -535,6 +515,40 @@ function columnConstraints(p: Parser, cols: ColBuild[], col: ColBuild, cons: Con
         return;
     }
   }
+}
+
+type KeyColumns = Constraints['uniques'][number]['columns'];
+type Origin = 'column' | 'table';
+
+/** The table's PRIMARY KEY, from a column constraint or a table constraint (sqlite3AddPrimaryKey). */
+function addPrimaryKey(
+  cons: Constraints,
+  cols: ColBuild[],
+  table: string,
+  t: Token,
+  columns: KeyColumns,
+  onConflict: ReturnType<Parser['onConf']>,
+  autoincrement: boolean,
+  origin: Origin,
+): void {
+  if (cons.primaryKey) throw schemaError(`table "${table}" has more than one primary key`, t.start);
+  for (const c of columns) {
+    if (cols[c.column].generated) throw schemaError('generated columns cannot be part of the PRIMARY KEY', t.start);
+    cols[c.column].isPk = true;
+  }
+  cons.primaryKey = { columns, onConflict, autoincrement, origin, name: cons.name, ordinal: cons.ordinal++ };
+  cons.pkTok = t;
+}
+
+function addUnique(cons: Constraints, columns: KeyColumns, onConflict: ReturnType<Parser['onConf']>, origin: Origin): void {
+  cons.uniques.push({ columns, onConflict, origin, name: cons.name, ordinal: cons.ordinal++ });
+}
+
+/** `CHECK ( expr )`, the keyword already taken. */
+function addCheck(p: Parser, cons: Constraints, origin: Origin): void {
+  const { text, from, to } = p.parenthesized();
+  cons.exprs.push({ from, to, what: 'CHECK constraints' });
+  cons.checks.push({ expr: text, name: cons.name, origin });
 }
 
 /** sqlite3DeferForeignKey: a column's DEFERRABLE clause applies to the latest FOREIGN KEY. */
@@ -672,21 +686,7 @@ function tableConstraints(p: Parser, cols: ColBuild[], cons: Constraints, table:
         }
         const columns = listItems(p, lp, end).map(([a, b]) => keyItem(p, a, b, cols, cons, true));
         p.pos = rp + 1;
-        const onConflict = p.onConf();
-        if (cons.primaryKey) throw schemaError(`table "${table}" has more than one primary key`, t.start);
-        for (const c of columns) {
-          if (cols[c.column].generated) throw schemaError('generated columns cannot be part of the PRIMARY KEY', t.start);
-          cols[c.column].isPk = true;
-        }
-        cons.primaryKey = {
-          columns,
-          onConflict,
-          autoincrement,
-          origin: 'table',
-          name: cons.name,
-          ordinal: cons.ordinal++,
-        };
-        cons.pkTok = t;
+        addPrimaryKey(cons, cols, table, t, columns, p.onConf(), autoincrement, 'table');
         break;
       }
       case 'UNIQUE': {
@@ -696,23 +696,14 @@ function tableConstraints(p: Parser, cols: ColBuild[], cons: Constraints, table:
         const rp = p.matchParen(lp);
         const columns = listItems(p, lp, rp).map(([a, b]) => keyItem(p, a, b, cols, cons, false));
         p.pos = rp + 1;
-        cons.uniques.push({
-          columns,
-          onConflict: p.onConf(),
-          origin: 'table',
-          name: cons.name,
-          ordinal: cons.ordinal++,
-        });
+        addUnique(cons, columns, p.onConf(), 'table');
         break;
       }
-      case 'CHECK': {
+      case 'CHECK':
         p.next();
-        const { text, from, to } = p.parenthesized();
+        addCheck(p, cons, 'table');
         p.onConf();
-        cons.exprs.push({ from, to, what: 'CHECK constraints' });
-        cons.checks.push({ expr: text, name: cons.name, origin: 'table' });
         break;
-      }
       case 'FOREIGN': {
         p.next();
         p.expect('KEY');
