@@ -120,10 +120,10 @@ afterAll(() => {
 
 /**
  * A Storage over the same bytes that counts what the pager asks: `size('db')` once per
- * snapshot, `read('db')` once per page run it needs (and once for the header per snapshot). The HTTP storage must not make more
- * requests than runs + snapshots.
+ * snapshot, `read('db')` once per page run it needs (and once for the header per snapshot).
+ * The HTTP storage must not make more requests than page runs + snapshots.
  */
-function countingStorage(bytes: Uint8Array): { storage: BlobStorage; snapshots: () => number; runs: () => number } {
+function countingStorage(bytes: Uint8Array<ArrayBuffer>): { storage: BlobStorage; snapshots: () => number; runs: () => number } {
   const storage = new BlobStorage(new Blob([bytes]));
   let snapshots = 0;
   let runs = 0;
@@ -136,7 +136,7 @@ function countingStorage(bytes: Uint8Array): { storage: BlobStorage; snapshots: 
 }
 
 /** Runs `work` on a ReadDatabase over HTTP and over a counting Blob; prints and compares. */
-async function measure(what: string, url: string, served: Served, bytes: Uint8Array, work: (db: ReadDatabase) => Promise<void>) {
+async function measure(what: string, url: string, served: Served, bytes: Uint8Array<ArrayBuffer>, work: (db: ReadDatabase) => Promise<void>) {
   const ref = countingStorage(bytes);
   const rdb = await ReadDatabase.open(ref.storage);
   await work(rdb);
@@ -404,8 +404,12 @@ describe('HttpStorage', () => {
     await loose.close();
     // Last-Modified only: conditional on the date; a replacement mid-read is BUSY.
     const lmOnly = await serve(files, { lastModifiedOnly: true });
-    const db = await ReadDatabase.open(new HttpStorage(`${lmOnly.url}/e.db`, { cacheBytes: 64 * 1024 }), { cacheBytes: 64 * 1024 });
+    const lmStorage = new HttpStorage(`${lmOnly.url}/e.db`, { cacheBytes: 64 * 1024 });
+    const db = await ReadDatabase.open(lmStorage, { cacheBytes: 64 * 1024 });
     expect(await exportAll(db, 'orders')).toBe(referenceExport(fixturePath(f), 'orders'));
+    // The cache stayed bounded through a scan of a file 12 times its size.
+    expect(lmStorage.cachedBytes).toBeGreaterThan(0);
+    expect(lmStorage.cachedBytes).toBeLessThanOrEqual(64 * 1024);
     const it = db.rows('orders');
     await it.next();
     const changed = bytes.slice();

@@ -343,6 +343,13 @@ export class HttpStorage extends ReadOnlyStorage implements Storage {
     return `${this.url} is read over HTTP (read-only)`;
   }
 
+  /** Bytes held in the cache now (at most `cacheBytes`, rounded down to whole blocks). */
+  get cachedBytes(): number {
+    let n = 0;
+    for (const r of this.remotes.values()) if (r) for (const b of r.blocks.values()) n += b.length;
+    return n;
+  }
+
   async close(): Promise<void> {
     this.remotes.clear();
     this.cachedBlocks = 0;
