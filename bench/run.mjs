@@ -71,10 +71,10 @@ if (!existsSync(path.join(REPO_DIR, 'dist', 'node.js'))) {
 }
 
 const sizes = args.verify
-  ? { scanRows: 2_000, smallRows: 100, bigRows: 0, liveRows: 2_000, randomRows: 1_000, commits: 20 }
+  ? { scanRows: 2_000, smallRows: 100, bigRows: 0, liveRows: 2_000, matrixRows: 2_000, randomRows: 1_000, commits: 20 }
   : args.quick
-  ? { scanRows: 20_000, smallRows: 200, bigRows: 0, liveRows: 10_000, randomRows: 5_000, commits: 100 }
-  : { scanRows: 1_000_000, smallRows: 1_000, bigRows: args.big ? 4_000_000 : 0, liveRows: 550_000, randomRows: 200_000, commits: 2_000 };
+  ? { scanRows: 20_000, smallRows: 200, bigRows: 0, liveRows: 10_000, matrixRows: 10_000, randomRows: 5_000, commits: 100 }
+  : { scanRows: 1_000_000, smallRows: 1_000, bigRows: args.big ? 4_000_000 : 0, liveRows: 550_000, matrixRows: 240_000, randomRows: 200_000, commits: 2_000 };
 
 // ---- datasets (only those the chosen scenarios need)
 mkdirSync(OUT_DIR, { recursive: true });
@@ -84,6 +84,8 @@ if (wanted.some((n) => ['scan', 'open', 'copy', 'insert-bulk', 'copy-hook'].incl
 if (wanted.includes('open')) datasets.small = strip(ensureScanDb(sizes.smallRows, log));
 if (wanted.includes('copy') && sizes.bigRows) datasets.big = strip(ensureScanDb(sizes.bigRows, log));
 if (wanted.includes('live')) datasets.live = strip(ensureLiveDb(sizes.liveRows, log));
+// The live matrix: 240,000 big rows (≈ 121 MB), a file the copier reads in a fraction of a commit gap.
+if (wanted.includes('live')) datasets.liveMatrix = strip(ensureLiveDb(sizes.matrixRows, log));
 if (wanted.includes('insert-random')) datasets.random = strip(ensureRandomDb(sizes.randomRows, log));
 
 const short = args.quick || args.verify;
@@ -96,6 +98,13 @@ const cfg = {
     capMs: args.verify ? 1_000 : args.quick ? 3_000 : 30_000,
     timeoutMs: short ? 20_000 : 120_000,
   },
+  // lib/live-matrix.mjs: copies per workload, SQLite's cap, quire's budget, writer warm-up;
+  // --verify: one gap per mode and no storm, one copy each (every copy still checked).
+  liveMatrix: args.verify
+    ? { copies: 1, capMs: 1_000, timeoutIdleX: 20, minTimeoutMs: 20_000, warmMs: 100, gaps: [40], storm: false }
+    : args.quick
+      ? { copies: 2, capMs: 3_000, timeoutIdleX: 20, minTimeoutMs: 3_000, warmMs: 200, gaps: [5, 40] }
+      : { copies: 5, capMs: 10_000, timeoutIdleX: 20, minTimeoutMs: 3_000, warmMs: 500 },
   // The write scenarios (lib/write.mjs). insert-bulk writes the scan dataset's rows, so its
   // result can be compared with that file.
   write: {

@@ -8,6 +8,8 @@
 //   3 SQLite live    better-sqlite3 backup step(100), one attempt,       running
 //                    capped: SQLite restarts its pass whenever another
 //                    connection changes the source, so it may never end
+//   4 matrix         lib/live-matrix.mjs: both journal modes, commit gaps 1..100 ms and the
+//                    WAL checkpoint storm, quire vs SQLite step(100) and step(-1)
 //
 // Every copy made under the writer is checked outside the timed region: SQLite's quick_check
 // and the writer's invariants (the same ones as test/live/invariants.ts: accounts sum to 0,
@@ -20,6 +22,7 @@ import Database from 'better-sqlite3';
 import { backupFile } from '../../dist/node.js';
 import { OUT_DIR, WRITER, workingCopy } from './data.mjs';
 import { runSuite } from './measure.mjs';
+import { runLiveMatrix } from './live-matrix.mjs';
 import { settle } from './scenarios.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -241,6 +244,12 @@ export async function runLive(cfg, sampling, log) {
     }
     const ranMs = performance.now() - writerStarted;
     result.writer = { ...writerCounters, ranMs, commitsPerSecond: writerCounters.commits ? writerCounters.commits / (ranMs / 1000) : 0 };
+
+    // ---- phase 4: the matrix of writer loads, both journal modes
+    if (cfg.datasets.liveMatrix && cfg.liveMatrix) {
+      log(`  phase 4: matrix (${(cfg.datasets.liveMatrix.bytes / 1e6).toFixed(0)} MB)`);
+      result.matrix = await runLiveMatrix(cfg.datasets.liveMatrix, work, cfg.liveMatrix, log);
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -180,4 +180,34 @@ function printLive(s, out, countErr) {
   for (const r of s.ratios ?? []) if (!r.goal) out(`  ${r.of} / ${r.to} = ${fmtX(r.value)}`);
   errorLines(s.phases.idle?.competitors, countErr);
   errorLines(s.phases.live?.competitors, countErr);
+  if (s.matrix) printLiveMatrix(s.matrix, out, countErr);
+}
+
+/** The live matrix (lib/live-matrix.mjs): one row per journal mode and writer load. */
+function printLiveMatrix(m, out, countErr) {
+  out(`-- matrix: ${(m.dataset.bytes / 1e6).toFixed(1)} MB, ${m.dataset.pageCount} pages; ${m.options.copies} quire copies per load`);
+  const sq = (r, stall) =>
+    r.finished ? `${fmtMs(r.ms)}${r.restarts ? ` (${r.restarts} restarts)` : ''}${stall !== undefined ? `, writer stalled ${fmtMs(stall)}` : ''}${r.valid === false ? ' INVALID' : ''}` : r.error ? `ERROR ${r.error.slice(0, 40)}` : `not in ${(m.options.capMs / 1000).toFixed(0)} s (${r.restarts} restarts)`;
+  const rows = [['mode', 'writer load', 'commits/s', 'idle', 'quire ≤10x idle', 'median', 'restarts', 'SQLite step(100)', 'SQLite step(-1)']];
+  for (const r of m.rows) {
+    rows.push([
+      r.mode,
+      r.load,
+      (r.writerCounters.commitsPerSecond ?? 0).toFixed(0),
+      fmtMs(r.idleMs),
+      `${r.quire.within10x}/${r.quire.copies.length}`,
+      r.quire.medianMs === null ? '-' : fmtMs(r.quire.medianMs),
+      String(r.quire.restarts),
+      sq(r.sqlite100),
+      sq(r.sqliteAll, r.sqliteAll.writerStallMs),
+    ]);
+  }
+  for (const line of table(rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'l'])) out('  ' + line);
+  out('  SQLite step(-1): better-sqlite3 backup() whose progress asks for 2^31-1 pages a step (its first step is 100 pages); "writer stalled" is the writer\'s longest transaction meanwhile');
+  for (const r of m.rows) {
+    for (const f of r.quire.invalid) countErr(`  ERROR invalid live copy (${r.mode}, ${r.load}): ${f}`);
+    // BUSY past the budget is a copy that did not finish (counted above), not a failure.
+    for (const c of r.quire.copies) if (c.error && c.code !== 'BUSY') countErr(`  ERROR quire copy (${r.mode}, ${r.load}): ${c.error}`);
+    if (r.writerCounters.error || r.writerCounters.errors) out(`  note: writer (${r.mode}, ${r.load}): ${r.writerCounters.error ?? `${r.writerCounters.errors} failed transactions`}`);
+  }
 }

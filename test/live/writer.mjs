@@ -30,6 +30,8 @@
 //                                answered once the counters reach at least these (checkpoints:
 //                                of any kind); the free-running loop keeps going meanwhile
 //   stop                         like SIGTERM
+//   resetMax                     maxCommitMs (the longest transaction, busy waits included,
+//                                since the last resetMax) back to 0; answers with it before
 import Database from 'better-sqlite3';
 
 const [, , cmd, file, arg3, arg4] = process.argv;
@@ -83,7 +85,7 @@ if (cmd === 'run') {
   const bigsum = db.prepare("UPDATE meta SET v = v + 5 WHERE k = 'bigsum'");
   const spillUpd = db.prepare('UPDATE big SET pad = randomblob(length(pad)) WHERE id % 3 = ? AND id <= 600');
 
-  const counters = { commits: 0, checkpoints: { PASSIVE: 0, RESTART: 0, TRUNCATE: 0 }, spills: 0, errors: 0 };
+  const counters = { commits: 0, checkpoints: { PASSIVE: 0, RESTART: 0, TRUNCATE: 0 }, spills: 0, errors: 0, maxCommitMs: 0 };
   const kinds = ['PASSIVE', 'RESTART', 'TRUNCATE'];
   /** One transaction's writes: every invariant holds again at its end. */
   const body = () => {
@@ -111,7 +113,12 @@ if (cmd === 'run') {
 
   /** One transaction, then the checkpoint and spill schedules. */
   function commitOne() {
-    txn();
+    const t0 = performance.now();
+    try {
+      txn();
+    } finally {
+      counters.maxCommitMs = Math.max(counters.maxCommitMs, performance.now() - t0);
+    }
     counters.commits++;
     if (o.checkpointEvery && counters.commits % o.checkpointEvery === 0) checkpoint(kinds[(counters.commits / o.checkpointEvery) % 3]);
     if (o.spillEvery && counters.commits % o.spillEvery === 0) {
@@ -149,6 +156,11 @@ if (cmd === 'run') {
     pause: () => { paused = true; },
     resume: () => { paused = false; },
     stop: () => { stop = true; },
+    resetMax: () => {
+      const m = counters.maxCommitMs;
+      counters.maxCommitMs = 0;
+      return m;
+    },
     commit: (m) => { for (let i = 0; i < m.n; i++) commitOne(); },
     checkpoint: (m) => checkpoint(m.kind),
     hold: (m) => {
