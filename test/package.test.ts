@@ -63,6 +63,7 @@ function tsProject(name: string, type: 'module' | 'commonjs', compilerOptions: R
 /** Type-checked in ESM and CommonJS projects alike (tsc turns the imports into requires there). */
 const USE = `import { Database, MemoryStorage, QuireError, isQuireError } from 'quire';
 import { openDatabase, NodeFileStorage } from 'quire/node';
+import { ReadDatabase, HttpStorage } from 'quire/read';
 export async function use(p: string): Promise<number> {
   const db: Database = await openDatabase(p);
   const mem = await Database.memory();
@@ -71,7 +72,8 @@ export async function use(p: string): Promise<number> {
     return tx.insert('t', { a: 1 });
   });
   const s: MemoryStorage = new MemoryStorage();
-  void s; void NodeFileStorage;
+  const reader: ReadDatabase = db;
+  void s; void NodeFileStorage; void reader; void HttpStorage;
   try { await db.get('nope', 1); } catch (e) { if (e instanceof QuireError && isQuireError(e)) return -1; }
   await db.close();
   return Number(rowid);
@@ -125,8 +127,10 @@ describe('package', () => {
     const esm = `
       import * as core from 'quire';
       import * as node from 'quire/node';
+      import * as read from 'quire/read';
       const db = await node.openDatabase('app.db');
       if (core.Database !== node.Database) throw new Error('two Database classes');
+      if (read.ReadDatabase !== core.ReadDatabase || !(db instanceof read.ReadDatabase)) throw new Error('two ReadDatabase classes');
       if (!(db instanceof core.Database)) throw new Error('instanceof failed');
       const e = await db.get('nope', 1).catch((x) => x);
       if (!(e instanceof core.QuireError) || !(e instanceof node.QuireError)) throw new Error('QuireError instanceof failed');
@@ -136,9 +140,11 @@ describe('package', () => {
     const cjs = `
       const core = require('quire');
       const node = require('quire/node');
+      const read = require('quire/read');
       (async () => {
         const db = await node.openDatabase('app.db');
         if (core.Database !== node.Database) throw new Error('two Database classes');
+        if (read.ReadDatabase !== core.ReadDatabase || !(db instanceof read.ReadDatabase)) throw new Error('two ReadDatabase classes');
         if (!(db instanceof core.Database)) throw new Error('instanceof failed');
         const e = await db.get('nope', 1).catch((x) => x);
         if (!(e instanceof core.QuireError)) throw new Error('QuireError instanceof failed');
