@@ -225,3 +225,31 @@ describe('the runtime-neutral suite on dist/index.js', () => {
     });
   });
 });
+
+/** quire/node under Deno's and Bun's Node compatibility: file storage, backupFile, the CLI. */
+describe.each([
+  ['Deno', [bin('deno'), 'run', '--quiet', '--no-prompt', '-A']],
+  ['Bun', [bin('bun')]],
+])('quire/node under %s', (_name, [cmd, ...pre]) => {
+  it('opens, writes and copies files; the CLI reads, copies and checks', async () => {
+    const dir = tempDir('quire-compat-');
+    const rollback = manifest.fixtures.find((m) => m.file === (SUITE_FIXTURES as { file: string }[])[0].file)!;
+    copyFileSync(fixturePath(rollback), path.join(dir, 'src.db'));
+    const { stdout } = await run(cmd, [...pre, path.join(ROOT, 'test/runtimes/node-compat.mjs'), dir], { cwd: ROOT, timeout: 60_000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, { ok: boolean; error?: string; tables?: string[]; check?: string[] }>;
+    for (const [step, v] of Object.entries(r)) expect(v.error ?? null, step).toBeNull();
+    expect(r.openFile.tables).toEqual(referenceTables(path.join(dir, 'src.db')));
+    expect(r.openFile.check).toEqual([]);
+    expect(referenceIntegrity(path.join(dir, 'new.db'))).toEqual(['ok']);
+    expect(referenceExport(path.join(dir, 'new.db'), 't').split('\n').length - 1).toBe(200);
+    expect(referenceIntegrity(path.join(dir, 'copy.db'))).toEqual(['ok']);
+    expect(referenceAll(path.join(dir, 'copy.db'))).toEqual(reference.rollback);
+
+    const cli = (...args: string[]) => run(cmd, [...pre, path.join(ROOT, 'dist/cli.js'), ...args], { cwd: dir, timeout: 60_000 });
+    expect((await cli('info', 'src.db')).stdout).toMatch(/page size:\s+1024/);
+    expect((await cli('backup', 'src.db', 'cli-copy.db')).stdout + '').toMatch(/copied \d+ pages/);
+    expect(referenceAll(path.join(dir, 'cli-copy.db'))).toEqual(reference.rollback);
+    expect((await cli('check', 'cli-copy.db')).stdout.trim()).toBe('ok');
+  });
+});
+
