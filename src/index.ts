@@ -42,3 +42,4 @@ export type { BlobStorageOptions } from './storage/blob.js';
 export { HttpStorage } from './storage/http.js';
 export type { HttpStorageOptions } from './storage/http.js';
 export { readExactly } from '../pager/storage.js';
+export { OpfsStorage, type OpfsStorageOptions, type OpfsDirectory } from './storage/opfs.js';
