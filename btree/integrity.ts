@@ -46,7 +46,7 @@
  *      referenced").
  *
  * Each page is visited at most once (a second reference is reported and not followed), so
- * cycles end and a hostile file costs at most one visit per page. Memory is one byte per page
+ * cycles end and a hostile file costs at most one visit per page. Memory is one bit per page
  * plus one page-sized list of ranges. Damage that stops a page from being read is a problem
  * string, not an exception: only I/O errors (and misuse) propagate. The walk stops as soon as
  * `maxErrors` problems were reported, like SQLite's mxErr.
@@ -165,6 +165,7 @@ class Checker {
   /** Problems found, including those past the cap. */
   nErr = 0;
   private mxErr: number;
+  /** One bit per page: referenced yet. */
   private readonly refs: Uint8Array;
 
   constructor(src: PageSource, maxErrors: number) {
@@ -173,7 +174,7 @@ class Checker {
     this.usable = src.usableSize;
     this.autoVacuum = src.autoVacuum;
     this.mxErr = maxErrors;
-    this.refs = new Uint8Array(src.pageCount + 1);
+    this.refs = new Uint8Array((src.pageCount >>> 3) + 1);
   }
 
   get done(): boolean {
@@ -188,11 +189,11 @@ class Checker {
   }
 
   referenced(pgno: Pgno): boolean {
-    return this.refs[pgno] !== 0;
+    return (this.refs[pgno >>> 3] & (1 << (pgno & 7))) !== 0;
   }
 
   markUsed(pgno: Pgno): void {
-    if (pgno >= 1 && pgno <= this.pageCount) this.refs[pgno] = 1;
+    if (pgno >= 1 && pgno <= this.pageCount) this.refs[pgno >>> 3] |= 1 << (pgno & 7);
   }
 
   /** checkRef: true (and a problem) when pgno is out of range or already referenced. */
@@ -201,11 +202,11 @@ class Checker {
       this.report(prefix, `invalid page number ${pgno}`);
       return true;
     }
-    if (this.refs[pgno] !== 0) {
+    if (this.referenced(pgno)) {
       this.report(prefix, `2nd reference to page ${pgno}`);
       return true;
     }
-    this.refs[pgno] = 1;
+    this.markUsed(pgno);
     return false;
   }
 

@@ -36,13 +36,16 @@
  *      generated columns (their counts are still checked in phase 3), and indexes with a
  *      collation quire does not have. CHECK constraints are not evaluated.
  *
- * How entries are matched: for a table of R rows and K checkable indexes with R·K up to
- * {@link MERGE_BUDGET}, the expected entries are built in memory and each index is scanned
- * once in order: an entry of a rowid table's index is looked up by the rowid it ends with
- * (the rows are in rowid order: a binary search), a WITHOUT ROWID table's expected entries are
- * sorted with the index's comparator and merged with the scan (O(R·K·log R) either way).
- * Bigger tables seek each entry through an index cursor instead (O(R·K·log R), constant
- * memory), as SQLite's OP_Found does. All report the same problems in row order.
+ * How entries are matched, in constant memory: during the table scan, every checkable index's
+ * expected entries (the key columns' values, then the rowid or the WITHOUT ROWID key) are
+ * folded into an order-independent 64-bit multiset hash (two 32-bit sums of per-entry
+ * hashes); then each index is scanned once in order and its entries folded the same way,
+ * with UNIQUE indexes comparing neighbours. Equal hashes (and counts) mean every row has its
+ * entry, byte for byte (a false match needs a 2^-64 collision). Any difference (a hash, a
+ * collision, a damaged entry, a table scan that fails) makes the table be checked again the
+ * way SQLite checks it (OP_Found), which names the rows: each row's entries are sought through
+ * an index cursor (O(R·K·log R), constant memory). The 'merge' mode (expected entries in
+ * memory, one merge per index; for tests) reports the same problems in row order.
  *
  * Row-level checks run cursors only over trees that phase 2 found clean (every page referenced
  * once, keys in order, no cycle), so a hostile file cannot make them loop or revisit pages. A
@@ -69,17 +72,11 @@ export interface CheckOptions {
   maxErrors?: number;
   /**
    * @internal How index entries are matched: 'merge' (expected entries in memory, one scan
-   * of each index), 'seek' (one cursor seek per entry), or 'auto' (merge up to MERGE_BUDGET
-   * entries per table, else seek). Default 'auto'.
+   * of each index), 'seek' (one cursor seek per entry), or 'auto' (multiset hashes, one
+   * scan of each index; seek when they differ). Default 'auto'.
    */
   indexMode?: 'auto' | 'merge' | 'seek';
 }
-
-/**
- * Largest number of expected index entries (rows × checkable indexes) built in memory; about
- * 150 bytes each (measured: 800k entries of a 3-column index, 136 MB of heap).
- */
-export const MERGE_BUDGET = 1 << 20;
 
 /** Returns the problems found; an empty list means the database is sound. */
 export async function checkDatabase(db: Database, options: CheckOptions = {}): Promise<string[]> {
@@ -175,7 +172,7 @@ export async function checkSource(
     if (out.length >= maxErrors) break;
     const tt = treeOf.get(t);
     if (!tt || !tt.clean || !t.def || t.error !== null) continue;
-    await checkRows(src, t, indexesOf(catalog, t), tt, treeOf, out, maxErrors, options.indexMode ?? 'auto');
+    await checkRows(src, t, indexesOf(catalog, t), treeOf, out, maxErrors, options.indexMode ?? 'auto');
   }
   return out.slice(0, maxErrors);
 }
@@ -473,7 +470,6 @@ async function checkRows(
   src: Snapshot,
   t: TableInfo,
   indexes: readonly IndexInfo[],
-  tt: TreeReport,
   treeOf: Map<TableInfo | IndexInfo, TreeReport>,
   out: string[],
   maxErrors: number,
@@ -517,20 +513,49 @@ async function checkRows(
   // STRICT INT/INTEGER columns: which rows store a REAL there (read from serial types).
   const realAt = def.strict ? await strictReals(src, t, maxErrors) : null;
 
-  const useMerge = mode === 'merge' || (mode === 'auto' && tt.entries * checked.length <= MERGE_BUDGET);
+  const setup: RowSetup = { t, rowid, pos, checked, typed, realAt, maxErrors };
+  let findings = mode === 'auto' ? await scanRows(src, setup, 'hash', out) : null;
+  if (findings === null) findings = (await scanRows(src, setup, mode === 'merge' ? 'merge' : 'seek', out))!;
+  flush(findings, out, maxErrors);
+}
+
+/** What one scan of a table's rows needs (see checkRows). */
+interface RowSetup {
+  t: TableInfo;
+  rowid: boolean;
+  /** Row positions of the table's columns (-2: not stored). */
+  pos: number[];
+  checked: Checked[];
+  /** Columns whose values are type-checked. */
+  typed: number[];
+  /** STRICT INT/INTEGER columns storing a REAL, as "row:column". */
+  realAt: Set<string> | null;
+  maxErrors: number;
+}
+
+/**
+ * One scan of the table's rows with the type checks and the index checks of `mode`. Returns
+ * the findings, or null in 'hash' mode when an index disagrees with the rows (then a 'seek'
+ * scan names the rows).
+ */
+async function scanRows(src: Snapshot, s: RowSetup, mode: 'merge' | 'seek' | 'hash', out: string[]): Promise<Finding[] | null> {
+  const { t, rowid, pos, checked, typed, realAt, maxErrors } = s;
+  const useMerge = mode === 'merge';
+  const useHash = mode === 'hash';
   const findings: Finding[] = [];
   const room = (): boolean => out.length + findings.length < maxErrors;
   // Merge mode: each index's expected entries by row (row n at n - 1), and the rowids.
   const expected: SqlValue[][][] = checked.map(() => []);
   const rowids: (number | bigint)[] | null = rowid ? [] : null;
-  const cursors = useMerge ? [] : checked.map((c) => new IndexCursor(src, c.ix.rootPage, c.ix.keyInfo));
+  const cursors = mode === 'seek' ? checked.map((c) => new IndexCursor(src, c.ix.rootPage, c.ix.keyInfo)) : [];
+  const sums = checked.map(() => new MultisetHash());
 
   let n = 0;
   let it: RowIterator;
   try {
     it = new RowIterator(t, src, () => {});
   } catch (e) {
-    if (isQuireError(e) && (e.code === 'UNSUPPORTED' || e.code === 'SCHEMA')) return;
+    if (isQuireError(e) && (e.code === 'UNSUPPORTED' || e.code === 'SCHEMA')) return findings;
     throw e;
   }
   try {
@@ -546,18 +571,27 @@ async function checkRows(
       if (useMerge && rowids !== null) rowids.push(row[0] as number | bigint);
       for (let k = 0; k < checked.length; k++) {
         const c = checked[k];
+        if (useHash) {
+          sums[k].addFields(row, c.fields);
+          continue;
+        }
         const key = c.fields.map((f) => row[f]);
         if (useMerge) expected[k].push(key);
         else await seekEntry(c, cursors[k], key, n, rowid, src, findings);
       }
-      if (!room()) break;
+      if (!room()) {
+        if (useHash) {
+          await it.return();
+          return null; // the seek scan decides which rows the last findings name
+        }
+        break;
+      }
     }
   } catch (e) {
     findings.push({ row: n + 1, order: -1, text: `Table ${t.name}: ${fail(e)}` });
     await it.return();
     // The rows seen so far cannot tell which entries are missing: no index merge.
-    flush(findings, out, maxErrors);
-    return;
+    return findings;
   }
 
   if (useMerge) {
@@ -565,8 +599,147 @@ async function checkRows(
       await mergeIndex(checked[k], expected[k], rowids, src, findings);
       expected[k] = [];
     }
+  } else if (useHash) {
+    for (let k = 0; k < checked.length; k++) {
+      if (!(await indexMatches(checked[k], sums[k], n, src))) return null;
+    }
   }
-  flush(findings, out, maxErrors);
+  return findings;
+}
+
+/**
+ * An order-independent hash of a multiset of entries (lists of values): the count and two
+ * 32-bit sums of two independent 32-bit hashes of each entry. Values that compare equal under
+ * BINARY hash equally (integers whether number or bigint, -0 as 0); others differ but for
+ * collisions.
+ */
+export class MultisetHash {
+  count = 0;
+  sumA = 0;
+  sumB = 0;
+  private a = 0;
+  private b = 0;
+
+  /** Adds the entry row[fields[0]], row[fields[1]], ... */
+  addFields(row: readonly SqlValue[], fields: readonly number[]): void {
+    this.a = 0x243f6a88;
+    this.b = 0x85a308d3;
+    for (let i = 0; i < fields.length; i++) this.value(row[fields[i]]);
+    this.end(fields.length);
+  }
+
+  /** Adds the entry `values`. */
+  add(values: readonly SqlValue[]): void {
+    this.a = 0x243f6a88;
+    this.b = 0x85a308d3;
+    for (let i = 0; i < values.length; i++) this.value(values[i]);
+    this.end(values.length);
+  }
+
+  equals(o: MultisetHash): boolean {
+    return this.count === o.count && this.sumA === o.sumA && this.sumB === o.sumB;
+  }
+
+  private end(n: number): void {
+    this.mix(n);
+    this.count++;
+    this.sumA = (this.sumA + fmix(this.a)) >>> 0;
+    this.sumB = (this.sumB + fmix(this.b ^ 0x5bd1e995)) >>> 0;
+  }
+
+  private mix(k: number): void {
+    this.a = Math.imul(((this.a ^ k) << 13) | ((this.a ^ k) >>> 19), 0x9e3779b1) + 0x7f4a7c15;
+    this.b = Math.imul(this.b + k, 0xcc9e2d51);
+    this.b = ((this.b << 15) | (this.b >>> 17)) ^ 0x1b873593;
+  }
+
+  private value(v: SqlValue): void {
+    if (v === null) {
+      this.mix(1);
+    } else if (typeof v === 'number') {
+      if (Number.isSafeInteger(v)) this.int(v);
+      else {
+        F64[0] = v;
+        this.mix(3);
+        this.mix(U32[0]);
+        this.mix(U32[1]);
+      }
+    } else if (typeof v === 'bigint') {
+      if (v >= -MAX_SAFE && v <= MAX_SAFE) this.int(Number(v));
+      else {
+        this.mix(4);
+        this.mix(Number(BigInt.asUintN(32, v)));
+        this.mix(Number(BigInt.asUintN(32, v >> 32n)));
+      }
+    } else if (typeof v === 'string') {
+      this.mix(5);
+      this.mix(v.length);
+      // Two UTF-16 units per step (the length above tells "ab" from "ab\0").
+      const n = v.length;
+      for (let i = 0; i < n; i += 2) this.word(v.charCodeAt(i) | ((i + 1 < n ? v.charCodeAt(i + 1) : 0) << 16));
+    } else {
+      this.mix(6);
+      this.mix(v.length);
+      // Four bytes per step; past the end v[i] is undefined, which | takes as 0.
+      for (let i = 0; i < v.length; i += 4) this.word(v[i] | (v[i + 1] << 8) | (v[i + 2] << 16) | (v[i + 3] << 24));
+    }
+  }
+
+  /** A cheaper mix for the words of a text or blob. */
+  private word(k: number): void {
+    const a = Math.imul(this.a ^ k, 0x9e3779b1);
+    this.a = (a << 13) | (a >>> 19);
+    const b = Math.imul(this.b + k, 0xcc9e2d51);
+    this.b = (b << 15) | (b >>> 17);
+  }
+
+  private int(v: number): void {
+    this.mix(2);
+    this.mix(v >>> 0);
+    this.mix(Math.floor(v / 0x100000000) | 0);
+  }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+
+function fmix(h0: number): number {
+  let h = h0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * One in-order scan of index `c`: true when its entries hash as the rows' expected entries
+ * (`rows` of them) and, for a UNIQUE index, no two neighbours collide.
+ */
+async function indexMatches(c: Checked, expected: MultisetHash, rows: number, src: Snapshot): Promise<boolean> {
+  const got = new MultisetHash();
+  const cur = new IndexCursor(src, c.ix.rootPage, c.ix.keyInfo);
+  let prev: SqlValue[] | null = null;
+  try {
+    let ok = cur.first();
+    if (ok instanceof Promise) ok = await ok;
+    while (ok) {
+      if (got.count >= rows) return false;
+      let r = cur.record();
+      if (r instanceof Promise) r = await r;
+      got.add(r);
+      if (prev !== null && collides(c, prev, r)) return false;
+      if (c.ix.unique) prev = r;
+      ok = cur.next();
+      if (ok instanceof Promise) ok = await ok;
+    }
+  } catch (e) {
+    fail(e); // CORRUPT: the seek scan reports it; anything else propagates
+    return false;
+  }
+  return got.equals(expected);
 }
 
 function flush(findings: Finding[], out: string[], maxErrors: number): void {

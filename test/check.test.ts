@@ -12,6 +12,8 @@ import { parsePage } from '../btree/page.js';
 import { newCellInfo, parseCell } from '../btree/cell.js';
 import { cli } from './cli/run.js';
 import { compareText } from '../btree/compare.js';
+import type { SqlValue } from '../btree/value.js';
+import { MultisetHash } from '../src/check.js';
 import { openDatabase } from '../src/node/index.js';
 import { referenceExport } from './util/reference.js';
 import { buildDb, rootOf, openReadonly } from './util/btree-db.js';
@@ -482,5 +484,45 @@ describe('differences from SQLite that the fuzz test found (fixed; each checked 
     const path = writeTemp(img);
     expect(sqliteProblems(path)).toEqual([]);
     expect(await quireProblems(path)).toEqual([]);
+  });
+});
+
+describe('MultisetHash (the constant-memory index check)', () => {
+  const hashOf = (entries: SqlValue[][]): MultisetHash => {
+    const h = new MultisetHash();
+    for (const e of entries) h.add(e);
+    return h;
+  };
+  const entries: SqlValue[][] = [
+    ['abc', 1],
+    [null, 2],
+    [1.5, 3n],
+    [new Uint8Array([1, 2, 3, 4, 5]), 4],
+    ['', 5],
+  ];
+
+  it('is independent of order and equal for number and bigint integers', () => {
+    const a = hashOf(entries);
+    expect(a.equals(hashOf([...entries].reverse()))).toBe(true);
+    expect(a.equals(hashOf(entries.map((e) => e.map((v) => (typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : v)))))).toBe(true);
+    const viaFields = new MultisetHash();
+    for (const e of entries) viaFields.addFields([0, ...e], [1, 2]);
+    expect(a.equals(viaFields)).toBe(true);
+  });
+
+  it('tells apart what the row check must report', () => {
+    const a = hashOf(entries);
+    const variants: SqlValue[][][] = [
+      entries.slice(1), // an entry missing
+      [...entries, ['abc', 1]], // one twice
+      entries.map((e, i) => (i === 0 ? ['ABC', 1] : e)), // other letter case (NOCASE would match)
+      entries.map((e, i) => (i === 0 ? ['abc', 1, 1] : e)), // not ending at the rowid
+      entries.map((e, i) => (i === 0 ? ['abc\0', 1] : e)),
+      entries.map((e, i) => (i === 3 ? [new Uint8Array([1, 2, 3, 4, 5, 0]), 4] : e)),
+      entries.map((e, i) => (i === 1 ? [0, 2] : e)), // NULL vs 0
+      entries.map((e, i) => (i === 2 ? [1.5000000000000002, 3] : e)),
+      [...entries.slice(0, 4), ['', 6]], // another rowid
+    ];
+    for (const v of variants) expect(a.equals(hashOf(v)), JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? String(x) : x))).toBe(false);
   });
 });
