@@ -29,9 +29,9 @@ interface SyncAccessHandle {
   close(): void;
 }
 
-/** The part of FileSystemFileHandle quire uses. */
+/** The part of FileSystemFileHandle quire uses (absent outside dedicated Workers). */
 interface OpfsFileHandle {
-  createSyncAccessHandle(options?: { mode?: 'readwrite' | 'read-only' | 'readwrite-unsafe' }): Promise<SyncAccessHandle>;
+  createSyncAccessHandle?(options?: { mode?: 'readwrite' | 'read-only' | 'readwrite-unsafe' }): Promise<SyncAccessHandle>;
 }
 
 /** The part of FileSystemDirectoryHandle quire uses. */
@@ -84,7 +84,7 @@ export class OpfsStorage implements Storage {
     }
     let dir = options.directory;
     if (!dir) {
-      const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<OpfsDirectory> } } }).navigator?.storage;
+      const storage = (globalThis as unknown as { navigator?: { storage?: { getDirectory?: () => Promise<OpfsDirectory> } } }).navigator?.storage;
       if (!storage?.getDirectory) throw new QuireError(ErrorCode.CANTOPEN, 'this runtime has no Origin Private File System (navigator.storage.getDirectory)');
       try {
         dir = await storage.getDirectory();
@@ -133,13 +133,13 @@ export class OpfsStorage implements Storage {
       if (!create && (errorName(e) === 'NotFoundError' || errorName(e) === 'TypeMismatchError')) return null;
       throw e;
     }
+    if (typeof fh.createSyncAccessHandle !== 'function') {
+      throw new QuireError(ErrorCode.CANTOPEN, `${name}: OPFS sync access handles exist only in dedicated Workers (open the database in a Worker)`);
+    }
     let handle: SyncAccessHandle;
     try {
       handle = await (this.readOnly ? fh.createSyncAccessHandle({ mode: 'read-only' }) : fh.createSyncAccessHandle());
     } catch (e) {
-      if (typeof (fh as Partial<OpfsFileHandle>).createSyncAccessHandle !== 'function') {
-        throw new QuireError(ErrorCode.CANTOPEN, `${name}: OPFS sync access handles exist only in dedicated Workers (open the database in a Worker)`);
-      }
       if (errorName(e) === 'NoModificationAllowedError' || errorName(e) === 'InvalidStateError') {
         throw new QuireError(ErrorCode.BUSY, `${name} is open in another tab or worker (an OPFS file has one open handle at a time)`, { cause: e });
       }

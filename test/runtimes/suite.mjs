@@ -15,7 +15,7 @@ export const SUITE_FIXTURES = [
 /** The table the write step creates, and the rows it inserts. */
 export const WRITE_SQL = 'CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, v REAL, b BLOB)';
 
-function toBase64(bytes) {
+export function toBase64(bytes) {
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
   return btoa(s);
@@ -27,7 +27,7 @@ async function fetchBytes(url) {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-async function exportTables(q, db) {
+export async function exportTables(q, db) {
   const out = {};
   for (const t of await db.tables()) {
     let s = '';
@@ -37,7 +37,7 @@ async function exportTables(q, db) {
   return out;
 }
 
-async function concat(stream) {
+export async function concat(stream) {
   const parts = [];
   let n = 0;
   const reader = stream.getReader();
