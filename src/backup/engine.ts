@@ -203,6 +203,8 @@ export class CopyEngine {
   private readonly settleMs: number;
   /** What the sink holds, page by page, from the second pass on (repass 'digest'). */
   private digests: PageDigests | null = null;
+  /** Why the last WAL reset could not be bridged (for lastReason). */
+  private trailLostBy = '';
   /** Why the current pass was given up before its end (rollback mode: the source moved). */
   private spoiled = '';
   /** Pages 1..held of size heldPageSize may be in the sink (written by some pass). */
@@ -498,6 +500,8 @@ export class CopyEngine {
         const f = this.wal.frameFor(1);
         if (f) page1Head = (await this.readFrameChecked(1, f)).subarray(0, HEADER_SIZE);
         if (this.unresolved.size > 0) {
+          // The log restarted under us: a new generation is there to start from, at once.
+          if (Date.now() < settleUntil) return this.beginPass(settleUntil);
           this.lastReason = 'the WAL was reset while the pass started';
           return false;
         }
@@ -677,7 +681,9 @@ export class CopyEngine {
   }
 
   private lostTrail(): PassEnd {
-    this.lastReason = 'the WAL was reset (checkpoint + restart) during the pass and its trail could not be followed';
+    const why = this.trailLostBy ? ` (${this.trailLostBy})` : '';
+    this.trailLostBy = '';
+    this.lastReason = `the WAL was reset (checkpoint + restart) during the pass and its trail could not be followed${why}`;
     return 'restart';
   }
 
@@ -728,11 +734,15 @@ export class CopyEngine {
       const d = (salt - prev.header.salt1) >>> 0;
       return d !== 0 && d < 0x80000000;
     };
-    if (tail.stop === 'foreign' && newer(tail.stopSalt1)) return false;
-    if (cur.size < frameOffset(prev.pageSize, prev.mxFrame + 1)) return false; // truncated
-    if (!cur.index || cur.index.header.salt1 !== ((prev.header.salt1 + 1) >>> 0)) return false;
-    if (cur.lastValidFrame > q - 2) return false;
-    if (cur.index.pageSize !== prev.pageSize) return false;
+    const lost = (why: string): boolean => {
+      this.trailLostBy = why;
+      return false;
+    };
+    if (tail.stop === 'foreign' && newer(tail.stopSalt1)) return lost('the new log overwrote its tail');
+    if (cur.size < frameOffset(prev.pageSize, prev.mxFrame + 1)) return lost('the log was truncated');
+    if (!cur.index || cur.index.header.salt1 !== ((prev.header.salt1 + 1) >>> 0)) return lost('more than one reset');
+    if (cur.lastValidFrame > q - 2) return lost('the new log reached its tail');
+    if (cur.index.pageSize !== prev.pageSize) return lost('the page size changed');
 
     const changed = new Set<number>(tail.pages);
     for (const p of cur.index.pages()) changed.add(p);
