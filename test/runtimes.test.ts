@@ -7,7 +7,6 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { promisify } from 'node:util';
 import { fixturePath, readManifest } from '../fixtures/index.mjs';
 import { referenceExport, referenceIntegrity, referenceTables } from './util/reference.js';
 import { tempDir } from './util/tmp.js';
-import { startServer, ROOT, type FixtureServer } from './runtimes/server.js';
+import { startServer, freePort, waitFor, ROOT, type FixtureServer } from './runtimes/server.js';
 import { launchChromium, type BrowserContext } from './runtimes/chromium.js';
 // @ts-expect-error plain ESM shared with the runtimes
 import { SUITE_FIXTURES } from './runtimes/suite.mjs';
@@ -97,28 +96,6 @@ function expectSuite(r: SuiteResult, userAgent: RegExp): void {
 async function runScript(cmd: string, args: string[]): Promise<SuiteResult> {
   const { stdout } = await run(cmd, args, { cwd: ROOT, timeout: 60_000, maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1' } });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as SuiteResult;
-}
-
-/** A port nobody listens on now (the OS picks it; closed again at once). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `ready` (every 50 ms, up to 20 s) until it is true; throws `why()` after that. */
-async function waitFor(ready: () => Promise<boolean>, why: () => string): Promise<void> {
-  const until = Date.now() + 20_000;
-  for (;;) {
-    if (await ready().catch(() => false)) return;
-    if (Date.now() > until) throw new Error(why());
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** workerd's config: one worker on 127.0.0.1:port whose fetch() may reach 127.0.0.1. */

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -109,4 +109,26 @@ export function startServer(roots: Record<string, string> = {}): Promise<Fixture
       });
     }),
   );
+}
+
+/** A port nobody listens on now (the OS picks it; closed again at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `ready` (every 50 ms, up to 20 s) until it is true; throws `why()` after that. */
+export async function waitFor(ready: () => Promise<boolean>, why: () => string): Promise<void> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    if (await ready().catch(() => false)) return;
+    if (Date.now() > until) throw new Error(why());
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -1,0 +1,128 @@
+/**
+ * The page (src/web, served by src/web/serve.mjs as `npm run web` does) in headless Chromium:
+ * a fixture picked through the file input (and a WAL database with its -wal, and a URL on
+ * another origin read with range requests) shows SQLite's rows page by page and a passing
+ * integrity check; the downloaded copy passes SQLite's integrity_check and holds the same
+ * rows. Saves a screenshot. Runs the BUILT dist/ (npm run build first).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { fixturePath, readManifest } from '../fixtures/index.mjs';
+import { referenceExport, referenceIntegrity, referenceTables } from './util/reference.js';
+import { tempDir } from './util/tmp.js';
+import { freePort, startServer, waitFor, ROOT, type FixtureServer } from './runtimes/server.js';
+import { launchChromium, type BrowserContext } from './runtimes/chromium.js';
+
+const manifest = readManifest();
+const fixture = (file: string) => fixturePath(manifest.fixtures.find((f) => f.file === file)!);
+
+let web: ChildProcess;
+let webUrl: string;
+let fixtures: FixtureServer;
+let browser: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  const port = await freePort();
+  webUrl = `http://127.0.0.1:${port}/`;
+  web = spawn(process.execPath, [path.join(ROOT, 'src/web/serve.mjs')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+  fixtures = await startServer();
+  browser = await launchChromium();
+  page = await browser.newPage();
+  await page.setViewportSize({ width: 1200, height: 900 });
+  await waitFor(async () => (await fetch(webUrl)).ok, () => 'src/web/serve.mjs did not start');
+});
+afterAll(async () => {
+  await browser?.close();
+  await fixtures?.close();
+  web?.kill();
+});
+
+/** The rows on screen, each in the export format (one JSON array per row). */
+async function shownRows(): Promise<string[]> {
+  return page.$$eval('#rows tbody tr', (trs) => trs.map((tr) => `[${[...(tr as HTMLTableRowElement).cells].map((td) => td.dataset.v).join(',')}]`));
+}
+
+/** Waits until `table` shows from row `first` (1-based). */
+async function waitForRows(table: string, first: number): Promise<void> {
+  await page.waitForFunction(
+    ([t, f]) => document.getElementById('rows')!.dataset.table === t && (document.getElementById('range')!.textContent ?? '').startsWith(`rows ${f}–`),
+    [table, first] as const,
+  );
+}
+
+async function waitForCheck(): Promise<string> {
+  await page.waitForFunction(() => document.getElementById('check')!.dataset.done !== undefined || document.getElementById('status')!.classList.contains('error'));
+  expect(await page.$eval('#status', (e) => (e.classList.contains('error') ? e.textContent : null))).toBeNull();
+  return page.$eval('#check', (e) => (e as HTMLElement).dataset.done!);
+}
+
+/** Every table of `db`, a page at a time through the page's buttons, against SQLite. */
+async function expectTables(db: string): Promise<void> {
+  for (const t of referenceTables(db)) {
+    const lines = referenceExport(db, t).split('\n').slice(0, -1);
+    await page.click(`#tables button[data-table="${t.replace(/"/g, '\\"')}"]`);
+    if (lines.length === 0) continue;
+    await waitForRows(t, 1);
+    expect(await shownRows(), t).toEqual(lines.slice(0, 50));
+    if (lines.length > 50) {
+      await page.click('#next');
+      await waitForRows(t, 51);
+      expect(await shownRows(), `${t} page 2`).toEqual(lines.slice(50, 100));
+    }
+  }
+}
+
+/** Clicks download, saves the copy, and checks it with SQLite against `db`. */
+async function expectDownload(db: string, dir: string): Promise<void> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const file = path.join(dir, download.suggestedFilename());
+  await download.saveAs(file);
+  expect(referenceIntegrity(file)).toEqual(['ok']);
+  expect(referenceTables(file)).toEqual(referenceTables(db));
+  for (const t of referenceTables(db)) expect(referenceExport(file, t), t).toBe(referenceExport(db, t));
+}
+
+describe('the page (src/web)', () => {
+  it('a picked rollback database: facts, rows page by page, check, download, screenshot', async () => {
+    const dir = tempDir('quire-web-');
+    const db = fixture('page-1024.db');
+    await page.goto(webUrl);
+    await page.setInputFiles('#files', db);
+    expect(await waitForCheck()).toBe('ok');
+    const facts = await page.$eval('#facts', (e) => e.textContent);
+    expect(facts).toContain('page size1024');
+    expect(facts).toContain('journal moderollback');
+    await expectTables(db);
+    await page.click('#tables button[data-table="mixed"]');
+    await waitForRows('mixed', 1);
+    await page.screenshot({ path: path.join(dir, 'page.png'), fullPage: true });
+    mkdirSync('/work/notes', { recursive: true });
+    copyFileSync(path.join(dir, 'page.png'), '/work/notes/page.png');
+    await expectDownload(db, dir);
+  });
+
+  it('a WAL database picked with its -wal: the rows SQLite reads, a copy with the WAL applied', async () => {
+    const dir = tempDir('quire-web-');
+    const db = fixture('wal-restart-stale-4096.db');
+    await page.goto(webUrl);
+    await page.setInputFiles('#files', [db, `${db}-wal`]);
+    expect(await waitForCheck()).toBe('ok');
+    expect(await page.$eval('#facts', (e) => e.textContent)).toContain('WAL (with its -wal file)');
+    await expectTables(db);
+    await expectDownload(db, dir);
+  });
+
+  it('a URL on another origin (range requests): UTF-16 rows', async () => {
+    const db = fixture('encoding-utf-16le.db');
+    await page.goto(webUrl);
+    await page.fill('#url', `${fixtures.url}/fixtures/${path.basename(db)}`);
+    await page.click('#urlform button[type=submit]');
+    expect(await waitForCheck()).toBe('ok');
+    expect(await page.$eval('#facts', (e) => e.textContent)).toContain('UTF-16le');
+    await expectTables(db);
+  });
+});
