@@ -30,7 +30,7 @@
  * With TABLE patterns (LIKE, as the shell: % and _, case-insensitive), only the objects whose
  * own name matches (so `dump DB t` gives t's CREATE and rows, not its indexes), plus the
  * shadow tables of a matching virtual table. A pattern that matches nothing is NOTFOUND.
- * Output is written 64 KiB at a time, waiting for a slow reader; SIGINT/SIGTERM stop it.
+ * Output is written 16 Ki characters at a time, waiting for a slow reader; SIGINT/SIGTERM stop it.
  */
 import { ErrorCode, QuireError } from '../../pager/errors.js';
 import { openDatabase } from '../node/index.js';

@@ -136,10 +136,21 @@ describe('quire and pipes', () => {
     expect(readFileSync(path.join(dir, 'code'), 'utf8')).toBe('0\n');
   });
 
-  it('export > /dev/full: FULL, exit 1', () => {
+  it('> /dev/full: FULL, exit 1, for commands that stream and those that print at once', () => {
     if (!existsSync('/dev/full')) return expect.fail('no /dev/full on this machine');
-    const r = pipeline(`$Q export big.db t > /dev/full`, dir);
-    expect(r).toEqual({ code: 1, stdout: '', stderr: 'quire: FULL: cannot write to standard output: no space left on device\n' });
+    for (const args of ['export big.db t', 'info big.db', '--help', '-V', 'tables big.db']) {
+      const r = pipeline(`$Q ${args} > /dev/full`, dir);
+      expect(r, args).toEqual({ code: 1, stdout: '', stderr: 'quire: FULL: cannot write to standard output: no space left on device\n' });
+    }
+  });
+
+  it('a reader gone before quire writes (EPIPE): exit 0, nothing on stderr', () => {
+    for (const args of ['info big.db', '--help', 'check big.db']) {
+      const r = pipeline(`(sleep 0.3; $Q ${args} 2>err; echo $? >code) | true`, dir);
+      expect(r.code, args).toBe(0);
+      expect(readFileSync(path.join(dir, 'err'), 'utf8'), args).toBe('');
+      expect(readFileSync(path.join(dir, 'code'), 'utf8'), args).toBe('0\n');
+    }
   });
 
   it('export of 1M rows into wc -l and into a slow reader: every line, peak RSS at most 96 MB', () => {
@@ -302,17 +313,22 @@ describe('read-only files', () => {
     makeDb(path.join(sub, 'w.db'), 10);
     chmodSync(path.join(sub, 'w.db'), 0o666);
     chmodSync(sub, 0o555);
-    expect(run(['vacuum', 'rodir/w.db'], dir)).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'quire: READONLY: attempt to write a readonly database: the directory of rodir/w.db is not writable (needed for its journal)\n',
-    });
-    expect(run(['backup', 'rodir/w.db', 'rodir/copy.db'], dir)).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'quire: READONLY: cannot create rodir/copy.db: its directory is not writable\n',
-    });
-    expect(readdirSync(sub)).toEqual(['w.db']);
+    try {
+      expect(run(['vacuum', 'rodir/w.db'], dir)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'quire: READONLY: attempt to write a readonly database: the directory of rodir/w.db is not writable (needed for its journal)\n',
+      });
+      expect(run(['backup', 'rodir/w.db', 'rodir/copy.db'], dir)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'quire: READONLY: cannot create rodir/copy.db: its directory is not writable\n',
+      });
+      expect(readdirSync(sub)).toEqual(['w.db']);
+    } finally {
+      // Writable again, so that the directory can be removed when the tests run as non-root.
+      chmodSync(sub, 0o755);
+    }
   });
 
   it.runIf(prefix !== null)('an unreadable source is CANTOPEN', () => {
