@@ -10,6 +10,7 @@ import { execFile, spawn } from 'node:child_process';
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { fixturePath, readManifest } from '../fixtures/index.mjs';
 import { referenceExport, referenceIntegrity, referenceTables } from './util/reference.js';
@@ -20,6 +21,11 @@ import { launchChromium, type BrowserContext } from './runtimes/chromium.js';
 import { SUITE_FIXTURES } from './runtimes/suite.mjs';
 
 const run = promisify(execFile);
+/**
+ * The build under test: dist/ (QUIRE_RUNTIMES_DIST names another folder holding an
+ * index.js, e.g. an older build, to see this suite fail on it).
+ */
+const DIST = path.resolve(process.env.QUIRE_RUNTIMES_DIST ?? path.join(ROOT, 'dist'));
 const bin = (name: string) => path.join(ROOT, 'node_modules/.bin', name);
 
 interface StepResult {
@@ -49,8 +55,8 @@ function referenceAll(file: string): Record<string, string> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/index.js'))) throw new Error('run npm run build first: this test runs dist/');
-  server = await startServer();
+  if (!existsSync(path.join(DIST, 'index.js'))) throw new Error(`run npm run build first: this test runs ${DIST}/index.js`);
+  server = await startServer({ '/dist/': DIST });
   for (const f of SUITE_FIXTURES as { name: string; file: string }[]) {
     const entry = manifest.fixtures.find((m) => m.file === f.file)!;
     reference[f.name] = referenceAll(fixturePath(entry));
@@ -117,21 +123,22 @@ const suite :Workerd.Worker = (
 }
 
 const suiteScript = path.join(ROOT, 'test/runtimes/run-suite.mjs');
+const distIndex = pathToFileURL(path.join(DIST, 'index.js')).href;
 
 describe('the runtime-neutral suite on dist/index.js', () => {
   it('Node', async () => {
-    const r = await runScript(process.execPath, [suiteScript, server.url]);
+    const r = await runScript(process.execPath, [suiteScript, server.url, distIndex]);
     expectSuite(r, /^Node\.js\//);
     console.log(`node: http ${JSON.stringify(r.steps.http.stats)}`);
   });
 
   it('Deno', async () => {
-    const r = await runScript(bin('deno'), ['run', '--quiet', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${ROOT}`, suiteScript, server.url]);
+    const r = await runScript(bin('deno'), ['run', '--quiet', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${ROOT},${DIST}`, suiteScript, server.url, distIndex]);
     expectSuite(r, /^Deno\//);
   });
 
   it('Bun', async () => {
-    expectSuite(await runScript(bin('bun'), [suiteScript, server.url]), /^Bun\//);
+    expectSuite(await runScript(bin('bun'), [suiteScript, server.url, distIndex]), /^Bun\//);
   });
 
   it('workerd', async () => {
@@ -143,6 +150,8 @@ describe('the runtime-neutral suite on dist/index.js', () => {
       platform: 'neutral',
       outfile: path.join(dir, 'worker.js'),
       logLevel: 'error',
+      // The entry imports ../../dist/index.js: bundle the build under test instead.
+      plugins: [{ name: 'dist', setup: (b) => b.onResolve({ filter: /dist\/index\.js$/ }, () => ({ path: path.join(DIST, 'index.js') })) }],
     });
     const port = await freePort();
     writeFileSync(path.join(dir, 'config.capnp'), workerdConfig(port));

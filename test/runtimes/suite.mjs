@@ -89,7 +89,8 @@ export async function runSuite(q, base) {
     await step(`blob-${f.name}`, async () => {
       const w = bytes[f.name].wal;
       const st = new q.BlobStorage(new Blob([bytes[f.name].db]), { wal: w ? new Blob([w]) : undefined, label: f.file });
-      const db = await q.ReadDatabase.open(st);
+      // ReadDatabase where the build has it (quire/read); Database opens read-only storages too.
+      const db = await (q.ReadDatabase ?? q.Database).open(st);
       try {
         return { tables: await exportTables(q, db), blobReads: st.blobReads };
       } finally {
@@ -101,7 +102,7 @@ export async function runSuite(q, base) {
   // Over HTTP range requests against the local server (the storage's own fetch call).
   await step('http', async () => {
     const st = new q.HttpStorage(`${base}/fixtures/${SUITE_FIXTURES[0].file}`);
-    const db = await q.ReadDatabase.open(st);
+    const db = await (q.ReadDatabase ?? q.Database).open(st);
     try {
       const tables = await exportTables(q, db);
       return { tables, stats: st.stats ? { ...st.stats } : null };
