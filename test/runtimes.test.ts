@@ -37,6 +37,7 @@ interface StepResult {
   image?: string;
   progress?: [number, number][];
   chunks?: number;
+  ms?: number;
   stats?: { requests: number; validations: number; bytes: number } | null;
 }
 interface SuiteResult {
@@ -76,6 +77,8 @@ function sqliteReads(image: string): { integrity: string[]; tables: Record<strin
 /** Every step of one runtime's result, compared with SQLite. */
 function expectSuite(r: SuiteResult, userAgent: RegExp): void {
   expect(r.userAgent).toMatch(userAgent);
+  const ms = Object.entries(r.steps).map(([k, v]) => `${k} ${v.ms ?? '-'}`).join(', ');
+  console.log(`${r.userAgent}: ${ms} ms; http ${JSON.stringify(r.steps.http?.stats)}`);
   const s = r.steps;
   for (const [name, step] of Object.entries(s)) expect(step.error ?? null, `${name}: ${step.stack}`).toBeNull();
   for (const f of SUITE_FIXTURES as { name: string }[]) {
@@ -129,7 +132,6 @@ describe('the runtime-neutral suite on dist/index.js', () => {
   it('Node', async () => {
     const r = await runScript(process.execPath, [suiteScript, server.url, distIndex]);
     expectSuite(r, /^Node\.js\//);
-    console.log(`node: http ${JSON.stringify(r.steps.http.stats)}`);
   });
 
   it('Deno', async () => {
