@@ -764,7 +764,7 @@ function lastRowid(data: Uint8Array, hdr: number, U: number, pgno: Pgno): number
 }
 
 /** The rowid of a table leaf cell given as bytes (after its payload-size varint). */
-function leafCellRowid(cell: Uint8Array, pgno: Pgno): number | bigint {
+export function leafCellRowid(cell: Uint8Array, pgno: Pgno): number | bigint {
   let q = 0;
   while (q < 8 && q < cell.length && cell[q] >= 0x80) q++;
   q++;

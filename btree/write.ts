@@ -338,7 +338,7 @@ async function writeOverflow(ctx: WriteCtx, payload: Uint8Array, from: number, o
  * pointer-map parent; balancing corrects it if the cell lands elsewhere). The cell is a view of
  * the transaction's scratch buffer: valid until the next leafCell call.
  */
-async function leafCell(ctx: WriteCtx, rowid: Rowid | null, payload: Uint8Array, owner: Pgno): Promise<Uint8Array> {
+export async function leafCell(ctx: WriteCtx, rowid: Rowid | null, payload: Uint8Array, owner: Pgno): Promise<Uint8Array> {
   const P = payload.length;
   const maxLocal = rowid === null ? ctx.g.maxIndex : ctx.g.maxTable;
   const head = varintLength(P) + (rowid === null ? 0 : varintLength(rowid));

@@ -22,6 +22,8 @@ import { readExactly, type Storage } from '../pager/storage.js';
 import { applyDestinationHeader } from './backup/sink.js';
 import { IndexCursor, TableCursor } from '../btree/cursor.js';
 import { encodeRecord } from '../btree/record.js';
+import { BulkLoad } from '../btree/bulk.js';
+import { keyComparator } from '../btree/compare.js';
 import { BtreeWriter, initializeDatabase } from '../btree/write.js';
 import { nameKey, readCatalog } from './catalog.js';
 import type { Database } from './database.js';
@@ -87,7 +89,7 @@ async function buildCompact(
   try {
     const h = snap.header;
     if (!h || snap.pageCount === 0) return null;
-    const target = await Pager.open(out, { readOnly: false, newPageSize: h.pageSize, synchronous: 'off', cacheBytes: 8 << 20 });
+    const target = await Pager.open(out, { readOnly: false, newPageSize: h.pageSize, synchronous: 'off', cacheBytes: 2 << 20, spillBytes: 4 << 20 });
     try {
       const txn = await target.beginWrite();
       const fresh: DbHeader = {
@@ -119,26 +121,27 @@ async function buildCompact(
             const why = !info ? 'not in the catalog' : info.error;
             if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
             const keyInfo = info.keyInfo;
+            const load = new BulkLoad(txn, root, 'index', keyComparator(keyInfo, snap.encoding));
             const cur = new IndexCursor(snap, r.rootPage, keyInfo);
-            let ok = await cur.first();
-            while (ok) {
-              await w.appendIndex(root, (await cur.payload()).slice(), keyInfo);
-              await txn.maybeSpill();
-              await check();
-              ok = await cur.next();
-            }
-          } else {
-            const cur = new TableCursor(snap, r.rootPage);
-            let ok = await cur.first();
-            while (ok) {
-              const rec = (await cur.payload()).slice();
-              if (!w.tryAppend(root, cur.rowid, rec)) await w.insert(root, cur.rowid, rec);
+            for (let ok = await cur.first(); ok; ok = await cur.next()) {
+              await load.appendEntry(await cur.payload());
               const spill = txn.maybeSpill();
               if (spill) await spill;
               const turn = check();
               if (turn) await turn;
-              ok = await cur.next();
             }
+            await load.finish();
+          } else {
+            const load = new BulkLoad(txn, root, 'table');
+            const cur = new TableCursor(snap, r.rootPage);
+            for (let ok = await cur.first(); ok; ok = await cur.next()) {
+              await load.appendRow(cur.rowid, await cur.payload());
+              const spill = txn.maybeSpill();
+              if (spill) await spill;
+              const turn = check();
+              if (turn) await turn;
+            }
+            await load.finish();
           }
         }
         const rec = encodeRecord([r.type, r.name, r.tblName, root, r.sql], snap.encoding, { boolTypes });
