@@ -86,8 +86,26 @@ export function misuse(message: string): QuireError {
 }
 
 /** Wraps an exception thrown by storage into IOERR (QuireErrors pass through unchanged). */
+/** What a system error code means, in words (the runtime's own message may name other paths). */
+const ERRNO_WORDS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+  ENOENT: 'no such file or directory',
+  EBADF: 'bad file descriptor',
+};
+
 export function ioerr(what: string, cause: unknown): QuireError {
   if (isQuireError(cause)) return cause;
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && code in ERRNO_WORDS) {
+    // A full disk is FULL, as SQLITE_FULL; either way the message names only `what`.
+    const full = code === 'ENOSPC' || code === 'EDQUOT';
+    return new QuireError(full ? ErrorCode.FULL : ErrorCode.IOERR, `${what}: ${ERRNO_WORDS[code]}`, { cause });
+  }
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new QuireError(ErrorCode.IOERR, `${what}: ${detail}`, { cause });
 }

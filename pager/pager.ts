@@ -914,21 +914,38 @@ export class Pager {
     const sector = JOURNAL_SECTOR_SIZE;
     const lockByte = lockBytePageFor(ops);
     const journaled = c.journaled.filter((p) => p !== lockByte);
-    await st.write('journal', 0, encodeJournalHeader(0, c.nonce, origCount, sector, ops));
-    const perRun = Math.max(1, Math.floor(IO_RUN_BYTES / (8 + ops)));
-    for (let i = 0; i < journaled.length; i += perRun) {
-      const originals: Array<[number, Uint8Array]> = [];
-      for (const p of journaled.slice(i, i + perRun)) originals.push([p, await base.getPage(p)]);
-      await st.write('journal', sector + i * (8 + ops), encodeJournalRecords(c.nonce, ops, originals));
+    try {
+      await st.write('journal', 0, encodeJournalHeader(0, c.nonce, origCount, sector, ops));
+      const perRun = Math.max(1, Math.floor(IO_RUN_BYTES / (8 + ops)));
+      for (let i = 0; i < journaled.length; i += perRun) {
+        const originals: Array<[number, Uint8Array]> = [];
+        for (const p of journaled.slice(i, i + perRun)) originals.push([p, await base.getPage(p)]);
+        await st.write('journal', sector + i * (8 + ops), encodeJournalRecords(c.nonce, ops, originals));
+      }
+      if (sync) await st.sync('journal');
+      await st.write('journal', 0, encodeJournalHeader(journaled.length, c.nonce, origCount, sector, ops).subarray(0, JOURNAL_HEADER_FIELDS));
+      if (sync) await st.sync('journal');
+    } catch (e) {
+      // Nothing reached the database: the journal is of no use, and left behind it would look
+      // hot. (A spilled transaction's journal stays: its rollback needs it.)
+      if (!txn.spill) await this.finishJournal().catch(() => undefined);
+      throw e;
     }
-    if (sync) await st.sync('journal');
-    await st.write('journal', 0, encodeJournalHeader(journaled.length, c.nonce, origCount, sector, ops).subarray(0, JOURNAL_HEADER_FIELDS));
-    if (sync) await st.sync('journal');
 
-    await writeDbRuns(st, c.pageSize, c.runs);
-    const end = c.pageCount * c.pageSize;
-    if (c.fileEnd > end) await st.truncate('db', end);
-    if (sync) await st.sync('db');
+    let dbWritten = false;
+    try {
+      dbWritten = true;
+      await writeDbRuns(st, c.pageSize, c.runs);
+      const end = c.pageCount * c.pageSize;
+      if (c.fileEnd > end) await st.truncate('db', end);
+      if (sync) await st.sync('db');
+    } catch (e) {
+      // The database may be half-written: put it back from the journal now (and remove the
+      // journal), as the next connection would; if even that fails, the hot journal stays
+      // for recovery.
+      if (dbWritten) await this.rollbackHotJournal().catch(() => undefined);
+      throw e;
+    }
     await this.finishJournal();
   }
 
@@ -1189,7 +1206,7 @@ export class Pager {
           yield { first, bytes };
         }
       }
-      await this.committing(`writing the backup into ${this.label}`, async () => {
+      await this.committing(`replacing the contents of ${this.label}`, async () => {
         if (wal) {
           const log = await this.walAppendPoint(pageSize, true);
           for await (const { first, bytes } of runs()) {

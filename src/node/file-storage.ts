@@ -58,10 +58,12 @@ export interface NodeFileStorageOptions {
   create?: boolean;
   /** Remove the database file (and side files) when the storage is closed. Default false. */
   deleteOnClose?: boolean;
+  /** The name messages use for this file. Default: the path as given. */
+  label?: string;
 }
 
 export class NodeFileStorage implements Storage {
-  readonly label: string;
+  label: string;
   readonly id: string;
   readonly readOnly: boolean;
   readonly path: string;
@@ -119,6 +121,7 @@ export class NodeFileStorage implements Storage {
     }
     const storage = new NodeFileStorage(abs, id, readOnly);
     storage.deleteOnClose = options.deleteOnClose ?? false;
+    if (options.label !== undefined) storage.label = options.label;
     return storage;
   }
 
@@ -127,7 +130,7 @@ export class NodeFileStorage implements Storage {
     const name = `${this.path}.quire-scratch-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     // Made at once (not at the first write), so that it is visibly there while it is in use.
     closeSync(openSync(name, 'wx', 0o600));
-    return NodeFileStorage.open(name, { readOnly: false, create: true, deleteOnClose: true });
+    return NodeFileStorage.open(name, { readOnly: false, create: true, deleteOnClose: true, label: `the scratch space beside ${this.label}` });
   }
 
   pathOf(kind: FileKind): string {
