@@ -61,7 +61,7 @@ export async function concat(stream) {
  * stopping the rest, so one failure shows as one failed comparison.
  */
 export async function runSuite(q, base) {
-  const result = { userAgent: globalThis.navigator?.userAgent ?? (globalThis.process?.release?.name === 'node' ? `Node.js/${process.version}` : null), globals: { Buffer: typeof globalThis.Buffer, setImmediate: typeof globalThis.setImmediate }, steps: {} };
+  const result = { userAgent: globalThis.navigator?.userAgent ?? (globalThis.process?.release?.name === 'node' ? `Node.js/${process.version}` : null), steps: {} };
   const step = async (name, fn) => {
     const t0 = Date.now();
     try {
