@@ -12,7 +12,16 @@
  *   (and a directory it created), so no partial file is left and an existing file keeps
  *   its old content.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 import { ErrorCode, QuireError } from '../../pager/errors.js';
 import type { CliIO } from './io.js';
 
@@ -108,11 +117,16 @@ export class FileOutputs {
 
   /** Starts `path` (refusing a directory); returns the output that writes its temporary file. */
   open(path: string): ChunkedOutput {
-    if (existsSync(path) && statSync(path).isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `${path} is a directory (give a file name)`);
+    const old = existsSync(path) ? statSync(path) : null;
+    if (old?.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `${path} is a directory (give a file name)`);
+    // A file someone made read-only is not replaced (as cp refuses it, even for root); a
+    // replaced file keeps its permission bits (a private 0600 file stays private).
+    if (old && ((old.mode & 0o222) === 0 || !writable(path))) throw new QuireError(ErrorCode.READONLY, `${path} is read-only; not replaced`);
     const tmp = `${path}.quire-tmp-${process.pid}-${Date.now().toString(36)}`;
     let fd: number;
     try {
-      fd = openSync(tmp, 'wx');
+      fd = openSync(tmp, 'wx', 0o600);
+      fchmodSync(fd, old ? old.mode & 0o7777 : 0o666 & ~process.umask());
     } catch (e) {
       throw fileError(e, path, 'create');
     }
@@ -132,6 +146,8 @@ export class FileOutputs {
   commit(): void {
     for (const f of this.files) {
       try {
+        // On disk before it replaces anything: a crash must not leave an empty file in place.
+        fsyncSync(f.fd);
         closeSync(f.fd);
         f.fd = -1;
       } catch (e) {

@@ -303,6 +303,10 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
     const forensic = options.forensic ?? false;
     const sink = new FileSink(dst, { journalMode: options.journalMode ?? 'source', raw: forensic });
     sink.mode = await checkWritableDestination(dst, dstAbs);
+    // The manifest's place is checked as the copy's is, before anything is copied.
+    const manifestShown = options.manifest ?? `${dst}.manifest.json`;
+    const manifestAbs = path.resolve(manifestShown);
+    if (forensic) await checkWritableDestination(manifestShown, manifestAbs);
     sink.wantHashes = forensic;
     const before = forensic ? await hashSource(source) : null;
     const copyStarted = Date.now();
@@ -357,8 +361,16 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
         copyEnded,
         finished,
       });
-      manifestPath = path.resolve(options.manifest ?? `${dstAbs}.manifest.json`);
-      await writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+      manifestPath = manifestAbs;
+      // Whole or not at all: written beside, then renamed into place.
+      const tmp = `${manifestAbs}.quire-tmp-${process.pid}`;
+      try {
+        await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
+        await rename(tmp, manifestAbs);
+      } catch (e) {
+        await unlink(tmp).catch(() => undefined);
+        throw ioerr(`writing the manifest ${manifestShown}`, e);
+      }
     }
     return {
       snapshot,

@@ -361,6 +361,36 @@ describe('read-only files', () => {
     expect(readdirSync(sub).sort()).toEqual(['a.db', 'keep.db', 'ro.db']);
   });
 
+  it('export --output refuses a read-only file and keeps a replaced file\'s mode', () => {
+    const sub = tempDir();
+    makeDb(path.join(sub, 'a.db'), 5);
+    writeFileSync(path.join(sub, 'ro.jsonl'), 'old\n');
+    chmodSync(path.join(sub, 'ro.jsonl'), 0o444);
+    expect(quire(['export', 'a.db', 't', '-o', 'ro.jsonl'], { cwd: sub })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'quire: READONLY: ro.jsonl is read-only; not replaced\n',
+    });
+    expect(readFileSync(path.join(sub, 'ro.jsonl'), 'utf8')).toBe('old\n');
+    writeFileSync(path.join(sub, 'private.jsonl'), 'old\n');
+    chmodSync(path.join(sub, 'private.jsonl'), 0o600);
+    expect(quire(['export', 'a.db', 't', '-o', 'private.jsonl'], { cwd: sub })).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(statSync(path.join(sub, 'private.jsonl')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(sub, 'private.jsonl'), 'utf8').split('\n').length).toBe(6);
+    expect(readdirSync(sub).sort()).toEqual(['a.db', 'private.jsonl', 'ro.jsonl']);
+  });
+
+  it('backup --forensic checks the manifest\'s place before copying', () => {
+    const sub = tempDir();
+    makeDb(path.join(sub, 'a.db'), 5);
+    expect(quire(['backup', 'a.db', 'f.db', '--forensic', '--manifest', 'nodir/m.json'], { cwd: sub })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'quire: CANTOPEN: cannot create nodir/m.json: no such directory nodir\n',
+    });
+    expect(readdirSync(sub)).toEqual(['a.db']);
+  });
+
   it('errors name the user\'s paths, not temporary files', () => {
     const sub = tempDir();
     makeDb(path.join(sub, 'a.db'), 5);
