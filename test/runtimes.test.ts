@@ -3,11 +3,12 @@
  * runtime the package claims: Node, Deno, Bun, workerd, and headless Chromium (page and module
  * Worker). Each runtime is a child process; every result is compared with what real SQLite
  * (better-sqlite3, the sqlite3 CLI's integrity_check) reads from the same fixture.
- * quire/node (file storage, backupFile, the CLI) runs under Deno's and Bun's Node compatibility.
+ * quire/node (file storage, backupFile, the CLI, lock detection) runs under Deno's and Bun's Node compatibility.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { build } from 'esbuild';
+import BetterSqlite from 'better-sqlite3';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -219,7 +220,7 @@ describe.each([
   ['Deno', [bin('deno'), 'run', '--quiet', '--no-prompt', '-A']],
   ['Bun', [bin('bun')]],
 ])('quire/node under %s', (_name, [cmd, ...pre]) => {
-  it('opens, writes and copies files; the CLI reads, copies and checks', async () => {
+  it('opens, writes and copies files; the CLI reads, copies and checks; SQLite locks are seen', async () => {
     const dir = tempDir('quire-compat-');
     const rollback = manifest.fixtures.find((m) => m.file === (SUITE_FIXTURES as { file: string }[])[0].file)!;
     copyFileSync(fixturePath(rollback), path.join(dir, 'src.db'));
@@ -238,6 +239,21 @@ describe.each([
     expect((await cli('backup', 'src.db', 'cli-copy.db')).stdout + '').toMatch(/copied \d+ pages/);
     expect(referenceAll(path.join(dir, 'cli-copy.db'))).toEqual(reference.rollback);
     expect((await cli('check', 'cli-copy.db')).stdout.trim()).toBe('ok');
+
+    // SQLite's locks are seen through /proc/locks: a write transaction open here makes
+    // recover refuse, naming this process.
+    const holder = new BetterSqlite(path.join(dir, 'cli-copy.db'));
+    try {
+      holder.exec('BEGIN IMMEDIATE');
+      const refused = await cli('recover', 'cli-copy.db').then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(refused?.code).toBe(3);
+      expect(refused?.stderr).toMatch(new RegExp(`BUSY: .*\\(pid ${process.pid}\\) holds RESERVED`));
+    } finally {
+      holder.close();
+    }
   });
 });
 
