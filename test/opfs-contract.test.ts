@@ -14,8 +14,11 @@ class DomError extends Error {
   }
 }
 
-/** An OPFS directory in memory: file name → bytes; `locked` holds the files with an open handle. */
-function fakeDirectory(): OpfsDirectory & { files: Map<string, Uint8Array>; locked: Set<string> } {
+/**
+ * An OPFS directory in memory: file name → bytes; `locked` holds the files with an open
+ * handle; a write past `quota` bytes of one file is QuotaExceededError.
+ */
+function fakeDirectory(quota = Infinity): OpfsDirectory & { files: Map<string, Uint8Array>; locked: Set<string> } {
   const files = new Map<string, Uint8Array>();
   const locked = new Set<string>();
   const bytes = (name: string) => files.get(name)!;
@@ -39,6 +42,7 @@ function fakeDirectory(): OpfsDirectory & { files: Map<string, Uint8Array>; lock
               return part.length;
             },
             write: (buf, { at }) => {
+              if (at + buf.length > quota) throw new DomError('QuotaExceededError');
               const old = bytes(name);
               const next = new Uint8Array(Math.max(old.length, at + buf.length));
               next.set(old);
@@ -115,7 +119,7 @@ describe('OpfsStorage (fake directory)', () => {
     await again.close();
   });
 
-  it('names and modes: MISUSE for a path, READONLY when opened read-only, CANTOPEN without OPFS', async () => {
+  it('names and modes: MISUSE for a path, READONLY when opened read-only, CANTOPEN without OPFS, FULL past the quota', async () => {
     const directory = fakeDirectory();
     for (const bad of ['', 'dir/a.db', '..']) expect(await code(OpfsStorage.open(bad, { directory }))).toBe('MISUSE');
     const ro = await OpfsStorage.open('c.db', { directory, readOnly: true });
@@ -123,5 +127,7 @@ describe('OpfsStorage (fake directory)', () => {
     expect(await code(ro.delete('db'))).toBe('READONLY');
     expect(directory.files.size).toBe(0);
     expect(await code(OpfsStorage.open('c.db'))).toBe('CANTOPEN'); // Node: no navigator.storage
+    const small = await OpfsStorage.open('d.db', { directory: fakeDirectory(100) });
+    expect(await code(small.write('db', 90, new Uint8Array(20)))).toBe('FULL');
   });
 });

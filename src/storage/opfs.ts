@@ -187,7 +187,13 @@ export class OpfsStorage implements Storage {
   async write(kind: FileKind, offset: number, data: Uint8Array): Promise<void> {
     this.writable();
     const f = (await this.file(kind, true))!;
-    const n = f.handle.write(data, { at: offset });
+    let n: number;
+    try {
+      n = f.handle.write(data, { at: offset });
+    } catch (e) {
+      if (errorName(e) === 'QuotaExceededError') throw new QuireError(ErrorCode.FULL, `${this.fileName(kind)}: the origin's storage quota is used up`, { cause: e });
+      throw e;
+    }
     if (n !== data.length) throw new QuireError(ErrorCode.FULL, `${this.fileName(kind)}: wrote ${n} of ${data.length} bytes (is the origin's storage quota used up?)`);
   }
 
