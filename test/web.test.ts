@@ -7,7 +7,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { fixturePath, readManifest } from '../fixtures/index.mjs';
@@ -100,8 +100,8 @@ describe('the page (src/web)', () => {
     await page.click('#tables button[data-table="mixed"]');
     await waitForRows('mixed', 1);
     await page.screenshot({ path: path.join(dir, 'page.png'), fullPage: true });
-    mkdirSync('/work/notes', { recursive: true });
-    copyFileSync(path.join(dir, 'page.png'), '/work/notes/page.png');
+    // For the maintainers' notes, where this machine has them.
+    if (existsSync('/work/notes')) copyFileSync(path.join(dir, 'page.png'), '/work/notes/page.png');
     await expectDownload(db, dir);
   });
 
