@@ -116,6 +116,25 @@ describe('the page (src/web)', () => {
     await expectDownload(db, dir);
   });
 
+  it('a database dropped on the page', async () => {
+    const db = fixture('encoding-utf-8.db');
+    await page.goto(webUrl);
+    // What a drop from the desktop gives the page: a DataTransfer holding Files.
+    await page.evaluate(
+      async ([url, name]) => {
+        const file = new File([await (await fetch(url)).blob()], name);
+        const dt = new DataTransfer();
+        dt.items.add(file);
+        document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      [`${fixtures.url}/fixtures/${path.basename(db)}`, path.basename(db)] as const,
+    );
+    expect(await waitForCheck()).toBe('ok');
+    const first = referenceTables(db)[0];
+    await waitForRows(first, 1);
+    expect(await shownRows()).toEqual(referenceExport(db, first).split('\n').slice(0, 50));
+  });
+
   it('a URL on another origin (range requests): UTF-16 rows', async () => {
     const db = fixture('encoding-utf-16le.db');
     await page.goto(webUrl);
