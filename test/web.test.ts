@@ -3,7 +3,8 @@
  * a fixture picked through the file input (and a WAL database with its -wal, and a URL on
  * another origin read with range requests) shows SQLite's rows page by page and a passing
  * integrity check; the downloaded copy passes SQLite's integrity_check and holds the same
- * rows. Saves a screenshot. Runs the BUILT dist/ (npm run build first).
+ * rows; a copy kept in the browser (OPFS, in the page's worker) survives a reload. Saves a
+ * screenshot. Runs the BUILT dist/ (npm run build first).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -114,6 +115,25 @@ describe('the page (src/web)', () => {
     expect(await page.$eval('#facts', (e) => e.textContent)).toContain('WAL (with its -wal file)');
     await expectTables(db);
     await expectDownload(db, dir);
+  });
+
+  it('a copy kept in the browser (OPFS) survives a reload, opens with the same rows, and is removed', async () => {
+    const db = fixture('alter-defaults.db');
+    const name = path.basename(db);
+    await page.goto(webUrl);
+    await page.setInputFiles('#files', db);
+    expect(await waitForCheck()).toBe('ok');
+    await page.click('#keep');
+    await page.waitForSelector(`#kept li[data-name="${name}"]`);
+    await page.reload();
+    await page.click(`#kept li[data-name="${name}"] button:text("open")`);
+    expect(await waitForCheck()).toBe('ok');
+    await expectTables(db);
+    await page.click(`#kept li[data-name="${name}"] button:text("remove")`);
+    await page.waitForSelector('#keptview', { state: 'hidden' });
+    await page.reload();
+    await page.waitForSelector('#kept[data-loaded]', { state: 'attached' });
+    expect(await page.$$('#kept li')).toHaveLength(0);
   });
 
   it('a database dropped on the page', async () => {

@@ -1,7 +1,8 @@
 // The page's code: plain ESM over the built library (dist/, served at /dist/ by serve.mjs).
 // Opens a dropped or picked .db (with its -wal / -journal) as a BlobStorage, or a URL as an
 // HttpStorage; shows the header, the integrity check and each table's rows a page at a time;
-// downloads a consistent copy made by backupStream. Nothing leaves the browser.
+// downloads a consistent copy made by backupStream, or keeps one in the browser's private
+// storage (OPFS, through opfs-worker.js) where it survives reloads. Nothing leaves the browser.
 import { BlobStorage, Database, Encoding, HttpStorage, backupStream, exportValue, parseHeader } from '/dist/index.js';
 
 const ROWS_PER_PAGE = 50;
@@ -210,3 +211,71 @@ $('urlform').onsubmit = (e) => {
   const name = decodeURIComponent(new URL(url, location.href).pathname.split('/').pop() || 'remote.db');
   show(new HttpStorage(new URL(url, location.href).href), name).catch((err) => status(describeError(err), true));
 };
+
+/** Calls the OPFS worker (started on first use): op and data in, its result out. */
+let opfsWorker = null;
+let nextCall = 1;
+const calls = new Map();
+function opfs(op, data = {}) {
+  if (!opfsWorker) {
+    opfsWorker = new Worker(new URL('./opfs-worker.js', import.meta.url), { type: 'module' });
+    opfsWorker.onmessage = (e) => {
+      const call = calls.get(e.data.id);
+      calls.delete(e.data.id);
+      if (e.data.error) call.reject(new Error(e.data.error));
+      else call.resolve(e.data.result);
+    };
+    opfsWorker.onerror = (e) => {
+      for (const call of calls.values()) call.reject(new Error(e.message || 'the OPFS worker failed'));
+      calls.clear();
+    };
+  }
+  const id = nextCall++;
+  return new Promise((resolve, reject) => {
+    calls.set(id, { resolve, reject });
+    opfsWorker.postMessage({ id, op, ...data }, data.bytes ? [data.bytes.buffer] : []);
+  });
+}
+
+function showKept(list) {
+  $('keptview').hidden = list.length === 0;
+  $('kept').dataset.loaded = 'true';
+  $('kept').replaceChildren(
+    ...list.map(({ name, size }) => {
+      const li = el('li');
+      li.dataset.name = name;
+      const openB = el('button', 'open');
+      openB.onclick = async () => {
+        try {
+          const bytes = await opfs('load', { name });
+          await show(new BlobStorage(new Blob([bytes]), { label: name }), name);
+        } catch (e) {
+          status(describeError(e), true);
+        }
+      };
+      const removeB = el('button', 'remove');
+      removeB.onclick = () => opfs('remove', { name }).then(showKept, (e) => status(describeError(e), true));
+      li.append(el('strong', name), ` (${bytes(size)})`, openB, removeB);
+      return li;
+    }),
+  );
+}
+
+const hasOpfs = typeof navigator.storage?.getDirectory === 'function' && typeof Worker === 'function';
+$('keep').hidden = !hasOpfs;
+$('keep').onclick = async () => {
+  const c = current;
+  if (!c) return;
+  $('keep').disabled = true;
+  try {
+    $('dlinfo').textContent = 'keeping a copy…';
+    const bytes = new Uint8Array(await new Response(backupStream(c.db)).arrayBuffer());
+    showKept(await opfs('save', { name: c.name, bytes }));
+    $('dlinfo').textContent = `kept ${c.name} in this browser`;
+  } catch (e) {
+    $('dlinfo').textContent = describeError(e);
+  } finally {
+    $('keep').disabled = false;
+  }
+};
+if (hasOpfs) opfs('list').then(showKept, () => {});
