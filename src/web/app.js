@@ -157,28 +157,38 @@ async function showTable(table, offset) {
 $('prev').onclick = () => current && showTable(current.table, Math.max(0, current.offset - ROWS_PER_PAGE)).catch((e) => status(describeError(e), true));
 $('next').onclick = () => current && showTable(current.table, current.offset + ROWS_PER_PAGE).catch((e) => status(describeError(e), true));
 
-$('download').onclick = async () => {
-  const c = current;
-  if (!c) return;
-  $('download').disabled = true;
-  try {
-    $('dlinfo').textContent = 'copying…';
-    // One consistent snapshot of the database (its WAL included), as a database file.
-    const blob = await new Response(backupStream(c.db)).blob();
-    const a = el('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = c.name.replace(/(\.[^.]*)?$/, '-copy$1') || 'copy.db';
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
-    $('dlinfo').textContent = `${a.download}: ${bytes(blob.size)}`;
-  } catch (e) {
-    $('dlinfo').textContent = describeError(e);
-  } finally {
-    $('download').disabled = false;
-  }
-};
+/**
+ * Runs `work(db, name)` on the open database from button `id`: the button is disabled
+ * meanwhile, `doing` then what work returns (or the error) shows beside the buttons.
+ */
+function copyButton(id, doing, work) {
+  $(id).onclick = async () => {
+    const c = current;
+    if (!c) return;
+    $(id).disabled = true;
+    $('dlinfo').textContent = doing;
+    try {
+      $('dlinfo').textContent = await work(c.db, c.name);
+    } catch (e) {
+      $('dlinfo').textContent = describeError(e);
+    } finally {
+      $(id).disabled = false;
+    }
+  };
+}
+
+copyButton('download', 'copying…', async (db, name) => {
+  // One consistent snapshot of the database (its WAL included), as a database file.
+  const blob = await new Response(backupStream(db)).blob();
+  const a = el('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name.replace(/(\.[^.]*)?$/, '-copy$1') || 'copy.db';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+  return `${a.download}: ${bytes(blob.size)}`;
+});
 
 /** Opens picked or dropped files: the database and its optional -wal / -journal. */
 function openFiles(list) {
@@ -263,19 +273,9 @@ function showKept(list) {
 
 const hasOpfs = typeof navigator.storage?.getDirectory === 'function' && typeof Worker === 'function';
 $('keep').hidden = !hasOpfs;
-$('keep').onclick = async () => {
-  const c = current;
-  if (!c) return;
-  $('keep').disabled = true;
-  try {
-    $('dlinfo').textContent = 'keeping a copy…';
-    const bytes = new Uint8Array(await new Response(backupStream(c.db)).arrayBuffer());
-    showKept(await opfs('save', { name: c.name, bytes }));
-    $('dlinfo').textContent = `kept ${c.name} in this browser`;
-  } catch (e) {
-    $('dlinfo').textContent = describeError(e);
-  } finally {
-    $('keep').disabled = false;
-  }
-};
+copyButton('keep', 'keeping a copy…', async (db, name) => {
+  const image = new Uint8Array(await new Response(backupStream(db)).arrayBuffer());
+  showKept(await opfs('save', { name, bytes: image }));
+  return `kept ${name} in this browser`;
+});
 if (hasOpfs) opfs('list').then(showKept, () => {});
