@@ -84,21 +84,28 @@ export class BulkLoad {
     this.levels = [[{ pgno: root, cells: [], size: 0, right: 0 }]];
   }
 
-  /** Table b-tree: appends a row; its rowid must be larger than every rowid appended before. */
-  async appendRow(rowid: Rowid, record: Uint8Array): Promise<void> {
+  /**
+   * Table b-tree: appends a row; its rowid must be larger than every rowid appended before.
+   * Returns a promise only when it had to wait (an overflow chain, balancing).
+   */
+  appendRow(rowid: Rowid, record: Uint8Array): Promise<void> | undefined {
     if (this.lastRowid !== null && !(rowid > this.lastRowid)) {
       throw corrupt(this.root, `rowid ${rowid} is not larger than the previous rowid ${this.lastRowid} (rows out of order)`);
     }
     this.lastRowid = rowid;
-    await this.push((await leafCell(this.ctx, rowid, record, this.lastLeaf())).slice());
+    return this.pushCell(leafCell(this.ctx, rowid, record, this.lastLeaf(), true));
   }
 
   /** Index b-tree: appends an entry (a record); it must sort after every entry before it. */
-  async appendEntry(record: Uint8Array): Promise<void> {
+  appendEntry(record: Uint8Array): Promise<void> | undefined {
     const key = decodeRecord(record, this.ctx.encoding, this.root);
     if (this.lastKey !== null && this.cmp!(key, this.lastKey) <= 0) throw corrupt(this.root, 'index entries out of order');
     this.lastKey = key;
-    await this.push((await leafCell(this.ctx, null, record, this.lastLeaf())).slice());
+    return this.pushCell(leafCell(this.ctx, null, record, this.lastLeaf(), true));
+  }
+
+  private pushCell(cell: Uint8Array | Promise<Uint8Array>): Promise<void> | undefined {
+    return cell instanceof Promise ? cell.then((c) => this.push(c)) : this.push(cell);
   }
 
   /** Writes every page still in memory; the tree is complete after this. */
@@ -119,12 +126,12 @@ export class BulkLoad {
     return this.ctx.U - (L === 0 ? 8 : 12);
   }
 
-  private async push(cell: Uint8Array): Promise<void> {
+  private push(cell: Uint8Array): Promise<void> | undefined {
     const w = this.levels[0];
     const P = w[w.length - 1];
     P.cells.push(cell);
     P.size += cell.length + 2;
-    if (P.size > this.room(0)) await this.balance();
+    return P.size > this.room(0) ? this.balance() : undefined;
   }
 
   private async allocate(): Promise<Pgno> {
@@ -228,7 +235,9 @@ export class BulkLoad {
       const ci = nxDiv + j;
       const pg = ci < i ? get32(Q.cells[ci], 0) : Q.right;
       const at = win.length - nOld + j;
-      old.push(at >= 0 && win[at].pgno === pg ? win[at] : await this.load(pg));
+      if (at < 0) old.push(await this.load(pg));
+      else if (win[at].pgno === pg) old.push(win[at]);
+      else throw corrupt(Q.pgno, `child ${pg} is not the page the builder holds (internal error)`);
     }
     const inWin = Math.min(nOld, win.length);
     const divs = Q.cells.splice(nxDiv, nOld - 1);

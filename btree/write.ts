@@ -336,21 +336,24 @@ async function writeOverflow(ctx: WriteCtx, payload: Uint8Array, from: number, o
  * A leaf cell holding `payload`: [payload size][rowid (tables)][local payload][overflow pgno],
  * padded to 4 bytes. `owner` is the page expected to hold the cell (first overflow page's
  * pointer-map parent; balancing corrects it if the cell lands elsewhere). The cell is a view of
- * the transaction's scratch buffer: valid until the next leafCell call.
+ * the transaction's scratch buffer, valid until the next leafCell call (`fresh`: a new array).
  */
-export async function leafCell(ctx: WriteCtx, rowid: Rowid | null, payload: Uint8Array, owner: Pgno): Promise<Uint8Array> {
+export function leafCell(ctx: WriteCtx, rowid: Rowid | null, payload: Uint8Array, owner: Pgno, fresh = false): MaybePromise<Uint8Array> {
   const P = payload.length;
   const maxLocal = rowid === null ? ctx.g.maxIndex : ctx.g.maxTable;
   const head = varintLength(P) + (rowid === null ? 0 : varintLength(rowid));
   const local = localPayloadSize(P, maxLocal, ctx.g.minLocal, ctx.U);
   const len = head + local + (local < P ? 4 : 0);
-  const cell = ctx.scratch.subarray(0, len < 4 ? 4 : len);
+  const cell = fresh ? new Uint8Array(len < 4 ? 4 : len) : ctx.scratch.subarray(0, len < 4 ? 4 : len);
   if (len < 4) cell.fill(0);
   let q = writeVarint(cell, 0, P);
   if (rowid !== null) q += writeVarint(cell, q, rowid);
   cell.set(payload.subarray(0, local), q);
-  if (local < P) put32(cell, q + local, await writeOverflow(ctx, payload, local, owner));
-  return cell;
+  if (local === P) return cell;
+  return writeOverflow(ctx, payload, local, owner).then((first) => {
+    put32(cell, q + local, first);
+    return cell;
+  });
 }
 
 /** Frees the overflow chain of a cell (given as its bytes, from a page of `type`). */

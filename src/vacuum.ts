@@ -1,6 +1,8 @@
 /**
  * VACUUM: rebuilds a database compactly, as SQLite's VACUUM does — every b-tree rewritten in
- * key order into a fresh file (no free pages, full pages), then swapped in atomically.
+ * key order into a fresh file (no free pages; pages packed as SQLite's VACUUM packs them, so
+ * the page count is SQLite's: btree/bulk.ts), then swapped in atomically. Memory stays flat:
+ * the builder keeps a few pages per tree level, the scratch pager spills past 4 MB.
  *
  * The copy is b-tree level: table rows are copied as (rowid, record bytes) and index entries
  * as records, byte for byte, so it needs no SQL evaluation and works for every table (CHECK
@@ -123,24 +125,12 @@ async function buildCompact(
             const keyInfo = info.keyInfo;
             const load = new BulkLoad(txn, root, 'index', keyComparator(keyInfo, snap.encoding));
             const cur = new IndexCursor(snap, r.rootPage, keyInfo);
-            for (let ok = await cur.first(); ok; ok = await cur.next()) {
-              await load.appendEntry(await cur.payload());
-              const spill = txn.maybeSpill();
-              if (spill) await spill;
-              const turn = check();
-              if (turn) await turn;
-            }
+            await copyEntries(cur, (_, payload) => load.appendEntry(payload), txn, check);
             await load.finish();
           } else {
             const load = new BulkLoad(txn, root, 'table');
             const cur = new TableCursor(snap, r.rootPage);
-            for (let ok = await cur.first(); ok; ok = await cur.next()) {
-              await load.appendRow(cur.rowid, await cur.payload());
-              const spill = txn.maybeSpill();
-              if (spill) await spill;
-              const turn = check();
-              if (turn) await turn;
-            }
+            await copyEntries(cur, (c, payload) => load.appendRow(c.rowid, payload), txn, check);
             await load.finish();
           }
         }
@@ -155,6 +145,32 @@ async function buildCompact(
     }
   } finally {
     snap.release();
+  }
+}
+
+/**
+ * Walks `cur` from its first entry, calling `copy` on each (with its payload), spilling the scratch pager and
+ * checking for an abort between entries; awaits only what returns a promise.
+ */
+async function copyEntries<C extends TableCursor | IndexCursor>(
+  cur: C,
+  copy: (cur: C, payload: Uint8Array) => Promise<void> | undefined,
+  txn: { maybeSpill(): Promise<void> | null },
+  check: () => Promise<void> | undefined,
+): Promise<void> {
+  let ok = cur.first();
+  if (ok instanceof Promise) ok = await ok;
+  while (ok) {
+    let payload = cur.payload();
+    if (payload instanceof Promise) payload = await payload;
+    const done = copy(cur, payload);
+    if (done) await done;
+    const spill = txn.maybeSpill();
+    if (spill) await spill;
+    const turn = check();
+    if (turn) await turn;
+    ok = cur.next();
+    if (ok instanceof Promise) ok = await ok;
   }
 }
 
