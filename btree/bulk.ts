@@ -89,19 +89,38 @@ export class BulkLoad {
    * Returns a promise only when it had to wait (an overflow chain, balancing).
    */
   appendRow(rowid: Rowid, record: Uint8Array): Promise<void> | undefined {
-    if (this.lastRowid !== null && !(rowid > this.lastRowid)) {
-      throw corrupt(this.root, `rowid ${rowid} is not larger than the previous rowid ${this.lastRowid} (rows out of order)`);
-    }
-    this.lastRowid = rowid;
+    this.nextRowid(rowid);
     return this.pushCell(leafCell(this.ctx, rowid, record, this.lastLeaf(), true));
+  }
+
+  /** appendRow for a row whose leaf cell is at hand (`cell`: exact bytes, payload all local; kept). */
+  appendRowCell(rowid: Rowid, cell: Uint8Array): Promise<void> | undefined {
+    this.nextRowid(rowid);
+    return this.push(cell);
   }
 
   /** Index b-tree: appends an entry (a record); it must sort after every entry before it. */
   appendEntry(record: Uint8Array): Promise<void> | undefined {
-    const key = decodeRecord(record, this.ctx.encoding, this.root);
+    this.nextKey(decodeRecord(record, this.ctx.encoding, this.root));
+    return this.pushCell(leafCell(this.ctx, null, record, this.lastLeaf(), true));
+  }
+
+  /** appendEntry for an entry whose leaf cell is at hand (kept), with its decoded values. */
+  appendEntryCell(cell: Uint8Array, key: SqlValue[]): Promise<void> | undefined {
+    this.nextKey(key);
+    return this.push(cell);
+  }
+
+  private nextRowid(rowid: Rowid): void {
+    if (this.lastRowid !== null && !(rowid > this.lastRowid)) {
+      throw corrupt(this.root, `rowid ${rowid} is not larger than the previous rowid ${this.lastRowid} (rows out of order)`);
+    }
+    this.lastRowid = rowid;
+  }
+
+  private nextKey(key: SqlValue[]): void {
     if (this.lastKey !== null && this.cmp!(key, this.lastKey) <= 0) throw corrupt(this.root, 'index entries out of order');
     this.lastKey = key;
-    return this.pushCell(leafCell(this.ctx, null, record, this.lastLeaf(), true));
   }
 
   private pushCell(cell: Uint8Array | Promise<Uint8Array>): Promise<void> | undefined {

@@ -22,7 +22,9 @@ import { MemoryStorage } from '../pager/memory.js';
 import { Pager } from '../pager/pager.js';
 import { readExactly, type Storage } from '../pager/storage.js';
 import { applyDestinationHeader } from './backup/sink.js';
+import type { CellInfo } from '../btree/cell.js';
 import { IndexCursor, TableCursor } from '../btree/cursor.js';
+import type { BtPage } from '../btree/page.js';
 import { encodeRecord } from '../btree/record.js';
 import { BulkLoad } from '../btree/bulk.js';
 import { keyComparator } from '../btree/compare.js';
@@ -124,13 +126,33 @@ async function buildCompact(
             if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
             const keyInfo = info.keyInfo;
             const load = new BulkLoad(txn, root, 'index', keyComparator(keyInfo, snap.encoding));
-            const cur = new IndexCursor(snap, r.rootPage, keyInfo);
-            await copyEntries(cur, (_, payload) => load.appendEntry(payload), txn, check);
+            const cur = new CopyIndexCursor(snap, r.rootPage, keyInfo);
+            await copyEntries(
+              cur,
+              (c) => {
+                const cell = c.localCell();
+                const key = cell === null ? null : c.record();
+                if (key === null || key instanceof Promise) return then(c.payload(), (p) => load.appendEntry(p));
+                return load.appendEntryCell(cell!.slice(), key);
+              },
+              txn,
+              check,
+            );
             await load.finish();
           } else {
             const load = new BulkLoad(txn, root, 'table');
-            const cur = new TableCursor(snap, r.rootPage);
-            await copyEntries(cur, (c, payload) => load.appendRow(c.rowid, payload), txn, check);
+            const cur = new CopyTableCursor(snap, r.rootPage);
+            await copyEntries(
+              cur,
+              (c) => {
+                const cell = c.localCell();
+                const rowid = c.rowid;
+                if (cell === null) return then(c.payload(), (p) => load.appendRow(rowid, p));
+                return load.appendRowCell(rowid, cell.slice());
+              },
+              txn,
+              check,
+            );
             await load.finish();
           }
         }
@@ -149,21 +171,49 @@ async function buildCompact(
 }
 
 /**
- * Walks `cur` from its first entry, calling `copy` on each (with its payload), spilling the scratch pager and
+ * The current entry's leaf cell as it would be written to a page of the same geometry (the
+ * source's bytes: a table leaf cell, or an index cell without its left child), when its
+ * payload is all on the page and the cell needs no padding; else null (copy the payload).
+ */
+function localCell(p: BtPage, c: CellInfo): Uint8Array | null {
+  if (c.overflow !== 0) return null;
+  const start = p.leaf ? c.offset : c.offset + 4;
+  const end = c.payloadOffset + c.payloadSize;
+  return end - start < 4 ? null : p.data.subarray(start, end);
+}
+
+class CopyTableCursor extends TableCursor {
+  localCell(): Uint8Array | null {
+    this.enter();
+    return localCell(this.pages[this.depth], this.currentCell());
+  }
+}
+
+class CopyIndexCursor extends IndexCursor {
+  localCell(): Uint8Array | null {
+    this.enter();
+    return localCell(this.pages[this.depth], this.currentCell());
+  }
+}
+
+function then<T>(v: T | Promise<T>, f: (v: T) => Promise<void> | undefined): Promise<void> | undefined {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
+
+/**
+ * Walks `cur` from its first entry, calling `copy` on each, spilling the scratch pager and
  * checking for an abort between entries; awaits only what returns a promise.
  */
 async function copyEntries<C extends TableCursor | IndexCursor>(
   cur: C,
-  copy: (cur: C, payload: Uint8Array) => Promise<void> | undefined,
+  copy: (cur: C) => Promise<void> | undefined,
   txn: { maybeSpill(): Promise<void> | null },
   check: () => Promise<void> | undefined,
 ): Promise<void> {
   let ok = cur.first();
   if (ok instanceof Promise) ok = await ok;
   while (ok) {
-    let payload = cur.payload();
-    if (payload instanceof Promise) payload = await payload;
-    const done = copy(cur, payload);
+    const done = copy(cur);
     if (done) await done;
     const spill = txn.maybeSpill();
     if (spill) await spill;
