@@ -59,7 +59,7 @@ function sizeOf(cells: readonly Uint8Array[]): number {
 
 /** Appends entries in key order to an empty b-tree (see the module comment). */
 export class BulkLoad {
-  private readonly ctx: WriteCtx;
+  private ctx: WriteCtx;
   private readonly table: boolean;
   /** levels[0]: the leaves; the last level holds only the root. */
   private readonly levels: MPage[][];
@@ -125,6 +125,23 @@ export class BulkLoad {
 
   private pushCell(cell: Uint8Array | Promise<Uint8Array>): Promise<void> | undefined {
     return cell instanceof Promise ? cell.then((c) => this.push(c)) : this.push(cell);
+  }
+
+  /**
+   * Continues in another write transaction of the same database (the previous one committed:
+   * pages written so far are in the file; those in memory are written to the new one).
+   */
+  rebind(txn: WritablePageSource): void {
+    this.ctx = writeCtx(txn);
+  }
+
+  /**
+   * Before the transaction commits mid-build: writes the pages held in memory as they are now
+   * (they may be written again later), so that every page allocated so far is in the file.
+   */
+  async checkpoint(): Promise<void> {
+    for (let L = 0; L < this.levels.length; L++) for (const p of this.levels[L]) await this.write(L, p);
+    for (const pg of this.free) await writePage(this.ctx, pg);
   }
 
   /** Writes every page still in memory; the tree is complete after this. */

@@ -19,7 +19,7 @@
 import { ErrorCode, QuireError, misuse } from '../pager/errors.js';
 import { newHeader, type DbHeader } from '../pager/header.js';
 import { MemoryStorage } from '../pager/memory.js';
-import { Pager } from '../pager/pager.js';
+import { Pager, type WriteTxn } from '../pager/pager.js';
 import { readExactly, type Storage } from '../pager/storage.js';
 import { applyDestinationHeader } from './backup/sink.js';
 import type { CellInfo } from '../btree/cell.js';
@@ -44,6 +44,8 @@ export interface VacuumOptions {
    * it was and the scratch file removed. Once the swap-in commit has started it completes.
    */
   signal?: AbortSignal;
+  /** @internal Bytes of new pages per scratch transaction (default SEGMENT_BYTES; tests). */
+  segmentBytes?: number;
 }
 
 /** Rebuilds `db` in place (it must be writable). */
@@ -53,7 +55,7 @@ export async function vacuumDatabase(db: Database, options: VacuumOptions = {}):
   if (db.inTransaction) throw misuse('cannot VACUUM from within a transaction');
   const scratch: Storage = db.storage.scratch ? await db.storage.scratch() : new MemoryStorage({ label: 'vacuum' });
   try {
-    const built = await buildCompact(db, scratch, options.signal);
+    const built = await buildCompact(db, scratch, options.signal, options.segmentBytes ?? SEGMENT_BYTES);
     if (!built) return { pagesBefore: 0, pagesAfter: 0 };
     checkAbort(options.signal);
     const { pageSize, pageCount, pagesBefore, walMode } = built;
@@ -88,6 +90,7 @@ async function buildCompact(
   db: Database,
   out: Storage,
   signal: AbortSignal | undefined,
+  segmentBytes: number,
 ): Promise<{ pageSize: number; pageCount: number; pagesBefore: number; walMode: boolean } | null> {
   const snap = await db.pager.read();
   try {
@@ -95,7 +98,7 @@ async function buildCompact(
     if (!h || snap.pageCount === 0) return null;
     const target = await Pager.open(out, { readOnly: false, newPageSize: h.pageSize, synchronous: 'off', cacheBytes: 2 << 20, spillBytes: 4 << 20 });
     try {
-      const txn = await target.beginWrite();
+      const seg = new ScratchTxn(target, await target.beginWrite(), segmentBytes);
       const fresh: DbHeader = {
         ...newHeader({
           pageSize: h.pageSize,
@@ -109,8 +112,7 @@ async function buildCompact(
         defaultCacheSize: h.defaultCacheSize,
         rawEncoding: h.rawEncoding,
       };
-      await initializeDatabase(txn, fresh);
-      const w = new BtreeWriter(txn);
+      await initializeDatabase(seg.txn, fresh);
       const check = abortCheck(signal);
       const boolTypes = (h.schemaFormat || 4) >= 4;
       const catalog = await readCatalog(snap, h.schemaCookie, h.schemaFormat || 4);
@@ -118,14 +120,14 @@ async function buildCompact(
         let root = r.rootPage;
         if ((r.type === 'table' || r.type === 'index') && r.rootPage > 0) {
           const isIndex = r.type === 'index' || (await isIndexTree(snap, r.rootPage));
-          root = await w.createBtree(isIndex ? 'index' : 'table');
+          root = await new BtreeWriter(seg.txn).createBtree(isIndex ? 'index' : 'table');
           if (isIndex) {
             // Entries go in in their own order, so the writer must compare them the same way.
             const info = r.type === 'index' ? catalog.indexes.get(nameKey(r.name)) : catalog.tables.get(nameKey(r.name));
             const why = !info ? 'not in the catalog' : info.error;
             if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
             const keyInfo = info.keyInfo;
-            const load = new BulkLoad(txn, root, 'index', keyComparator(keyInfo, snap.encoding));
+            const load = new BulkLoad(seg.txn, root, 'index', keyComparator(keyInfo, snap.encoding));
             const cur = new CopyIndexCursor(snap, r.rootPage, keyInfo);
             await copyEntries(
               cur,
@@ -135,12 +137,13 @@ async function buildCompact(
                 if (key === null || key instanceof Promise) return then(c.payload(), (p) => load.appendEntry(p));
                 return load.appendEntryCell(cell!.slice(), key);
               },
-              txn,
+              seg,
+              load,
               check,
             );
             await load.finish();
           } else {
-            const load = new BulkLoad(txn, root, 'table');
+            const load = new BulkLoad(seg.txn, root, 'table');
             const cur = new CopyTableCursor(snap, r.rootPage);
             await copyEntries(
               cur,
@@ -150,17 +153,18 @@ async function buildCompact(
                 if (cell === null) return then(c.payload(), (p) => load.appendRow(rowid, p));
                 return load.appendRowCell(rowid, cell.slice());
               },
-              txn,
+              seg,
+              load,
               check,
             );
             await load.finish();
           }
         }
         const rec = encodeRecord([r.type, r.name, r.tblName, root, r.sql], snap.encoding, { boolTypes });
-        await w.insert(1, r.rowid, rec);
+        await new BtreeWriter(seg.txn).insert(1, r.rowid, rec);
       }
-      await w.beforeCommit();
-      await txn.commit();
+      await new BtreeWriter(seg.txn).beforeCommit();
+      await seg.txn.commit();
       return { pageSize: h.pageSize, pageCount: target.pageCount, pagesBefore: snap.pageCount, walMode: h.readVersion === 2 };
     } finally {
       await target.close();
@@ -200,14 +204,51 @@ function then<T>(v: T | Promise<T>, f: (v: T) => Promise<void> | undefined): Pro
   return v instanceof Promise ? v.then(f) : f(v);
 }
 
+/** Bytes of new pages after which the scratch build commits and begins a new transaction. */
+const SEGMENT_BYTES = 64 << 20;
+
 /**
- * Walks `cur` from its first entry, calling `copy` on each, spilling the scratch pager and
+ * The scratch build's write transaction. It is committed and begun again every
+ * `bytes` of new pages, so that no transaction's bookkeeping (its dirty and spilled
+ * pages) grows with the file; the scratch file is only read once the build is complete.
+ */
+class ScratchTxn {
+  txn: WriteTxn;
+  private readonly target: Pager;
+  private mark: number;
+  private readonly bytes: number;
+
+  constructor(target: Pager, txn: WriteTxn, bytes: number) {
+    this.target = target;
+    this.txn = txn;
+    this.mark = txn.pageCount;
+    this.bytes = bytes;
+  }
+
+  /** Between entries: spills, or starts the next segment (rebinding `load` to it). */
+  step(load: BulkLoad): Promise<void> | undefined {
+    if ((this.txn.pageCount - this.mark) * this.txn.pageSize < this.bytes) return this.txn.maybeSpill() ?? undefined;
+    return this.next(load);
+  }
+
+  private async next(load: BulkLoad): Promise<void> {
+    await load.checkpoint();
+    await this.txn.commit();
+    this.txn = await this.target.beginWrite();
+    this.mark = this.txn.pageCount;
+    load.rebind(this.txn);
+  }
+}
+
+/**
+ * Walks `cur` from its first entry, calling `copy` on each, stepping the scratch transaction and
  * checking for an abort between entries; awaits only what returns a promise.
  */
 async function copyEntries<C extends TableCursor | IndexCursor>(
   cur: C,
   copy: (cur: C) => Promise<void> | undefined,
-  txn: { maybeSpill(): Promise<void> | null },
+  seg: ScratchTxn,
+  load: BulkLoad,
   check: () => Promise<void> | undefined,
 ): Promise<void> {
   let ok = cur.first();
@@ -215,8 +256,8 @@ async function copyEntries<C extends TableCursor | IndexCursor>(
   while (ok) {
     const done = copy(cur);
     if (done) await done;
-    const spill = txn.maybeSpill();
-    if (spill) await spill;
+    const step = seg.step(load);
+    if (step) await step;
     const turn = check();
     if (turn) await turn;
     ok = cur.next();
