@@ -431,8 +431,7 @@ function columnConstraints(p: Parser, cols: ColBuild[], col: ColBuild, cons: Con
     const t = p.peek();
     switch (t.type) {
       case 'CONSTRAINT':
-        p.next();
-        cons.name = dequote(p.nm().text);
+        constraintName(p, cons);
         break;
       case 'DEFAULT': {
         p.next();
@@ -515,6 +514,25 @@ function columnConstraints(p: Parser, cols: ColBuild[], col: ColBuild, cons: Con
         return;
     }
   }
+}
+
+/** `CAST ( expr AS type )` starting at token k: where its top-level AS and its `)` are. */
+function castParts(p: Parser, k: number): { as: number; rp: number } | null {
+  const rp = p.matchParen(k + 1);
+  let depth = 0;
+  for (let j = k + 2; j < rp; j++) {
+    const tt = p.toks[j].type;
+    if (tt === 'LP') depth++;
+    else if (tt === 'RP') depth--;
+    else if (tt === 'AS' && depth === 0) return { as: j, rp };
+  }
+  return null;
+}
+
+/** `CONSTRAINT name`: names the constraint that follows. */
+function constraintName(p: Parser, cons: Constraints): void {
+  p.next();
+  cons.name = dequote(p.nm().text);
 }
 
 type KeyColumns = Constraints['uniques'][number]['columns'];
@@ -669,8 +687,7 @@ function tableConstraints(p: Parser, cols: ColBuild[], cons: Constraints, table:
     const t = p.peek();
     switch (t.type) {
       case 'CONSTRAINT':
-        p.next();
-        cons.name = dequote(p.nm().text);
+        constraintName(p, cons);
         break;
       case 'PRIMARY': {
         p.next();
@@ -965,17 +982,10 @@ function checkExpressionNames(
       continue;
     }
     if (t.type === 'CAST' && p.toks[k + 1]?.type === 'LP') {
-      const rp = p.matchParen(k + 1);
-      let depth = 0;
-      for (let j = k + 2; j < rp; j++) {
-        const tt = p.toks[j].type;
-        if (tt === 'LP') depth++;
-        else if (tt === 'RP') depth--;
-        else if (tt === 'AS' && depth === 0) {
-          checkExpressionNames(p, k + 2, j, what, columns, table, hasRowid);
-          k = rp;
-          break;
-        }
+      const cast = castParts(p, k);
+      if (cast) {
+        checkExpressionNames(p, k + 2, cast.as, what, columns, table, hasRowid);
+        k = cast.rp;
       }
       continue;
     }
@@ -1027,18 +1037,11 @@ function checkConstantDefault(p: Parser, a: number, b: number, column: string): 
     if (t.type === 'CASE') openCase++;
     if (t.type === 'CAST' && p.toks[k + 1]?.type === 'LP') {
       // Skip the type name of CAST(expr AS type).
-      const rp = p.matchParen(k + 1);
-      let depth = 0;
-      for (let j = k + 2; j < rp; j++) {
-        const tt = p.toks[j].type;
-        if (tt === 'LP') depth++;
-        else if (tt === 'RP') depth--;
-        else if (tt === 'AS' && depth === 0) {
-          for (let q = k + 2; q < j; q++) if (p.toks[q].type === 'CASE') openCase++;
-          checkConstantDefault(p, k + 2, j, column);
-          k = rp;
-          break;
-        }
+      const cast = castParts(p, k);
+      if (cast) {
+        for (let q = k + 2; q < cast.as; q++) if (p.toks[q].type === 'CASE') openCase++;
+        checkConstantDefault(p, k + 2, cast.as, column);
+        k = cast.rp;
       }
       continue;
     }
