@@ -25,7 +25,7 @@
  * The page count that results equals SQLite's VACUUM on the same content (test/vacuum-compact).
  */
 import { get32, put32 } from '../pager/bytes.js';
-import { corrupt } from '../pager/errors.js';
+import { corrupt, misuse } from '../pager/errors.js';
 import type { Pgno, WritablePageSource } from '../pager/source.js';
 import { allocatePage, freePage, readPage, writeCtx, writePage, type WriteCtx } from './alloc.js';
 import { leafCellRowid, ptrmapChildren, readContent, tableInteriorCell } from './balance.js';
@@ -68,17 +68,18 @@ export class BulkLoad {
   private lastRowid: Rowid | null = null;
   private lastKey: SqlValue[] | null = null;
 
+  private readonly root: Pgno;
+  private readonly cmp: KeyComparator | undefined;
+
   /**
    * `root` must be the root of an empty b-tree of this kind (just created). Index b-trees
    * need `cmp`, which checks that entries come in increasing order.
    */
-  private readonly root: Pgno;
-  private readonly cmp: KeyComparator | undefined;
-
   constructor(txn: WritablePageSource, root: Pgno, kind: 'table' | 'index', cmp?: KeyComparator) {
     this.root = root;
     this.cmp = cmp;
-    if (root === 1) throw corrupt(1, 'page 1 cannot be bulk loaded');
+    if (root === 1) throw misuse('page 1 cannot be bulk loaded');
+    if (kind === 'index' && cmp === undefined) throw misuse('an index bulk load needs the key comparator');
     this.ctx = writeCtx(txn);
     this.table = kind === 'table';
     this.levels = [[{ pgno: root, cells: [], size: 0, right: 0 }]];
