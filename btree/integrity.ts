@@ -68,10 +68,7 @@ import {
   PTF_INDEX_LEAF,
   PTF_TABLE_INTERIOR,
   PTF_TABLE_LEAF,
-  indexMaxLocal,
-  minLocal,
-  tableLeafMaxLocal,
-  type BtPage,
+  btPageView,
 } from './page.js';
 import { PTRMAP_BTREE, PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE, ptrmapPageFor } from './ptrmap.js';
 import { decodeRecordInto } from './record.js';
@@ -396,23 +393,7 @@ class Checker {
 
     const contentOffset = get16(data, hdr + 5) || 65536;
     if (leaf || !intKey) t.entries += nCell;
-    const view: BtPage = {
-      pgno,
-      data,
-      type,
-      leaf,
-      intKey,
-      hdr,
-      nCell,
-      cellPtr: cellStart,
-      firstFreeblock: get16(data, hdr + 1),
-      contentStart: contentOffset,
-      fragmented: data[hdr + 7],
-      rightChild: leaf ? 0 : get32(data, hdr + 8),
-      usableSize: U,
-      maxLocal: intKey ? tableLeafMaxLocal(U) : indexMaxLocal(U),
-      minLocal: minLocal(U),
-    };
+    const view = btPageView(pgno, data, type, leaf, intKey, U);
 
     let depth = -1;
     let keyCanBeEqual = true;

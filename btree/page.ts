@@ -146,15 +146,10 @@ function decodePage(data: Uint8Array, pgno: Pgno, usableSize: number): Cached {
     default:
       throw corrupt(pgno, `invalid b-tree page type ${type}`);
   }
-  const firstFreeblock = (data[hdr + 1] << 8) | data[hdr + 2];
   const nCell = (data[hdr + 3] << 8) | data[hdr + 4];
   const contentStart = ((data[hdr + 5] << 8) | data[hdr + 6]) || 65536;
-  const fragmented = data[hdr + 7];
   const cellPtr = hdr + (leaf ? 8 : 12);
   const ptrEnd = cellPtr + 2 * nCell;
-  const rightChild = leaf
-    ? 0
-    : ((data[hdr + 8] << 24) >>> 0) + ((data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11]);
   if (ptrEnd > usableSize) throw corrupt(pgno, `${nCell} cell pointers do not fit in the page`);
   if (contentStart > usableSize) {
     throw corrupt(pgno, `cell content area starts at ${contentStart}, beyond the usable size ${usableSize}`);
@@ -169,24 +164,35 @@ function decodePage(data: Uint8Array, pgno: Pgno, usableSize: number): Cached {
     }
   }
   return {
+    ...btPageView(pgno, data, type, leaf, intKey, usableSize),
+    h0: (data[hdr] << 24) | (data[hdr + 1] << 16) | (data[hdr + 2] << 8) | data[hdr + 3],
+    h1: (data[hdr + 4] << 24) | (data[hdr + 5] << 16) | (data[hdr + 6] << 8) | data[hdr + 7],
+    h2: leaf ? 0 : (data[hdr + 8] << 24) | (data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11],
+  };
+}
+
+/**
+ * The page's header fields as a BtPage, read as they stand (no checks): decodePage checks
+ * them first; the integrity check reads damaged pages through it and reports instead.
+ */
+export function btPageView(pgno: Pgno, data: Uint8Array, type: number, leaf: boolean, intKey: boolean, usableSize: number): BtPage {
+  const hdr = pgno === 1 ? 100 : 0;
+  return {
     pgno,
     data,
     type,
     leaf,
     intKey,
     hdr,
-    nCell,
-    cellPtr,
-    firstFreeblock,
-    contentStart,
-    fragmented,
-    rightChild,
+    nCell: (data[hdr + 3] << 8) | data[hdr + 4],
+    cellPtr: hdr + (leaf ? 8 : 12),
+    firstFreeblock: (data[hdr + 1] << 8) | data[hdr + 2],
+    contentStart: ((data[hdr + 5] << 8) | data[hdr + 6]) || 65536,
+    fragmented: data[hdr + 7],
+    rightChild: leaf ? 0 : ((data[hdr + 8] << 24) >>> 0) + ((data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11]),
     usableSize,
     maxLocal: intKey ? tableLeafMaxLocal(usableSize) : indexMaxLocal(usableSize),
     minLocal: minLocal(usableSize),
-    h0: (data[hdr] << 24) | (data[hdr + 1] << 16) | (data[hdr + 2] << 8) | data[hdr + 3],
-    h1: (data[hdr + 4] << 24) | (data[hdr + 5] << 16) | (data[hdr + 6] << 8) | data[hdr + 7],
-    h2: leaf ? 0 : (data[hdr + 8] << 24) | (data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11],
   };
 }
 
