@@ -1,5 +1,5 @@
 /**
- * The page (src/web, served by src/web/serve.mjs as `npm run web` does) in headless Chromium:
+ * The page (src/web, served by src/node/serve-web.mjs as `npm run web` does) in headless Chromium:
  * a fixture picked through the file input (and a WAL database with its -wal, and a URL on
  * another origin read with range requests) shows SQLite's rows page by page and a passing
  * integrity check; the downloaded copy passes SQLite's integrity_check and holds the same
@@ -29,12 +29,12 @@ let page: Page;
 beforeAll(async () => {
   const port = await freePort();
   webUrl = `http://127.0.0.1:${port}/`;
-  web = spawn(process.execPath, [path.join(ROOT, 'src/web/serve.mjs')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+  web = spawn(process.execPath, [path.join(ROOT, 'src/node/serve-web.mjs')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
   fixtures = await startServer();
   browser = await launchChromium();
   page = await browser.newPage();
   await page.setViewportSize({ width: 1200, height: 900 });
-  await waitFor(async () => (await fetch(webUrl)).ok, () => 'src/web/serve.mjs did not start');
+  await waitFor(async () => (await fetch(webUrl)).ok, () => 'src/node/serve-web.mjs did not start');
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,4 +1,4 @@
-// The page's code: plain ESM over the built library (dist/, served at /dist/ by serve.mjs).
+// The page's code: plain ESM over the built library (dist/, served at /dist/ by src/node/serve-web.mjs).
 // Opens a dropped or picked .db (with its -wal / -journal) as a BlobStorage, or a URL as an
 // HttpStorage; shows the header, the integrity check and each table's rows a page at a time;
 // downloads a consistent copy made by backupStream, or keeps one in the browser's private
