@@ -9,6 +9,7 @@ import { isQuireError } from '../pager/errors.js';
 import { get32, put32 } from '../pager/bytes.js';
 import { NodeFileStorage } from '../src/node/file-storage.js';
 import { tempDir } from './util/tmp.js';
+import { spilledTransaction } from './util/hot-journal.js';
 
 function fill(db: Database.Database, n: number, size = 300): void {
   db.exec('CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB)');
@@ -130,14 +131,13 @@ describe('pager: read snapshots', () => {
     db.pragma('page_size = 1024');
     fill(db, 300);
     const before = new Uint8Array(readFileSync(f));
-    db.pragma('cache_size = 2');
-    db.exec('BEGIN');
-    db.exec('UPDATE t SET v = randomblob(400)');
-    fill(db, 100);
     // Mid-transaction: the cache spilled, so the file holds new pages and the journal the old.
-    const mid = new Uint8Array(readFileSync(f));
-    const jr = new Uint8Array(readFileSync(f + '-journal'));
-    db.exec('ROLLBACK');
+    const spilled = spilledTransaction(db, f, () => {
+      db.exec('UPDATE t SET v = randomblob(400)');
+      fill(db, 100);
+    });
+    const mid = new Uint8Array(spilled.db);
+    const jr = new Uint8Array(spilled.journal);
     db.close();
     expect(mid).not.toEqual(before);
     const st = new MemoryStorage({ db: mid, journal: jr, readOnly: true });
@@ -158,12 +158,9 @@ describe('pager: read snapshots', () => {
     const db = new Database(f);
     fill(db, 300);
     const before = new Uint8Array(readFileSync(f));
-    db.pragma('cache_size = 2');
-    db.exec('BEGIN');
-    db.exec('UPDATE t SET v = randomblob(400)');
-    const mid = new Uint8Array(readFileSync(f));
-    const jr = new Uint8Array(readFileSync(f + '-journal'));
-    db.exec('ROLLBACK');
+    const spilled = spilledTransaction(db, f, () => db.exec('UPDATE t SET v = randomblob(400)'));
+    const mid = new Uint8Array(spilled.db);
+    const jr = new Uint8Array(spilled.journal);
     db.close();
     const st = new MemoryStorage({ db: mid, journal: jr });
     const p = await Pager.open(st);
@@ -180,12 +177,9 @@ describe('pager: read snapshots', () => {
     fill(db, 1500);
     const before = new Uint8Array(readFileSync(f));
     expect((before[16] << 8) | before[17]).toBe(1);
-    db.pragma('cache_size = 2');
-    db.exec('BEGIN');
-    db.exec('UPDATE t SET v = randomblob(400)');
-    const mid = new Uint8Array(readFileSync(f));
-    const jr = new Uint8Array(readFileSync(f + '-journal'));
-    db.exec('ROLLBACK');
+    const spilled = spilledTransaction(db, f, () => db.exec('UPDATE t SET v = randomblob(400)'));
+    const mid = new Uint8Array(spilled.db);
+    const jr = new Uint8Array(spilled.journal);
     db.close();
     expect(sameBytes(mid, before)).toBe(false);
     jr.fill(0, 24, 28);

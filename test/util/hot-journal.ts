@@ -11,17 +11,26 @@ import { expect } from 'vitest';
 
 const JOURNAL_MAGIC = 'd9d505f920a163d7';
 
+/**
+ * Runs `work` in a transaction of `s` (the connection to `file`) with a two-page cache, so the
+ * cache spills; returns the file and its -journal as they were then, and rolls back.
+ */
+export function spilledTransaction(s: BetterSqlite.Database, file: string, work: () => void): { db: Buffer; journal: Buffer } {
+  s.pragma('cache_size = 2');
+  s.exec('BEGIN');
+  work();
+  const db = readFileSync(file);
+  const journal = readFileSync(file + '-journal');
+  s.exec('ROLLBACK');
+  return { db, journal };
+}
+
 export function crashedCopy(file: string, crashed: string, sql: string): void {
   const s = new BetterSqlite(file);
   let db: Buffer;
   let journal: Buffer;
   try {
-    s.pragma('cache_size = 2');
-    s.exec('BEGIN');
-    s.exec(sql);
-    db = readFileSync(file);
-    journal = readFileSync(file + '-journal');
-    s.exec('ROLLBACK');
+    ({ db, journal } = spilledTransaction(s, file, () => s.exec(sql)));
   } finally {
     s.close();
   }
