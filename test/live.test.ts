@@ -11,17 +11,15 @@
  * scheduling (every copy consistent, and at least as new as the writer when it started).
  */
 import { describe, it, expect } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Backup, Database, MemoryStorage, isQuireError } from '../src/index.js';
 import { backupFile, openDatabase } from '../src/node/index.js';
 import { checkInvariants } from './live/invariants.js';
+import { WRITER, startWriter as startLiveWriter } from './live/client.mjs';
 import { tempDir } from './util/tmp.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const WRITER = path.join(here, 'live', 'writer.mjs');
 
 interface WriterCounters {
   commits: number;
@@ -43,40 +41,8 @@ function setup(file: string, mode: string, bigRows: number): void {
 }
 
 function startWriter(file: string, options: Record<string, unknown>): Writer {
-  const child = spawn(process.execPath, [WRITER, 'run', file, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  let seq = 0;
-  const pending = new Map<number, { resolve: (c: WriterCounters) => void; reject: (e: Error) => void }>();
-  child.on('message', (m: { id: number; counters: WriterCounters; error?: string }) => {
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.error) p?.reject(new Error(`writer: ${m.error}`));
-    else p?.resolve(m.counters);
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      for (const p of pending.values()) p.reject(new Error(`writer exited with ${code}: ${err}`));
-      pending.clear();
-      resolve(code);
-    }),
-  );
-  return {
-    ask: (cmd, args = {}) =>
-      new Promise((resolve, reject) => {
-        const id = ++seq;
-        pending.set(id, { resolve, reject });
-        child.send({ id, cmd, ...args });
-      }),
-    stop: async () => {
-      child.kill('SIGTERM');
-      const code = await exited;
-      if (code !== 0) throw new Error(`writer exited with ${code}: ${err}`);
-      return JSON.parse(out.trim().split('\n').pop()!) as WriterCounters;
-    },
-  };
+  const w = startLiveWriter<WriterCounters>(file, options);
+  return { ask: async (cmd, args) => (await w.ask(cmd, args)).counters, stop: () => w.stop() };
 }
 
 /** One copy: alternately through backupFile (temp + rename) and Database.backup into memory. */

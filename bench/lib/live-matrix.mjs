@@ -20,12 +20,12 @@
 //              during it (writer.mjs resetMax) is how long it was stalled
 //
 // Nothing here is asserted: the table is printed (lib/report.mjs) and kept in results.json.
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { backupFile } from '../../dist/node.js';
-import { WRITER, workingCopy } from './data.mjs';
+import { workingCopy } from './data.mjs';
+import { startWriter } from '../../test/live/client.mjs';
 import { settle } from './scenarios.mjs';
 import { checkLiveCopy } from './live.mjs';
 
@@ -41,38 +41,6 @@ const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-
-/** The writer with its IPC channel: ask(cmd) resolves with { counters, result }. */
-function startWriter(file, options) {
-  const child = spawn(process.execPath, [WRITER, 'run', file, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  let seq = 0;
-  const pending = new Map();
-  child.on('message', (m) => {
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.error) p?.reject(new Error(`writer: ${m.error}`));
-    else p?.resolve(m);
-  });
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    ask: (cmd, args = {}) =>
-      new Promise((resolve, reject) => {
-        const id = ++seq;
-        pending.set(id, { resolve, reject });
-        child.send({ id, cmd, ...args });
-      }),
-    async stop() {
-      child.kill('SIGTERM');
-      const code = await exited;
-      if (code !== 0) throw new Error(`writer exited with ${code}: ${err}`);
-      return JSON.parse(out.trim().split('\n').pop());
-    },
-  };
-}
 
 /** SQLite's backup of `src` into `dst`, `pages` a step, given up after capMs. */
 async function sqliteBackup(src, dst, pages, capMs) {
