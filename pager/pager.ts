@@ -932,9 +932,7 @@ export class Pager {
       throw e;
     }
 
-    let dbWritten = false;
     try {
-      dbWritten = true;
       await writeDbRuns(st, c.pageSize, c.runs);
       const end = c.pageCount * c.pageSize;
       if (c.fileEnd > end) await st.truncate('db', end);
@@ -943,7 +941,7 @@ export class Pager {
       // The database may be half-written: put it back from the journal now (and remove the
       // journal), as the next connection would; if even that fails, the hot journal stays
       // for recovery.
-      if (dbWritten) await this.rollbackHotJournal().catch(() => undefined);
+      await this.rollbackHotJournal().catch(() => undefined);
       throw e;
     }
     await this.finishJournal();
