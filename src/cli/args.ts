@@ -43,6 +43,13 @@ export interface CommandSpec {
   options: OptionSpec[];
   /** Example invocations, each a full command line. */
   examples: string[];
+  /**
+   * Takes `io.signal`: on SIGINT/SIGTERM it stops at a safe point and removes what it made.
+   * Commands without it are ended at once by a signal (they have nothing to undo).
+   */
+  interruptible?: boolean;
+  /** Streams output proportional to the data (bin.ts holds its memory flat). */
+  streaming?: boolean;
   /** Runs the command; returns the exit code. */
   run: (argv: string[], io: CliIO) => Promise<number>;
 }

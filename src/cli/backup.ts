@@ -12,6 +12,7 @@ import type { CliIO } from './io.js';
 
 export const BACKUP: CommandSpec = {
   name: 'backup',
+  interruptible: true,
   args: 'SRC DST',
   summary: 'copy a (live) database consistently, without locks',
   description:

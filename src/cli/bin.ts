@@ -19,15 +19,9 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { ErrorCode, QuireError } from '../../pager/errors.js';
-import { main, reportError } from './main.js';
+import { COMMANDS, main, reportError } from './main.js';
 import { OutputClosed, type CliIO } from './io.js';
 
-/** Commands whose output streams: their memory is held flat (see above). */
-const STREAMING = new Set(['export', 'dump']);
-if (STREAMING.has(process.argv[2] ?? '')) setFlagsFromString('--semi-space-growth-factor=1');
-
-/** Commands that take `io.signal` and clean up after it; the others just exit on a signal. */
-const COOPERATIVE = new Set(['backup', 'vacuum', 'import', 'export', 'dump']);
 const SIGNAL_NUMBER: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 function outputError(e: NodeJS.ErrnoException): Error {
@@ -108,7 +102,10 @@ async function* untilAborted(input: AsyncIterable<Uint8Array>, signal: AbortSign
 
 export async function run(argv: string[]): Promise<number> {
   const controller = new AbortController();
-  const cooperative = COOPERATIVE.has(argv[0] ?? '');
+  const command = COMMANDS.find((c) => c.name === argv[0]);
+  // Streaming commands: memory held flat (see above), set before the work allocates.
+  if (command?.streaming) setFlagsFromString('--semi-space-growth-factor=1');
+  const cooperative = command?.interruptible === true;
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals) => {
     const code = 128 + (SIGNAL_NUMBER[sig] ?? 1);

@@ -32,6 +32,8 @@ import path from 'node:path';
 
 export const EXPORT: CommandSpec = {
   name: 'export',
+  interruptible: true,
+  streaming: true,
   args: 'DB [TABLE]',
   summary: 'print every row of a table (JSON lines or CSV)',
   description:

@@ -165,6 +165,7 @@ async function importRows(tx: Transaction, t: TableInfo, o: ImportOptions, io: C
 
 export const IMPORT: CommandSpec = {
   name: 'import',
+  interruptible: true,
   args: 'DB TABLE',
   summary: 'insert rows in the export format (JSON lines or CSV) from standard input',
   description:

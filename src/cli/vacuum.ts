@@ -11,6 +11,7 @@ import type { CliIO } from './io.js';
 
 export const VACUUM: CommandSpec = {
   name: 'vacuum',
+  interruptible: true,
   args: 'DB',
   summary: 'rebuild the database compactly (SQLite VACUUM)',
   description:
