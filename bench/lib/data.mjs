@@ -6,6 +6,7 @@
 //   bench/out/scan-v<GEN>-<rows>.json   { rows, bytes, pageSize, pageCount, expect: checksum }
 //   bench/out/live-v<GEN>-<rows>.db     test/live/writer.mjs setup <db> wal <rows> (base copy)
 //   bench/out/random-v<GEN>-<rows>.db   the scan rows inserted in a seeded random order (insert-random)
+//   bench/out/indexed-v<GEN>-<rows>.db  the scan table plus an index on a (check, vacuum, export)
 //
 // Scan table rows (4 KB pages, rollback journal mode; 1M rows ≈ 270 MB):
 //   id  1..rows (the rowid)
@@ -287,6 +288,55 @@ export function ensureLiveDb(bigRows, log = () => {}) {
   log(`  ${(meta.bytes / 1e6).toFixed(1)} MB, ${pageCount} pages, in ${(meta.generatedMs / 1000).toFixed(1)} s`);
   return { ...meta, path: file };
 }
+
+/**
+ * The whole-file dataset (check, vacuum, export): the scan table with `rows` rows plus one
+ * index on `a` (`CREATE INDEX t_a ON t(a)`, built by SQLite after the rows), 4 KB pages,
+ * rollback journal. 1M rows ≈ 390 MB; 5.4M rows ≈ 2.1 GB (cached like the others).
+ *
+ *   bench/out/indexed-v<GEN>-<rows>.db
+ */
+export function ensureIndexedDb(rows, log = () => {}) {
+  ensureOut();
+  const file = path.join(OUT_DIR, `indexed-v${GEN_VERSION}-${rows}.db`);
+  const cached = readMeta(file);
+  if (cached) return { ...cached, path: file };
+  const scan = ensureScanDb(rows, log);
+  log(`generating ${path.relative(REPO_DIR, file)} (scan table + index on a) with better-sqlite3 ...`);
+  const t0 = Date.now();
+  const tmp = `${file}.tmp-${process.pid}`;
+  for (const s of ['', '-journal']) rmSync(tmp + s, { force: true });
+  copyFileSync(scan.path, tmp);
+  const db = new Database(tmp);
+  try {
+    db.exec(INDEXED_EXTRA);
+    const pageCount = db.pragma('page_count', { simple: true });
+    const pageSize = db.pragma('page_size', { simple: true });
+    db.close();
+    renameSync(tmp, file);
+    const meta = {
+      generator: GEN_VERSION,
+      kind: 'indexed',
+      rows,
+      bytes: statSync(file).size,
+      pageSize,
+      pageCount,
+      journalMode: 'delete',
+      schema: `${SCAN_SCHEMA}; ${INDEXED_EXTRA}`,
+      expect: scan.expect,
+      generatedMs: Date.now() - t0,
+    };
+    writeMeta(file, meta);
+    log(`  ${(meta.bytes / 1e6).toFixed(1)} MB, ${pageCount} pages, in ${(meta.generatedMs / 1000).toFixed(1)} s`);
+    return { ...meta, path: file };
+  } catch (e) {
+    if (db.open) db.close();
+    for (const s of ['', '-journal']) rmSync(tmp + s, { force: true });
+    throw e;
+  }
+}
+
+export const INDEXED_EXTRA = 'CREATE INDEX t_a ON t(a)';
 
 /** A fresh copy of a base database (and none of its side files) at `to`. */
 export function workingCopy(base, to) {
