@@ -7,8 +7,10 @@
 //             and it is checked as the warm-up's is (seconds; test/bench-smoke.test.ts); the
 //             live scenario's phases each make and check one copy under the writer
 //   --only    run just these scenarios (comma-separated): scan, open, copy, live (reads and
-//             copies), insert-bulk, insert-random, small-tx, copy-hook (writes: lib/write.mjs)
-//   --no-big  skip the ~1 GB leg of the copy scenario (never run in --quick)
+//             copies), insert-bulk, insert-random, small-tx, copy-hook (writes: lib/write.mjs),
+//             check, vacuum, export, import, backup (whole-file CLI work: lib/whole.mjs)
+//   --no-big  skip the ~1 GB leg of the copy scenario and the ~2.1 GB leg of the whole-file
+//             ones (never run in --quick)
 //   --out     write the JSON results here instead of bench/out/results.json
 //
 // It measures the BUILT library (dist/), against better-sqlite3, sql.js and cp, on datasets
@@ -23,11 +25,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { BENCH_DIR, OUT_DIR, REPO_DIR, ensureLiveDb, ensureRandomDb, ensureScanDb } from './lib/data.mjs';
+import { BENCH_DIR, OUT_DIR, REPO_DIR, ensureIndexedDb, ensureLiveDb, ensureRandomDb, ensureScanDb } from './lib/data.mjs';
 import { SCENARIOS } from './lib/scenarios.mjs';
 import { printReport } from './lib/report.mjs';
+import { WHOLE_SCENARIOS, runWhole, wholeVerdicts } from './lib/whole.mjs';
 
-const ORDER = ['scan', 'open', 'copy', 'live', 'insert-bulk', 'insert-random', 'small-tx', 'copy-hook'];
+const ORDER = ['scan', 'open', 'copy', 'live', 'insert-bulk', 'insert-random', 'small-tx', 'copy-hook', ...Object.keys(WHOLE_SCENARIOS)];
 
 function parseArgs(argv) {
   const o = { quick: false, verify: false, only: null, big: true, out: null };
@@ -71,10 +74,10 @@ if (!existsSync(path.join(REPO_DIR, 'dist', 'node.js'))) {
 }
 
 const sizes = args.verify
-  ? { scanRows: 2_000, smallRows: 100, bigRows: 0, liveRows: 2_000, matrixRows: 2_000, randomRows: 1_000, commits: 20 }
+  ? { scanRows: 2_000, smallRows: 100, bigRows: 0, liveRows: 2_000, matrixRows: 2_000, randomRows: 1_000, commits: 20, indexedRows: 2_000, indexedBigRows: 0, wholeRuns: 1 }
   : args.quick
-  ? { scanRows: 20_000, smallRows: 200, bigRows: 0, liveRows: 10_000, matrixRows: 10_000, randomRows: 5_000, commits: 100 }
-  : { scanRows: 1_000_000, smallRows: 1_000, bigRows: args.big ? 4_000_000 : 0, liveRows: 550_000, matrixRows: 240_000, randomRows: 200_000, commits: 2_000 };
+  ? { scanRows: 20_000, smallRows: 200, bigRows: 0, liveRows: 10_000, matrixRows: 10_000, randomRows: 5_000, commits: 100, indexedRows: 20_000, indexedBigRows: 100_000, wholeRuns: 1 }
+  : { scanRows: 1_000_000, smallRows: 1_000, bigRows: args.big ? 4_000_000 : 0, liveRows: 550_000, matrixRows: 240_000, randomRows: 200_000, commits: 2_000, indexedRows: 1_000_000, indexedBigRows: args.big ? 5_400_000 : 0, wholeRuns: 3 };
 
 // ---- datasets (only those the chosen scenarios need)
 mkdirSync(OUT_DIR, { recursive: true });
@@ -87,6 +90,11 @@ if (wanted.includes('live')) datasets.live = strip(ensureLiveDb(sizes.liveRows, 
 // The live matrix: 240,000 big rows (≈ 121 MB), a file the copier reads in a fraction of a commit gap.
 if (wanted.includes('live')) datasets.liveMatrix = strip(ensureLiveDb(sizes.matrixRows, log));
 if (wanted.includes('insert-random')) datasets.random = strip(ensureRandomDb(sizes.randomRows, log));
+// The whole-file scenarios: the scan table + an index on a, ≈ 390 MB and ≈ 2.1 GB in a full run.
+if (wanted.some((n) => n in WHOLE_SCENARIOS)) {
+  datasets.indexed = strip(ensureIndexedDb(sizes.indexedRows, log));
+  if (sizes.indexedBigRows) datasets.indexedBig = strip(ensureIndexedDb(sizes.indexedBigRows, log));
+}
 
 const short = args.quick || args.verify;
 const cfg = {
@@ -204,6 +212,15 @@ function ratioEntry(groupResult, of, to, goal) {
 async function runScenario(name) {
   const sc = SCENARIOS[name];
   const loadBefore = os.loadavg();
+  if (sc.whole) {
+    log(`\n[${name}] ${sc.title}`);
+    // One big-file run: at ≈ 2.1 GB a run takes tens of seconds, and it is there for memory.
+    const sets = [{ id: 'base', dataset: datasets.indexed, runs: sizes.wholeRuns }];
+    if (datasets.indexedBig) sets.push({ id: 'big', dataset: datasets.indexedBig, runs: 1 });
+    const r = await runWhole(name, sets, log);
+    for (const size of r.sizes) size.dataset = describeDataset(size.dataset);
+    return { ...r, loadavg: { before: loadBefore, after: os.loadavg() } };
+  }
   if (sc.custom) {
     log(`\n[${name}] ${sc.title}`);
     const r = await child('live');
@@ -300,7 +317,9 @@ function printVerified(r) {
       bad++;
       continue;
     }
-    const checks = sc.groups
+    const checks = sc.whole
+      ? wholeVerdicts(sc)
+      : sc.groups
       ? Object.entries(sc.groups).flatMap(([gid, g]) => Object.entries(g.competitors).map(([id, c]) => [`${gid}/${id}${c.checked === false ? ' (makes no result to check)' : ''}`, c.check]))
       : [
           ...Object.entries(sc.phases.idle.competitors).map(([id, c]) => [`idle/${id}`, c.error ?? 'ok']),

@@ -36,6 +36,14 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   'small-tx': { rollback: ['quire', 'bsqlite'], wal: ['quire', 'bsqlite'] },
   'copy-hook': { rollback: ['quire-idle', 'quire-writing'], wal: ['quire-idle', 'quire-writing'] },
 };
+/** The whole-file scenarios (bench/lib/whole.mjs): the quire CLI vs the sqlite3 CLI, and their works. */
+const WHOLE: Record<string, string[]> = {
+  check: ['check'],
+  vacuum: ['vacuum'],
+  export: ['jsonl', 'csv'],
+  import: ['csv'],
+  backup: ['backup'],
+};
 /** The only competitors with no result of their own. */
 const UNCHECKED = ['scan/table/sqljs-load', 'insert-bulk/bulk/source'];
 
@@ -47,7 +55,7 @@ describe('bench/run.mjs --verify', () => {
     expect(r.status, `bench exited ${r.status}\n${r.stdout}\n${r.stderr}`).toBe(0);
     const res = JSON.parse(readFileSync(out, 'utf8'));
     expect(res.meta.verify).toBe(true);
-    expect(Object.keys(res.scenarios).sort()).toEqual([...Object.keys(EXPECTED), 'live'].sort());
+    expect(Object.keys(res.scenarios).sort()).toEqual([...Object.keys(EXPECTED), ...Object.keys(WHOLE), 'live'].sort());
 
     const unchecked: string[] = [];
     for (const [name, groups] of Object.entries(EXPECTED)) {
@@ -64,6 +72,20 @@ describe('bench/run.mjs --verify', () => {
       }
     }
     expect(unchecked).toEqual(UNCHECKED);
+
+    // The whole-file scenarios: each work ran once a side on the one (tiny) dataset, and every
+    // result passed its check (exit status, line counts, SQLite's integrity_check, page counts).
+    for (const [name, works] of Object.entries(WHOLE)) {
+      const sc = res.scenarios[name];
+      expect(sc.error, `${name}: ${sc.error}`).toBeUndefined();
+      expect(sc.sizes.map((z: { id: string }) => z.id), name).toEqual(['base']);
+      const got = sc.sizes[0].works as { id: string; errors: string[]; quire: { samplesMs: number[] }; sqlite: { samplesMs: number[] } }[];
+      expect(got.map((w) => w.id), name).toEqual(works);
+      for (const w of got) {
+        expect(w.errors, `${name}/${w.id}`).toEqual([]);
+        expect([w.quire.samplesMs.length, w.sqlite.samplesMs.length], `${name}/${w.id}`).toEqual([1, 1]);
+      }
+    }
 
     // Statistics the write scenarios keep beside their results: small-tx committed each row
     // alone; copy-hook's copy under the writer was checked against the writer's counter.

@@ -5,6 +5,8 @@
 // competitor's setup and one run (the "baseline" line is such a process that did nothing);
 // quire/this = quire's median ÷ this competitor's median: below 1 quire is faster.
 
+import { printWhole } from './whole.mjs';
+
 const MB = 1e6;
 
 function fmtMs(ms) {
@@ -125,6 +127,11 @@ export function printReport(results, out) {
     }
     if (name === 'live') {
       printLive(s, out, countErr);
+      continue;
+    }
+    if (s.whole) {
+      for (const size of s.sizes) out(`-- ${size.id}: ${dsLine(size.dataset)}`);
+      printWhole(s, out, countErr, table);
       continue;
     }
     for (const g of Object.values(s.groups)) {

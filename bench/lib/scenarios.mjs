@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import { backupFile, openDatabase } from '../../dist/node.js';
 import { OUT_DIR } from './data.mjs';
 import { loadSqlJs } from './sqljs.mjs';
+import { WHOLE_SCENARIOS } from './whole.mjs';
 import { WRITE_SCENARIOS } from './write.mjs';
 
 export { loadSqlJs };
@@ -443,4 +444,6 @@ export const SCENARIOS = {
   },
   // insert-bulk, insert-random, small-tx, copy-hook
   ...WRITE_SCENARIOS,
+  // check, vacuum, export, import, backup: CLI processes, their own runner (lib/whole.mjs)
+  ...Object.fromEntries(Object.entries(WHOLE_SCENARIOS).map(([k, v]) => [k, { title: v.title, whole: true }])),
 };
