@@ -90,6 +90,24 @@ export interface TreeSpec {
   keyInfo?: KeyInfo;
   /** Index trees: how many leading columns form the unique key (default: all of them). */
   nKey?: number;
+  /** Called for each entry of the tree as the walk meets it (see {@link TreeVisitor}). */
+  visit?: TreeVisitor;
+}
+
+/**
+ * Sees the entries of one tree during the walk, so that a caller checking the rows (src/check.ts)
+ * needs no second read of the pages: each leaf cell of a table tree, each cell of an index
+ * tree, in descending key order (the walk's: right child first, cells from the last). Entries
+ * of a tree the walk finds damaged are seen too, and some may be missed: what a visitor
+ * gathered counts only when the tree's report says `clean`.
+ */
+export interface TreeVisitor {
+  /**
+   * One entry: its rowid (table trees; 0 in index trees) and its record in `buf[start, end)`,
+   * valid only during the call; `buf` is null when the payload could not be read. `rec` is the
+   * record as decoded for the key-order check (index trees with a keyInfo), else null.
+   */
+  entry(rowid: Rowid, buf: Uint8Array | null, start: number, end: number, rec: SqlValue[] | null): void;
 }
 
 export interface IntegrityOptions {
@@ -134,6 +152,7 @@ interface TreeState {
   cmp: KeyComparator | undefined;
   readonly nKey: number;
   entries: number;
+  readonly visit: TreeVisitor | undefined;
 }
 
 function compareRowid(a: Rowid, b: Rowid): number {
@@ -453,14 +472,19 @@ class Checker {
         chainOk = this.nErr === before;
       }
 
+      // The payload of an overflowing cell, read once for the key check and the visitor.
+      let payload: Uint8Array | null = null;
+      const visit = t.visit !== undefined && chainOk && (leaf || !intKey) && !this.done ? t.visit : undefined;
+      let rec: SqlValue[] | null = null;
       if (!intKey && keys && t.cmp !== undefined && chainOk && !this.done) {
-        let rec: SqlValue[] | null = [];
+        rec = [];
         try {
           if (overflow === 0) {
             decodeRecordInto(data, payloadOffset, payloadOffset + payloadSize, this.src.encoding, pgno, rec);
           } else {
             let b = readPayload(this.src, pgno, data, cell);
             if (!(b instanceof Uint8Array)) b = await b;
+            payload = b;
             decodeRecordInto(b, 0, b.length, this.src.encoding, pgno, rec);
           }
         } catch (e) {
@@ -472,6 +496,22 @@ class Checker {
           const key = rec.length > t.nKey ? rec.slice(0, t.nKey) : rec;
           if (maxKey !== null && t.cmp(key, maxKey as SqlValue[]) >= 0) this.report(cpfx, 'Key out of order');
           maxKey = key;
+        }
+      }
+      if (visit !== undefined) {
+        if (overflow === 0) {
+          visit.entry(rowid, data, payloadOffset, payloadOffset + payloadSize, rec);
+        } else {
+          if (payload === null) {
+            try {
+              let b = readPayload(this.src, pgno, data, cell);
+              if (!(b instanceof Uint8Array)) b = await b;
+              payload = b;
+            } catch (e) {
+              if (!isCorrupt(e)) throw e; // the visitor is told; the walk does not read payloads
+            }
+          }
+          visit.entry(rowid, payload, 0, payload === null ? 0 : payload.length, rec);
         }
       }
 
@@ -578,6 +618,7 @@ export async function checkIntegrity(
       cmp,
       nKey: spec.nKey ?? Infinity,
       entries: 0,
+      visit: spec.visit,
     };
     const before = c.nErr;
     const initial: Bound = state.intKey === true ? LARGEST_INT64 : null;

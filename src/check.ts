@@ -56,16 +56,20 @@ import { isQuireError } from '../pager/errors.js';
 import type { Snapshot } from '../pager/pager.js';
 import { IndexCursor, TableCursor } from '../btree/cursor.js';
 import { compareValues, keyComparator, type KeyComparator } from '../btree/compare.js';
-import { checkIntegrity, type TreeReport, type TreeSpec } from '../btree/integrity.js';
+import { checkIntegrity, type TreeReport, type TreeSpec, type TreeVisitor } from '../btree/integrity.js';
+import { MultisetHash, RawRecord } from '../btree/rawrecord.js';
+import { decodeText } from '../btree/record.js';
 import type { SqlValue } from '../btree/value.js';
 import { readVarint, type Varint } from '../btree/varint.js';
-import { keyInfoOf, nameKey, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
+import { fallbackValue, keyInfoOf, nameKey, type Catalog, type IndexInfo, type TableInfo } from './catalog.js';
 import type { Database } from './database.js';
 import { RowIterator } from './read.js';
 import { textToNumeric } from './schema/affinity.js';
 import { parseSchemaSql } from './schema/parse.js';
 import { automaticIndexes } from './schema/autoindex.js';
 import type { AutoIndex, SchemaObjectDef } from './schema/types.js';
+
+export { MultisetHash };
 
 export interface CheckOptions {
   /** Stop after this many problems (PRAGMA integrity_check(N)). Default 100. */
@@ -117,17 +121,6 @@ export async function checkSource(
 
   out.push(...schemaProblems(catalog));
 
-  // ---- phase 2: pages
-  const { specs, owners } = treesOf(catalog);
-  const page = await checkIntegrity(src, specs, { maxErrors: maxErrors - out.length });
-  out.push(...page.problems);
-  if (out.length >= maxErrors) return out.slice(0, maxErrors);
-
-  const treeOf = new Map<TableInfo | IndexInfo, TreeReport>();
-  owners.forEach((o, i) => {
-    if (o !== null && !treeOf.has(o)) treeOf.set(o, page.trees[i]);
-  });
-
   // The tables, once each, in sqlite_schema order.
   const tables: TableInfo[] = [];
   const seen = new Set<TableInfo>();
@@ -139,6 +132,34 @@ export async function checkSource(
       tables.push(t);
     }
   }
+
+  // ---- phase 2: pages (and, in 'auto' mode, phase 4's checks of sound tables on the way)
+  const { specs, owners } = treesOf(catalog);
+  const watches = new Map<TableInfo, TableWatch>();
+  if ((options.indexMode ?? 'auto') === 'auto') {
+    const visitors = new Map<TableInfo | IndexInfo, TreeVisitor>();
+    for (const t of tables) {
+      if (!t.def || t.error !== null) continue;
+      const w = new TableWatch(t, indexesOf(catalog, t), src);
+      watches.set(t, w);
+      visitors.set(t, w);
+      for (const x of w.indexes) visitors.set(x.c.ix, x);
+    }
+    owners.forEach((o, i) => {
+      const v = o === null ? undefined : visitors.get(o);
+      if (v === undefined) return;
+      specs[i] = { ...specs[i], visit: v };
+      visitors.delete(o!); // the first tree of an owner is its tree (as treeOf below)
+    });
+  }
+  const page = await checkIntegrity(src, specs, { maxErrors: maxErrors - out.length });
+  out.push(...page.problems);
+  if (out.length >= maxErrors) return out.slice(0, maxErrors);
+
+  const treeOf = new Map<TableInfo | IndexInfo, TreeReport>();
+  owners.forEach((o, i) => {
+    if (o !== null && !treeOf.has(o)) treeOf.set(o, page.trees[i]);
+  });
 
   // ---- phase 3: entry counts
   for (const t of tables) {
@@ -172,6 +193,7 @@ export async function checkSource(
     if (out.length >= maxErrors) break;
     const tt = treeOf.get(t);
     if (!tt || !tt.clean || !t.def || t.error !== null) continue;
+    if (watches.get(t)?.passed(treeOf) === true) continue;
     await checkRows(src, t, indexesOf(catalog, t), treeOf, out, maxErrors, options.indexMode ?? 'auto');
   }
   return out.slice(0, maxErrors);
@@ -488,27 +510,11 @@ async function checkRows(
     if (!rowCheckable(t, ix)) return;
     const it = treeOf.get(ix);
     if (!it || !it.clean) return;
-    const fields = ix.columns.map((c) => (c.column === -1 ? 0 : pos[c.column]));
-    const cmp = keyComparator(ix.keyInfo, src.encoding);
-    const exact: number[] = [];
-    const nullable: boolean[] = [];
-    for (let k = 0; k < ix.nKey; k++) {
-      const coll = ix.columns[k].collation.toUpperCase();
-      if (coll !== 'BINARY') exact.push(k);
-      const col = ix.columns[k].column;
-      nullable.push(col < 0 || !def.columns[col].notNull);
-    }
-    checked.push({ ix, order, cmp, fields, exact, nKey: ix.nKey, nullable });
+    checked.push(checkedIndex(t, ix, order, (col) => (col === -1 ? 0 : pos[col]), src));
   });
 
   // Columns whose values are type-checked.
-  const typed: number[] = [];
-  def.columns.forEach((c, i) => {
-    if (i === t.rowidAlias || pos[i] < 0) return;
-    const strictCheck = def.strict && c.standardType !== undefined && c.standardType !== 'ANY';
-    const affCheck = !def.strict && c.affinity !== 'BLOB';
-    if (c.notNull || strictCheck || affCheck) typed.push(i);
-  });
+  const typed = typedColumns(t).filter((i) => pos[i] >= 0);
 
   // STRICT INT/INTEGER columns: which rows store a REAL there (read from serial types).
   const realAt = def.strict ? await strictReals(src, t, maxErrors) : null;
@@ -517,6 +523,208 @@ async function checkRows(
   let findings = mode === 'auto' ? await scanRows(src, setup, 'hash', out) : null;
   if (findings === null) findings = (await scanRows(src, setup, mode === 'merge' ? 'merge' : 'seek', out))!;
   flush(findings, out, maxErrors);
+}
+
+/** Index `ix` of table `t` as the row checks need it; `field` maps a column (-1: rowid) to an entry field's source. */
+function checkedIndex(t: TableInfo, ix: IndexInfo, order: number, field: (column: number) => number, src: Snapshot): Checked {
+  const def = t.def!;
+  const fields = ix.columns.map((c) => field(c.column));
+  const cmp = keyComparator(ix.keyInfo, src.encoding);
+  const exact: number[] = [];
+  const nullable: boolean[] = [];
+  for (let k = 0; k < ix.nKey; k++) {
+    const coll = ix.columns[k].collation.toUpperCase();
+    if (coll !== 'BINARY') exact.push(k);
+    const col = ix.columns[k].column;
+    nullable.push(col < 0 || !def.columns[col].notNull);
+  }
+  return { ix, order, cmp, fields, exact, nKey: ix.nKey, nullable };
+}
+
+/** The columns of `t` whose values are type-checked (not the INTEGER PRIMARY KEY, stored ones only). */
+function typedColumns(t: TableInfo): number[] {
+  const def = t.def!;
+  const out: number[] = [];
+  def.columns.forEach((c, i) => {
+    if (i === t.rowidAlias || t.columns[i].slot < 0) return;
+    const strictCheck = def.strict && c.standardType !== undefined && c.standardType !== 'ANY';
+    const affCheck = !def.strict && c.affinity !== 'BLOB';
+    if (c.notNull || strictCheck || affCheck) out.push(i);
+  });
+  return out;
+}
+
+/** How a column's value is type-checked from its serial type (see TableWatch). */
+const Want = {
+  None: 0,
+  StrictInt: 1,
+  StrictReal: 2,
+  StrictText: 3,
+  StrictBlob: 4,
+  /** TEXT affinity: no number. */
+  NoNumber: 5,
+  /** Numeric affinity: no text that converts to a number. */
+  NoNumericText: 6,
+} as const;
+type Want = (typeof Want)[keyof typeof Want];
+
+/** A type-checked column as TableWatch checks it. */
+interface WatchedColumn {
+  /** Record slot. */
+  slot: number;
+  notNull: boolean;
+  want: Want;
+  /** The column's value in a row too short to hold it (its default) has a type problem. */
+  shortBad: boolean;
+}
+
+/**
+ * Phase 4 for a table, done while phase 2 walks its pages (so they are read once): every
+ * record parses, no stored value has a type problem (decided from serial types; a TEXT is
+ * decoded only in a numeric-affinity column), and each checkable index's expected entries
+ * (hashed from the record bytes, see btree/rawrecord.ts) hash as the entries its own walk
+ * finds ({@link IndexWatch}). It can only say that all is well ({@link passed}); anything
+ * else (a type problem, a difference, a record that does not parse) leaves the table to
+ * checkRows, which reads it again, as before, and names the rows.
+ */
+class TableWatch implements TreeVisitor {
+  ok = true;
+  readonly indexes: IndexWatch[] = [];
+  private readonly sums: MultisetHash[] = [];
+  /** Per index: record slot of each entry field (-1: the rowid), and its value in short rows. */
+  private readonly slots: number[][] = [];
+  private readonly fallbacks: SqlValue[][] = [];
+  private readonly typed: WatchedColumn[] = [];
+  private readonly rec = new RawRecord();
+  private readonly enc: Snapshot['encoding'];
+
+  constructor(t: TableInfo, indexes: readonly IndexInfo[], src: Snapshot) {
+    this.enc = src.encoding;
+    const def = t.def!;
+    const slotOf = (col: number): number => (col === -1 || col === t.rowidAlias ? -1 : t.columns[col].slot);
+    indexes.forEach((ix, order) => {
+      if (!rowCheckable(t, ix)) return;
+      const c = checkedIndex(t, ix, order, slotOf, src);
+      this.indexes.push(new IndexWatch(c, src));
+      this.sums.push(new MultisetHash(src.encoding));
+      this.slots.push(c.fields);
+      this.fallbacks.push(ix.columns.map((x) => (x.column < 0 ? null : fallbackValue(t.columns[x.column]))));
+    });
+    for (const i of typedColumns(t)) {
+      const c = def.columns[i];
+      let want: Want = Want.None;
+      if (def.strict) {
+        const ty = c.standardType;
+        want = ty === 'INT' || ty === 'INTEGER' ? Want.StrictInt : ty === 'REAL' ? Want.StrictReal : ty === 'TEXT' ? Want.StrictText : ty === 'BLOB' ? Want.StrictBlob : Want.None;
+      } else if (c.affinity === 'TEXT') {
+        want = Want.NoNumber;
+      } else if (c.affinity === 'NUMERIC' || c.affinity === 'INTEGER' || c.affinity === 'REAL') {
+        want = Want.NoNumericText;
+      }
+      const shortBad = typeProblem(t, i, fallbackValue(t.columns[i]), false) !== null;
+      this.typed.push({ slot: t.columns[i].slot, notNull: c.notNull, want, shortBad });
+    }
+  }
+
+  entry(rowid: number | bigint, buf: Uint8Array | null, start: number, end: number): void {
+    if (!this.ok) return;
+    const r = this.rec;
+    if (buf === null || !r.parse(buf, start, end) || !this.typesOk(r)) {
+      this.ok = false;
+      return;
+    }
+    for (let k = 0; k < this.sums.length; k++) {
+      const h = this.sums[k];
+      const slots = this.slots[k];
+      h.begin();
+      for (let f = 0; f < slots.length; f++) {
+        const s = slots[f];
+        if (s < 0) h.value(rowid);
+        else if (s < r.n) h.field(r, s);
+        else h.value(this.fallbacks[k][f]);
+      }
+      h.end(slots.length);
+    }
+  }
+
+  /** True when no value of record `r` has a type problem (see typeProblem). */
+  private typesOk(r: RawRecord): boolean {
+    for (const c of this.typed) {
+      if (c.slot >= r.n) {
+        if (c.shortBad) return false;
+        continue;
+      }
+      const ty = r.types[c.slot];
+      // 0 NULL, 1 INTEGER, 2 REAL, 3 TEXT, 4 BLOB
+      const cls = ty >= 12 ? (ty & 1 ? 3 : 4) : ty === 7 ? (r.isNull(c.slot) ? 0 : 2) : ty === 0 || ty === 10 || ty === 11 ? 0 : 1;
+      if (cls === 0) {
+        if (c.notNull) return false;
+        continue;
+      }
+      switch (c.want) {
+        case Want.StrictInt:
+          if (cls !== 1) return false;
+          break;
+        case Want.StrictReal:
+          if (cls > 2) return false;
+          break;
+        case Want.StrictText:
+          if (cls !== 3) return false;
+          break;
+        case Want.StrictBlob:
+          if (cls !== 4) return false;
+          break;
+        case Want.NoNumber:
+          if (cls <= 2) return false;
+          break;
+        case Want.NoNumericText:
+          if (cls === 3) {
+            const o = r.offs[c.slot];
+            if (textToNumeric(decodeText(r.buf, o, o + r.size(c.slot), this.enc)) !== undefined) return false;
+          }
+          break;
+        default:
+      }
+    }
+    return true;
+  }
+
+  /** True when the table needs no other row check: every value typed well, every clean index matching. */
+  passed(treeOf: Map<TableInfo | IndexInfo, TreeReport>): boolean {
+    if (!this.ok) return false;
+    return this.indexes.every((x, k) => {
+      const it = treeOf.get(x.c.ix);
+      return !it || !it.clean || (x.ok && x.sum.equals(this.sums[k]));
+    });
+  }
+}
+
+/** An index's entries hashed during its walk (from the record bytes), with UNIQUE neighbours compared. */
+class IndexWatch implements TreeVisitor {
+  ok = true;
+  readonly c: Checked;
+  readonly sum: MultisetHash;
+  private prev: SqlValue[] | null = null;
+  private readonly rec = new RawRecord();
+
+  constructor(c: Checked, src: Snapshot) {
+    this.c = c;
+    this.sum = new MultisetHash(src.encoding);
+  }
+
+  entry(_rowid: number | bigint, buf: Uint8Array | null, start: number, end: number, decoded: SqlValue[] | null): void {
+    if (!this.ok) return;
+    if (buf === null || !this.rec.parse(buf, start, end)) {
+      this.ok = false;
+      return;
+    }
+    this.sum.addRecord(this.rec);
+    if (this.c.ix.unique) {
+      // The walk goes in descending order: the previous entry is the next one in order.
+      if (decoded === null || (this.prev !== null && collides(this.c, decoded, this.prev))) this.ok = false;
+      this.prev = decoded;
+    }
+  }
 }
 
 /** What one scan of a table's rows needs (see checkRows). */
@@ -548,7 +756,7 @@ async function scanRows(src: Snapshot, s: RowSetup, mode: 'merge' | 'seek' | 'ha
   const expected: SqlValue[][][] = checked.map(() => []);
   const rowids: (number | bigint)[] | null = rowid ? [] : null;
   const cursors = mode === 'seek' ? checked.map((c) => new IndexCursor(src, c.ix.rootPage, c.ix.keyInfo)) : [];
-  const sums = checked.map(() => new MultisetHash());
+  const sums = checked.map(() => new MultisetHash(src.encoding));
 
   let n = 0;
   let it: RowIterator;
@@ -608,118 +816,11 @@ async function scanRows(src: Snapshot, s: RowSetup, mode: 'merge' | 'seek' | 'ha
 }
 
 /**
- * An order-independent hash of a multiset of entries (lists of values): the count and two
- * 32-bit sums of two independent 32-bit hashes of each entry. Values that compare equal under
- * BINARY hash equally (integers whether number or bigint, -0 as 0); others differ but for
- * collisions.
- */
-export class MultisetHash {
-  count = 0;
-  sumA = 0;
-  sumB = 0;
-  private a = 0;
-  private b = 0;
-
-  /** Adds the entry row[fields[0]], row[fields[1]], ... */
-  addFields(row: readonly SqlValue[], fields: readonly number[]): void {
-    this.a = 0x243f6a88;
-    this.b = 0x85a308d3;
-    for (let i = 0; i < fields.length; i++) this.value(row[fields[i]]);
-    this.end(fields.length);
-  }
-
-  /** Adds the entry `values`. */
-  add(values: readonly SqlValue[]): void {
-    this.a = 0x243f6a88;
-    this.b = 0x85a308d3;
-    for (let i = 0; i < values.length; i++) this.value(values[i]);
-    this.end(values.length);
-  }
-
-  equals(o: MultisetHash): boolean {
-    return this.count === o.count && this.sumA === o.sumA && this.sumB === o.sumB;
-  }
-
-  private end(n: number): void {
-    this.mix(n);
-    this.count++;
-    this.sumA = (this.sumA + fmix(this.a)) >>> 0;
-    this.sumB = (this.sumB + fmix(this.b ^ 0x5bd1e995)) >>> 0;
-  }
-
-  private mix(k: number): void {
-    this.a = Math.imul(((this.a ^ k) << 13) | ((this.a ^ k) >>> 19), 0x9e3779b1) + 0x7f4a7c15;
-    this.b = Math.imul(this.b + k, 0xcc9e2d51);
-    this.b = ((this.b << 15) | (this.b >>> 17)) ^ 0x1b873593;
-  }
-
-  private value(v: SqlValue): void {
-    if (v === null) {
-      this.mix(1);
-    } else if (typeof v === 'number') {
-      if (Number.isSafeInteger(v)) this.int(v);
-      else {
-        F64[0] = v;
-        this.mix(3);
-        this.mix(U32[0]);
-        this.mix(U32[1]);
-      }
-    } else if (typeof v === 'bigint') {
-      if (v >= -MAX_SAFE && v <= MAX_SAFE) this.int(Number(v));
-      else {
-        this.mix(4);
-        this.mix(Number(BigInt.asUintN(32, v)));
-        this.mix(Number(BigInt.asUintN(32, v >> 32n)));
-      }
-    } else if (typeof v === 'string') {
-      this.mix(5);
-      this.mix(v.length);
-      // Two UTF-16 units per step (the length above tells "ab" from "ab\0").
-      const n = v.length;
-      for (let i = 0; i < n; i += 2) this.word(v.charCodeAt(i) | ((i + 1 < n ? v.charCodeAt(i + 1) : 0) << 16));
-    } else {
-      this.mix(6);
-      this.mix(v.length);
-      // Four bytes per step; past the end v[i] is undefined, which | takes as 0.
-      for (let i = 0; i < v.length; i += 4) this.word(v[i] | (v[i + 1] << 8) | (v[i + 2] << 16) | (v[i + 3] << 24));
-    }
-  }
-
-  /** A cheaper mix for the words of a text or blob. */
-  private word(k: number): void {
-    const a = Math.imul(this.a ^ k, 0x9e3779b1);
-    this.a = (a << 13) | (a >>> 19);
-    const b = Math.imul(this.b + k, 0xcc9e2d51);
-    this.b = (b << 15) | (b >>> 17);
-  }
-
-  private int(v: number): void {
-    this.mix(2);
-    this.mix(v >>> 0);
-    this.mix(Math.floor(v / 0x100000000) | 0);
-  }
-}
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const F64 = new Float64Array(1);
-const U32 = new Uint32Array(F64.buffer);
-
-function fmix(h0: number): number {
-  let h = h0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
  * One in-order scan of index `c`: true when its entries hash as the rows' expected entries
  * (`rows` of them) and, for a UNIQUE index, no two neighbours collide.
  */
 async function indexMatches(c: Checked, expected: MultisetHash, rows: number, src: Snapshot): Promise<boolean> {
-  const got = new MultisetHash();
+  const got = new MultisetHash(src.encoding);
   const cur = new IndexCursor(src, c.ix.rootPage, c.ix.keyInfo);
   let prev: SqlValue[] | null = null;
   try {
