@@ -30,13 +30,113 @@ import type { Pgno, WritablePageSource } from '../pager/source.js';
 import { allocatePage, freePage, readPage, writeCtx, writePage, type WriteCtx } from './alloc.js';
 import { leafCellRowid, ptrmapChildren, readContent, tableInteriorCell } from './balance.js';
 import { indexBodyLength, rebuildPage } from './cellwrite.js';
-import type { KeyComparator } from './compare.js';
+import { compareText, keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
 import { forgetPage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
-import { decodeRecord } from './record.js';
-import type { SqlValue } from './value.js';
+import { decodeRecord, decodeText, serialTypeSize } from './record.js';
+import { readVarint, type Varint } from './varint.js';
 import { leafCell } from './write.js';
+import type { Encoding } from '../pager/header.js';
 
 type Rowid = number | bigint;
+
+/** Compares two records given as bytes, rec[start, end): <0, 0 (equal prefix), >0. */
+export type RecordComparator = (a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number) => number;
+
+const vslot: Varint = { value: 0 };
+/** Length of the varint read by the last {@link smallVarint}. */
+let varintLength = 0;
+
+/** The varint at buf[off] (bounded by end) as a number; its length in varintLength. */
+function smallVarint(buf: Uint8Array, off: number, end: number, pgno: Pgno): number {
+  const x = buf[off];
+  if (x < 0x80 && off < end) {
+    varintLength = 1;
+    return x;
+  }
+  const n = readVarint(buf, off, end, vslot);
+  if (n === 0 || typeof vslot.value !== 'number') throw corrupt(pgno, 'malformed index record (varint)');
+  varintLength = n;
+  return vslot.value;
+}
+
+/** Storage class of serial type t: 0 NULL, 1 number, 2 TEXT, 3 BLOB. */
+function classOfType(t: number): number {
+  if (t === 0 || t === 10 || t === 11) return 0;
+  if (t < 12) return 1;
+  return t & 1 ? 2 : 3;
+}
+
+const INT_WIDTH = [0, 1, 2, 3, 4, 6, 8];
+
+/** The integer of serial type t (1..6, 8, 9) at buf[p]; inexact (not a safe integer) past 2^53. */
+function intOfType(buf: Uint8Array, p: number, t: number): number {
+  if (t >= 8) return t - 8;
+  const w = INT_WIDTH[t];
+  let v = (buf[p] << 24) >> 24;
+  for (let k = 1; k < w; k++) v = v * 256 + buf[p + k];
+  return v;
+}
+
+function memcmpThenLength(a: Uint8Array, ap: number, al: number, b: Uint8Array, bp: number, bl: number): number {
+  const n = al < bl ? al : bl;
+  for (let k = 0; k < n; k++) {
+    const d = a[ap + k] - b[bp + k];
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+/**
+ * A {@link RecordComparator} in the order of `keyInfo` (keyComparator's: column by column,
+ * collations and DESC as declared, columns past keyInfo BINARY ascending), comparing the
+ * bytes where they decide, as SQLite does: NULLs, BLOBs and BINARY TEXT (memcmp, then
+ * length, in every encoding), integers below 2^53. REALs, huge integers and NOCASE/RTRIM
+ * TEXT are decoded. Throws UNSUPPORTED for an unknown collation up front; CORRUPT (naming
+ * `pgno`) for a malformed record.
+ */
+export function recordComparator(keyInfo: KeyInfo, encoding: Encoding, pgno: Pgno): RecordComparator {
+  const values: KeyComparator = keyComparator(keyInfo, encoding);
+  const nInfo = keyInfo.length;
+  const colls = keyInfo.map((k) => (k.collation ?? 'BINARY').toUpperCase());
+  const desc = keyInfo.map((k) => k.desc === true);
+  const decoded = (a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number =>
+    values(decodeRecord(a.subarray(as, ae), encoding, pgno), decodeRecord(b.subarray(bs, be), encoding, pgno));
+  return (a, as, ae, b, bs, be) => {
+    const hEndA = as + smallVarint(a, as, ae, pgno);
+    let pa = as + varintLength;
+    const hEndB = bs + smallVarint(b, bs, be, pgno);
+    let pb = bs + varintLength;
+    if (hEndA > ae || hEndB > be) throw corrupt(pgno, 'malformed index record (header size)');
+    let da = hEndA;
+    let db = hEndB;
+    for (let i = 0; pa < hEndA && pb < hEndB; i++) {
+      const ta = smallVarint(a, pa, hEndA, pgno);
+      pa += varintLength;
+      const tb = smallVarint(b, pb, hEndB, pgno);
+      pb += varintLength;
+      const la = serialTypeSize(ta);
+      const lb = serialTypeSize(tb);
+      if (da + la > ae || db + lb > be) throw corrupt(pgno, 'malformed index record (body)');
+      const ca = classOfType(ta);
+      let c = ca - classOfType(tb);
+      if (c === 0 && ca === 1) {
+        if (ta === 7 || tb === 7) return decoded(a, as, ae, b, bs, be);
+        const x = intOfType(a, da, ta);
+        const y = intOfType(b, db, tb);
+        if (!Number.isSafeInteger(x) || !Number.isSafeInteger(y)) return decoded(a, as, ae, b, bs, be);
+        c = x < y ? -1 : x > y ? 1 : 0;
+      } else if (c === 0 && ca === 2 && i < nInfo && colls[i] !== 'BINARY') {
+        c = compareText(decodeText(a, da, da + la, encoding), decodeText(b, db, db + lb, encoding), colls[i], encoding);
+      } else if (c === 0 && ca >= 2) {
+        c = memcmpThenLength(a, da, la, b, db, lb);
+      }
+      if (c !== 0) return i < nInfo && desc[i] ? -c : c;
+      da += la;
+      db += lb;
+    }
+    return 0;
+  };
+}
 
 /** Pages kept in memory per level (balance_nonroot takes at most 3 siblings). */
 const WINDOW = 3;
@@ -59,23 +159,26 @@ function sizeOf(cells: readonly Uint8Array[]): number {
 
 /** Appends entries in key order to an empty b-tree (see the module comment). */
 export class BulkLoad {
-  private ctx: WriteCtx;
+  private readonly ctx: WriteCtx;
   private readonly table: boolean;
   /** levels[0]: the leaves; the last level holds only the root. */
   private readonly levels: MPage[][];
   /** Pages freed by merges, reused first (as SQLite's freelist would be). */
   private readonly free: Pgno[] = [];
   private lastRowid: Rowid | null = null;
-  private lastKey: SqlValue[] | null = null;
+  /** The previous index entry's record: lastRec[lastStart, lastEnd) (null before the first). */
+  private lastRec: Uint8Array | null = null;
+  private lastStart = 0;
+  private lastEnd = 0;
 
   private readonly root: Pgno;
-  private readonly cmp: KeyComparator | undefined;
+  private readonly cmp: RecordComparator | undefined;
 
   /**
    * `root` must be the root of an empty b-tree of this kind (just created). Index b-trees
-   * need `cmp`, which checks that entries come in increasing order.
+   * need `cmp` ({@link recordComparator}), which checks that entries come in increasing order.
    */
-  constructor(txn: WritablePageSource, root: Pgno, kind: 'table' | 'index', cmp?: KeyComparator) {
+  constructor(txn: WritablePageSource, root: Pgno, kind: 'table' | 'index', cmp?: RecordComparator) {
     this.root = root;
     this.cmp = cmp;
     if (root === 1) throw misuse('page 1 cannot be bulk loaded');
@@ -94,7 +197,10 @@ export class BulkLoad {
     return this.pushCell(leafCell(this.ctx, rowid, record, this.lastLeaf(), true));
   }
 
-  /** appendRow for a row whose leaf cell is at hand (`cell`: exact bytes, payload all local; kept). */
+  /**
+   * appendRow for a row whose leaf cell is at hand (`cell`: exact bytes, payload all local;
+   * kept, not copied: its bytes must not change).
+   */
   appendRowCell(rowid: Rowid, cell: Uint8Array): Promise<void> | undefined {
     this.nextRowid(rowid);
     return this.push(cell);
@@ -102,13 +208,16 @@ export class BulkLoad {
 
   /** Index b-tree: appends an entry (a record); it must sort after every entry before it. */
   appendEntry(record: Uint8Array): Promise<void> | undefined {
-    this.nextKey(decodeRecord(record, this.ctx.encoding, this.root));
+    this.nextKey(record, 0, record.length);
     return this.pushCell(leafCell(this.ctx, null, record, this.lastLeaf(), true));
   }
 
-  /** appendEntry for an entry whose leaf cell is at hand (kept), with its decoded values. */
-  appendEntryCell(cell: Uint8Array, key: SqlValue[]): Promise<void> | undefined {
-    this.nextKey(key);
+  /**
+   * appendEntry for an entry whose leaf cell is at hand (`cell`: exact bytes, the payload-size
+   * varint then the whole record; kept, not copied: its bytes must not change).
+   */
+  appendEntryCell(cell: Uint8Array): Promise<void> | undefined {
+    this.nextKey(cell, cell[0] < 0x80 ? 1 : readVarint(cell, 0, cell.length, vslot), cell.length);
     return this.push(cell);
   }
 
@@ -119,30 +228,17 @@ export class BulkLoad {
     this.lastRowid = rowid;
   }
 
-  private nextKey(key: SqlValue[]): void {
-    if (this.lastKey !== null && this.cmp!(key, this.lastKey) <= 0) throw corrupt(this.root, 'index entries out of order');
-    this.lastKey = key;
+  private nextKey(rec: Uint8Array, start: number, end: number): void {
+    if (this.lastRec !== null && this.cmp!(rec, start, end, this.lastRec, this.lastStart, this.lastEnd) <= 0) {
+      throw corrupt(this.root, 'index entries out of order');
+    }
+    this.lastRec = rec;
+    this.lastStart = start;
+    this.lastEnd = end;
   }
 
   private pushCell(cell: Uint8Array | Promise<Uint8Array>): Promise<void> | undefined {
     return cell instanceof Promise ? cell.then((c) => this.push(c)) : this.push(cell);
-  }
-
-  /**
-   * Continues in another write transaction of the same database (the previous one committed:
-   * pages written so far are in the file; those in memory are written to the new one).
-   */
-  rebind(txn: WritablePageSource): void {
-    this.ctx = writeCtx(txn);
-  }
-
-  /**
-   * Before the transaction commits mid-build: writes the pages held in memory as they are now
-   * (they may be written again later), so that every page allocated so far is in the file.
-   */
-  async checkpoint(): Promise<void> {
-    for (let L = 0; L < this.levels.length; L++) for (const p of this.levels[L]) await this.write(L, p);
-    for (const pg of this.free) await writePage(this.ctx, pg);
   }
 
   /** Writes every page still in memory; the tree is complete after this. */

@@ -2,7 +2,8 @@
  * VACUUM: rebuilds a database compactly, as SQLite's VACUUM does — every b-tree rewritten in
  * key order into a fresh file (no free pages; pages packed as SQLite's VACUUM packs them, so
  * the page count is SQLite's: btree/bulk.ts), then swapped in atomically. Memory stays flat:
- * the builder keeps a few pages per tree level, the scratch pager spills past 4 MB.
+ * the builder keeps a few pages per tree level, the scratch image writes its pages out every
+ * 4 MiB (SCRATCH_HELD_BYTES), and the source is read page by page.
  *
  * The copy is b-tree level: table rows are copied as (rowid, record bytes) and index entries
  * as records, byte for byte, so it needs no SQL evaluation and works for every table (CHECK
@@ -13,21 +14,27 @@
  * page size, journal mode) are kept; the change counter and schema cookie move on.
  *
  * The new image is built in scratch storage beside the database (memory for a memory
- * database), then written over the original in one journaled transaction (Pager.replaceAll),
- * or published as a new file (`into`).
+ * database), without a pager (ScratchImage), then written over the original in one journaled
+ * transaction (Pager.replaceAll).
+ *
+ * Speed: the source b-trees are walked page by page (no cursor), cells whose payload is all
+ * local are kept as views of the source pages (no copy, no decode), index order is checked on
+ * the record bytes (btree/bulk.ts recordComparator), and the scratch pages are written in page
+ * order in runs.
  */
-import { ErrorCode, QuireError, misuse } from '../pager/errors.js';
-import { newHeader, type DbHeader } from '../pager/header.js';
+import { ErrorCode, QuireError, corrupt, misuse } from '../pager/errors.js';
+import { newHeader, type DbHeader, type Encoding } from '../pager/header.js';
 import { MemoryStorage } from '../pager/memory.js';
-import { Pager, type WriteTxn } from '../pager/pager.js';
+import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from '../pager/source.js';
 import { readExactly, type Storage } from '../pager/storage.js';
 import { applyDestinationHeader } from './backup/sink.js';
-import type { CellInfo } from '../btree/cell.js';
-import { IndexCursor, TableCursor } from '../btree/cursor.js';
-import type { BtPage } from '../btree/page.js';
+import { get32 } from '../pager/bytes.js';
+import { newCellInfo, parseCell, type CellInfo } from '../btree/cell.js';
+import { MAX_DEPTH } from '../btree/cursor.js';
+import { readPayload } from '../btree/overflow.js';
+import { cellOffset, parsePage, type BtPage } from '../btree/page.js';
 import { encodeRecord } from '../btree/record.js';
-import { BulkLoad } from '../btree/bulk.js';
-import { keyComparator } from '../btree/compare.js';
+import { BulkLoad, recordComparator } from '../btree/bulk.js';
 import { BtreeWriter, initializeDatabase } from '../btree/write.js';
 import { nameKey, readCatalog } from './catalog.js';
 import type { Database } from './database.js';
@@ -44,7 +51,7 @@ export interface VacuumOptions {
    * it was and the scratch file removed. Once the swap-in commit has started it completes.
    */
   signal?: AbortSignal;
-  /** @internal Bytes of new pages per scratch transaction (default SEGMENT_BYTES; tests). */
+  /** @internal Bytes of scratch pages held before they are written (default SCRATCH_HELD_BYTES; tests). */
   segmentBytes?: number;
 }
 
@@ -55,7 +62,7 @@ export async function vacuumDatabase(db: Database, options: VacuumOptions = {}):
   if (db.inTransaction) throw misuse('cannot VACUUM from within a transaction');
   const scratch: Storage = db.storage.scratch ? await db.storage.scratch() : new MemoryStorage({ label: 'vacuum' });
   try {
-    const built = await buildCompact(db, scratch, options.signal, options.segmentBytes ?? SEGMENT_BYTES);
+    const built = await buildCompact(db, scratch, options.signal, options.segmentBytes ?? SCRATCH_HELD_BYTES);
     if (!built) return { pagesBefore: 0, pagesAfter: 0 };
     checkAbort(options.signal);
     const { pageSize, pageCount, pagesBefore, walMode } = built;
@@ -90,94 +97,75 @@ async function buildCompact(
   db: Database,
   out: Storage,
   signal: AbortSignal | undefined,
-  segmentBytes: number,
+  heldBytes: number,
 ): Promise<{ pageSize: number; pageCount: number; pagesBefore: number; walMode: boolean } | null> {
   const snap = await db.pager.read();
   try {
     const h = snap.header;
     if (!h || snap.pageCount === 0) return null;
-    const target = await Pager.open(out, { readOnly: false, newPageSize: h.pageSize, synchronous: 'off', cacheBytes: 2 << 20, spillBytes: 4 << 20 });
-    try {
-      const seg = new ScratchTxn(target, await target.beginWrite(), segmentBytes);
-      const fresh: DbHeader = {
-        ...newHeader({
-          pageSize: h.pageSize,
-          reservedBytes: h.reservedBytes,
-          encoding: h.encoding,
-          autoVacuum: h.autoVacuumTop === 0 ? 'none' : h.incrementalVacuum ? 'incremental' : 'full',
-        }),
-        schemaFormat: h.schemaFormat || 4,
-        userVersion: h.userVersion,
-        applicationId: h.applicationId,
-        defaultCacheSize: h.defaultCacheSize,
-        rawEncoding: h.rawEncoding,
-      };
-      await initializeDatabase(seg.txn, fresh);
-      const check = abortCheck(signal);
-      const boolTypes = (h.schemaFormat || 4) >= 4;
-      const catalog = await readCatalog(snap, h.schemaCookie, h.schemaFormat || 4);
-      for (const r of catalog.rows) {
-        let root = r.rootPage;
-        if ((r.type === 'table' || r.type === 'index') && r.rootPage > 0) {
-          const isIndex = r.type === 'index' || (await isIndexTree(snap, r.rootPage));
-          root = await new BtreeWriter(seg.txn).createBtree(isIndex ? 'index' : 'table');
-          if (isIndex) {
-            // Entries go in in their own order, so the writer must compare them the same way.
-            const info = r.type === 'index' ? catalog.indexes.get(nameKey(r.name)) : catalog.tables.get(nameKey(r.name));
-            const why = !info ? 'not in the catalog' : info.error;
-            if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
-            const keyInfo = info.keyInfo;
-            const load = new BulkLoad(seg.txn, root, 'index', keyComparator(keyInfo, snap.encoding));
-            const cur = new CopyIndexCursor(snap, r.rootPage, keyInfo);
-            await copyEntries(
-              cur,
-              (c) => {
-                const cell = c.localCell();
-                const key = cell === null ? null : c.record();
-                if (key === null || key instanceof Promise) return then(c.payload(), (p) => load.appendEntry(p));
-                return load.appendEntryCell(cell!.slice(), key);
-              },
-              seg,
-              load,
-              check,
-            );
-            await load.finish();
-          } else {
-            const load = new BulkLoad(seg.txn, root, 'table');
-            const cur = new CopyTableCursor(snap, r.rootPage);
-            await copyEntries(
-              cur,
-              (c) => {
-                const cell = c.localCell();
-                const rowid = c.rowid;
-                if (cell === null) return then(c.payload(), (p) => load.appendRow(rowid, p));
-                return load.appendRowCell(rowid, cell.slice());
-              },
-              seg,
-              load,
-              check,
-            );
-            await load.finish();
-          }
+    const img = new ScratchImage(out, snap, h.pageSize, heldBytes);
+    const fresh: DbHeader = {
+      ...newHeader({
+        pageSize: h.pageSize,
+        reservedBytes: h.reservedBytes,
+        encoding: h.encoding,
+        autoVacuum: h.autoVacuumTop === 0 ? 'none' : h.incrementalVacuum ? 'incremental' : 'full',
+      }),
+      schemaFormat: h.schemaFormat || 4,
+      userVersion: h.userVersion,
+      applicationId: h.applicationId,
+      defaultCacheSize: h.defaultCacheSize,
+      rawEncoding: h.rawEncoding,
+    };
+    await initializeDatabase(img, fresh);
+    const check = abortCheck(signal);
+    // Between entries: write out the scratch pages held, and check for an abort.
+    const step = (): Promise<void> | undefined => (img.full ? img.flush().then(check) : check());
+    const boolTypes = (h.schemaFormat || 4) >= 4;
+    const catalog = await readCatalog(snap, h.schemaCookie, h.schemaFormat || 4);
+    for (const r of catalog.rows) {
+      let root = r.rootPage;
+      if ((r.type === 'table' || r.type === 'index') && r.rootPage > 0) {
+        const isIndex = r.type === 'index' || (await isIndexTree(snap, r.rootPage));
+        root = await new BtreeWriter(img).createBtree(isIndex ? 'index' : 'table');
+        if (isIndex) {
+          // Entries go in in their own order, so the writer must compare them the same way.
+          const info = r.type === 'index' ? catalog.indexes.get(nameKey(r.name)) : catalog.tables.get(nameKey(r.name));
+          const why = !info ? 'not in the catalog' : info.error;
+          if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
+          const load = new BulkLoad(img, root, 'index', recordComparator(info.keyInfo, snap.encoding, r.rootPage));
+          const copy: Visit = (p, c) => {
+            const cell = localCell(p, c);
+            return cell === null ? then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendEntry(v)) : load.appendEntryCell(cell);
+          };
+          await walkEntries(snap, r.rootPage, true, copy, step);
+          await load.finish();
+        } else {
+          const load = new BulkLoad(img, root, 'table');
+          const copy: Visit = (p, c) => {
+            const cell = localCell(p, c);
+            const rowid = c.rowid;
+            return cell === null ? then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendRow(rowid, v)) : load.appendRowCell(rowid, cell);
+          };
+          await walkEntries(snap, r.rootPage, false, copy, step);
+          await load.finish();
         }
-        const rec = encodeRecord([r.type, r.name, r.tblName, root, r.sql], snap.encoding, { boolTypes });
-        await new BtreeWriter(seg.txn).insert(1, r.rowid, rec);
       }
-      await new BtreeWriter(seg.txn).beforeCommit();
-      await seg.txn.commit();
-      return { pageSize: h.pageSize, pageCount: target.pageCount, pagesBefore: snap.pageCount, walMode: h.readVersion === 2 };
-    } finally {
-      await target.close();
+      const rec = encodeRecord([r.type, r.name, r.tblName, root, r.sql], snap.encoding, { boolTypes });
+      await new BtreeWriter(img).insert(1, r.rowid, rec);
     }
+    await new BtreeWriter(img).beforeCommit();
+    await img.finish();
+    return { pageSize: h.pageSize, pageCount: img.pageCount, pagesBefore: snap.pageCount, walMode: h.readVersion === 2 };
   } finally {
     snap.release();
   }
 }
 
 /**
- * The current entry's leaf cell as it would be written to a page of the same geometry (the
- * source's bytes: a table leaf cell, or an index cell without its left child), when its
- * payload is all on the page and the cell needs no padding; else null (copy the payload).
+ * The entry's leaf cell as it would be written to a page of the same geometry (the source's
+ * bytes: a table leaf cell, or an index cell without its left child), when its payload is all
+ * on the page and the cell needs no padding; else null (copy the payload).
  */
 function localCell(p: BtPage, c: CellInfo): Uint8Array | null {
   if (c.overflow !== 0) return null;
@@ -186,82 +174,182 @@ function localCell(p: BtPage, c: CellInfo): Uint8Array | null {
   return end - start < 4 ? null : p.data.subarray(start, end);
 }
 
-class CopyTableCursor extends TableCursor {
-  localCell(): Uint8Array | null {
-    this.enter();
-    return localCell(this.pages[this.depth], this.currentCell());
-  }
-}
-
-class CopyIndexCursor extends IndexCursor {
-  localCell(): Uint8Array | null {
-    this.enter();
-    return localCell(this.pages[this.depth], this.currentCell());
-  }
-}
-
 function then<T>(v: T | Promise<T>, f: (v: T) => Promise<void> | undefined): Promise<void> | undefined {
   return v instanceof Promise ? v.then(f) : f(v);
 }
 
-/** Bytes of new pages after which the scratch build commits and begins a new transaction. */
-const SEGMENT_BYTES = 64 << 20;
+/** Called on each entry with its page and parsed cell (valid only during the call). */
+type Visit = (p: BtPage, c: CellInfo) => Promise<void> | undefined;
 
 /**
- * The scratch build's write transaction. It is committed and begun again every
- * `bytes` of new pages, so that no transaction's bookkeeping (its dirty and spilled
- * pages) grows with the file; the scratch file is only read once the build is complete.
+ * Visits every entry of the b-tree rooted at `root` in key order (for an index b-tree the
+ * interior cells too, each between its left subtree and the next), page by page without a
+ * cursor; `step` runs after each entry. Pages are checked as the cursor checks them (type,
+ * cell pointers, depth at most MAX_DEPTH); a page already on the path is CORRUPT.
  */
-class ScratchTxn {
-  txn: WriteTxn;
-  private readonly target: Pager;
-  private mark: number;
-  private readonly bytes: number;
-
-  constructor(target: Pager, txn: WriteTxn, bytes: number) {
-    this.target = target;
-    this.txn = txn;
-    this.mark = txn.pageCount;
-    this.bytes = bytes;
-  }
-
-  /** Between entries: spills, or starts the next segment (rebinding `load` to it). */
-  step(load: BulkLoad): Promise<void> | undefined {
-    if ((this.txn.pageCount - this.mark) * this.txn.pageSize < this.bytes) return this.txn.maybeSpill() ?? undefined;
-    return this.next(load);
-  }
-
-  private async next(load: BulkLoad): Promise<void> {
-    await load.checkpoint();
-    await this.txn.commit();
-    this.txn = await this.target.beginWrite();
-    this.mark = this.txn.pageCount;
-    load.rebind(this.txn);
+async function walkEntries(src: PageSource, root: Pgno, index: boolean, visit: Visit, step: () => Promise<void> | undefined): Promise<void> {
+  const U = src.usableSize;
+  const c = newCellInfo();
+  const path: BtPage[] = [];
+  const at: number[] = [];
+  let next: Pgno = root;
+  for (;;) {
+    if (next !== 0) {
+      if (path.length >= MAX_DEPTH) throw corrupt(next, `b-tree deeper than ${MAX_DEPTH} levels`);
+      for (const q of path) if (q.pgno === next) throw corrupt(next, 'page is its own ancestor (a cycle in the b-tree)');
+      let data = src.page(next);
+      if (!(data instanceof Uint8Array)) data = await data;
+      const p = parsePage(data, next, U);
+      if (p.intKey === index) throw corrupt(next, index ? 'table page in an index b-tree' : 'index page in a table b-tree');
+      if (!p.leaf) {
+        path.push(p);
+        at.push(0);
+        next = p.nCell > 0 ? get32(data, cellOffset(p, 0)) : p.rightChild;
+        continue;
+      }
+      for (let i = 0; i < p.nCell; i++) {
+        const done = visit(p, parseCell(p, i, c));
+        if (done) await done;
+        const s = step();
+        if (s) await s;
+      }
+      next = 0;
+    }
+    const d = path.length - 1;
+    if (d < 0) return;
+    const p = path[d];
+    const i = at[d];
+    if (i >= p.nCell) {
+      path.pop();
+      at.pop();
+      continue;
+    }
+    if (index) {
+      const done = visit(p, parseCell(p, i, c));
+      if (done) await done;
+      const s = step();
+      if (s) await s;
+    }
+    at[d] = i + 1;
+    next = i + 1 < p.nCell ? get32(p.data, cellOffset(p, i + 1)) : p.rightChild;
   }
 }
 
+/** Bytes of scratch pages held in memory before they are written out (SCRATCH_HELD_BYTES). */
+const SCRATCH_HELD_BYTES = 4 << 20;
+
+/** Bytes per write of consecutive scratch pages. */
+const SCRATCH_RUN_BYTES = 1 << 20;
+
 /**
- * Walks `cur` from its first entry, calling `copy` on each, stepping the scratch transaction and
- * checking for an abort between entries; awaits only what returns a promise.
+ * The new image, built in the scratch storage without a pager: no journal, no transaction,
+ * no cache (the scratch file is thrown away whatever goes wrong, and the b-tree builder
+ * writes each page about once). Pages touched since the last flush are held in memory, at
+ * most about `heldBytes` of them between entries: {@link flush} writes them in page order,
+ * consecutive pages in one write, and keeps their buffers for the next pages. A page not
+ * held is read back from the file (zeros past what was written).
  */
-async function copyEntries<C extends TableCursor | IndexCursor>(
-  cur: C,
-  copy: (cur: C) => Promise<void> | undefined,
-  seg: ScratchTxn,
-  load: BulkLoad,
-  check: () => Promise<void> | undefined,
-): Promise<void> {
-  let ok = cur.first();
-  if (ok instanceof Promise) ok = await ok;
-  while (ok) {
-    const done = copy(cur);
-    if (done) await done;
-    const step = seg.step(load);
-    if (step) await step;
-    const turn = check();
-    if (turn) await turn;
-    ok = cur.next();
-    if (ok instanceof Promise) ok = await ok;
+class ScratchImage implements WritablePageSource {
+  readonly pageSize: number;
+  readonly usableSize: number;
+  readonly encoding: Encoding;
+  readonly autoVacuum: boolean;
+  readonly lockBytePage: Pgno;
+  pageCount = 0;
+  private readonly out: Storage;
+  private readonly held = new Map<Pgno, Uint8Array>();
+  private readonly spare: Uint8Array[] = [];
+  private readonly limit: number;
+  /** Pages the file holds (its size in pages, holes included). */
+  private filePages = 0;
+  private runBuf: Uint8Array | null = null;
+
+  constructor(out: Storage, like: PageSource, pageSize: number, heldBytes: number) {
+    this.out = out;
+    this.pageSize = pageSize;
+    this.usableSize = like.usableSize;
+    this.encoding = like.encoding;
+    this.autoVacuum = like.autoVacuum;
+    this.lockBytePage = lockBytePageFor(pageSize);
+    this.limit = Math.max(16, Math.floor(heldBytes / pageSize));
+  }
+
+  /** True when the pages held should be written out (at the next point between entries). */
+  get full(): boolean {
+    return this.held.size >= this.limit;
+  }
+
+  page(pgno: Pgno): Uint8Array | Promise<Uint8Array> {
+    return this.writable(pgno);
+  }
+
+  writable(pgno: Pgno): Uint8Array | Promise<Uint8Array> {
+    const img = this.held.get(pgno);
+    if (img !== undefined) return img;
+    if (!(pgno >= 1 && pgno <= this.pageCount)) throw corrupt(pgno, `page number out of range (the scratch image has ${this.pageCount} pages)`);
+    if (pgno > this.filePages) {
+      const buf = this.spare.pop()?.fill(0) ?? new Uint8Array(this.pageSize);
+      this.held.set(pgno, buf);
+      return buf;
+    }
+    return this.load(pgno);
+  }
+
+  private async load(pgno: Pgno): Promise<Uint8Array> {
+    const bytes = await this.out.read('db', (pgno - 1) * this.pageSize, this.pageSize);
+    const again = this.held.get(pgno);
+    if (again !== undefined) return again;
+    const buf = this.spare.pop()?.fill(0) ?? new Uint8Array(this.pageSize);
+    buf.set(bytes.subarray(0, this.pageSize));
+    this.held.set(pgno, buf);
+    return buf;
+  }
+
+  setPageCount(n: number): void {
+    if (n < this.pageCount) {
+      for (const [p, buf] of this.held) {
+        if (p <= n) continue;
+        this.held.delete(p);
+        this.spare.push(buf);
+      }
+      if (this.filePages > n) this.filePages = n;
+    }
+    this.pageCount = n;
+  }
+
+  /** Writes every page held, in page order (call only where no b-tree operation holds a page). */
+  async flush(): Promise<void> {
+    const ps = this.pageSize;
+    const pgnos = [...this.held.keys()].sort((x, y) => x - y);
+    const maxRun = Math.max(1, Math.floor(SCRATCH_RUN_BYTES / ps));
+    for (let i = 0; i < pgnos.length; ) {
+      let j = i + 1;
+      while (j < pgnos.length && j - i < maxRun && pgnos[j] === pgnos[j - 1] + 1) j++;
+      let bytes: Uint8Array;
+      if (j - i === 1) bytes = this.held.get(pgnos[i])!;
+      else {
+        this.runBuf ??= new Uint8Array(maxRun * ps);
+        for (let k = i; k < j; k++) this.runBuf.set(this.held.get(pgnos[k])!, (k - i) * ps);
+        bytes = this.runBuf.subarray(0, (j - i) * ps);
+      }
+      await this.out.write('db', (pgnos[i] - 1) * ps, bytes);
+      if (pgnos[j - 1] > this.filePages) this.filePages = pgnos[j - 1];
+      i = j;
+    }
+    for (const buf of this.held.values()) this.spare.push(buf);
+    this.held.clear();
+  }
+
+  /** Writes everything; the file then holds exactly pageCount pages. */
+  async finish(): Promise<void> {
+    if (this.pageCount > this.filePages) {
+      const last = this.writable(this.pageCount);
+      if (last instanceof Promise) await last;
+    }
+    await this.flush();
+    if ((await this.out.size('db')) > this.pageCount * this.pageSize) await this.out.truncate('db', this.pageCount * this.pageSize);
+    this.spare.length = 0;
+    this.runBuf = null;
   }
 }
 
