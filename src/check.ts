@@ -80,6 +80,11 @@ export interface CheckOptions {
    * scan of each index; seek when they differ). Default 'auto'.
    */
   indexMode?: 'auto' | 'merge' | 'seek';
+  /**
+   * @internal Filled in when given: the tables whose rows were read again after the page walk
+   * (in 'auto' mode, those the walk could not vouch for: see TableWatch). For tests.
+   */
+  stats?: { rechecked: string[] };
 }
 
 /** Returns the problems found; an empty list means the database is sound. */
@@ -194,6 +199,7 @@ export async function checkSource(
     const tt = treeOf.get(t);
     if (!tt || !tt.clean || !t.def || t.error !== null) continue;
     if (watches.get(t)?.passed(treeOf) === true) continue;
+    options.stats?.rechecked.push(t.name);
     await checkRows(src, t, indexesOf(catalog, t), treeOf, out, maxErrors, options.indexMode ?? 'auto');
   }
   return out.slice(0, maxErrors);

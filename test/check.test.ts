@@ -487,6 +487,96 @@ describe('differences from SQLite that the fuzz test found (fixed; each checked 
   });
 });
 
+describe('the row check done during the page walk (hashes from record bytes)', () => {
+  /** quire's problems, and the tables it had to read again after the walk. */
+  const checkWithStats = async (path: string): Promise<{ problems: string[]; rechecked: string[] }> => {
+    const stats = { rechecked: [] as string[] };
+    const problems = await quireProblems(path, { stats });
+    return { problems, rechecked: stats.rechecked };
+  };
+
+  // Values whose record images are easy to hash differently although SQLite takes them as
+  // equal: integral REALs (stored as integers), -0.0, integers past 2^53, text outside ASCII
+  // (one to four UTF-8 bytes, surrogate pairs in UTF-16), blobs, NULLs in a UNIQUE index,
+  // numeric text in a NUMERIC column, and short rows whose indexed columns take defaults.
+  const fill = (db: Database.Database): void => {
+    db.exec(`CREATE TABLE t(id INTEGER PRIMARY KEY, r REAL, n NUMERIC, x TEXT, b BLOB, u);
+      CREATE INDEX t_r ON t(r); CREATE INDEX t_n ON t(n, r); CREATE INDEX t_x ON t(x);
+      CREATE INDEX t_xn ON t(x COLLATE NOCASE DESC, id); CREATE INDEX t_b ON t(b);
+      CREATE UNIQUE INDEX t_u ON t(u); CREATE INDEX t_id ON t(id, r);
+      CREATE TABLE w(k TEXT PRIMARY KEY, v REAL, z) WITHOUT ROWID; CREATE INDEX w_v ON w(v, z);`);
+    const reals = [3, -0, 0.5, 2 ** 53 + 2, -(2 ** 62), 1e300, -1.25, 7];
+    const numerics = ['12', '1.5e3', 'abc', 2 ** 62, -7, '0x10', ' 4 ', 9007199254740993n];
+    const texts = ['plain', 'é', 'Ωmega', '😀 smile', '', 'ÉCOLE', 'école', 'a\u0000b'];
+    const ins = db.prepare('INSERT INTO t(r, n, x, b, u) VALUES (?, ?, ?, ?, ?)');
+    const insW = db.prepare('INSERT INTO w VALUES (?, ?, ?)');
+    db.exec('BEGIN');
+    for (let i = 0; i < 400; i++) {
+      const u = i % 3 === 0 ? null : i;
+      ins.run(reals[i % 8], numerics[i % 8], `${texts[i % 8]}${i % 5}`, Buffer.from([i & 255, 0, 200, i % 7]), u);
+      insW.run(`${texts[i % 8]}-${i}`, reals[(i + 3) % 8], i % 4 === 0 ? null : texts[i % 8]);
+    }
+    db.exec(`ALTER TABLE t ADD COLUMN d TEXT DEFAULT 'défaut😀'; ALTER TABLE t ADD COLUMN e REAL DEFAULT 2;
+      CREATE INDEX t_de ON t(d, e);`);
+    const ins2 = db.prepare('INSERT INTO t(r, x, d, e) VALUES (?, ?, ?, ?)');
+    for (let i = 0; i < 50; i++) ins2.run(i / 2, `z${i}`, `dé${i % 3}`, i % 2 ? 2 : 2.5);
+    db.exec('COMMIT');
+  };
+
+  for (const encoding of ['UTF-8', 'UTF-16le', 'UTF-16be'] as const) {
+    it(`SQLite-made ${encoding} file: ok, with no table read twice`, async () => {
+      const { path } = buildDb({ pageSize: 1024, encoding }, fill);
+      expect(sqliteProblems(path)).toEqual([]);
+      expect(await checkWithStats(path)).toEqual({ problems: [], rechecked: [] });
+    });
+  }
+
+  it('a REAL stored as 3.0 in the table and as the integer 3 in its index: equal, as SQLite says', async () => {
+    const { image } = buildDb({ pageSize: 1024 }, (db) => {
+      db.exec('CREATE TABLE t(a REAL, b); CREATE INDEX ta ON t(a); INSERT INTO t VALUES (3.5, 1);');
+    });
+    const img = image.slice();
+    const at = (pattern: number[], from = 0): number => Buffer.from(img).indexOf(Buffer.from(pattern), from);
+    const half = [0x40, 0x0c, 0, 0, 0, 0, 0, 0]; // 3.5
+    // The index record: header (3, serial 7, serial 9: rowid 1), then the REAL.
+    const inIndex = at([3, 7, 9, ...half]);
+    expect(inIndex).toBeGreaterThan(0);
+    img.set([3, 6, 9, 0, 0, 0, 0, 0, 0, 0, 3], inIndex); // serial 6: the 64-bit integer 3
+    const inTable = at(half);
+    expect(inTable).toBeGreaterThan(0);
+    img.set([0x40, 0x08], inTable); // 3.0
+    const path = writeTemp(img);
+    expect(sqliteProblems(path)).toEqual([]);
+    expect(await checkWithStats(path)).toEqual({ problems: [], rechecked: [] });
+  });
+
+  for (const encoding of ['UTF-8', 'UTF-16le'] as const) {
+    it(`a changed character in a ${encoding} table row is still missing from its index`, async () => {
+      const { image } = buildDb({ pageSize: 1024, encoding }, (db) => {
+        db.exec('CREATE TABLE t(x TEXT, y); CREATE INDEX tx ON t(x);');
+        const ins = db.prepare('INSERT INTO t VALUES (?, ?)');
+        db.transaction(() => {
+          for (let i = 0; i < 60; i++) ins.run(`Ωmega-${String(i).padStart(3, '0')}`, i);
+        })();
+      });
+      const img = image.slice();
+      const db = openReadonly(writeTemp(img));
+      const root = rootOf(db, 't');
+      db.close();
+      const leaf = pathToLeaf(img, root).pop()!;
+      const p = pageOf(img, leaf);
+      const needle = Buffer.from('-002', encoding === 'UTF-8' ? 'utf8' : 'utf16le');
+      const pos = Buffer.from(p).indexOf(needle);
+      expect(pos).toBeGreaterThan(0);
+      p[pos + needle.length - (encoding === 'UTF-8' ? 1 : 2)] = '9'.charCodeAt(0); // "-002" -> "-009"
+      const path = writeTemp(img);
+      const theirs = sqliteProblems(path);
+      expect(theirs).toEqual(['row 3 missing from index tx', 'wrong # of entries in index tx'].slice(0, 1));
+      expect(await checkWithStats(path)).toEqual({ problems: theirs, rechecked: ['t'] });
+    });
+  }
+});
+
 describe('MultisetHash (the constant-memory index check)', () => {
   const hashOf = (entries: SqlValue[][]): MultisetHash => {
     const h = new MultisetHash();
