@@ -657,14 +657,49 @@ export interface ScanOptions {
 }
 
 /**
+ * Called by {@link scanRecords} for each row, synchronously: the record is `buf[start, end)`
+ * (valid only during the call unless the scan owns its copies); `pgno` is the leaf, for
+ * CORRUPT messages.
+ */
+export type RecordVisitor = (rowid: Rowid, buf: Uint8Array, start: number, end: number, pgno: Pgno) => void;
+
+/**
  * Scans a rowid table in rowid order, yielding one batch per leaf page: an array of rows,
  * each `[rowid, ...columns]`. The per-row loop is synchronous; the iterator awaits only for
  * pages the source does not have cached and for overflow payloads on uncached pages.
  * Structural checks are those of {@link TableCursor}.
  */
 export async function* scanTable(src: PageSource, root: Pgno, options: ScanOptions = {}): AsyncGenerator<SqlValue[][]> {
-  const U = src.usableSize;
   const enc = src.encoding;
+  let batch: SqlValue[][] = [];
+  // BLOBs are views into the leaf's private copy (or into the payload buffer of an
+  // overflowing row): one allocation per page instead of one per BLOB.
+  const visit: RecordVisitor = (rowid, buf, start, end, pgno) => {
+    const row: SqlValue[] = [rowid];
+    decodeRecordInto(buf, start, end, enc, pgno, row, Infinity, true);
+    batch.push(row);
+  };
+  for await (const _ of scanRecords(src, root, visit, { ...options, ownLeaf: true })) {
+    if (batch.length === 0) continue;
+    yield batch;
+    batch = [];
+  }
+}
+
+/**
+ * The walk under {@link scanTable}: calls `visit` with each row's record, in rowid order,
+ * and yields (the number of rows visited) after each leaf and after each row whose payload
+ * overflowed, so a consumer can flush between them. With `ownLeaf`, each leaf is copied
+ * first and its records stay valid after the call; otherwise they point into the page
+ * image and are valid only during the call. Overflowing payloads are always fresh buffers.
+ */
+export async function* scanRecords(
+  src: PageSource,
+  root: Pgno,
+  visit: RecordVisitor,
+  options: ScanOptions & { ownLeaf?: boolean } = {},
+): AsyncGenerator<number> {
+  const U = src.usableSize;
   const pageCount = src.pageCount;
   let remaining = options.limit ?? Infinity;
   const stack: BtPage[] = [];
@@ -699,13 +734,11 @@ export async function* scanTable(src: PageSource, root: Pgno, options: ScanOptio
       pgno = childAt(p, 0);
       continue;
     }
-    // A leaf: decode every row synchronously (awaiting only overflow pages not cached). The
-    // leaf is copied once and BLOBs are views into that private copy (or into the payload
-    // buffer of an overflowing row): one allocation per page instead of one per BLOB.
-    const data = p.data.slice();
+    // A leaf: visit every row synchronously (awaiting only overflow pages not cached).
+    const data = options.ownLeaf ? p.data.slice() : p.data;
     const n = p.nCell;
     const maxLocal = p.maxLocal;
-    const batch: SqlValue[][] = [];
+    let visited = 0;
     for (let i = 0; i < n && remaining > 0; i++, remaining--) {
       let q = cellOffset(p, i);
       let size = data[q];
@@ -724,19 +757,20 @@ export async function* scanTable(src: PageSource, root: Pgno, options: ScanOptio
         rowid = vslot.value;
         q += k;
       }
-      const row: SqlValue[] = [rowid];
+      visited++;
       if (size <= maxLocal) {
         if (q + size > U) throw corrupt(pgno, `cell ${i} payload runs past the usable size`);
-        decodeRecordInto(data, q, q + size, enc, pgno, row, Infinity, true);
+        visit(rowid, data, q, q + size, pgno);
       } else {
         parseCell(p, i, cell);
         let b = readPayload(src, pgno, data, cell);
         if (b instanceof Promise) b = await b;
-        decodeRecordInto(b, 0, b.length, enc, pgno, row, Infinity, b !== data);
+        visit(rowid, b, 0, b.length, pgno);
+        yield visited;
+        visited = 0;
       }
-      batch.push(row);
     }
-    if (batch.length > 0) yield batch;
+    if (visited > 0) yield visited;
     if (remaining <= 0) return;
     // Climb to the next unvisited child.
     for (;;) {

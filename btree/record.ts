@@ -165,7 +165,8 @@ const f64 = new Float64Array(1);
 const f64b = new Uint8Array(f64.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function getDouble(b: Uint8Array, o: number): number {
+/** The IEEE 754 double (serial type 7) at `b[o]`. */
+export function getDouble(b: Uint8Array, o: number): number {
   if (littleEndian) {
     f64b[0] = b[o + 7];
     f64b[1] = b[o + 6];
@@ -188,6 +189,33 @@ const SIZES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0, 0, 0];
 /** Body bytes of serial type `t` (0 for the reserved types 10 and 11, which read as NULL). */
 export function serialTypeSize(t: number): number {
   return t < 12 ? SIZES[t] : Math.floor((t - 12) / 2);
+}
+
+/**
+ * The INTEGER of serial type `t` (1..6: big-endian two's complement, 1 to 8 bytes) at
+ * `buf[o]`: a number when safe, else a bigint. The caller checks the bounds.
+ */
+export function serialInt(buf: Uint8Array, o: number, t: number): number | bigint {
+  switch (t) {
+    case 1:
+      return (buf[o] << 24) >> 24;
+    case 2:
+      return ((buf[o] << 24) >> 16) | buf[o + 1];
+    case 3:
+      return ((buf[o] << 24) >> 8) | (buf[o + 1] << 8) | buf[o + 2];
+    case 4:
+      return (buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3];
+    case 5: {
+      const hi = ((buf[o] << 24) >> 16) | buf[o + 1];
+      return hi * 4294967296 + ((buf[o + 2] << 24) >>> 0) + ((buf[o + 3] << 16) | (buf[o + 4] << 8) | buf[o + 5]);
+    }
+    default: {
+      const hi = (buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3];
+      const lo = ((buf[o + 4] << 24) >>> 0) + ((buf[o + 5] << 16) | (buf[o + 6] << 8) | buf[o + 7]);
+      const v = hi * 4294967296 + lo;
+      return Number.isSafeInteger(v) ? v : (BigInt(hi) << 32n) | BigInt(lo);
+    }
+  }
 }
 
 // ---- decoding --------------------------------------------------------------------------------
@@ -247,40 +275,15 @@ export function decodeRecordInto(
         value = null;
         break;
       case 1:
-        if (bp + 1 > end) throw badRecord(pgno, 'integer past the payload end');
-        value = (buf[bp] << 24) >> 24;
-        bp += 1;
-        break;
       case 2:
-        if (bp + 2 > end) throw badRecord(pgno, 'integer past the payload end');
-        value = ((buf[bp] << 24) >> 16) | buf[bp + 1];
-        bp += 2;
-        break;
       case 3:
-        if (bp + 3 > end) throw badRecord(pgno, 'integer past the payload end');
-        value = ((buf[bp] << 24) >> 8) | (buf[bp + 1] << 8) | buf[bp + 2];
-        bp += 3;
-        break;
       case 4:
-        if (bp + 4 > end) throw badRecord(pgno, 'integer past the payload end');
-        value = (buf[bp] << 24) | (buf[bp + 1] << 16) | (buf[bp + 2] << 8) | buf[bp + 3];
-        bp += 4;
-        break;
-      case 5: {
-        if (bp + 6 > end) throw badRecord(pgno, 'integer past the payload end');
-        const hi = ((buf[bp] << 24) >> 16) | buf[bp + 1];
-        const lo = ((buf[bp + 2] << 24) >>> 0) + ((buf[bp + 3] << 16) | (buf[bp + 4] << 8) | buf[bp + 5]);
-        value = hi * 4294967296 + lo;
-        bp += 6;
-        break;
-      }
+      case 5:
       case 6: {
-        if (bp + 8 > end) throw badRecord(pgno, 'integer past the payload end');
-        const hi = (buf[bp] << 24) | (buf[bp + 1] << 16) | (buf[bp + 2] << 8) | buf[bp + 3];
-        const lo = ((buf[bp + 4] << 24) >>> 0) + ((buf[bp + 5] << 16) | (buf[bp + 6] << 8) | buf[bp + 7]);
-        const v = hi * 4294967296 + lo;
-        value = Number.isSafeInteger(v) ? v : (BigInt(hi) << 32n) | BigInt(lo);
-        bp += 8;
+        const len = SIZES[t];
+        if (bp + len > end) throw badRecord(pgno, 'integer past the payload end');
+        value = serialInt(buf, bp, t);
+        bp += len;
         break;
       }
       case 7: {

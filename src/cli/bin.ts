@@ -40,7 +40,7 @@ function processIO(signal: AbortSignal): { io: CliIO; failure: () => Error | nul
     for (const w of waiters) w(failed);
     waiters.clear();
   });
-  const stdout = (s: string): void | Promise<void> => {
+  const stdout = (s: string | Uint8Array): void | Promise<void> => {
     if (failed) throw failed;
     if (out.write(s)) return;
     const wait = new Promise<void>((resolve, reject) => {
@@ -61,6 +61,7 @@ function processIO(signal: AbortSignal): { io: CliIO; failure: () => Error | nul
   };
   const io: CliIO = {
     stdout,
+    stdoutBytes: stdout,
     stderr: (s) => void process.stderr.write(s),
     isTTY: Boolean(process.stderr.isTTY),
     stdin: () => {

@@ -22,11 +22,13 @@
 import { openDatabase } from '../node/index.js';
 import type { PageSource } from '../../pager/source.js';
 import type { TableInfo } from '../catalog.js';
-import { columnNames, exactRows, KIND_PLAIN, RowIterator, type Row } from '../read.js';
+import { scanRecords, type RecordVisitor } from '../../btree/cursor.js';
+import { assertReadable, columnNames, exactRows, KIND_PLAIN, RowIterator, type Row } from '../read.js';
 import { asciiEqualNoCase } from '../schema/tokenize.js';
 import { UsageError, choiceOption, parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 import { FileOutputs, stdoutOutput, type ChunkedOutput } from './output.js';
+import { RowText, rowTextApplies } from './rowtext.js';
 import { csvField, jsonValue, typedValue } from './values.js';
 import path from 'node:path';
 
@@ -74,46 +76,67 @@ function rowidKey(t: TableInfo): string | null {
   return ['rowid', '_rowid_', 'oid'].find((n) => !t.columns.some((c) => asciiEqualNoCase(c.name, n))) ?? null;
 }
 
-/** One row as a line of the chosen format (without the line end). */
-function lineEncoder(t: TableInfo, f: ExportFormat): (row: Row, kinds: Uint8Array | null) => string {
-  const value = f.typed ? (v: Row[number], k: number) => typedValue(v, k) : (v: Row[number]) => jsonValue(v);
-  if (f.format === 'csv') return (row) => row.map(csvField).join(',');
-  if (!f.objects) {
-    return (row, kinds) => {
-      let s = '[';
-      for (let i = 0; i < row.length; i++) s += (i ? ',' : '') + value(row[i], kinds ? kinds[i] : KIND_PLAIN);
-      return s + ']';
-    };
-  }
+/**
+ * What a line holds: for each value of a row (as read.ts shapes it), the text before it, or
+ * null when the value is left out (the rowid in --objects); and the text after the last.
+ */
+interface LineShape {
+  prefix: (string | null)[];
+  end: string;
+}
+
+function lineShape(t: TableInfo, f: ExportFormat): LineShape {
   const names = columnNames(t);
+  if (f.format === 'csv') return { prefix: names.map((_, i) => (i ? ',' : '')), end: '\r\n' };
+  if (!f.objects) return { prefix: names.map((_, i) => (i ? ',' : '[')), end: ']\n' };
   const key = rowidKey(t);
-  // Row offsets written, and their keys (JSON-quoted once).
-  const picks: number[] = [];
-  const keys: string[] = [];
-  names.forEach((n, i) => {
+  let first = true;
+  const prefix = names.map((n, i) => {
     const isRowid = !t.withoutRowid && i === 0;
-    if (isRowid && key === null) return;
-    picks.push(i);
-    keys.push(JSON.stringify(isRowid ? key : n) + ':');
+    if (isRowid && key === null) return null;
+    const p = (first ? '{' : ',') + JSON.stringify(isRowid ? key : n) + ':';
+    first = false;
+    return p;
   });
+  return { prefix, end: '}\n' };
+}
+
+/** One row as a line of the chosen format (values.ts formats each value). */
+function lineEncoder(shape: LineShape, f: ExportFormat): (row: Row, kinds: Uint8Array | null) => string {
+  const value =
+    f.format === 'csv' ? (v: Row[number]) => csvField(v) : f.typed ? (v: Row[number], k: number) => typedValue(v, k) : (v: Row[number]) => jsonValue(v);
+  const { prefix, end } = shape;
   return (row, kinds) => {
-    let s = '{';
-    for (let j = 0; j < picks.length; j++) s += (j ? ',' : '') + keys[j] + value(row[picks[j]], kinds ? kinds[picks[j]] : KIND_PLAIN);
-    return s + '}';
+    let s = '';
+    for (let i = 0; i < row.length; i++) {
+      const p = prefix[i];
+      if (p !== null) s += p + value(row[i], kinds ? kinds[i] : KIND_PLAIN);
+    }
+    return s + end;
   };
 }
 
 /** Writes one table in the chosen format. */
 async function writeTable(t: TableInfo, snap: PageSource, f: ExportFormat, out: ChunkedOutput): Promise<void> {
-  const encode = lineEncoder(t, f);
-  const end = f.format === 'csv' ? '\r\n' : '\n';
-  if (f.format === 'csv') await out.write(columnNames(t).map(csvField).join(',') + end);
-  if (f.typed) {
-    for await (const r of exactRows(t, snap)) await out.write(encode(r.values, r.kinds) + end);
+  const shape = lineShape(t, f);
+  if (f.format === 'csv') await out.write(columnNames(t).map(csvField).join(',') + '\r\n');
+  if (!f.typed && rowTextApplies(t)) {
+    // The fast path: records straight to output bytes (rowtext.ts), a flush between leaves.
+    assertReadable(t);
+    const text = new RowText(t, f.format === 'csv', shape.prefix, shape.end, snap.encoding);
+    const visit: RecordVisitor = (rowid, buf, start, end, pgno) => text.row(out, rowid, buf, start, end, pgno);
+    for await (const _ of scanRecords(snap, t.rootPage, visit)) {
+      if (out.full) await out.flush();
+    }
   } else {
-    for await (const row of new RowIterator(t, snap, () => {})) {
-      const w = out.write(encode(row, null) + end);
-      if (w) await w;
+    const encode = lineEncoder(shape, f);
+    if (f.typed) {
+      for await (const r of exactRows(t, snap)) await out.write(encode(r.values, r.kinds));
+    } else {
+      for await (const row of new RowIterator(t, snap, () => {})) {
+        const w = out.write(encode(row, null));
+        if (w) await w;
+      }
     }
   }
   await out.flush();

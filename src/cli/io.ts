@@ -6,6 +6,12 @@ export interface CliIO {
    * reader went away (EPIPE) it rejects with `OutputClosed`, which ends the command quietly.
    */
   stdout: (s: string) => void | Promise<void>;
+  /**
+   * Writes UTF-8 bytes to standard output, as `stdout` writes text (the process's writer
+   * has it; without it, export and dump decode their chunks and call `stdout`). The
+   * writer may keep the buffer: the caller does not reuse it.
+   */
+  stdoutBytes?: (b: Uint8Array) => void | Promise<void>;
   stderr: (s: string) => void;
   /** True when stderr is a terminal (progress bars). */
   isTTY: boolean;

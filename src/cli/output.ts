@@ -2,9 +2,8 @@
  * Where export and dump write: standard output (with backpressure) or files that appear
  * only whole.
  *
- * - `ChunkedOutput` gathers text into chunks of 16 Ki characters (larger strings go to
- *   V8's large-object space: 64 Ki-character chunks cost 2x the time and ~20 MB more RSS)
- *   and hands each to a sink, awaiting it
+ * - `ChunkedOutput` gathers UTF-8 bytes into chunks of 64 KiB (off V8's heap: no string is
+ *   built for a chunk) and hands each to a sink, awaiting it
  *   (a slow pipe holds memory flat) and checking the interrupt signal between chunks.
  * - `FileOutputs` writes each named file under a temporary sibling name
  *   (`FILE.quire-tmp-<pid>-<time>`) and renames every one into place only when all are
@@ -25,13 +24,25 @@ function writable(path: string): boolean {
 import { ErrorCode, QuireError } from '../../pager/errors.js';
 import type { CliIO } from './io.js';
 
-/** Characters of output gathered before one write (and one wait for a slow reader). */
-export const OUTPUT_CHUNK = 16 * 1024;
+/**
+ * Bytes of output gathered before one write (and one wait for a slow reader): a pipe's
+ * buffer on Linux. Each chunk is a fresh buffer handed to the sink, which may keep it (a
+ * stream queues what it cannot write at once).
+ */
+export const OUTPUT_CHUNK = 64 * 1024;
 
-export type Sink = (s: string) => void | Promise<void>;
+export type Sink = (b: Uint8Array) => void | Promise<void>;
 
+let utf8: TextEncoder | undefined;
+
+/**
+ * Output text as UTF-8 bytes, gathered into chunks. Encoders that write bytes themselves
+ * (src/cli/rowtext.ts) reserve room with `room(n)`, then write `buf[pos..]` and advance
+ * `pos`; `write(s)` encodes a string.
+ */
 export class ChunkedOutput {
-  private buf = '';
+  buf = new Uint8Array(OUTPUT_CHUNK);
+  pos = 0;
   private readonly sink: Sink;
   private readonly signal: AbortSignal | undefined;
 
@@ -40,17 +51,41 @@ export class ChunkedOutput {
     this.signal = signal;
   }
 
+  /** Makes room for `n` more bytes at `pos` (growing the buffer for a long row); returns buf. */
+  room(n: number): Uint8Array {
+    if (this.pos + n > this.buf.length) {
+      const b = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+      b.set(this.buf.subarray(0, this.pos));
+      this.buf = b;
+    }
+    return this.buf;
+  }
+
+  /** Adds `s` as UTF-8 (a lone surrogate as U+FFFD) without writing. */
+  text(s: string): void {
+    this.room(s.length * 3);
+    utf8 ??= new TextEncoder();
+    this.pos += utf8.encodeInto(s, this.buf.subarray(this.pos)).written;
+  }
+
+  /** True once a chunk is gathered: time to flush. */
+  get full(): boolean {
+    return this.pos >= OUTPUT_CHUNK;
+  }
+
   /** Adds text; writes (and waits) once a chunk is full. */
   write(s: string): void | Promise<void> {
-    this.buf += s;
-    if (this.buf.length >= OUTPUT_CHUNK) return this.flush();
+    this.text(s);
+    if (this.pos >= OUTPUT_CHUNK) return this.flush();
   }
 
   async flush(): Promise<void> {
     if (this.signal?.aborted) throw interrupted();
-    const s = this.buf;
-    this.buf = '';
-    const w = s ? this.sink(s) : undefined;
+    if (this.pos === 0) return;
+    const b = this.buf.subarray(0, this.pos);
+    this.buf = new Uint8Array(OUTPUT_CHUNK);
+    this.pos = 0;
+    const w = this.sink(b);
     // A reader that stopped reading must not keep an interrupt waiting: race the write.
     if (w) await (this.signal ? Promise.race([w, this.abortWait()]) : w);
   }
@@ -72,9 +107,14 @@ function interrupted(): QuireError {
   return new QuireError(ErrorCode.ABORT, 'interrupted');
 }
 
-/** A ChunkedOutput onto the CLI's standard output. */
+/**
+ * A ChunkedOutput onto the CLI's standard output: as bytes when the IO takes them, else as
+ * text (a chunk ends between whole strings or rows, never inside a character).
+ */
 export function stdoutOutput(io: CliIO): ChunkedOutput {
-  return new ChunkedOutput((s) => io.stdout(s), io.signal);
+  if (io.stdoutBytes) return new ChunkedOutput(io.stdoutBytes, io.signal);
+  const dec = new TextDecoder();
+  return new ChunkedOutput((b) => io.stdout(dec.decode(b)), io.signal);
 }
 
 function fileError(e: unknown, path: string, doing: string): QuireError {
@@ -132,8 +172,7 @@ export class FileOutputs {
     }
     const f = { path, tmp, fd };
     this.files.push(f);
-    return new ChunkedOutput((s) => {
-      const b = Buffer.from(s, 'utf8');
+    return new ChunkedOutput((b) => {
       try {
         for (let off = 0; off < b.length; ) off += writeSync(f.fd, b, off);
       } catch (e) {

@@ -8,6 +8,9 @@ import BetterSqlite from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { csvField, jsonValue } from '../../src/cli/values.js';
+import { openDatabase } from '../../src/node/index.js';
+import { columnNames, RowIterator } from '../../src/read.js';
 import { tempDir } from '../util/tmp.js';
 import { cli } from './run.js';
 
@@ -145,5 +148,81 @@ describe('quire export --output', () => {
     expect(r.stdout).toMatch(/^usage: quire export DB \[TABLE\] \[options\]\n/);
     for (const o of ['--format FORMAT', '--objects', '--typed', '-o, --output PATH', '--all', '(default: jsonl)']) expect(r.stdout).toContain(o);
     expect(r.stdout).toContain('examples:\n  quire export app.db users > users.jsonl\n');
+  });
+});
+
+describe('quire export, records straight to text (src/cli/rowtext.ts)', () => {
+  /** Every value class the byte path writes itself, and those it leaves to values.ts. */
+  function trickyDb(file: string, encoding: string): void {
+    const db = new BetterSqlite(file);
+    db.pragma(`encoding = '${encoding}'`);
+    db.exec(`
+      CREATE TABLE x(id INTEGER PRIMARY KEY, t TEXT, b BLOB, r REAL, i INTEGER, v);
+      INSERT INTO x(t, b, r, i, v) VALUES
+        ('', x'', 1.5, 0, NULL), ('plain', x'00ff10', -0.0, 1, 'quote " and , comma'),
+        ('line' || char(10) || 'break' || char(13, 10), x'7f', 3.0, -1, 'tab' || char(9) || ' bs\\ ctl ' || char(1, 31, 127, 8, 12)),
+        ('ünïcødé 😀 ' || char(8232), zeroblob(300), 1e300, 127, 'a' || char(0) || 'b'),
+        (CAST(x'ff61c0' AS TEXT), NULL, 1e-7, -128, CAST(x'eda080' AS TEXT)),
+        (CAST(x'f4908080' AS TEXT), NULL, 123456789012345678901234.0, 2147483648, CAST(x'e0a0' AS TEXT)),
+        (CAST(x'c0af' AS TEXT), NULL, 9e999, 9007199254740991, 9007199254740993),
+        (NULL, NULL, -9e999, -9223372036854775808, 9223372036854775807),
+        ('"', NULL, 4611686018427387904, 140737488355328, 2.5),
+        (printf('%.500c', 'x'), NULL, 0.1, 32768, printf('%.300c', '"'));
+      CREATE TABLE big(a, rowid_ TEXT);
+      INSERT INTO big(rowid, a) VALUES (9007199254740993, 1), (-9223372036854775808, 2);
+    `);
+    db.exec(`ALTER TABLE x ADD COLUMN d DEFAULT 'dflt'; ALTER TABLE x ADD COLUMN e REAL DEFAULT 2;
+      INSERT INTO x(t, d, e) VALUES ('after', 'own', 7);`);
+    db.close();
+  }
+
+  /** The line the general path writes: read.ts rows, each value by values.ts. */
+  async function generalExport(file: string, table: string, format: 'jsonl' | 'csv' | 'objects'): Promise<string> {
+    const db = await openDatabase(file, { readOnly: true });
+    const snap = await db.pager.read();
+    try {
+      const t = db.tableIn(await db.catalogAt(snap), table);
+      const names = columnNames(t);
+      let out = format === 'csv' ? names.map(csvField).join(',') + '\r\n' : '';
+      for await (const row of new RowIterator(t, snap, () => {})) {
+        if (format === 'csv') out += row.map(csvField).join(',') + '\r\n';
+        else if (format === 'jsonl') out += '[' + row.map(jsonValue).join(',') + ']\n';
+        else out += '{' + row.map((v, i) => `${JSON.stringify(i === 0 ? 'rowid' : names[i])}:${jsonValue(v)}`).slice(t.rowidAlias >= 0 ? 1 : 0).join(',') + '}\n';
+      }
+      return out;
+    } finally {
+      snap.release();
+      await db.close();
+    }
+  }
+
+  for (const encoding of ['UTF-8', 'UTF-16le']) {
+    it(`writes what the general path writes, for every value class (${encoding})`, async () => {
+      const file = path.join(tempDir(), 'x.db');
+      trickyDb(file, encoding);
+      for (const table of ['x', 'big']) {
+        for (const format of ['jsonl', 'csv', 'objects'] as const) {
+          const args = format === 'csv' ? ['--format', 'csv'] : format === 'objects' ? ['--objects'] : [];
+          // Through a file, to compare bytes: TEXT that is not UTF-8 must come out as U+FFFD.
+          const dst = path.join(path.dirname(file), 'out');
+          expect(await cli(['export', file, table, ...args, '-o', dst])).toEqual({ code: 0, stdout: '', stderr: '' });
+          expect(readFileSync(dst).equals(Buffer.from(await generalExport(file, table, format))), `${table} ${format}`).toBe(true);
+        }
+      }
+    });
+  }
+
+  it('pins the bytes of the values it writes itself', async () => {
+    const file = path.join(tempDir(), 'x.db');
+    trickyDb(file, 'UTF-8');
+    const lines = (await cli(['export', file, 'x'])).stdout.split('\n');
+    expect(lines[1]).toBe('[2,2,"plain",{"blob":"00ff10"},0,1,"quote \\" and , comma","dflt",2]');
+    expect(lines[2]).toBe('[3,3,"line\\nbreak\\r\\n",{"blob":"7f"},3,-1,"tab\\t bs\\\\ ctl \\u0001\\u001f\x7f\\b\\f","dflt",2]');
+    expect(lines[4]).toBe('[5,5,"\ufffda\ufffd",null,1e-7,-128,"\ufffd\ufffd\ufffd","dflt",2]');
+    expect(lines[7]).toBe('[8,8,null,null,"-Infinity","-9223372036854775808","9223372036854775807","dflt",2]');
+    const csv = (await cli(['export', file, 'x', '--format', 'csv'])).stdout.split('\r\n');
+    expect(csv[1]).toBe('1,1,"","",1.5,0,,dflt,2');
+    expect(csv[2]).toBe('2,2,plain,00ff10,0,1,"quote "" and , comma",dflt,2');
+    expect(csv.at(-2)).toBe('11,11,after,,,,,own,7');
   });
 });
