@@ -12,7 +12,7 @@ import BetterSqlite from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CopyEngine, type PageSink } from '../src/index.js';
-import { openDatabase } from '../src/node/index.js';
+import { backupFile, openDatabase, type BackupFileProgress } from '../src/node/index.js';
 import { tempDir } from './util/tmp.js';
 
 function makeDb(file: string, journalMode: string, rows: number): void {
@@ -127,4 +127,52 @@ describe('re-passes write only what changed', () => {
       }
     });
   }
+});
+
+describe('a WAL reset that hides commits is recovered by a re-pass', () => {
+  it('a commit then a TRUNCATE checkpoint mid-copy: the progress reports a re-pass (pass 2), no restart; the copy is the last commit and only the changed pages are rewritten', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'src.db');
+    makeDb(file, 'wal', 6000);
+    const writer = new BetterSqlite(file);
+    const bump = writer.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
+    // Frames in the log at the start: the copy follows them.
+    writer.transaction(() => bump.run(1))();
+    const out = path.join(dir, 'copy.db');
+    const reports: BackupFileProgress[] = [];
+    let done = false;
+    try {
+      const r = await backupFile(file, out, {
+        pages: 64,
+        onProgress: (p) => {
+          reports.push(p);
+          if (!done && p.pass === 1 && p.remaining < p.pageCount / 2) {
+            // A commit the copier has not scanned, then a checkpoint that copies it into the
+            // db file and truncates the log: the log no longer names the pages it changed.
+            done = true;
+            writer.transaction(() => {
+              for (const id of [7, 2500, 5900]) bump.run(id);
+            })();
+            writer.pragma('wal_checkpoint(TRUNCATE)');
+          }
+        },
+      });
+      expect(done).toBe(true);
+      const last = reports[reports.length - 1];
+      expect(last.status).toBe('DONE');
+      expect(last.pass).toBe(2);
+      expect(last.repasses).toBe(1);
+      expect(last.restarts).toBe(0);
+      expect(r.snapshot.repasses).toBe(1);
+      expect(r.snapshot.restarts).toBe(0);
+      // The re-pass read every page again but rewrote only what the commit changed.
+      const pageSize = r.snapshot.pageSize;
+      expect(r.bytesWritten - r.bytes).toBeLessThan(40 * pageSize);
+      writer.pragma('wal_checkpoint(TRUNCATE)');
+      expect(rows(out)).toEqual(rows(file));
+      expect((rows(out) as Array<{ v: number }>)[6].v).toBe(1);
+    } finally {
+      writer.close();
+    }
+  });
 });

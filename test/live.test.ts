@@ -125,8 +125,9 @@ describe('live copies under a real SQLite writer', () => {
       await b.finish();
       expect(checkInvariants(saveCopy(target, path.join(dir, 'moved.db'))).commits).toBe(c.commits);
 
-      // 3. A TRUNCATE checkpoint removes the old log's trail: the pass starts over, and the
-      // copy still holds one committed state, the last one.
+      // 3. A TRUNCATE checkpoint removes the old log's trail (the commits before it are in the
+      // db file, unseen): a digest re-pass (not a restart) finds them, and the copy still
+      // holds one committed state, the last one.
       target = await Database.memory();
       targets.push(target);
       b = await Backup.init(target, 'main', source, 'main');
@@ -137,7 +138,8 @@ describe('live copies under a real SQLite writer', () => {
       c = await w.ask('commit', { n: 2 });
       let st = await b.step(-1);
       while (st !== 'DONE') st = await b.step(-1);
-      expect(b.restarts).toBeGreaterThan(0);
+      expect(b.repasses).toBeGreaterThan(0);
+      expect(b.restarts).toBe(0);
       await b.finish();
       expect(checkInvariants(saveCopy(target, path.join(dir, 'restarted.db'))).commits).toBe(c.commits);
     } finally {

@@ -105,6 +105,11 @@ export class Backup {
     return this.engine.restarts;
   }
 
+  /** WAL mode: digest re-passes begun because a log reset hid commits (not counted as restarts). */
+  get repasses(): number {
+    return this.engine.repasses;
+  }
+
   /** Times a WAL snapshot moved forward instead of restarting. */
   get snapshotMoves(): number {
     return this.engine.snapshotMoves;

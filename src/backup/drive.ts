@@ -34,7 +34,7 @@ export interface Stepper {
    */
   publish(): Promise<void>;
   /** Where remaining, pageCount, restarts and the last BUSY reason are read. */
-  readonly engine: Pick<CopyEngine, 'remaining' | 'pageCount' | 'restarts' | 'lastReason'>;
+  readonly engine: Pick<CopyEngine, 'remaining' | 'pageCount' | 'restarts' | 'repasses' | 'lastReason'>;
 }
 
 interface CheckedDrive {
@@ -103,9 +103,10 @@ export async function drive(s: Stepper, o: CheckedDrive, label: string): Promise
     if (o.progress) await o.progress(status, s.engine.remaining, s.engine.pageCount);
     if (o.signal?.aborted) throw abortError(o.signal);
     if (status === 'DONE') return s.publish();
-    // The budget bounds a copy that keeps starting over (BUSY, or restarts), not a long one.
+    // The budget bounds a copy that keeps starting over (BUSY, restarts or re-passes), not a long one.
     const spent = Date.now() - started;
-    if ((status === 'BUSY' || s.engine.restarts > 0) && spent >= o.timeout) throw busyError(label, s.engine.lastReason, s.engine.restarts);
+    const again = s.engine.restarts + s.engine.repasses;
+    if ((status === 'BUSY' || again > 0) && spent >= o.timeout) throw busyError(label, s.engine.lastReason, again);
     if (status === 'BUSY') await sleepFor(Math.min(o.sleep, o.timeout - spent), o.signal);
     else await yieldToLoop();
   }

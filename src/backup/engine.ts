@@ -50,8 +50,14 @@
  *   start  scan the WAL (header, salts, cumulative checksums) → mxFrame, dbSize; the snapshot
  *          is the db file overlaid with the newest frame ≤ mxFrame of each page
  *   copy   runs from the db file, patched with frames (each frame's header must still carry
- *          the snapshot's salts and page number); after every run the WAL is rescanned from
- *          mxFrame ("following" it), which moves the snapshot forward:
+ *          the salts of the snapshot it was looked up in, and its page number); the WAL is
+ *          rescanned from mxFrame ("following" it) after every run and, during a step, every
+ *          FOLLOW_MS by a background follower while the copy waits on a read, a write or the
+ *          kernel's file copy (one scan at a time), which moves the snapshot forward. A page
+ *          counts as reached from the moment its run (or the file copy) begins, so a move
+ *          seen while it is read re-copies it; a db-file read counts as "since" a scan when
+ *          it began or ended after that scan began. A frame found overwritten after the
+ *          snapshot already moved to a newer log is re-copied from the newer one:
  *   move   same salts, new commits → the frames in (mxFrame, newMx] name exactly the pages
  *          that changed. A checkpoint can only have backfilled committed frames, and every
  *          frame committed before a db-file read is in the log before the next rescan, so
@@ -64,7 +70,10 @@
  *          truncated, the new generation is the next one (salt-1 + 1) and has not grown to
  *          within a frame of that point — the copy bridges the reset: the tail's pages, the
  *          new generation's pages and any frame that could not be read are re-copied and the
- *          new log is followed. Otherwise the trail is lost and the pass starts over (a re-pass).
+ *          new log is followed. Otherwise the trail is lost (a TRUNCATE checkpoint always
+ *          loses it: the tail is gone, and commits after mxFrame may have reached the db
+ *          file unseen): a digest re-pass begins (counted in `repasses`, not `restarts`),
+ *          which reads every page again and writes those that differ from the copy.
  *   end    when every page is copied: a last rescan. Same salts → consistent (at mxFrame, or
  *          after a move if db-file pages were read since the previous rescan).
  *          With no WAL at the start, a WAL that appears is followed from frame 1 as long as
@@ -139,6 +148,8 @@ export interface SnapshotIdentity {
   lockInfo: boolean;
   /** Full passes started over because the source changed. */
   restarts: number;
+  /** WAL mode: digest re-passes begun because a log reset hid commits (not counted as restarts). */
+  repasses: number;
   /** Passes begun: the first, and one per restart. */
   passes: number;
   /**
@@ -185,6 +196,10 @@ export interface EngineOptions {
 const SETTLE_MS = 100;
 /** Default EngineOptions.runBytes. */
 const RUN_BYTES = 4 << 20;
+/** Milliseconds between the background follower's WAL rescans. */
+const FOLLOW_MS = 2;
+/** Re-pass writes that may be queued to the sink at once (see queueWrite). */
+const WRITE_QUEUE_BYTES = 16 << 20;
 
 interface JournalSig {
   size: number;
@@ -230,8 +245,24 @@ export class CopyEngine {
   private wal: WalIndex | null = null;
   private walAtStart = false;
   private trailLost = false;
-  /** A db-file page was read after the last WAL scan, or the copy holds part of a commit it did not reach. */
-  private dbReadSinceScan = false;
+  /**
+   * Counts db-file reads (bumped as each begins and as it ends), so a WAL scan can tell whether
+   * a read overlapped or followed the previous scan's start (the scans run beside the reads).
+   */
+  private dbReads = 0;
+  /** dbReads when the previous WAL scan began; -1 forces the next scan to move the snapshot. */
+  private readsSeen = 0;
+  /** The background WAL follower of this step (WAL mode, follow): its loop, and whether it runs. */
+  private follower: Promise<void> | null = null;
+  private followerOn = false;
+  private followerError: unknown = null;
+  private wakeFollower: (() => void) | null = null;
+  /** Re-pass writes queued to the sink, in order, while the pass reads on (see queueWrite). */
+  private writeChain: Promise<void> = Promise.resolve();
+  private queuedBytes = 0;
+  private writeError: unknown = null;
+  /** WAL scans run one at a time: the follower's and the copy loop's. */
+  private scanChain: Promise<unknown> = Promise.resolve();
   /** Pages whose frame could not be read (the log was overwritten): re-read after a bridge. */
   private unresolved = new Set<number>();
   /** Resets bridged without restarting. */
@@ -249,9 +280,14 @@ export class CopyEngine {
   private everStepped = false;
 
   restarts = 0;
+  /**
+   * WAL mode: passes begun again because a log reset hid commits (a truncated log, or one
+   * overwritten before it was read): digest re-passes at once, not counted as restarts.
+   */
+  repasses = 0;
   snapshotMoves = 0;
   recopied = 0;
-  /** Passes begun (the first, and one per restart). */
+  /** Passes begun (the first, and one per restart or re-pass). */
   passes = 0;
   /** When the current pass began (Date.now()). */
   passStartedAt = 0;
@@ -317,6 +353,7 @@ export class CopyEngine {
   async publish(): Promise<void> {
     if (!this.isDone) throw new QuireError(ErrorCode.MISUSE, 'the copy is not complete');
     if (this.publishedV) return;
+    await this.flushWrites();
     this.publishedV = true;
     await this.sink.finish(this.result!);
   }
@@ -332,6 +369,15 @@ export class CopyEngine {
    * starts over).
    */
   async step(n: number, hold = false): Promise<StepStatus> {
+    try {
+      return await this.stepPasses(n, hold);
+    } finally {
+      await this.stopFollower();
+      await this.flushWrites();
+    }
+  }
+
+  private async stepPasses(n: number, hold: boolean): Promise<StepStatus> {
     if (this.isDone) {
       if (!hold) await this.publish();
       return 'DONE';
@@ -342,6 +388,7 @@ export class CopyEngine {
         const started = await this.beginPass();
         if (!started) return 'BUSY';
       }
+      this.startFollower();
       this.everStepped = true;
       await this.flushHooked();
       while (budget > 0 && this.recopy.size > 0 && !this.trailLost) {
@@ -354,12 +401,22 @@ export class CopyEngine {
         // The whole pass in one step: let the sink copy the database file itself (a kernel
         // copy where the runtime has one), then patch in the pages the WAL overrides. The
         // checks around the pass are the same as for page-by-page runs.
-        if (await this.sink.copyFile(this.source, this.pageCountV, this.pageSizeV)) {
-          this.pagesWritten += this.pageCountV;
-          this.held = Math.max(this.held, this.pageCountV);
-          this.dbReadSinceScan = true;
-          this.next = this.pageCountV + 1;
-          if (this.wal) for (const p of this.wal.pages()) if (p <= this.pageCountV) this.recopy.add(p);
+        // Every page counts as reached while the kernel copies (the follower re-copies what
+        // commits change meanwhile), and the snapshot's own frames are patched in afterwards.
+        const count = this.pageCountV;
+        this.next = count + 1;
+        if (this.wal) for (const p of this.wal.pages()) if (p <= count) this.recopy.add(p);
+        this.dbReads++;
+        const copied = await this.sink.copyFile(this.source, count, this.pageSizeV);
+        this.dbReads++;
+        if (!copied) {
+          this.next = 1;
+          this.recopy.clear();
+        } else {
+          this.pagesWritten += count;
+          this.held = Math.max(this.held, count);
+          // A scan after the copy: commits checkpointed into the file while it was read.
+          if (this.follow && this.mode === 'wal') await this.scanWalSerial();
           while (this.recopy.size > 0 && !this.trailLost) {
             const p = this.recopy.values().next().value as number;
             this.recopy.delete(p);
@@ -369,16 +426,23 @@ export class CopyEngine {
       }
       const perRun = Math.max(1, Math.floor(this.runBytes / this.pageSizeV));
       while (budget > 0 && this.next <= this.pageCountV && !this.trailLost && !this.spoiled) {
-        const count = Math.min(perRun, budget, this.pageCountV - this.next + 1);
-        await this.copyRun(this.next, count);
+        const first = this.next;
+        const count = Math.min(perRun, budget, this.pageCountV - first + 1);
+        // The run's pages count as reached from now on: a commit the follower sees while they
+        // are read has them re-copied.
         this.next += count;
+        await this.copyRun(first, count);
         budget -= count;
         if (this.next > this.pageCountV) break;
-        if (this.follow && this.mode === 'wal') await this.followWal();
+        if (this.follow && this.mode === 'wal') await this.scanWalSerial();
         else if (this.mode === 'rollback' && this.mayGiveUp()) this.spoiled = await this.movedUnderfoot();
       }
       if (!this.trailLost && !this.spoiled && (this.next <= this.pageCountV || this.recopy.size > 0)) return 'OK';
+      await this.stopFollower();
+      await this.flushWrites();
       const end = this.trailLost ? this.lostTrail() : this.spoiled ? this.spoilt() : await this.endPass();
+      // (endPass's last rescan may lose the trail too)
+      const lostWal = this.trailLost && this.mode === 'wal';
       if (end === 'consistent') {
         this.result = this.identity();
         this.isDone = true;
@@ -388,7 +452,10 @@ export class CopyEngine {
       }
       if (end === 'restart') {
         this.inPass = false;
-        this.restarts++;
+        // A lost WAL trail: the commits the reset hid are found by the digest re-pass, which
+        // reads every page again and writes those that differ.
+        if (lostWal && this.repass === 'digest') this.repasses++;
+        else this.restarts++;
         // A source that changed means start again (OK: retry at once). The next pass start
         // waits out a transaction in progress (settleMs), and only then says BUSY.
         return 'OK';
@@ -414,6 +481,7 @@ export class CopyEngine {
       journalApplied: this.journal !== null,
       lockInfo: this.lockInfo,
       restarts: this.restarts,
+      repasses: this.repasses,
       passes: this.passes,
       pagesWritten: this.pagesWritten,
       snapshotMoves: this.snapshotMoves,
@@ -473,12 +541,13 @@ export class CopyEngine {
    */
   private async beginPass(settleBy?: number): Promise<boolean> {
     // Before the checks start (it takes time): the digests of a first pass that recorded none.
+    await this.flushWrites();
     if (this.repass === 'digest' && this.passes > 0 && !this.digests) await this.digestHeld();
     const settleUntil = settleBy ?? Date.now() + this.settleMs;
     for (let p = commitInFlight(this.source.id); p; p = commitInFlight(this.source.id)) await p;
     this.trailLost = false;
     this.spoiled = '';
-    this.dbReadSinceScan = false;
+    this.readsSeen = this.dbReads;
     this.unresolved.clear();
     this.journal = null;
     this.journalSig = null;
@@ -501,7 +570,8 @@ export class CopyEngine {
       this.walAtStart = this.wal !== null;
       if (this.wal) {
         const f = this.wal.frameFor(1);
-        if (f) page1Head = (await this.readFrameChecked(1, f)).subarray(0, HEADER_SIZE);
+        const img = f ? await this.readFrameChecked(1, f, this.wal) : null;
+        if (img) page1Head = img.subarray(0, HEADER_SIZE);
         if (this.unresolved.size > 0) {
           // The log restarted under us: a new generation is there to start from, at once.
           if (Date.now() < settleUntil) return this.beginPass(settleUntil);
@@ -683,6 +753,59 @@ export class CopyEngine {
     return this.recopy.size > 0 ? 'moved' : 'consistent';
   }
 
+  /** One WAL rescan at a time (the follower's and the copy loop's): see followWal. */
+  private scanWalSerial(): Promise<void> {
+    const run = this.scanChain.then(async () => {
+      if (this.inPass && !this.trailLost) await this.followWal();
+    });
+    this.scanChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Starts the background follower of this step (WAL mode, follow): a WAL rescan every
+   * FOLLOW_MS while the copy loop waits on its reads and writes, so that a log reset is seen
+   * while the old generation's tail still survives (a kernel file copy or a slow write to the
+   * sink would otherwise leave the log unwatched for a long time). It stops at the end of the
+   * step: between steps the log is not watched (as before).
+   */
+  private startFollower(): void {
+    if (this.followerOn || !this.follow || this.mode !== 'wal' || !this.inPass) return;
+    this.followerOn = true;
+    this.follower = (async () => {
+      while (this.followerOn && !this.trailLost) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, FOLLOW_MS);
+          function done(): void {
+            clearTimeout(t);
+            resolve();
+          }
+          this.wakeFollower = done;
+        });
+        this.wakeFollower = null;
+        if (!this.followerOn) return;
+        try {
+          await this.scanWalSerial();
+        } catch (e) {
+          this.followerError = e;
+          return;
+        }
+      }
+    })();
+  }
+
+  private async stopFollower(): Promise<void> {
+    this.followerOn = false;
+    this.wakeFollower?.();
+    const f = this.follower;
+    this.follower = null;
+    if (f) await f;
+    await this.scanChain;
+    const e = this.followerError;
+    this.followerError = null;
+    if (e) throw e;
+  }
+
   private lostTrail(): PassEnd {
     const why = this.trailLostBy ? ` (${this.trailLostBy})` : '';
     this.trailLostBy = '';
@@ -697,6 +820,8 @@ export class CopyEngine {
    * copy is then already the state at the current mxFrame.
    */
   private async followWal(final = false): Promise<boolean> {
+    const readsAtStart = this.dbReads;
+    const unresolvedAtStart = this.unresolved.size;
     const scan = await scanWal(this.source, this.wal);
     if (!this.walAtStart) {
       if (!sameStat(this.startStat, await this.stat())) {
@@ -712,26 +837,31 @@ export class CopyEngine {
     }
     const prev = this.wal!;
     if (scan.index && scan.index.sameGeneration(prev)) {
-      if (this.unresolved.size > 0) {
-        // A frame of this generation could not be read, yet the generation is unchanged.
+      if (unresolvedAtStart > 0) {
+        // A frame of this generation could not be read (before this scan began), yet the
+        // generation is unchanged.
         this.trailLost = true;
         return false;
       }
-      if (scan.index.mxFrame > prev.mxFrame && (!final || this.dbReadSinceScan)) this.moveTo(scan.index, prev.mxFrame);
-      this.dbReadSinceScan = false;
+      // A db-file read that overlapped or followed the previous scan's start may hold pages
+      // checkpointed from the commits this scan found: then the snapshot must move.
+      const readSince = readsAtStart !== this.readsSeen;
+      if (scan.index.mxFrame > prev.mxFrame && (!final || readSince)) this.moveTo(scan.index, prev.mxFrame);
+      this.readsSeen = readsAtStart;
       return true;
     }
-    if (await this.bridge(prev)) return true;
+    if (await this.bridge(prev, scan.index)) return true;
     this.trailLost = true;
     return false;
   }
 
   /** Follows a WAL reset without restarting, when the old generation's end is certain. */
-  private async bridge(prev: WalIndex): Promise<boolean> {
+  private async bridge(prev: WalIndex, seen: WalIndex | null): Promise<boolean> {
     const tail = await scanTail(this.source, prev);
-    // The new generation, read AFTER the tail: if it has not reached the tail's stopping
-    // point by now, it never overwrote what the tail scan read.
-    const cur = await scanWal(this.source, null);
+    // The new generation, read AFTER the tail (from where the scan that found it stopped, if
+    // it is still the same log): if it has not reached the tail's stopping point by now, it
+    // never overwrote what the tail scan read.
+    const cur = await scanWal(this.source, seen);
     const q = tail.stopFrame;
     const newer = (salt: number) => {
       const d = (salt - prev.header.salt1) >>> 0;
@@ -757,8 +887,8 @@ export class CopyEngine {
     for (const p of changed) if (p <= dbSize && p < this.next) this.recopy.add(p);
     this.resetsBridged++;
     this.snapshotMoves++;
-    // Re-copied pages not in the new log come from the db file.
-    this.dbReadSinceScan = true;
+    // Re-copied pages not in the new log come from the db file: the next scan moves.
+    this.readsSeen = -1;
     return true;
   }
 
@@ -778,26 +908,32 @@ export class CopyEngine {
     this.snapshotMoves++;
   }
 
-  private async readFrameChecked(pgno: number, frame: number): Promise<Uint8Array> {
-    const ps = this.wal!.pageSize;
+  /**
+   * Reads page `pgno` from frame `frame` of the log `wal` describes; null when the frame no
+   * longer holds it (the log was overwritten by a newer generation): the page is then marked
+   * unresolved (re-copied when the reset is bridged) or, when the trail already moved to a
+   * newer log while the frame was read, queued for re-copy from it.
+   */
+  private async readFrameChecked(pgno: number, frame: number, wal: WalIndex): Promise<Uint8Array | null> {
+    const ps = wal.pageSize;
     let b: Uint8Array;
     try {
       b = await this.source.read('wal', frameOffset(ps, frame), WAL_FRAME_HEADER_SIZE + ps);
     } catch (e) {
       throw ioerr(`reading ${this.source.label}-wal`, e);
     }
-    const h = this.wal!.header;
+    const h = wal.header;
     if (b.length !== WAL_FRAME_HEADER_SIZE + ps || get32(b, 0) !== pgno || get32(b, 8) !== h.salt1 || get32(b, 12) !== h.salt2) {
-      // The log was overwritten by a new generation: resolved when the reset is bridged.
-      this.unresolved.add(pgno);
-      return new Uint8Array(ps);
+      if (this.wal && !this.wal.sameGeneration(wal)) this.recopy.add(pgno);
+      else this.unresolved.add(pgno);
+      return null;
     }
     return b.subarray(WAL_FRAME_HEADER_SIZE);
   }
 
   private async copyRun(first: number, count: number): Promise<void> {
     const ps = this.pageSizeV;
-    this.dbReadSinceScan = true;
+    this.dbReads++;
     let buf: Uint8Array;
     if (this.source.readInto && !this.sink.retainsBuffers) {
       // One buffer for every run: no allocation per run (the sink copies before returning).
@@ -813,17 +949,19 @@ export class CopyEngine {
     } else {
       buf = await this.readDb((first - 1) * ps, count * ps);
     }
+    this.dbReads++;
     if (this.journal) {
       for (let k = 0; k < count; k++) {
         const j = this.journal.pages.get(first + k);
         if (j) buf.set(j, k * ps);
       }
     }
-    if (this.wal) {
-      for (let k = 0; k < count; k++) {
-        const f = this.wal.frameFor(first + k);
-        if (f) buf.set(await this.readFrameChecked(first + k, f), k * ps);
-      }
+    for (let k = 0; k < count && this.wal; k++) {
+      // The follower may move the snapshot meanwhile: each page uses the one current now.
+      const wal = this.wal;
+      const f = wal.frameFor(first + k);
+      const img = f ? await this.readFrameChecked(first + k, f, wal) : null;
+      if (img) buf.set(img, k * ps);
     }
     await this.writePages(first, buf);
   }
@@ -848,26 +986,55 @@ export class CopyEngine {
       const same = k === n || d.holds(first + k, buf.subarray(k * ps, (k + 1) * ps));
       if (!same && from < 0) from = k;
       if (same && from >= 0) {
-        await this.sink.write(first + from, buf.subarray(from * ps, k * ps));
+        await this.queueWrite(first + from, buf.slice(from * ps, k * ps));
         this.pagesWritten += k - from;
         from = -1;
       }
     }
   }
 
+  /**
+   * Hands a re-pass's changed pages to the sink without waiting for the write: writes go out
+   * one after another in the order queued (a later image of a page lands last), while the
+   * pass reads on, so a write the OS holds up (writeback) does not stall the pass and the WAL
+   * trail. At most WRITE_QUEUE_BYTES wait; all are flushed (flushWrites) before a pass ends
+   * or begins, before the copy is read back or published, and at the end of every step.
+   */
+  private async queueWrite(first: number, data: Uint8Array): Promise<void> {
+    this.queuedBytes += data.length;
+    this.writeChain = this.writeChain.then(async () => {
+      try {
+        if (this.writeError === null) await this.sink.write(first, data);
+      } catch (e) {
+        this.writeError = e;
+      } finally {
+        this.queuedBytes -= data.length;
+      }
+    });
+    if (this.queuedBytes > WRITE_QUEUE_BYTES) await this.flushWrites();
+  }
+
+  private async flushWrites(): Promise<void> {
+    await this.writeChain;
+    const e = this.writeError;
+    this.writeError = null;
+    if (e !== null) throw e;
+  }
+
   private async recopyPage(p: number): Promise<void> {
     const ps = this.pageSizeV;
     let img: Uint8Array | null = null;
-    if (this.wal) {
-      const f = this.wal.frameFor(p);
-      if (f) img = await this.readFrameChecked(p, f);
-    }
-    if (!img) {
-      this.dbReadSinceScan = true;
-      img = await this.readDb((p - 1) * ps, ps);
-    }
+    const wal = this.wal;
+    const f = wal ? wal.frameFor(p) : 0;
     this.recopied++;
-    if (this.unresolved.has(p)) return;
+    if (f) {
+      img = await this.readFrameChecked(p, f, wal!);
+      if (!img) return; // unresolved, or queued again
+    } else {
+      this.dbReads++;
+      img = await this.readDb((p - 1) * ps, ps);
+      this.dbReads++;
+    }
     if (p === 1) this.header = parseHeader(img, this.source.label);
     await this.writePages(p, img);
   }
@@ -900,6 +1067,7 @@ export class CopyEngine {
     if (this.mode === 'rollback') {
       for (const p of spilled) {
         if (p > this.pageCountV) continue;
+        this.dbReads++;
         await this.writePages(p, await this.readDb((p - 1) * this.pageSizeV, this.pageSizeV));
         this.recopied++;
       }
@@ -911,7 +1079,7 @@ export class CopyEngine {
       // The copy now holds part of a commit the last WAL scan did not reach: the next rescan
       // must move the snapshot (re-copying its frames, the spilled ones among them) even at
       // the end of a pass.
-      this.dbReadSinceScan = true;
+      this.readsSeen = -1;
     }
   }
 }
@@ -930,9 +1098,9 @@ function sameStat(a: FileStat | null, b: FileStat | null): boolean {
 }
 
 /** A BUSY error for a copy that gave up. */
-export function busyError(label: string, reason: string, restarts: number): QuireError {
+export function busyError(label: string, reason: string, again: number): QuireError {
   return new QuireError(
     ErrorCode.BUSY,
-    `${label}: the source never held still long enough for a consistent copy (${restarts} restarts; last: ${reason || 'busy'})`,
+    `${label}: the source never held still long enough for a consistent copy (${again} passes begun again; last: ${reason || 'busy'})`,
   );
 }

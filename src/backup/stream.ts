@@ -88,7 +88,7 @@ export function backupStream(source: Database | Storage, options: StreamOptions 
           const st = await e.step(Math.max(1, Math.floor(chunkBytes / (e.pageSize || 4096))));
           if (st === 'BUSY') {
             if (sink.emitted > 0) throw new QuireError(ErrorCode.BUSY, `${storage.label}: the source changed while it was being streamed (retry)`);
-            if (Date.now() - started >= timeout) throw busyError(storage.label, e.lastReason, e.restarts);
+            if (Date.now() - started >= timeout) throw busyError(storage.label, e.lastReason, e.restarts + e.repasses);
             await new Promise((r) => setTimeout(r, sleep));
           }
         }

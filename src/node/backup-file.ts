@@ -246,13 +246,15 @@ export interface BackupFileProgress {
   /** Pages in the snapshot (the copy's size in pages). */
   pageCount: number;
   pageSize: number;
-  /** The pass under way: 1, then one more per restart. */
+  /** The pass under way: 1, then one more per restart or re-pass. */
   pass: number;
   /** Milliseconds since this pass started. */
   passElapsedMs: number;
   /** Bytes written into the copy so far, every pass included (work, not the copy's size). */
   bytesWritten: number;
   restarts: number;
+  /** WAL mode: digest re-passes begun because a log reset hid commits (not restarts). */
+  repasses: number;
   snapshotMoves: number;
   /** Why the last pass started over or the last BUSY step waited ('' before either happened). */
   reason: string;
@@ -325,6 +327,7 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
           passElapsedMs: engine.passes > 0 ? Date.now() - engine.passStartedAt : 0,
           bytesWritten: sink.bytesWritten,
           restarts: engine.restarts,
+          repasses: engine.repasses,
           snapshotMoves: engine.snapshotMoves,
           reason: engine.lastReason,
           elapsedMs: Date.now() - copyStarted,
