@@ -47,20 +47,22 @@
  *
  * Each page is visited at most once (a second reference is reported and not followed), so
  * cycles end and a hostile file costs at most one visit per page. Memory is one bit per page
- * plus one page-sized list of ranges. Damage that stops a page from being read is a problem
+ * plus a page-sized list of ranges per level and a copy of the last index key met. Index keys
+ * are compared in place (btree/rawrecord.ts compareRecords), not decoded. Damage that stops a page from being read is a problem
  * string, not an exception: only I/O errors (and misuse) propagate. The walk stops as soon as
  * `maxErrors` problems were reported, like SQLite's mxErr.
  *
  * Besides the problems, the result tells per tree how many entries it holds (leaf cells of
  * table trees, every cell of index trees: SQLite's nRow, which "wrong # of entries in index"
  * compares) and whether the walk of that tree found nothing wrong: row-level checks (src/check.ts)
- * run cursors only over clean trees, whose walks are known to be bounded.
+ * run cursors only over clean trees, whose walks are known to be bounded. A TreeSpec's visitor
+ * sees each entry as the walk meets it, so that those checks need not read the pages again.
  */
 import { get16, get32 } from '../pager/bytes.js';
 import { isQuireError } from '../pager/errors.js';
 import { lockBytePageFor, type PageSource, type Pgno } from '../pager/source.js';
 import { newCellInfo, parseCell, type CellInfo } from './cell.js';
-import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
+import { keyComparator, type KeyInfo } from './compare.js';
 import { MAX_DEPTH } from './cursor.js';
 import { readPayload } from './overflow.js';
 import {
@@ -71,8 +73,8 @@ import {
   btPageView,
 } from './page.js';
 import { PTRMAP_BTREE, PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE, ptrmapPageFor } from './ptrmap.js';
+import { compareRecords, RawRecord, RecordCopy } from './rawrecord.js';
 import { decodeRecordInto } from './record.js';
-import type { SqlValue } from './value.js';
 
 /** One b-tree to check. */
 export interface TreeSpec {
@@ -104,10 +106,10 @@ export interface TreeSpec {
 export interface TreeVisitor {
   /**
    * One entry: its rowid (table trees; 0 in index trees) and its record in `buf[start, end)`,
-   * valid only during the call; `buf` is null when the payload could not be read. `rec` is the
-   * record as decoded for the key-order check (index trees with a keyInfo), else null.
+   * valid only during the call; `buf` is null when the payload could not be read. `parsed` is
+   * the record as parsed for the key-order check (index trees with a keyInfo), else null.
    */
-  entry(rowid: Rowid, buf: Uint8Array | null, start: number, end: number, rec: SqlValue[] | null): void;
+  entry(rowid: Rowid, buf: Uint8Array | null, start: number, end: number, parsed: RawRecord | null): void;
 }
 
 export interface IntegrityOptions {
@@ -141,19 +143,32 @@ export interface IntegrityReport {
 }
 
 type Rowid = number | bigint;
-/** An upper bound while walking a tree backwards: a rowid, an index key, or none. */
-type Bound = Rowid | SqlValue[] | null;
+/**
+ * An upper bound while walking a table tree backwards: a rowid, or none. (Index trees keep
+ * theirs in TreeState.last: the walk meets keys in descending order, so the bound is always
+ * the last key met.)
+ */
+type Bound = Rowid | null;
 
 const LARGEST_INT64 = 0x7fffffffffffffffn;
 
 interface TreeState {
   readonly root: Pgno;
   intKey: boolean | undefined;
-  cmp: KeyComparator | undefined;
+  /** Index key order: the key columns' collations and sort orders; null: not checked. */
+  order: { colls: string[]; desc: boolean[] } | null;
   readonly nKey: number;
   entries: number;
   readonly visit: TreeVisitor | undefined;
+  /**
+   * Index trees: the last key the walk met (it walks in descending order, so every key must
+   * sort before it), or null before the first. Only the first nKey fields count.
+   */
+  last: RecordCopy | null;
 }
+
+/** The record parsed at the current cell (reused from cell to cell). */
+const cellRec = new RawRecord();
 
 function compareRowid(a: Rowid, b: Rowid): number {
   if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
@@ -342,8 +357,9 @@ class Checker {
 
   /**
    * checkTreePage: checks page `pgno` of tree `t` and its subtree. `maxKey` is the upper bound
-   * for its keys (inclusive for the first rowid on a table page, exclusive otherwise). Returns
-   * the subtree's depth (leaves 0, as SQLite: failures also 0) and the smallest key seen.
+   * for its rowids (inclusive for the first rowid on a table page, exclusive otherwise; index
+   * keys: TreeState.last). Returns the subtree's depth (leaves 0, as SQLite: failures also 0)
+   * and the smallest rowid seen.
    */
   async checkTreePage(
     t: TreeState,
@@ -387,7 +403,7 @@ class Checker {
     const intKey = type === PTF_TABLE_INTERIOR || type === PTF_TABLE_LEAF;
     if (t.intKey === undefined) {
       t.intKey = intKey;
-      if (t.intKey) t.cmp = undefined;
+      if (t.intKey) t.order = null;
     } else if (t.intKey !== intKey) {
       // Reported, then checked as the kind it claims to be (as SQLite, which does not compare
       // kinds here, checks it), without key order below this point.
@@ -475,32 +491,36 @@ class Checker {
       // The payload of an overflowing cell, read once for the key check and the visitor.
       let payload: Uint8Array | null = null;
       const visit = t.visit !== undefined && chainOk && (leaf || !intKey) && !this.done ? t.visit : undefined;
-      let rec: SqlValue[] | null = null;
-      if (!intKey && keys && t.cmp !== undefined && chainOk && !this.done) {
-        rec = [];
+      let parsed: RawRecord | null = null;
+      if (!intKey && keys && t.order !== null && chainOk && !this.done) {
         try {
-          if (overflow === 0) {
-            decodeRecordInto(data, payloadOffset, payloadOffset + payloadSize, this.src.encoding, pgno, rec);
-          } else {
+          let buf = data;
+          let start = payloadOffset;
+          if (overflow !== 0) {
             let b = readPayload(this.src, pgno, data, cell);
             if (!(b instanceof Uint8Array)) b = await b;
-            payload = b;
-            decodeRecordInto(b, 0, b.length, this.src.encoding, pgno, rec);
+            payload = buf = b;
+            start = 0;
           }
+          const end = start + payloadSize;
+          if (cellRec.parse(buf, start, end)) parsed = cellRec;
+          else decodeRecordInto(buf, start, end, this.src.encoding, pgno, []); // throws, saying why
         } catch (e) {
           if (!isCorrupt(e)) throw e;
           this.report(cpfx, detail(e));
-          rec = null;
         }
-        if (rec !== null) {
-          const key = rec.length > t.nKey ? rec.slice(0, t.nKey) : rec;
-          if (maxKey !== null && t.cmp(key, maxKey as SqlValue[]) >= 0) this.report(cpfx, 'Key out of order');
-          maxKey = key;
+        if (parsed !== null) {
+          const last = t.last;
+          if (last !== null) {
+            const n = Math.min(parsed.n, last.rec.n, t.nKey);
+            if (compareRecords(parsed, last.rec, n, t.order.colls, t.order.desc, this.src.encoding) >= 0) this.report(cpfx, 'Key out of order');
+          }
+          (t.last ??= new RecordCopy()).copy(parsed);
         }
       }
       if (visit !== undefined) {
         if (overflow === 0) {
-          visit.entry(rowid, data, payloadOffset, payloadOffset + payloadSize, rec);
+          visit.entry(rowid, data, payloadOffset, payloadOffset + payloadSize, parsed);
         } else {
           if (payload === null) {
             try {
@@ -511,7 +531,7 @@ class Checker {
               if (!isCorrupt(e)) throw e; // the visitor is told; the walk does not read payloads
             }
           }
-          visit.entry(rowid, payload, 0, payload === null ? 0 : payload.length, rec);
+          visit.entry(rowid, payload, 0, payload === null ? 0 : payload.length, parsed);
         }
       }
 
@@ -564,6 +584,19 @@ class Checker {
 }
 
 /**
+ * The collations and sort orders of an index's key columns, as keyComparator takes them; null
+ * for a collation quire does not have (then key order is not checked).
+ */
+function keyOrder(keyInfo: KeyInfo): { colls: string[]; desc: boolean[] } | null {
+  try {
+    keyComparator(keyInfo);
+  } catch {
+    return null;
+  }
+  return { colls: keyInfo.map((k) => (k.collation ?? 'BINARY').toUpperCase()), desc: keyInfo.map((k) => k.desc === true) };
+}
+
+/**
  * Checks the pages of `src` (see the module comment). `trees` should list every b-tree of the
  * database, page 1 (sqlite_schema) included, unless `options.partial`.
  */
@@ -604,21 +637,14 @@ export async function checkIntegrity(
     const spec = trees[i];
     const rep = reports[i];
     if (c.autoVacuum && spec.root > 1 && !partial) await c.checkPtrmap('', spec.root, PTRMAP_ROOTPAGE, 0);
-    let cmp: KeyComparator | undefined;
-    if (spec.kind !== 'table' && spec.keyInfo !== undefined) {
-      try {
-        cmp = keyComparator(spec.keyInfo, src.encoding);
-      } catch {
-        cmp = undefined; // a collation quire does not have: key order is not checked
-      }
-    }
     const state: TreeState = {
       root: spec.root,
       intKey: spec.kind === undefined ? undefined : spec.kind === 'table',
-      cmp,
+      order: spec.kind !== 'table' && spec.keyInfo !== undefined ? keyOrder(spec.keyInfo) : null,
       nKey: spec.nKey ?? Infinity,
       entries: 0,
       visit: spec.visit,
+      last: null,
     };
     const before = c.nErr;
     const initial: Bound = state.intKey === true ? LARGEST_INT64 : null;

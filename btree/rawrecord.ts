@@ -24,7 +24,8 @@
  * that differ hash differently but for collisions (about 2^-64 per comparison).
  */
 import type { Encoding } from '../pager/header.js';
-import { encodeText } from './record.js';
+import { compareText, compareValues } from './compare.js';
+import { decodeText, encodeText, getDouble, serialInt } from './record.js';
 import type { SqlValue } from './value.js';
 import { readVarint, type Varint } from './varint.js';
 
@@ -47,6 +48,9 @@ export class RawRecord {
   readonly types: number[] = [];
   /** Offset in `buf` of each field's body bytes. */
   readonly offs: number[] = [];
+  /** Where the record starts in `buf`, and where it ends. */
+  start = 0;
+  end = 0;
 
   /**
    * Parses the record in `buf[start, end)`. Returns false when the record is malformed,
@@ -56,6 +60,8 @@ export class RawRecord {
   parse(buf: Uint8Array, start: number, end: number): boolean {
     this.buf = buf;
     this.n = 0;
+    this.start = start;
+    this.end = end;
     if (start >= end) return false;
     let hdrSize = buf[start];
     let hp = start + 1;
@@ -108,14 +114,77 @@ export class RawRecord {
     return t === 0 || t === 10 || t === 11;
   }
 
+  /** Field i's class as compareValues orders them: 0 NULL, 1 number, 2 TEXT, 3 BLOB. */
+  classOf(i: number): number {
+    const t = this.types[i];
+    if (t >= 12) return t & 1 ? 2 : 3;
+    if (t === 7) return this.isNull(i) ? 0 : 1;
+    return t === 0 || t === 10 || t === 11 ? 0 : 1;
+  }
+
+  /** The number in field i (class 1): a number, or a bigint past 2^53. */
+  number(i: number): number | bigint {
+    const t = this.types[i];
+    if (t >= 1 && t <= 6) return serialInt(this.buf, this.offs[i], t);
+    return t === 7 ? this.real(i) : t === 9 ? 1 : 0;
+  }
+
   /** The REAL in field i (serial type 7). */
   real(i: number): number {
-    const b = this.buf;
-    const o = this.offs[i];
-    scratch.setUint32(0, ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0);
-    scratch.setUint32(4, ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0);
-    return scratch.getFloat64(0);
+    return getDouble(this.buf, this.offs[i]);
   }
+}
+
+/** A record copied out of the page it lies in (into a buffer reused from copy to copy), parsed. */
+export class RecordCopy {
+  readonly rec = new RawRecord();
+  private buf = new Uint8Array(256);
+
+  /** Copies the record `r` was parsed from. */
+  copy(r: RawRecord): void {
+    const { start, end } = r;
+    if (end - start > this.buf.length) this.buf = new Uint8Array(Math.max(end - start, this.buf.length * 2));
+    const src = r.buf;
+    const dst = this.buf;
+    for (let i = start, j = 0; i < end; i++, j++) dst[j] = src[i];
+    this.rec.parse(dst, 0, end - start);
+  }
+}
+
+/**
+ * Compares fields [0, n) of records `a` and `b` as keyComparator (btree/compare.ts) compares
+ * decoded keys: classes first (NULL < numbers < TEXT < BLOB), numbers by value, TEXT under the
+ * field's collation (`colls[i]`, BINARY past its end), BLOBs and BINARY TEXT by their bytes
+ * (memcmp, then length, as SQLite's BINARY), `desc[i]` reversing. NOCASE and RTRIM text is
+ * decoded in `enc` and compared as compareText does.
+ */
+export function compareRecords(a: RawRecord, b: RawRecord, n: number, colls: readonly string[], desc: readonly boolean[], enc: Encoding): number {
+  for (let i = 0; i < n; i++) {
+    const ca = a.classOf(i);
+    let c = ca - b.classOf(i);
+    if (c === 0) {
+      if (ca === 1) {
+        c = compareValues(a.number(i), b.number(i));
+      } else if (ca >= 2) {
+        const coll = i < colls.length ? colls[i] : 'BINARY';
+        const ao = a.offs[i];
+        const bo = b.offs[i];
+        if (ca === 3 || coll === 'BINARY') c = memcmp(a.buf, ao, ao + a.size(i), b.buf, bo, bo + b.size(i));
+        else c = compareText(decodeText(a.buf, ao, ao + a.size(i), enc), decodeText(b.buf, bo, bo + b.size(i), enc), coll, enc);
+      }
+    }
+    if (c !== 0) return i < desc.length && desc[i] ? -c : c;
+  }
+  return 0;
+}
+
+function memcmp(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number {
+  const n = ae - as < be - bs ? ae - as : be - bs;
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i] - b[bs + i];
+    if (d !== 0) return d;
+  }
+  return ae - as - (be - bs);
 }
 
 /**

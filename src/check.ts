@@ -36,16 +36,19 @@
  *      generated columns (their counts are still checked in phase 3), and indexes with a
  *      collation quire does not have. CHECK constraints are not evaluated.
  *
- * How entries are matched, in constant memory: during the table scan, every checkable index's
- * expected entries (the key columns' values, then the rowid or the WITHOUT ROWID key) are
- * folded into an order-independent 64-bit multiset hash (two 32-bit sums of per-entry
- * hashes); then each index is scanned once in order and its entries folded the same way,
- * with UNIQUE indexes comparing neighbours. Equal hashes (and counts) mean every row has its
- * entry, byte for byte (a false match needs a 2^-64 collision). Any difference (a hash, a
- * collision, a damaged entry, a table scan that fails) makes the table be checked again the
- * way SQLite checks it (OP_Found), which names the rows: each row's entries are sought through
- * an index cursor (O(R·K·log R), constant memory). The 'merge' mode (expected entries in
- * memory, one merge per index; for tests) reports the same problems in row order.
+ * How entries are matched, in constant memory: every checkable index's expected entries (the
+ * key columns' values, then the rowid or the WITHOUT ROWID key) are folded into an
+ * order-independent 64-bit multiset hash (two 32-bit sums of per-entry hashes), and so are the
+ * entries each index holds, with UNIQUE indexes comparing neighbours. Equal hashes (and
+ * counts) mean every row has its entry (a false match needs a 2^-64 collision). In the default
+ * mode this is done during phase 2 (TableWatch, IndexWatch: visitors of the page walk), from
+ * the record bytes, with the type checks read from serial types, so a sound table is read once
+ * in all. Any doubt (a type problem, a hash difference, a collision, a record that does not
+ * parse) makes the table be read again: a scan that hashes decoded values, and if the indexes
+ * still differ a check the way SQLite checks (OP_Found), which names the rows: each row's
+ * entries are sought through an index cursor (O(R·K·log R), constant memory). The 'merge'
+ * mode (expected entries in memory, one merge per index; for tests) reports the same problems
+ * in row order.
  *
  * Row-level checks run cursors only over trees that phase 2 found clean (every page referenced
  * once, keys in order, no cycle), so a hostile file cannot make them loop or revisit pages. A
@@ -57,7 +60,7 @@ import type { Snapshot } from '../pager/pager.js';
 import { IndexCursor, TableCursor } from '../btree/cursor.js';
 import { compareValues, keyComparator, type KeyComparator } from '../btree/compare.js';
 import { checkIntegrity, type TreeReport, type TreeSpec, type TreeVisitor } from '../btree/integrity.js';
-import { MultisetHash, RawRecord } from '../btree/rawrecord.js';
+import { compareRecords, MultisetHash, RawRecord, RecordCopy } from '../btree/rawrecord.js';
 import { decodeText } from '../btree/record.js';
 import type { SqlValue } from '../btree/value.js';
 import { readVarint, type Varint } from '../btree/varint.js';
@@ -710,26 +713,40 @@ class IndexWatch implements TreeVisitor {
   ok = true;
   readonly c: Checked;
   readonly sum: MultisetHash;
-  private prev: SqlValue[] | null = null;
+  /** UNIQUE indexes: the entry met before (the walk goes in descending order: the next one in order). */
+  private prev: RecordCopy | null = null;
   private readonly rec = new RawRecord();
+  private readonly colls: string[];
+  private readonly desc: boolean[];
+  private readonly enc: Snapshot['encoding'];
 
   constructor(c: Checked, src: Snapshot) {
     this.c = c;
     this.sum = new MultisetHash(src.encoding);
+    this.colls = c.ix.keyInfo.map((k) => (k.collation ?? 'BINARY').toUpperCase());
+    this.desc = c.ix.keyInfo.map((k) => k.desc === true);
+    this.enc = src.encoding;
   }
 
-  entry(_rowid: number | bigint, buf: Uint8Array | null, start: number, end: number, decoded: SqlValue[] | null): void {
+  entry(_rowid: number | bigint, buf: Uint8Array | null, start: number, end: number, parsed: RawRecord | null): void {
     if (!this.ok) return;
-    if (buf === null || !this.rec.parse(buf, start, end)) {
+    const r = parsed ?? this.rec;
+    if (parsed === null && (buf === null || !r.parse(buf, start, end))) {
       this.ok = false;
       return;
     }
-    this.sum.addRecord(this.rec);
+    this.sum.addRecord(r);
     if (this.c.ix.unique) {
-      // The walk goes in descending order: the previous entry is the next one in order.
-      if (decoded === null || (this.prev !== null && collides(this.c, decoded, this.prev))) this.ok = false;
-      this.prev = decoded;
+      if (this.prev !== null && this.collides(r, this.prev.rec)) this.ok = false;
+      (this.prev ??= new RecordCopy()).copy(r);
     }
+  }
+
+  /** collides() on records: equal keys, no NULL in a nullable key column of `a`. */
+  private collides(a: RawRecord, b: RawRecord): boolean {
+    const c = this.c;
+    for (let k = 0; k < c.nKey && k < a.n; k++) if (c.nullable[k] && a.isNull(k)) return false;
+    return compareRecords(a, b, Math.min(a.n, b.n, c.nKey), this.colls, this.desc, this.enc) === 0;
   }
 }
 
