@@ -18,17 +18,19 @@
  *
  * Only the right edge of the tree changes while appending, so the builder keeps, per level, the
  * last few pages as cell lists in memory ({@link WINDOW} pages; older pages are written out once
- * and read back only if a merge reaches them): memory does not grow with the tree. Pages are
+ * and read back only if a merge reaches them): memory does not grow with the tree. A table's
+ * leaves only ever take balance_quick, so its right-most leaf is assembled as a page image
+ * (each row's cell copied once, no per-row object) and written when the next one starts. Pages are
  * written at finish() (or when they leave the window) in one pass each; in auto-vacuum files
  * the pointer-map entries of their children and overflow chains are set then.
  *
  * The page count that results equals SQLite's VACUUM on the same content (test/vacuum-compact).
  */
-import { get32, put32 } from '../pager/bytes.js';
+import { get32, put16, put32 } from '../pager/bytes.js';
 import { corrupt, misuse } from '../pager/errors.js';
 import type { Pgno, WritablePageSource } from '../pager/source.js';
 import { allocatePage, freePage, readPage, writeCtx, writePage, type WriteCtx } from './alloc.js';
-import { leafCellRowid, ptrmapChildren, readContent, tableInteriorCell } from './balance.js';
+import { ptrmapChildren, readContent, tableInteriorCell } from './balance.js';
 import { indexBodyLength, rebuildPage } from './cellwrite.js';
 import { compareText, keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
 import { forgetPage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
@@ -157,12 +159,37 @@ function sizeOf(cells: readonly Uint8Array[]): number {
   return n;
 }
 
+/** A table leaf being filled: cells from the end of `img` down to `top`, pointers from byte 8. */
+interface LeafImage {
+  pgno: Pgno;
+  /** U bytes (the page image up to the reserved bytes). */
+  img: Uint8Array;
+  n: number;
+  top: number;
+  /** Rowid of the last cell. */
+  last: Rowid;
+}
+
+/** Puts the cell src[start, end) (of row `rowid`) last on the leaf P; the caller checked it fits. */
+function place(P: LeafImage, rowid: Rowid, src: Uint8Array, start: number, end: number): void {
+  P.top -= end - start;
+  P.img.set(src.subarray(start, end), P.top);
+  put16(P.img, 8 + 2 * P.n, P.top);
+  P.n++;
+  P.last = rowid;
+}
+
 /** Appends entries in key order to an empty b-tree (see the module comment). */
 export class BulkLoad {
   private readonly ctx: WriteCtx;
   private readonly table: boolean;
-  /** levels[0]: the leaves; the last level holds only the root. */
+  /**
+   * levels[0]: the leaves (empty for a table b-tree: its right-most leaf is {@link leaf});
+   * the last level holds only the root.
+   */
   private readonly levels: MPage[][];
+  /** Table b-trees: the right-most leaf, assembled in place. */
+  private readonly leaf: LeafImage | null;
   /** Pages freed by merges, reused first (as SQLite's freelist would be). */
   private readonly free: Pgno[] = [];
   private lastRowid: Rowid | null = null;
@@ -185,7 +212,8 @@ export class BulkLoad {
     if (kind === 'index' && cmp === undefined) throw misuse('an index bulk load needs the key comparator');
     this.ctx = writeCtx(txn);
     this.table = kind === 'table';
-    this.levels = [[{ pgno: root, cells: [], size: 0, right: 0 }]];
+    this.levels = [this.table ? [] : [{ pgno: root, cells: [], size: 0, right: 0 }]];
+    this.leaf = this.table ? { pgno: root, img: new Uint8Array(this.ctx.U), n: 0, top: this.ctx.U, last: 0 } : null;
   }
 
   /**
@@ -194,16 +222,17 @@ export class BulkLoad {
    */
   appendRow(rowid: Rowid, record: Uint8Array): Promise<void> | undefined {
     this.nextRowid(rowid);
-    return this.pushCell(leafCell(this.ctx, rowid, record, this.lastLeaf(), true));
+    const cell = leafCell(this.ctx, rowid, record, this.lastLeaf(), true);
+    return cell instanceof Promise ? cell.then((c) => this.pushRow(rowid, c, 0, c.length)) : this.pushRow(rowid, cell, 0, cell.length);
   }
 
   /**
-   * appendRow for a row whose leaf cell is at hand (`cell`: exact bytes, payload all local;
-   * kept, not copied: its bytes must not change).
+   * appendRow for a row whose leaf cell is at hand: src[start, end), exact bytes, payload all
+   * local, at least 4 bytes (copied at once).
    */
-  appendRowCell(rowid: Rowid, cell: Uint8Array): Promise<void> | undefined {
+  appendRowBytes(rowid: Rowid, src: Uint8Array, start: number, end: number): Promise<void> | undefined {
     this.nextRowid(rowid);
-    return this.push(cell);
+    return this.pushRow(rowid, src, start, end);
   }
 
   /** Index b-tree: appends an entry (a record); it must sort after every entry before it. */
@@ -243,6 +272,7 @@ export class BulkLoad {
 
   /** Writes every page still in memory; the tree is complete after this. */
   async finish(): Promise<void> {
+    if (this.leaf !== null) await this.writeLeaf(this.leaf);
     for (let L = 0; L < this.levels.length; L++) {
       for (const p of this.levels[L]) await this.write(L, p);
       this.levels[L] = [];
@@ -251,12 +281,22 @@ export class BulkLoad {
   }
 
   private lastLeaf(): Pgno {
+    if (this.leaf !== null) return this.leaf.pgno;
     const w = this.levels[0];
     return w[w.length - 1].pgno;
   }
 
   private room(L: number): number {
     return this.ctx.U - (L === 0 ? 8 : 12);
+  }
+
+  /** Table b-trees: the row's cell onto the right-most leaf, or balance_quick when it is full. */
+  private pushRow(rowid: Rowid, src: Uint8Array, start: number, end: number): Promise<void> | undefined {
+    const P = this.leaf!;
+    const U = this.ctx.U;
+    if (2 * P.n + 2 + (U - P.top) + (end - start) > this.room(0)) return this.quick(rowid, src, start, end);
+    place(P, rowid, src, start, end);
+    return undefined;
   }
 
   private push(cell: Uint8Array): Promise<void> | undefined {
@@ -271,10 +311,9 @@ export class BulkLoad {
     return this.free.pop() ?? (await allocatePage(this.ctx));
   }
 
-  /** The balance loop of sqlite3BtreeInsert, from the leaf level up. */
-  private async balance(): Promise<void> {
+  /** The balance loop of sqlite3BtreeInsert, from level L (the leaves: 0) up. */
+  private async balance(L = 0): Promise<void> {
     const U = this.ctx.U;
-    let L = 0;
     while (L < this.levels.length) {
       const win = this.levels[L];
       const P = win[win.length - 1];
@@ -289,27 +328,52 @@ export class BulkLoad {
         this.levels.push([{ pgno: this.root, cells: [], size: 0, right: child }]);
         continue;
       }
-      if (L === 0 && this.table && over) await this.quick();
-      else await this.nonroot(L);
+      if (over || !this.settled(L)) await this.nonroot(L);
       L++;
     }
   }
 
-  /** balance_quick: the appended row alone on a new right-most leaf. */
-  private async quick(): Promise<void> {
-    const win = this.levels[0];
-    const P = win[win.length - 1];
-    const cell = P.cells.pop()!;
-    P.size -= cell.length + 2;
-    const N: MPage = { pgno: await this.allocate(), cells: [cell], size: cell.length + 2, right: 0 };
-    const div = tableInteriorCell(P.pgno, leafCellRowid(P.cells[P.cells.length - 1], P.pgno));
+  /**
+   * Table b-trees, the right-most leaf full: balance_quick (the row alone on a new right-most
+   * leaf, the full leaf's last rowid up as the divider), after balance_deeper while the root is
+   * the leaf; then the balance loop from the level above.
+   */
+  private async quick(rowid: Rowid, src: Uint8Array, start: number, end: number): Promise<void> {
+    const P = this.leaf!;
+    if (this.levels.length === 1) {
+      const child = await this.allocate();
+      P.pgno = child;
+      this.levels.push([{ pgno: this.root, cells: [], size: 0, right: child }]);
+    }
+    const next = await this.allocate();
+    const div = tableInteriorCell(P.pgno, P.last);
+    await this.writeLeaf(P);
+    P.pgno = next;
+    P.n = 0;
+    P.top = this.ctx.U;
+    place(P, rowid, src, start, end);
     const pw = this.levels[1];
     const Q = pw[pw.length - 1];
     Q.cells.push(div);
     Q.size += div.length + 2;
-    Q.right = N.pgno;
-    win.push(N);
-    await this.trim(0);
+    Q.right = next;
+    await this.balance(1);
+  }
+
+  /** Writes the table leaf P to its page (laid out as rebuildPage lays it out). */
+  private async writeLeaf(P: LeafImage): Promise<void> {
+    const ctx = this.ctx;
+    let img = writePage(ctx, P.pgno);
+    if (!(img instanceof Uint8Array)) img = await img;
+    const b = P.img;
+    b[0] = PTF_TABLE_LEAF;
+    b[1] = b[2] = b[7] = 0;
+    put16(b, 3, P.n);
+    put16(b, 5, P.top);
+    img.set(b.subarray(0, 8 + 2 * P.n), 0);
+    img.set(b.subarray(P.top, ctx.U), P.top);
+    forgetPage(img);
+    if (ctx.autoVacuum) await ptrmapChildren(ctx, P.pgno, img);
   }
 
   /** Writes out the pages of level L that fell out of the window. */
@@ -339,6 +403,34 @@ export class BulkLoad {
   }
 
   /**
+   * True when balance_nonroot would leave level L as it is: an index b-tree (BULKLOAD: no
+   * evening out but into an empty page) whose right-most page is not over full, its siblings
+   * all in the window, not empty, and none able to take the divider after it.
+   */
+  private settled(L: number): boolean {
+    if (this.table) return false;
+    const win = this.levels[L];
+    const pw = this.levels[L + 1];
+    const Q = pw[pw.length - 1];
+    const i = Q.cells.length;
+    if (i < 1) return false;
+    const nOld = 2;
+    const nxDiv = i - 1;
+    if (win.length < nOld) return false;
+    const usable = this.room(L);
+    for (let j = 0; j < nOld; j++) {
+      const P = win[win.length - nOld + j];
+      const pg = j === 0 ? get32(Q.cells[nxDiv], 0) : Q.right;
+      if (P.pgno !== pg || P.cells.length === 0 || P.size > usable) return false;
+      if (j === 0) {
+        const dv = Q.cells[nxDiv].length;
+        if (P.size + (L === 0 ? Math.max(dv - 4, 4) : dv) + 2 <= usable) return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * balance_nonroot for the right-most page of level L: redistributes it with its left
    * siblings under the right-most page of level L + 1.
    */
@@ -346,7 +438,6 @@ export class BulkLoad {
     const ctx = this.ctx;
     const bulk = !this.table;
     const leaf = L === 0;
-    const leafData = leaf && this.table;
     const win = this.levels[L];
     const pw = this.levels[L + 1];
     const Q = pw[pw.length - 1];
@@ -383,7 +474,7 @@ export class BulkLoad {
       for (const c of old[j].cells) cells.push(c);
       cntNew.push(cells.length);
       szNew.push(old[j].size);
-      if (j === nOld - 1 || leafData) continue;
+      if (j === nOld - 1) continue;
       const dv = divs[j];
       if (leaf) {
         let body = dv.subarray(4);
@@ -413,7 +504,7 @@ export class BulkLoad {
           cntNew[k - 1] = nCell;
         }
         szNew[p] -= sz(cntNew[p] - 1);
-        szNew[p + 1] += leafData ? sz(cntNew[p] - 1) : sz(cntNew[p]);
+        szNew[p + 1] += sz(cntNew[p]);
         cntNew[p]--;
       }
       while (cntNew[p] < nCell) {
@@ -421,7 +512,7 @@ export class BulkLoad {
         if (szNew[p] + s > usable) break;
         szNew[p] += s;
         cntNew[p]++;
-        szNew[p + 1] -= leafData ? s : sz(cntNew[p]);
+        szNew[p + 1] -= sz(cntNew[p]);
       }
       if (cntNew[p] >= nCell) k = p + 1;
       else if (cntNew[p] <= (p > 0 ? cntNew[p - 1] : 0)) throw corrupt(old[0].pgno, 'cannot distribute the cells (internal error)');
@@ -431,7 +522,7 @@ export class BulkLoad {
       let szRight = szNew[p];
       let szLeft = szNew[p - 1];
       let r = cntNew[p - 1] - 1;
-      let d = r + 1 - (leafData ? 1 : 0);
+      let d = r + 1;
       do {
         const szR = cells[r].length;
         const szD = cells[d].length;
@@ -458,15 +549,13 @@ export class BulkLoad {
       const to = j < k - 1 ? cntNew[j] : nCell;
       pg.cells = cells.slice(from, to);
       pg.size = sizeOf(pg.cells);
-      from = leafData ? to : to + 1;
+      from = to + 1;
       if (j === k - 1) {
         pg.right = old[nOld - 1].right;
         break;
       }
       let div: Uint8Array;
-      if (leafData) {
-        div = tableInteriorCell(pg.pgno, leafCellRowid(pg.cells[pg.cells.length - 1], pg.pgno));
-      } else if (leaf) {
+      if (leaf) {
         const dc = cells[to];
         const len = indexBodyLength(dc, 0, ctx.g, dc.length, pg.pgno);
         div = new Uint8Array(4 + len);
@@ -481,7 +570,7 @@ export class BulkLoad {
     }
     Q.cells.splice(nxDiv, 0, ...dividers);
     Q.right = pages[k - 1].pgno;
-    Q.size = sizeOf(Q.cells);
+    Q.size += sizeOf(dividers) - sizeOf(divs);
     win.splice(win.length - inWin, inWin, ...pages);
 
     if (isRoot && Q.cells.length === 0) {

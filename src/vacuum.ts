@@ -28,11 +28,19 @@ import { MemoryStorage } from '../pager/memory.js';
 import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from '../pager/source.js';
 import { readExactly, type Storage } from '../pager/storage.js';
 import { applyDestinationHeader } from './backup/sink.js';
-import { get32 } from '../pager/bytes.js';
+import { get16, get32 } from '../pager/bytes.js';
 import { newCellInfo, parseCell, type CellInfo } from '../btree/cell.js';
 import { MAX_DEPTH } from '../btree/cursor.js';
 import { readPayload } from '../btree/overflow.js';
-import { cellOffset, parsePage, type BtPage } from '../btree/page.js';
+import {
+  btPageView,
+  cellOffset,
+  PTF_INDEX_INTERIOR,
+  PTF_INDEX_LEAF,
+  PTF_TABLE_INTERIOR,
+  PTF_TABLE_LEAF,
+  type BtPage,
+} from '../btree/page.js';
 import { encodeRecord } from '../btree/record.js';
 import { BulkLoad, recordComparator } from '../btree/bulk.js';
 import { BtreeWriter, initializeDatabase } from '../btree/write.js';
@@ -143,9 +151,10 @@ async function buildCompact(
         } else {
           const load = new BulkLoad(img, root, 'table');
           const copy: Visit = (p, c) => {
-            const cell = localCell(p, c);
+            const end = c.payloadOffset + c.payloadSize;
+            if (c.overflow === 0 && end - c.offset >= 4) return load.appendRowBytes(c.rowid, p.data, c.offset, end);
             const rowid = c.rowid;
-            return cell === null ? then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendRow(rowid, v)) : load.appendRowCell(rowid, cell);
+            return then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendRow(rowid, v));
           };
           await walkEntries(snap, r.rootPage, false, copy, step);
           await load.finish();
@@ -163,9 +172,9 @@ async function buildCompact(
 }
 
 /**
- * The entry's leaf cell as it would be written to a page of the same geometry (the source's
- * bytes: a table leaf cell, or an index cell without its left child), when its payload is all
- * on the page and the cell needs no padding; else null (copy the payload).
+ * The index entry's leaf cell as it would be written to a page of the same geometry (the
+ * source's bytes, without the left child of an interior cell), when its payload is all on the
+ * page and the cell needs no padding; else null (copy the payload).
  */
 function localCell(p: BtPage, c: CellInfo): Uint8Array | null {
   if (c.overflow !== 0) return null;
@@ -180,6 +189,27 @@ function then<T>(v: T | Promise<T>, f: (v: T) => Promise<void> | undefined): Pro
 
 /** Called on each entry with its page and parsed cell (valid only during the call). */
 type Visit = (p: BtPage, c: CellInfo) => Promise<void> | undefined;
+
+/**
+ * Page `pgno` as a page of the b-tree kind the walk expects, checked as parsePage checks it
+ * (type, content area, cell pointers) but not cached: the walk visits each page once.
+ */
+function walkPage(data: Uint8Array, pgno: Pgno, U: number, index: boolean): BtPage {
+  const type = data[pgno === 1 ? 100 : 0];
+  const leaf = type === (index ? PTF_INDEX_LEAF : PTF_TABLE_LEAF);
+  if (!leaf && type !== (index ? PTF_INDEX_INTERIOR : PTF_TABLE_INTERIOR)) {
+    throw corrupt(pgno, `page type ${type} in ${index ? 'an index' : 'a table'} b-tree`);
+  }
+  if (data.length < U) throw corrupt(pgno, `page image is ${data.length} bytes, expected at least ${U}`);
+  const p = btPageView(pgno, data, type, leaf, !index, U);
+  const ptrEnd = p.cellPtr + 2 * p.nCell;
+  if (ptrEnd > p.contentStart || p.contentStart > U) throw corrupt(pgno, `cell content area at ${p.contentStart} is outside [${ptrEnd}, ${U}]`);
+  for (let q = p.cellPtr; q < ptrEnd; q += 2) {
+    const off = get16(data, q);
+    if (off < p.contentStart || off >= U) throw corrupt(pgno, `cell pointer ${off} is outside the content area`);
+  }
+  return p;
+}
 
 /**
  * Visits every entry of the b-tree rooted at `root` in key order (for an index b-tree the
@@ -199,8 +229,7 @@ async function walkEntries(src: PageSource, root: Pgno, index: boolean, visit: V
       for (const q of path) if (q.pgno === next) throw corrupt(next, 'page is its own ancestor (a cycle in the b-tree)');
       let data = src.page(next);
       if (!(data instanceof Uint8Array)) data = await data;
-      const p = parsePage(data, next, U);
-      if (p.intKey === index) throw corrupt(next, index ? 'table page in an index b-tree' : 'index page in a table b-tree');
+      const p = walkPage(data, next, U, index);
       if (!p.leaf) {
         path.push(p);
         at.push(0);
