@@ -32,113 +32,32 @@ import type { Pgno, WritablePageSource } from '../pager/source.js';
 import { allocatePage, freePage, readPage, writeCtx, writePage, type WriteCtx } from './alloc.js';
 import { ptrmapChildren, readContent, tableInteriorCell } from './balance.js';
 import { indexBodyLength, rebuildPage } from './cellwrite.js';
-import { compareText, keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
+import { keyComparator, type KeyInfo } from './compare.js';
 import { forgetPage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
-import { decodeRecord, decodeText, serialTypeSize } from './record.js';
+import { compareRecords, RawRecord } from './rawrecord.js';
 import { readVarint, type Varint } from './varint.js';
 import { leafCell } from './write.js';
 import type { Encoding } from '../pager/header.js';
 
 type Rowid = number | bigint;
 
-/** Compares two records given as bytes, rec[start, end): <0, 0 (equal prefix), >0. */
-export type RecordComparator = (a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number) => number;
+/**
+ * The order of an index b-tree's entries: keyInfo's collations and DESC flags (columns past
+ * them BINARY ascending), as compareRecords (btree/rawrecord.ts) takes them.
+ */
+export interface EntryOrder {
+  readonly colls: readonly string[];
+  readonly desc: readonly boolean[];
+  readonly encoding: Encoding;
+}
+
+/** The order of entries under `keyInfo`; UNSUPPORTED for an unknown collation. */
+export function entryOrder(keyInfo: KeyInfo, encoding: Encoding): EntryOrder {
+  keyComparator(keyInfo, encoding); // checks the collations
+  return { colls: keyInfo.map((k) => (k.collation ?? 'BINARY').toUpperCase()), desc: keyInfo.map((k) => k.desc === true), encoding };
+}
 
 const vslot: Varint = { value: 0 };
-/** Length of the varint read by the last {@link smallVarint}. */
-let varintLength = 0;
-
-/** The varint at buf[off] (bounded by end) as a number; its length in varintLength. */
-function smallVarint(buf: Uint8Array, off: number, end: number, pgno: Pgno): number {
-  const x = buf[off];
-  if (x < 0x80 && off < end) {
-    varintLength = 1;
-    return x;
-  }
-  const n = readVarint(buf, off, end, vslot);
-  if (n === 0 || typeof vslot.value !== 'number') throw corrupt(pgno, 'malformed index record (varint)');
-  varintLength = n;
-  return vslot.value;
-}
-
-/** Storage class of serial type t: 0 NULL, 1 number, 2 TEXT, 3 BLOB. */
-function classOfType(t: number): number {
-  if (t === 0 || t === 10 || t === 11) return 0;
-  if (t < 12) return 1;
-  return t & 1 ? 2 : 3;
-}
-
-const INT_WIDTH = [0, 1, 2, 3, 4, 6, 8];
-
-/** The integer of serial type t (1..6, 8, 9) at buf[p]; inexact (not a safe integer) past 2^53. */
-function intOfType(buf: Uint8Array, p: number, t: number): number {
-  if (t >= 8) return t - 8;
-  const w = INT_WIDTH[t];
-  let v = (buf[p] << 24) >> 24;
-  for (let k = 1; k < w; k++) v = v * 256 + buf[p + k];
-  return v;
-}
-
-function memcmpThenLength(a: Uint8Array, ap: number, al: number, b: Uint8Array, bp: number, bl: number): number {
-  const n = al < bl ? al : bl;
-  for (let k = 0; k < n; k++) {
-    const d = a[ap + k] - b[bp + k];
-    if (d !== 0) return d;
-  }
-  return al - bl;
-}
-
-/**
- * A {@link RecordComparator} in the order of `keyInfo` (keyComparator's: column by column,
- * collations and DESC as declared, columns past keyInfo BINARY ascending), comparing the
- * bytes where they decide, as SQLite does: NULLs, BLOBs and BINARY TEXT (memcmp, then
- * length, in every encoding), integers below 2^53. REALs, huge integers and NOCASE/RTRIM
- * TEXT are decoded. Throws UNSUPPORTED for an unknown collation up front; CORRUPT (naming
- * `pgno`) for a malformed record.
- */
-export function recordComparator(keyInfo: KeyInfo, encoding: Encoding, pgno: Pgno): RecordComparator {
-  const values: KeyComparator = keyComparator(keyInfo, encoding);
-  const nInfo = keyInfo.length;
-  const colls = keyInfo.map((k) => (k.collation ?? 'BINARY').toUpperCase());
-  const desc = keyInfo.map((k) => k.desc === true);
-  const decoded = (a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number =>
-    values(decodeRecord(a.subarray(as, ae), encoding, pgno), decodeRecord(b.subarray(bs, be), encoding, pgno));
-  return (a, as, ae, b, bs, be) => {
-    const hEndA = as + smallVarint(a, as, ae, pgno);
-    let pa = as + varintLength;
-    const hEndB = bs + smallVarint(b, bs, be, pgno);
-    let pb = bs + varintLength;
-    if (hEndA > ae || hEndB > be) throw corrupt(pgno, 'malformed index record (header size)');
-    let da = hEndA;
-    let db = hEndB;
-    for (let i = 0; pa < hEndA && pb < hEndB; i++) {
-      const ta = smallVarint(a, pa, hEndA, pgno);
-      pa += varintLength;
-      const tb = smallVarint(b, pb, hEndB, pgno);
-      pb += varintLength;
-      const la = serialTypeSize(ta);
-      const lb = serialTypeSize(tb);
-      if (da + la > ae || db + lb > be) throw corrupt(pgno, 'malformed index record (body)');
-      const ca = classOfType(ta);
-      let c = ca - classOfType(tb);
-      if (c === 0 && ca === 1) {
-        if (ta === 7 || tb === 7) return decoded(a, as, ae, b, bs, be);
-        const x = intOfType(a, da, ta);
-        const y = intOfType(b, db, tb);
-        if (!Number.isSafeInteger(x) || !Number.isSafeInteger(y)) return decoded(a, as, ae, b, bs, be);
-        c = x < y ? -1 : x > y ? 1 : 0;
-      } else if (c === 0 && ca === 2 && i < nInfo && colls[i] !== 'BINARY') {
-        c = compareText(decodeText(a, da, da + la, encoding), decodeText(b, db, db + lb, encoding), colls[i], encoding);
-      } else if (c === 0 && ca >= 2) {
-        c = memcmpThenLength(a, da, la, b, db, lb);
-      }
-      if (c !== 0) return i < nInfo && desc[i] ? -c : c;
-      da += la;
-      db += lb;
-    }
-    return 0;
-  };
-}
 
 /** Pages kept in memory per level (balance_nonroot takes at most 3 siblings). */
 const WINDOW = 3;
@@ -193,23 +112,23 @@ export class BulkLoad {
   /** Pages freed by merges, reused first (as SQLite's freelist would be). */
   private readonly free: Pgno[] = [];
   private lastRowid: Rowid | null = null;
-  /** The previous index entry's record: lastRec[lastStart, lastEnd) (null before the first). */
-  private lastRec: Uint8Array | null = null;
-  private lastStart = 0;
-  private lastEnd = 0;
+  /** The index entry being appended, and the one before it (parsed in place; `prev` once one is). */
+  private rec = new RawRecord();
+  private prev = new RawRecord();
+  private hasPrev = false;
 
   private readonly root: Pgno;
-  private readonly cmp: RecordComparator | undefined;
+  private readonly order: EntryOrder | undefined;
 
   /**
    * `root` must be the root of an empty b-tree of this kind (just created). Index b-trees
-   * need `cmp` ({@link recordComparator}), which checks that entries come in increasing order.
+   * need their `order` ({@link entryOrder}), to check that entries come in increasing order.
    */
-  constructor(txn: WritablePageSource, root: Pgno, kind: 'table' | 'index', cmp?: RecordComparator) {
+  constructor(txn: WritablePageSource, root: Pgno, kind: 'table' | 'index', order?: EntryOrder) {
     this.root = root;
-    this.cmp = cmp;
+    this.order = order;
     if (root === 1) throw misuse('page 1 cannot be bulk loaded');
-    if (kind === 'index' && cmp === undefined) throw misuse('an index bulk load needs the key comparator');
+    if (kind === 'index' && order === undefined) throw misuse('an index bulk load needs the order of its entries');
     this.ctx = writeCtx(txn);
     this.table = kind === 'table';
     this.levels = [this.table ? [] : [{ pgno: root, cells: [], size: 0, right: 0 }]];
@@ -257,13 +176,18 @@ export class BulkLoad {
     this.lastRowid = rowid;
   }
 
-  private nextKey(rec: Uint8Array, start: number, end: number): void {
-    if (this.lastRec !== null && this.cmp!(rec, start, end, this.lastRec, this.lastStart, this.lastEnd) <= 0) {
+  /** Checks the record buf[start, end) (kept unchanged until the next entry) against the previous one. */
+  private nextKey(buf: Uint8Array, start: number, end: number): void {
+    const r = this.rec;
+    const prev = this.prev;
+    if (!r.parse(buf, start, end)) throw corrupt(this.root, 'malformed index record');
+    const o = this.order!;
+    if (this.hasPrev && compareRecords(r, prev, r.n < prev.n ? r.n : prev.n, o.colls, o.desc, o.encoding) <= 0) {
       throw corrupt(this.root, 'index entries out of order');
     }
-    this.lastRec = rec;
-    this.lastStart = start;
-    this.lastEnd = end;
+    this.rec = prev;
+    this.prev = r;
+    this.hasPrev = true;
   }
 
   private pushCell(cell: Uint8Array | Promise<Uint8Array>): Promise<void> | undefined {

@@ -19,7 +19,7 @@
  *
  * Speed: the source b-trees are walked page by page (no cursor), cells whose payload is all
  * local are kept as views of the source pages (no copy, no decode), index order is checked on
- * the record bytes (btree/bulk.ts recordComparator), and the scratch pages are written in page
+ * the record bytes (compareRecords of btree/rawrecord.ts), and the scratch pages are written in page
  * order in runs.
  */
 import { ErrorCode, QuireError, corrupt, misuse } from '../pager/errors.js';
@@ -42,7 +42,7 @@ import {
   type BtPage,
 } from '../btree/page.js';
 import { encodeRecord } from '../btree/record.js';
-import { BulkLoad, recordComparator } from '../btree/bulk.js';
+import { BulkLoad, entryOrder } from '../btree/bulk.js';
 import { BtreeWriter, initializeDatabase } from '../btree/write.js';
 import { nameKey, readCatalog } from './catalog.js';
 import type { Database } from './database.js';
@@ -141,7 +141,7 @@ async function buildCompact(
           const info = r.type === 'index' ? catalog.indexes.get(nameKey(r.name)) : catalog.tables.get(nameKey(r.name));
           const why = !info ? 'not in the catalog' : info.error;
           if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
-          const load = new BulkLoad(img, root, 'index', recordComparator(info.keyInfo, snap.encoding, r.rootPage));
+          const load = new BulkLoad(img, root, 'index', entryOrder(info.keyInfo, snap.encoding));
           const copy: Visit = (p, c) => {
             const cell = localCell(p, c);
             return cell === null ? then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendEntry(v)) : load.appendEntryCell(cell);
