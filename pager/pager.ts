@@ -340,6 +340,8 @@ export class Pager {
   private window = 1;
   /** The buffer coalesceRuns assembles runs in (commits and spills of this pager are serial). */
   private readonly runScratch: { buf: Uint8Array | null } = { buf: null };
+  /** The buffer read-ahead runs are read into (null while a read into it is in flight). */
+  private runBuf: Uint8Array | null = null;
 
   private constructor(storage: Storage, options: PagerOptions) {
     this.storage = storage;
@@ -640,10 +642,22 @@ export class Pager {
       run = Math.min(this.window, v.pageCount - pgno + 1);
     }
     const fileOff = (pgno - 1) * ps;
+    // The run is read into the pager's run buffer (reused; taken while a read is in flight, so
+    // a concurrent load makes its own) and each page copied out into a buffer of its own: a
+    // cached page never keeps a whole run alive, and the file's size makes no allocation bigger.
+    const st = this.storage;
     let bytes: Uint8Array;
+    let runBuf: Uint8Array | null = null;
     try {
-      bytes = await this.storage.read('db', fileOff, run * ps);
+      if (st.readInto && run > 1) {
+        runBuf = this.runBuf !== null && this.runBuf.length >= run * ps ? this.runBuf : new Uint8Array(maxRun * ps);
+        this.runBuf = null;
+        bytes = runBuf.subarray(0, await st.readInto('db', fileOff, runBuf.subarray(0, run * ps)));
+      } else {
+        bytes = await st.read('db', fileOff, run * ps);
+      }
     } catch (e) {
+      if (runBuf !== null) this.runBuf = runBuf;
       throw ioerr(`reading ${this.label} page ${pgno}`, e);
     }
     let target: Uint8Array | undefined;
@@ -652,22 +666,23 @@ export class Pager {
       const p = pgno + i;
       // Pages the file does not reach are not read ahead (the first one reads as zeros).
       if (i > 0 && i * ps >= bytes.length) break;
+      if (i > 0 && (!cacheable || this.cache.has(p))) continue;
+      if (i > 0 && v.wal && v.wal.frameFor(p, snap.walLimit)) continue;
+      if (i > 0 && v.journal && v.journal.pages.has(p)) continue;
       let img: Uint8Array;
-      if ((i + 1) * ps <= bytes.length) img = bytes.subarray(i * ps, (i + 1) * ps);
+      if (runBuf === null && run === 1 && bytes.length === ps) img = bytes;
       else {
         img = new Uint8Array(ps);
-        img.set(bytes.subarray(i * ps));
+        img.set(bytes.subarray(i * ps, Math.min(bytes.length, (i + 1) * ps)));
       }
       if (i === 0) {
         target = img;
         if (cacheable) this.cache.set(p, img);
         continue;
       }
-      if (!cacheable || this.cache.has(p)) continue;
-      if (v.wal && v.wal.frameFor(p, snap.walLimit)) continue;
-      if (v.journal && v.journal.pages.has(p)) continue;
       this.cache.set(p, img);
     }
+    if (runBuf !== null) this.runBuf = runBuf;
     if (current) this.nextSeq = pgno + run;
     return target!;
   }

@@ -78,24 +78,34 @@ function processIO(signal: AbortSignal): { io: CliIO; failure: () => Error | nul
   return { io, failure: () => failed, release };
 }
 
-/** Standard input, ending early (with the signal's reason) when `signal` aborts. */
+/**
+ * Standard input, ending early (with the signal's reason) when `signal` aborts. Each read
+ * races a promise of its own, dropped with its abort listener once the read is in: a race
+ * against one promise that never settles would keep every chunk read (each race leaves a
+ * reaction on it that holds the chunk), all of standard input for a long import.
+ */
 async function* untilAborted(input: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const it = input[Symbol.asyncIterator]();
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new QuireError(ErrorCode.ABORT, `interrupted (${String(signal.reason)})`));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
+  const reason = () => new QuireError(ErrorCode.ABORT, `interrupted (${String(signal.reason)})`);
   try {
     for (;;) {
-      const r = await Promise.race([it.next(), aborted]);
+      if (signal.aborted) throw reason();
+      let onAbort = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(reason());
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      aborted.catch(() => undefined);
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await Promise.race([it.next(), aborted]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
       if (r.done) return;
       yield r.value;
     }
   } finally {
-    signal.removeEventListener('abort', onAbort);
     // Not awaited: a pipe's pending read would hold it until more input came.
     void it.return?.()?.catch(() => undefined);
   }

@@ -166,6 +166,8 @@ async function importRows(tx: Transaction, t: TableInfo, o: ImportOptions, io: C
 export const IMPORT: CommandSpec = {
   name: 'import',
   interruptible: true,
+  // Allocates fast and keeps little: bin.ts holds V8's young generation at its first size.
+  streaming: true,
   args: 'DB TABLE',
   summary: 'insert rows in the export format (JSON lines or CSV) from standard input',
   description:
@@ -205,7 +207,10 @@ async function importCommand(argv: string[], io: CliIO): Promise<number> {
   if (options.format === 'csv' && options.typed) throw new UsageError('--typed is for --format jsonl');
   // A new DB that the import fails to fill is removed again (no empty file left behind).
   return removedOnFailure(file, async () => {
-    const db = await openDatabase(file, { readOnly: false, create: true });
+    // Memory flat in the input: the transaction writes its pages to the file past 8 MiB
+    // (spillBytes) and keeps 4 MiB of clean pages; an append-order load touches each page
+    // once, and 32 MiB of each bought no speed (300k rows, with and without an index).
+    const db = await openDatabase(file, { readOnly: false, create: true, cacheBytes: 4 << 20, spillBytes: 8 << 20 });
     try {
       let n = 0;
       await db.transaction(async (tx) => {

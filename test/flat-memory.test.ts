@@ -1,0 +1,127 @@
+/**
+ * Memory that does not grow with the file (issue 11, scope 1).
+ *
+ * 1. The page cache holds what its capacity says: a cached page is a buffer of one page, not
+ *    a view that keeps a whole read-ahead run (1 MiB) alive. (Before, every page left in the
+ *    cache after a sequential pass pinned the run it was read in: a cache of 64 pages kept
+ *    megabytes, and interior pages scattered over a big file kept a run each.)
+ * 2. The built CLI (dist/cli.js; run `npx tsup` first): `import` from standard input and
+ *    `check` have the same peak RSS for an input / a file three times as large (before,
+ *    every chunk of standard input stayed reachable until the import ended; check's peak
+ *    grew with the file up to about 250 MB).
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import BetterSqlite from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './util/tmp.js';
+import { Pager } from '../pager/pager.js';
+import { MemoryStorage } from '../pager/memory.js';
+import { NodeFileStorage } from '../src/node/file-storage.js';
+import type { Storage } from '../pager/storage.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'dist', 'cli.js');
+
+/** A database of about `mb` MiB: one table of 2 KiB blobs, with an index on a text column. */
+function makeDb(file: string, mb: number): void {
+  const db = new BetterSqlite(file);
+  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB); CREATE INDEX t_a ON t(a)');
+  const rows = Math.round((mb * 1024 * 1024) / 2200);
+  db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows})
+    INSERT INTO t SELECT i, hex(randomblob(8)), randomblob(2048) FROM n`);
+  db.close();
+}
+
+/** Total bytes of the distinct ArrayBuffers behind the pages left in the pager's cache. */
+function cacheBytesHeld(pager: Pager): { pages: number; bytes: number } {
+  const buffers = new Set<ArrayBufferLike>();
+  let pages = 0;
+  for (let p = 1; p <= pager.pageCount; p++) {
+    const img = pager.cached(p);
+    if (img === undefined) continue;
+    pages++;
+    buffers.add(img.buffer);
+  }
+  let bytes = 0;
+  for (const b of buffers) bytes += b.byteLength;
+  return { pages, bytes };
+}
+
+describe('the page cache holds pages, not read-ahead runs', () => {
+  let file: string;
+  beforeAll(() => {
+    file = path.join(tempDir('quire-flat-'), 'five.db');
+    makeDb(file, 5);
+  });
+
+  const storages: Array<[string, () => Promise<Storage>]> = [
+    ['file storage (readInto)', () => NodeFileStorage.open(file)],
+    ['memory storage', async () => new MemoryStorage({ db: readFileSync(file), readOnly: true })],
+  ];
+  for (const [name, open] of storages) {
+    it(`${name}: after a sequential pass, the cache keeps at most its capacity in bytes`, async () => {
+      const st = await open();
+      const pager = await Pager.open(st, { cacheBytes: 64 * 4096 });
+      try {
+        const snap = await pager.read();
+        const ps = snap.pageSize;
+        expect(snap.pageCount * ps).toBeGreaterThan(4 << 20);
+        for (let p = 1; p <= snap.pageCount; p++) await snap.getPage(p);
+        // Random access too (interior pages of a big file are reached this way).
+        for (let p = snap.pageCount; p >= 1; p -= 37) await snap.getPage(p);
+        snap.release();
+        const held = cacheBytesHeld(pager);
+        expect(held.pages).toBeGreaterThan(0);
+        expect(held.pages).toBeLessThanOrEqual(64);
+        expect(held.bytes).toBeLessThanOrEqual(64 * ps);
+      } finally {
+        await pager.close();
+        await st.close();
+      }
+    });
+  }
+});
+
+/** Peak RSS in MiB of a shell pipeline whose quire is `$Q` (timed by /usr/bin/time). */
+function peakRss(script: string, cwd: string): number {
+  const r = spawnSync('bash', ['-c', `/usr/bin/time -f %M -o rss ${script}`], { encoding: 'utf8', cwd, env: { ...process.env, Q: `${process.execPath} ${bin}` } });
+  expect(r.status, r.stderr).toBe(0);
+  const kib = Number(readFileSync(path.join(cwd, 'rss'), 'utf8').trim().split('\n').pop());
+  expect(kib).toBeGreaterThan(1000);
+  return kib / 1024;
+}
+
+describe('the built CLI: peak RSS flat in the size of the input', () => {
+  it('dist/cli.js exists (npx tsup)', () => {
+    expect(existsSync(bin)).toBe(true);
+  });
+
+  it('import from standard input: 3x the input, same peak', () => {
+    const dir = tempDir('quire-flat-import-');
+    // Rows of a 6 KiB blob (12 KiB of hex each): 3,400 rows are 42 MB of input, 10,200 are 125 MB.
+    const gen = (rows: number) =>
+      `${process.execPath} -e 'const h = "ab".repeat(6144); let s = ""; for (let i = 1; i <= ${rows}; i++) { s += "[" + i + "," + i + ",{\\"blob\\":\\"" + h + "\\"}]\\n"; if (s.length > 1 << 20 || i === ${rows}) { process.stdout.write(s); s = ""; } }'`;
+    const create = `--create 'CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)'`;
+    const small = peakRss(`$Q import small.db t ${create} < <(${gen(3400)}) > out`, dir);
+    expect(readFileSync(path.join(dir, 'out'), 'utf8')).toBe('3400 rows\n');
+    const large = peakRss(`$Q import large.db t ${create} < <(${gen(10200)}) > out`, dir);
+    expect(readFileSync(path.join(dir, 'out'), 'utf8')).toBe('10200 rows\n');
+    console.log(`import peak RSS: ${small.toFixed(0)} MB, ${large.toFixed(0)} MB for 3x the input`);
+    expect(large - small, `import peak RSS ${small.toFixed(0)} MB, then ${large.toFixed(0)} MB for 3x the input`).toBeLessThan(30);
+  }, 180_000);
+
+  it('check: a file 3x as large, same peak', () => {
+    const dir = tempDir('quire-flat-check-');
+    makeDb(path.join(dir, 'a.db'), 30);
+    makeDb(path.join(dir, 'b.db'), 90);
+    const small = peakRss('$Q check a.db > out', dir);
+    expect(readFileSync(path.join(dir, 'out'), 'utf8')).toBe('ok\n');
+    const large = peakRss('$Q check b.db > out', dir);
+    expect(readFileSync(path.join(dir, 'out'), 'utf8')).toBe('ok\n');
+    console.log(`check peak RSS: ${small.toFixed(0)} MB, ${large.toFixed(0)} MB for 3x the file`);
+    expect(large - small, `check peak RSS ${small.toFixed(0)} MB, then ${large.toFixed(0)} MB for 3x the file`).toBeLessThan(20);
+  }, 180_000);
+});
