@@ -688,10 +688,11 @@ export async function* scanTable(src: PageSource, root: Pgno, options: ScanOptio
 
 /**
  * The walk under {@link scanTable}: calls `visit` with each row's record, in rowid order,
- * and yields (the number of rows visited) after each leaf and after each row whose payload
- * overflowed, so a consumer can flush between them. With `ownLeaf`, each leaf is copied
- * first and its records stay valid after the call; otherwise they point into the page
- * image and are valid only during the call. Overflowing payloads are always fresh buffers.
+ * and yields (the number of rows visited since the last yield) after each leaf, and before
+ * and after each row whose payload overflows (whose pages it may await), so a consumer can
+ * flush between them. With `ownLeaf`, each leaf is copied first and its records stay valid
+ * for good; otherwise they point into the page image and stay valid until the generator
+ * resumes. Overflowing payloads are always fresh buffers.
  */
 export async function* scanRecords(
   src: PageSource,
@@ -757,17 +758,18 @@ export async function* scanRecords(
         rowid = vslot.value;
         q += k;
       }
-      visited++;
       if (size <= maxLocal) {
         if (q + size > U) throw corrupt(pgno, `cell ${i} payload runs past the usable size`);
         visit(rowid, data, q, q + size, pgno);
+        visited++;
       } else {
+        if (visited > 0) yield visited; // before an await: the rows so far are still in place
+        visited = 0;
         parseCell(p, i, cell);
         let b = readPayload(src, pgno, data, cell);
         if (b instanceof Promise) b = await b;
         visit(rowid, b, 0, b.length, pgno);
-        yield visited;
-        visited = 0;
+        yield 1;
       }
     }
     if (visited > 0) yield visited;

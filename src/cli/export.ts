@@ -121,11 +121,12 @@ async function writeTable(t: TableInfo, snap: PageSource, f: ExportFormat, out: 
   const shape = lineShape(t, f);
   if (f.format === 'csv') await out.write(columnNames(t).map(csvField).join(',') + '\r\n');
   if (!f.typed && rowTextApplies(t)) {
-    // The fast path: records straight to output bytes (rowtext.ts), a flush between leaves.
+    // The fast path: records straight to output bytes (rowtext.ts), a batch per leaf.
     assertReadable(t);
     const text = new RowText(t, f.format === 'csv', shape.prefix, shape.end, snap.encoding);
-    const visit: RecordVisitor = (rowid, buf, start, end, pgno) => text.row(out, rowid, buf, start, end, pgno);
+    const visit: RecordVisitor = (rowid, buf, start, end, pgno) => text.add(rowid, buf, start, end, pgno);
     for await (const _ of scanRecords(snap, t.rootPage, visit)) {
+      text.drain(out);
       if (out.full) await out.flush();
     }
   } else {

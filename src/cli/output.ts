@@ -31,6 +31,12 @@ import type { CliIO } from './io.js';
  */
 export const OUTPUT_CHUNK = 64 * 1024;
 
+/**
+ * Room past a chunk: a batch of rows (one leaf's) written after the chunk is nearly full
+ * fits without growing (and copying) the buffer.
+ */
+const CHUNK_SLACK = 32 * 1024;
+
 export type Sink = (b: Uint8Array) => void | Promise<void>;
 
 let utf8: TextEncoder | undefined;
@@ -41,7 +47,7 @@ let utf8: TextEncoder | undefined;
  * `pos`; `write(s)` encodes a string.
  */
 export class ChunkedOutput {
-  buf = new Uint8Array(OUTPUT_CHUNK);
+  buf = new Uint8Array(OUTPUT_CHUNK + CHUNK_SLACK);
   pos = 0;
   private readonly sink: Sink;
   private readonly signal: AbortSignal | undefined;
@@ -83,7 +89,7 @@ export class ChunkedOutput {
     if (this.signal?.aborted) throw interrupted();
     if (this.pos === 0) return;
     const b = this.buf.subarray(0, this.pos);
-    this.buf = new Uint8Array(OUTPUT_CHUNK);
+    this.buf = new Uint8Array(OUTPUT_CHUNK + CHUNK_SLACK);
     this.pos = 0;
     const w = this.sink(b);
     // A reader that stopped reading must not keep an interrupt waiting: race the write.

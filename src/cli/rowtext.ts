@@ -25,7 +25,7 @@
  * column's integer reads as a REAL, as read.ts realify does. A malformed record throws the
  * CORRUPT that decodeRecordInto throws.
  */
-import { corrupt } from '../../pager/errors.js';
+import { corrupt, ErrorCode, QuireError } from '../../pager/errors.js';
 import type { Encoding } from '../../pager/header.js';
 import type { Pgno } from '../../pager/source.js';
 import { RawRecord } from '../../btree/rawrecord.js';
@@ -87,6 +87,22 @@ function validUtf8(b: Uint8Array, i: number, end: number): boolean {
   return true;
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** A row held until its batch is written (RowText.add, drain). */
+interface HeldRow {
+  rowid: number | bigint;
+  buf: Uint8Array;
+  start: number;
+  end: number;
+  pgno: Pgno;
+}
+
+/** A REAL written as String(x) writes it (not NaN, ±Infinity or a safe integer). */
+function stringified(d: number): boolean {
+  return d === d && d !== Infinity && d !== -Infinity && !Number.isSafeInteger(d);
+}
+
 /** A table the fast path can write: a rowid table with every column stored in order. */
 export function rowTextApplies(t: TableInfo): boolean {
   return !t.withoutRowid && t.storedCount === t.columns.length && t.columns.every((c, i) => c.slot === i);
@@ -107,6 +123,14 @@ export class RowText {
   private readonly fallback: Uint8Array[];
   private readonly rec = new RawRecord();
   private readonly scratch: SqlValue[] = [];
+  /** Rows added and not yet drained: the first nHeld of held (reused objects). */
+  private readonly held: HeldRow[] = [];
+  private nHeld = 0;
+  /** The held rows' REALs that String(x) formats, then their text as JSON.stringify writes it. */
+  private readonly reals: number[] = [];
+  private realText = '';
+  /** Where the next REAL starts in realText. */
+  private realPos = 0;
 
   /** `prefix` and `end` as export.ts lineShape gives them, for `t` (see rowTextApplies). */
   constructor(t: TableInfo, csv: boolean, prefix: readonly (string | null)[], end: string, encoding: Encoding) {
@@ -131,8 +155,66 @@ export class RowText {
     return this.csv ? csvField(v) : jsonValue(v);
   }
 
+  /**
+   * Holds the row `rowid` whose record is `buf[start, end)` (read from leaf `pgno`) until
+   * {@link drain}; the record must stay in place until then (scanRecords: until it resumes).
+   */
+  add(rowid: number | bigint, buf: Uint8Array, start: number, end: number, pgno: Pgno): void {
+    let h = this.held[this.nHeld];
+    if (h === undefined) this.held.push((h = { rowid, buf, start, end, pgno }));
+    else {
+      h.rowid = rowid;
+      h.buf = buf;
+      h.start = start;
+      h.end = end;
+      h.pgno = pgno;
+    }
+    this.nHeld++;
+  }
+
+  /**
+   * Writes the held rows. The REALs that need String(x) are formatted together first: one
+   * JSON.stringify of them all costs half of a String(x) each (and allocates one string).
+   */
+  drain(out: ChunkedOutput): void {
+    const n = this.nHeld;
+    this.nHeld = 0;
+    const reals = this.reals;
+    reals.length = 0;
+    const rec = this.rec;
+    for (let i = 0; i < n; i++) {
+      const h = this.held[i];
+      if (!rec.parse(h.buf, h.start, h.end)) break; // row() throws there
+      const last = Math.min(rec.n, this.prefix.length - 1);
+      for (let j = 1; j <= last; j++) {
+        if (rec.types[j - 1] !== 7 || this.prefix[j] === null || j === this.alias) continue;
+        const d = rec.real(j - 1);
+        if (stringified(d)) reals.push(d);
+      }
+    }
+    this.realText = reals.length > 0 ? JSON.stringify(reals) : '';
+    this.realPos = 1;
+    for (let i = 0; i < n; i++) {
+      const h = this.held[i];
+      this.row(out, h.rowid, h.buf, h.start, h.end, h.pgno);
+      h.buf = EMPTY; // an overflowing payload is not kept past its row
+    }
+    if (this.realPos < this.realText.length) throw new QuireError(ErrorCode.ERROR, 'export: a REAL was formatted but not written (internal error)');
+  }
+
+  /** The next REAL of those drain formatted. */
+  private nextReal(out: ChunkedOutput): void {
+    const s = this.realText;
+    let i = this.realPos;
+    const o = out.room(32);
+    let p = out.pos;
+    for (let c = s.charCodeAt(i); c !== 0x2c && c !== 0x5d; c = s.charCodeAt(++i)) o[p++] = c;
+    out.pos = p;
+    this.realPos = i + 1;
+  }
+
   /** Writes the line of the row `rowid` whose record is `buf[start, end)` (read from leaf `pgno`). */
-  row(out: ChunkedOutput, rowid: number | bigint, buf: Uint8Array, start: number, end: number, pgno: Pgno): void {
+  private row(out: ChunkedOutput, rowid: number | bigint, buf: Uint8Array, start: number, end: number, pgno: Pgno): void {
     const rec = this.rec;
     if (!rec.parse(buf, start, end)) {
       decodeRecordInto(buf, start, end, this.encoding, pgno, this.scratch); // throws the CORRUPT
@@ -177,9 +259,9 @@ export class RowText {
       const d = getDouble(buf, o);
       if (d !== d) {
         if (!this.csv) putAscii(out, 'null');
-      } else if (Number.isSafeInteger(d)) putInt(out, d);
-      else if (d === Infinity || d === -Infinity) out.text(this.format(d));
-      else putAscii(out, String(d));
+      } else if (stringified(d)) this.nextReal(out);
+      else if (Number.isSafeInteger(d)) putInt(out, d);
+      else out.text(this.format(d)); // ±Infinity
     } else if (t === 8 || t === 9) {
       putInt(out, t - 8);
     } else {
@@ -194,22 +276,41 @@ export class RowText {
       out.text(this.format(decodeText(buf, s, e, this.encoding)));
       return;
     }
-    const cls = this.csv ? CSV_CLASS : JSON_CLASS;
+    const csv = this.csv;
+    // One pass copies the bytes (after an opening quote for JSON) and notes their classes;
+    // a special byte rewinds and writes the field again the slow way.
+    const start = out.pos;
+    const o = out.room(e - s + 2);
+    let p = start;
+    if (!csv) o[p++] = 0x22;
+    const cls = csv ? CSV_CLASS : JSON_CLASS;
     let special = 0;
-    for (let i = s; i < e; i++) special |= cls[buf[i]];
-    if (special & 2 && !validUtf8(buf, s, e)) {
-      out.text(this.format(decodeText(buf, s, e, 1)));
+    for (let i = s; i < e; i++) {
+      const c = buf[i];
+      special |= cls[c];
+      o[p++] = c;
+    }
+    if (special === 0) {
+      if (csv) {
+        if (s === e) {
+          o[p++] = 0x22;
+          o[p++] = 0x22;
+        }
+      } else o[p++] = 0x22;
+      out.pos = p;
       return;
     }
-    if (this.csv) {
-      if (s === e) putAscii(out, '""');
-      else if (special & 1) csvQuoted(out, buf, s, e);
-      else copy(out, buf, s, e);
-    } else if (special & 1) jsonEscaped(out, buf, s, e);
-    else {
-      out.room(e - s + 2)[out.pos++] = 0x22;
-      copy(out, buf, s, e);
-      out.buf[out.pos++] = 0x22;
+    if (special & 2 && !validUtf8(buf, s, e)) {
+      out.pos = start;
+      out.text(this.format(decodeText(buf, s, e, 1)));
+    } else if (special & 1) {
+      out.pos = start;
+      if (csv) csvQuoted(out, buf, s, e);
+      else jsonEscaped(out, buf, s, e);
+    } else {
+      // valid multi-byte UTF-8, nothing to escape: the copy stands
+      if (!csv) o[p++] = 0x22;
+      out.pos = p;
     }
   }
 
@@ -230,17 +331,6 @@ export class RowText {
     out.pos = p;
     if (!this.csv) putAscii(out, '"}');
   }
-}
-
-/** Copies `buf[s, e)` to the output (room for it is made here). */
-function copy(out: ChunkedOutput, buf: Uint8Array, s: number, e: number): void {
-  const o = out.room(e - s);
-  let p = out.pos;
-  if (e - s > 64) {
-    o.set(buf.subarray(s, e), p);
-    p += e - s;
-  } else for (let i = s; i < e; i++) o[p++] = buf[i];
-  out.pos = p;
 }
 
 /** A safe integer's decimal digits. */
