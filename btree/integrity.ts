@@ -164,13 +164,22 @@ interface TreeState {
   readonly visit: TreeVisitor | undefined;
   /**
    * Index trees: the last key the walk met (it walks in descending order, so every key must
-   * sort before it), or null before the first. Only the first nKey fields count.
+   * sort before it), or null before the first. Only the first nKey fields count. It is one of
+   * `views` (parsed in place in the page being walked) or `kept.rec`, a copy made by
+   * {@link keepLast} when the walk leaves that page.
    */
-  last: RecordCopy | null;
+  last: RawRecord | null;
+  readonly views: [RawRecord, RawRecord];
+  readonly kept: RecordCopy;
 }
 
-/** The record parsed at the current cell (reused from cell to cell). */
-const cellRec = new RawRecord();
+/** Copies the tree's last key out of the page it lies in (the walk is leaving that page). */
+function keepLast(t: TreeState): void {
+  if (t.last !== null && t.last !== t.kept.rec) {
+    t.kept.copy(t.last);
+    t.last = t.kept.rec;
+  }
+}
 
 function compareRowid(a: Rowid, b: Rowid): number {
   if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
@@ -473,6 +482,7 @@ class Checker {
       const rpfx = this.autoVacuum ? `Tree ${t.root} page ${pgno} right child: ` : `Tree ${t.root} page ${pgno} cell ${v2}: `;
       await this.checkPtrmap(rpfx, view.rightChild, PTRMAP_BTREE, pgno);
       prefetchFrom = await this.prefetch(data, cellStart, nCell, contentOffset, nCell, view.rightChild);
+      keepLast(t);
       [depth, maxKey] = await this.checkTreePage(t, view.rightChild, maxKey, level + 1, rpfx, v2, keys);
       keyCanBeEqual = false;
     }
@@ -482,10 +492,9 @@ class Checker {
     // page (it never resets it after the right child); elsewhere cells are named.
     const avPfx = !leaf && this.autoVacuum ? `Tree ${t.root} page ${pgno} right child: ` : null;
     for (let i = nCell - 1; i >= 0 && !this.done; i--) {
-      const cpfx = avPfx ?? `Tree ${t.root} page ${pgno} cell ${i}: `;
       const pc = get16(data, cellStart + 2 * i);
       if (pc < contentOffset || pc > U - 4) {
-        this.report(cpfx, `Offset ${pc} out of range ${contentOffset}..${U - 4}`);
+        this.report(cellPrefix(avPfx, t.root, pgno, i), `Offset ${pc} out of range ${contentOffset}..${U - 4}`);
         coverage = false;
         continue;
       }
@@ -494,7 +503,7 @@ class Checker {
       } catch (e) {
         if (!isCorrupt(e)) throw e;
         const d = detail(e);
-        this.report(cpfx, /past the usable size/.test(d) ? 'Extends off end of page' : d);
+        this.report(cellPrefix(avPfx, t.root, pgno, i), /past the usable size/.test(d) ? 'Extends off end of page' : d);
         coverage = false;
         continue;
       }
@@ -508,7 +517,7 @@ class Checker {
 
       if (intKey && keys) {
         const c = compareRowid(rowid, maxKey as Rowid);
-        if (keyCanBeEqual ? c > 0 : c >= 0) this.report(cpfx, `Rowid ${rowid} out of order`);
+        if (keyCanBeEqual ? c > 0 : c >= 0) this.report(cellPrefix(avPfx, t.root, pgno, i), `Rowid ${rowid} out of order`);
         maxKey = rowid;
         keyCanBeEqual = false;
       }
@@ -516,9 +525,9 @@ class Checker {
       let chainOk = true;
       if (payloadSize > localSize) {
         const nPage = Math.ceil((payloadSize - localSize) / (U - 4));
-        await this.checkPtrmap(cpfx, overflow, PTRMAP_OVERFLOW1, pgno);
+        await this.checkPtrmap(cellPrefix(avPfx, t.root, pgno, i), overflow, PTRMAP_OVERFLOW1, pgno);
         const before = this.nErr;
-        await this.checkList(cpfx, false, overflow, nPage);
+        await this.checkList(cellPrefix(avPfx, t.root, pgno, i), false, overflow, nPage);
         chainOk = this.nErr === before;
       }
 
@@ -537,19 +546,20 @@ class Checker {
             start = 0;
           }
           const end = start + payloadSize;
-          if (cellRec.parse(buf, start, end)) parsed = cellRec;
+          const r = t.last === t.views[0] ? t.views[1] : t.views[0];
+          if (r.parse(buf, start, end)) parsed = r;
           else decodeRecordInto(buf, start, end, this.src.encoding, pgno, []); // throws, saying why
         } catch (e) {
           if (!isCorrupt(e)) throw e;
-          this.report(cpfx, detail(e));
+          this.report(cellPrefix(avPfx, t.root, pgno, i), detail(e));
         }
         if (parsed !== null) {
           const last = t.last;
           if (last !== null) {
-            const n = Math.min(parsed.n, last.rec.n, t.nKey);
-            if (compareRecords(parsed, last.rec, n, t.order.colls, t.order.desc, this.src.encoding) >= 0) this.report(cpfx, 'Key out of order');
+            const n = Math.min(parsed.n, last.n, t.nKey);
+            if (compareRecords(parsed, last, n, t.order.colls, t.order.desc, this.src.encoding) >= 0) this.report(cellPrefix(avPfx, t.root, pgno, i), 'Key out of order');
           }
-          (t.last ??= new RecordCopy()).copy(parsed);
+          t.last = parsed;
         }
       }
       if (visit !== undefined) {
@@ -570,13 +580,14 @@ class Checker {
       }
 
       if (!leaf) {
-        await this.checkPtrmap(cpfx, leftChild, PTRMAP_BTREE, pgno);
+        await this.checkPtrmap(cellPrefix(avPfx, t.root, pgno, i), leftChild, PTRMAP_BTREE, pgno);
         if (i < prefetchFrom) prefetchFrom = await this.prefetch(data, cellStart, nCell, contentOffset, i + 1, 0);
+        keepLast(t);
         let d2: number;
-        [d2, maxKey] = await this.checkTreePage(t, leftChild, maxKey, level + 1, cpfx, i, keys);
+        [d2, maxKey] = await this.checkTreePage(t, leftChild, maxKey, level + 1, cellPrefix(avPfx, t.root, pgno, i), i, keys);
         keyCanBeEqual = false;
         if (d2 !== depth) {
-          this.report(cpfx, 'Child page depth differs');
+          this.report(cellPrefix(avPfx, t.root, pgno, i), 'Child page depth differs');
           depth = d2;
         }
       }
@@ -591,15 +602,23 @@ class Checker {
         ranges.push(fb, fb + size - 1);
         fb = get16(data, fb);
       }
+      // Cells met from the last usually lie in ascending offsets already: sort only if not.
+      let sorted = true;
+      for (let k = 2; k < ranges.length && sorted; k += 2) {
+        sorted = ranges[k - 2] < ranges[k] || (ranges[k - 2] === ranges[k] && ranges[k - 1] <= ranges[k + 1]);
+      }
       const order: number[] = [];
-      for (let k = 0; k < ranges.length; k += 2) order.push(k);
-      order.sort((a, b) => ranges[a] - ranges[b] || ranges[a + 1] - ranges[b + 1]);
+      if (!sorted) {
+        for (let k = 0; k < ranges.length; k += 2) order.push(k);
+        order.sort((a, b) => ranges[a] - ranges[b] || ranges[a + 1] - ranges[b + 1]);
+      }
       // As SQLite's min-heap sweep: an overlap stops it, and the fragment count is compared
       // only when every range was taken (the overlap, if any, was the last one).
       let prevEnd = (contentOffset - 1) & 0xffff;
       let nFrag = 0;
-      let left = order.length;
-      for (const k of order) {
+      let left = ranges.length >> 1;
+      for (let j = 0; j < ranges.length; j += 2) {
+        const k = sorted ? j : order[j >> 1];
         const start = ranges[k];
         left--;
         if (prevEnd >= start) {
@@ -614,8 +633,14 @@ class Checker {
         this.report('', `Fragmentation of ${nFrag} bytes reported as ${data[hdr + 7]} on page ${pgno}`);
       }
     }
+    keepLast(t);
     return [depth + 1, maxKey];
   }
+}
+
+/** The prefix of a cell's messages, made only when one is needed (most cells need none). */
+function cellPrefix(avPfx: string | null, root: Pgno, pgno: Pgno, i: number): string {
+  return avPfx ?? `Tree ${root} page ${pgno} cell ${i}: `;
 }
 
 /**
@@ -680,6 +705,8 @@ export async function checkIntegrity(
       entries: 0,
       visit: spec.visit,
       last: null,
+      views: [new RawRecord(), new RawRecord()],
+      kept: new RecordCopy(),
     };
     const before = c.nErr;
     const initial: Bound = state.intKey === true ? LARGEST_INT64 : null;
