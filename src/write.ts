@@ -204,6 +204,59 @@ function appendable(t: TableInfo): boolean {
   return a;
 }
 
+/** plainFields' answer when the row needs prepare(). */
+const NOT_PLAIN = -1.5;
+const INT47 = 140737488355327;
+
+/**
+ * The record fields of a row given as an array of every column's value, into recordFields and
+ * recordAsReal, when each value is stored exactly as given (what prepare would produce with no
+ * conversion): a non-STRICT rowid table, and per column a null (not NOT NULL), a blob, a text
+ * under TEXT or no affinity, an integer (safe, not -0; within ±2^47 under REAL affinity; not
+ * under TEXT affinity) or a non-integral number (not under TEXT affinity). Returns the rowid
+ * (the INTEGER PRIMARY KEY's safe integer, or null for a new one), or NOT_PLAIN when any value
+ * needs prepare() (which then gives the same record, or the error).
+ */
+function plainFields(t: TableInfo, row: readonly InputValue[]): number | null {
+  const cols = t.columns;
+  const rc = t.recordColumns;
+  // (Columns not in the record, none in a writable table, would need prepare's checks.)
+  if (t.def!.strict || row.length !== cols.length || rc.length !== cols.length) return NOT_PLAIN;
+  const fields = recordFields;
+  const asReal = recordAsReal;
+  if (fields.length !== rc.length) fields.length = asReal.length = rc.length;
+  let rowid: number | null = null;
+  for (let f = 0; f < rc.length; f++) {
+    const i = rc[f];
+    const v = row[i];
+    let real = false;
+    if (i === t.rowidAlias) {
+      if (v === null) rowid = null;
+      else if (typeof v === 'number' && Number.isSafeInteger(v) && !(v === 0 && 1 / v < 0)) rowid = v;
+      else return NOT_PLAIN;
+      fields[f] = null;
+      asReal[f] = false;
+      continue;
+    }
+    const cd = cols[i].def;
+    const aff = cd.affinity;
+    if (v === null) {
+      if (cd.notNull) return NOT_PLAIN;
+    } else if (typeof v === 'string') {
+      if (aff !== 'TEXT' && aff !== 'BLOB') return NOT_PLAIN;
+    } else if (typeof v === 'number') {
+      if (aff === 'TEXT') return NOT_PLAIN;
+      if (Number.isSafeInteger(v)) {
+        if ((v === 0 && 1 / v < 0) || (aff === 'REAL' && (v > INT47 || v < -INT47 - 1))) return NOT_PLAIN;
+      } else if (Number.isInteger(v) || v !== v) return NOT_PLAIN;
+      else real = true;
+    } else if (!(v instanceof Uint8Array)) return NOT_PLAIN;
+    fields[f] = v;
+    asReal[f] = real;
+  }
+  return rowid;
+}
+
 function asBig(v: number | bigint): bigint {
   return typeof v === 'bigint' ? v : BigInt(v);
 }
@@ -708,11 +761,23 @@ export class Transaction {
       this.check();
       t = this.writableCached(table);
       if (t !== undefined && t.indexes.length === 0 && appendable(t)) {
-        p = this.prepare(t, row);
-        const id = p.rowid !== null ? smallest(p.rowid) : this.writer.nextRowidHint(t.rootPage);
-        if (id !== undefined && (typeof id === 'number' || (id >= SMALLEST && id <= LARGEST)) && this.writer.tryAppend(t.rootPage, id, this.recordOf(t, p.values, true))) {
+        // Plain values (no conversion, no default): the record straight from the row, without
+        // the PreparedRow (its TypedValue per column and BigInt rowid); else prepare().
+        const given = Array.isArray(row) ? plainFields(t, row as readonly InputValue[]) : NOT_PLAIN;
+        let id: number | bigint | undefined;
+        let rec: Uint8Array;
+        if (given !== NOT_PLAIN) {
+          id = given ?? this.writer.nextRowidHint(t.rootPage);
+          rec = encodeRecord(recordFields, this.txn.encoding, { boolTypes: this.boolTypes, asReal: recordAsReal, transient: true });
+        } else {
+          p = this.prepare(t, row);
+          id = p.rowid !== null ? smallest(p.rowid) : this.writer.nextRowidHint(t.rootPage);
+          rec = this.recordOf(t, p.values, true);
+        }
+        if (id !== undefined && (typeof id === 'number' || (id >= SMALLEST && id <= LARGEST)) && this.writer.tryAppend(t.rootPage, id, rec)) {
+          const rowid = id;
           const spill = this.txn.maybeSpill();
-          return spill ? spill.then(() => id) : Promise.resolve(id);
+          return spill ? spill.then(() => rowid) : Promise.resolve(rowid);
         }
       }
     } catch (e) {

@@ -88,6 +88,51 @@ describe('write API', () => {
     await db.close();
   });
 
+  it('rows given as arrays of plain values (the insert fast path) and values needing conversion store as SQLite stores them', async () => {
+    // The fast path takes rows whose values need no conversion; every other row (here: -0,
+    // 2^47 in a REAL column, text in a NUMERIC column, a number in a TEXT column, 2^53, a
+    // boolean, a missing column, a rowid not beyond the last) goes through the general path.
+    const ddl = 'CREATE TABLE p(id INTEGER PRIMARY KEY, i INTEGER, r REAL, t TEXT, n NUMERIC, b BLOB, x)';
+    const rows: unknown[][] = [
+      [null, 1, 1.5, 'a', 2, new Uint8Array([1]), 'x'],
+      [10, 2.5, 3, 'b', 2.5, 'text in a blob column', 1.25],
+      [11, -1, -(2 ** 47), 'é€', 7, new Uint8Array(0), null],
+      [12, Infinity, -Infinity, null, -3, null, new Uint8Array([0, 255])],
+      [13, 0, 2 ** 47 - 1, 'c', 0.5, 4, 2 ** 47],
+      [14, -0, 1, 'd', 1, 1, 1],
+      [15, 1, 2 ** 47, 'e', 1, 1, 1],
+      [16, 1, 1, 'f', '12', 1, 1],
+      [17, 1, 1, 5, 1, 1, 1],
+      [18, 2 ** 53, 1, 'g', 1, 1, 1],
+      [19, true, 1, 'h', 1, 1, 1],
+      [20, 1, 1, 'i'],
+      [5, 1, 1.5, 'j', 1, new Uint8Array([2]), 'y'],
+      [null, 2, 2.5, 'k', 2, new Uint8Array([3]), 'z'],
+    ];
+    const db = await Database.memory();
+    await db.exec(ddl);
+    await db.transaction(async (tx) => {
+      for (const r of rows) await tx.insert('p', r as never);
+    });
+    const ref = new BetterSqlite(sqlite(ddl));
+    ref.defaultSafeIntegers(true);
+    const ins = ref.prepare('INSERT INTO p VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const bind = (x: unknown) => (typeof x === 'boolean' ? BigInt(x) : typeof x === 'number' && Number.isInteger(x) && !Object.is(x, -0) ? BigInt(x) : x);
+    for (const r of rows) ins.run(...[...r, null, null, null].slice(0, 7).map(bind));
+    const refFile = ref.name;
+    ref.close();
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    expect(referenceExport(f, 'p')).toBe(referenceExport(refFile, 'p'));
+    const typesOf = (file: string) =>
+      new BetterSqlite(file, { readonly: true }).prepare('SELECT id, typeof(i), typeof(r), typeof(t), typeof(n), typeof(b), typeof(x) FROM p ORDER BY rowid').raw().all();
+    expect(typesOf(f)).toEqual(typesOf(refFile));
+    // A rowid that is taken fails the statement, as in SQLite, and writes nothing.
+    expect((await errorOf(db.insert('p', [10, 1, 1, 'dup', 1, 1, 1]))).message).toBe('UNIQUE constraint failed: p.id');
+    expect(await db.get('p', 10)).toEqual([10, 10, 2.5, 3, 'b', 2.5, 'text in a blob column', 1.25]);
+    await db.close();
+  });
+
   it('an INTEGER beyond 2^53 in a REAL column reads as a REAL, as SQLite returns it', async () => {
     // SQLite writes such a value into a REAL column as a REAL; an INTEGER gets there when the
     // column's declared type changes afterwards (made with the sqlite3 CLI's writable_schema).
