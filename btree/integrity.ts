@@ -209,6 +209,8 @@ class Checker {
   private mxErr: number;
   /** One bit per page: referenced yet. */
   private readonly refs: Uint8Array;
+  /** checkTreePage's coverage ranges, one list per tree level. */
+  private readonly rangeLists: number[][] = [];
 
   constructor(src: PageSource, maxErrors: number) {
     this.src = src;
@@ -252,9 +254,9 @@ class Checker {
     return false;
   }
 
-  async page(pgno: Pgno): Promise<Uint8Array> {
-    const p = this.src.page(pgno);
-    return p instanceof Uint8Array ? p : await p;
+  /** Page `pgno`: the image itself when the source has it cached (no promise to await). */
+  page(pgno: Pgno): Uint8Array | Promise<Uint8Array> {
+    return this.src.page(pgno);
   }
 
   /**
@@ -330,7 +332,8 @@ class Checker {
       n--;
       let data: Uint8Array;
       try {
-        data = await this.page(pgno);
+        const d = this.page(pgno);
+        data = d instanceof Uint8Array ? d : await d;
       } catch (e) {
         if (!isCorrupt(e)) throw e;
         this.report(prefix, `failed to get page ${pgno}`);
@@ -422,7 +425,8 @@ class Checker {
     }
     let data: Uint8Array;
     try {
-      data = await this.page(pgno);
+      const d = this.page(pgno);
+      data = d instanceof Uint8Array ? d : await d;
     } catch (e) {
       if (!isCorrupt(e)) throw e;
       this.report(pfx, `unable to get the page: ${detail(e)}`);
@@ -475,12 +479,14 @@ class Checker {
     let keyCanBeEqual = true;
     let prefetchFrom = nCell; // the left children of cells from here on are prefetched
     let coverage = true;
-    const ranges: number[] = []; // pairs: start, end (inclusive)
+    // Pairs: start, end (inclusive). One list per level, reused: a page's children are deeper.
+    const ranges = (this.rangeLists[level] ??= []);
+    ranges.length = 0;
     if (!leaf) {
       // SQLite names the right child only in auto-vacuum files; otherwise the message carries
       // the cell number this page was reached through (its pCheck->v2 at that point).
       const rpfx = this.autoVacuum ? `Tree ${t.root} page ${pgno} right child: ` : `Tree ${t.root} page ${pgno} cell ${v2}: `;
-      await this.checkPtrmap(rpfx, view.rightChild, PTRMAP_BTREE, pgno);
+      if (this.autoVacuum) await this.checkPtrmap(rpfx, view.rightChild, PTRMAP_BTREE, pgno);
       prefetchFrom = await this.prefetch(data, cellStart, nCell, contentOffset, nCell, view.rightChild);
       keepLast(t);
       [depth, maxKey] = await this.checkTreePage(t, view.rightChild, maxKey, level + 1, rpfx, v2, keys);
@@ -525,7 +531,7 @@ class Checker {
       let chainOk = true;
       if (payloadSize > localSize) {
         const nPage = Math.ceil((payloadSize - localSize) / (U - 4));
-        await this.checkPtrmap(cellPrefix(avPfx, t.root, pgno, i), overflow, PTRMAP_OVERFLOW1, pgno);
+        if (this.autoVacuum) await this.checkPtrmap(cellPrefix(avPfx, t.root, pgno, i), overflow, PTRMAP_OVERFLOW1, pgno);
         const before = this.nErr;
         await this.checkList(cellPrefix(avPfx, t.root, pgno, i), false, overflow, nPage);
         chainOk = this.nErr === before;
@@ -580,7 +586,7 @@ class Checker {
       }
 
       if (!leaf) {
-        await this.checkPtrmap(cellPrefix(avPfx, t.root, pgno, i), leftChild, PTRMAP_BTREE, pgno);
+        if (this.autoVacuum) await this.checkPtrmap(cellPrefix(avPfx, t.root, pgno, i), leftChild, PTRMAP_BTREE, pgno);
         if (i < prefetchFrom) prefetchFrom = await this.prefetch(data, cellStart, nCell, contentOffset, i + 1, 0);
         keepLast(t);
         let d2: number;
