@@ -94,6 +94,18 @@ export interface WriteCtx {
 }
 
 const contexts = new WeakMap<WritablePageSource, WriteCtx>();
+/**
+ * Cell scratch buffers by owner: the pager behind a transaction (it runs one write
+ * transaction at a time), so a small transaction does not allocate a page-sized buffer.
+ */
+const scratches = new WeakMap<object, Uint8Array>();
+
+function scratchFor(txn: WritablePageSource, size: number): Uint8Array {
+  const owner = (txn as { pager?: object }).pager ?? txn;
+  let b = scratches.get(owner);
+  if (b === undefined || b.length !== size) scratches.set(owner, (b = new Uint8Array(size)));
+  return b;
+}
 
 /** The writer state of `txn` (created on first use). */
 export function writeCtx(txn: WritablePageSource): WriteCtx {
@@ -110,7 +122,7 @@ export function writeCtx(txn: WritablePageSource): WriteCtx {
       lockByte: txn.lockBytePage,
       tails: new Map(),
       itails: new Map(),
-      scratch: new Uint8Array(U + 32),
+      scratch: scratchFor(txn, U + 32),
       live: true,
     };
     contexts.set(txn, c);

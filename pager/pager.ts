@@ -307,6 +307,14 @@ interface Savepoint {
   pageCount: number;
 }
 
+/** A transaction older than this looks at the locks again at commit (see commitTxn). */
+const RECHECK_AFTER_MS = 2;
+
+/** Milliseconds from a monotonic clock where the runtime has one. */
+function nowMs(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
 /** Spare page images a write transaction keeps for its savepoints' copies (WriteTxn.spares). */
 const MAX_SPARES = 64;
 
@@ -340,6 +348,8 @@ export class Pager {
   private window = 1;
   /** The buffer coalesceRuns assembles runs in (commits and spills of this pager are serial). */
   private readonly runScratch: { buf: Uint8Array | null } = { buf: null };
+  /** appendFrames' reused frame buffer (storage writes do not keep what they are given). */
+  private readonly frameScratch: { buf: Uint8Array | null } = { buf: null };
   /** The buffer read-ahead runs are read into (null while a read into it is in flight). */
   private runBuf: Uint8Array | null = null;
 
@@ -819,14 +829,17 @@ export class Pager {
     }
 
     // (5) Look again just before writing: the race left is a process locking during the
-    // commit itself. (A spilled transaction has written already; its journal guards it.)
-    if (!spill) {
+    // commit itself. (A spilled transaction has written already; its journal guards it.) Not
+    // when beginWrite looked under RECHECK_AFTER_MS ago (a small auto-commit transaction): the
+    // window that adds is shorter than the commit's own write and sync, which no look covers,
+    // and the look is most of such a commit's system calls.
+    if (!spill && nowMs() - txn.began >= RECHECK_AFTER_MS) {
       const conflict = await this.lockConflict();
       if (conflict) throw this.busyHeld(conflict);
     }
 
     // (6) Give every open snapshot on this file the images it would lose.
-    await this.preserveForSnapshots(changed, base);
+    if (this.otherSnapshotsOpen()) await this.preserveForSnapshots(changed, base);
 
     try {
       await this.committing(`committing to ${this.label}`, async () => {
@@ -1007,7 +1020,7 @@ export class Pager {
     for (let i = 0; i < pages.length; i += perRun) {
       const run = pages.slice(i, i + perRun);
       const cks = log.cks.slice();
-      const bytes = encodeFrames(log.header, cks, run, i + perRun >= pages.length ? commitSize : 0);
+      const bytes = encodeFrames(log.header, cks, run, i + perRun >= pages.length ? commitSize : 0, this.frameScratch);
       await this.storage.write('wal', frameOffset(ps, log.next), bytes);
       log.cks.set(cks);
       for (const [p] of run) {
@@ -1533,6 +1546,8 @@ export class WriteTxn implements WritablePageSource {
   pageCount: number;
   /** Bump the change counter even in WAL mode (the copier's destination rule). */
   changeCounterAlways = false;
+  /** @internal When it began (nowMs), just after beginWrite looked at the locks. */
+  readonly began = nowMs();
   private dirty = new Map<number, Uint8Array>();
   private done = false;
   private readonly finish: () => void;

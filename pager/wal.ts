@@ -434,16 +434,26 @@ export async function readFrame(storage: Storage, pageSize: number, frame: numbe
  * Encodes frames for pages `pages` (ascending pgno order is the caller's choice) to append
  * after frame `after` of a log with header `h`, continuing the cumulative checksum `cks`
  * (updated in place). The last frame is a commit frame with `commitDbSize` when non-zero.
+ * With `scratch`, the frames are written into its buffer (grown when too small) and the result
+ * is a view of it that the next call overwrites; else into a new array.
  */
 export function encodeFrames(
   h: WalHeader,
   cks: Uint32Array,
   pages: ReadonlyArray<readonly [number, Uint8Array]>,
   commitDbSize: number,
+  scratch?: { buf: Uint8Array | null },
 ): Uint8Array {
   const ps = h.pageSize;
   const frameSize = WAL_FRAME_HEADER_SIZE + ps;
-  const out = new Uint8Array(pages.length * frameSize);
+  const need = pages.length * frameSize;
+  let out: Uint8Array;
+  if (scratch === undefined) out = new Uint8Array(need);
+  else {
+    // A view of the caller's reused buffer, valid until its next call (every byte is written).
+    if (scratch.buf === null || scratch.buf.length < need) scratch.buf = new Uint8Array(need);
+    out = scratch.buf.subarray(0, need);
+  }
   for (let i = 0; i < pages.length; i++) {
     const [pgno, data] = pages[i];
     const off = i * frameSize;
