@@ -15,7 +15,9 @@
  *
  * The new image is built in scratch storage beside the database (memory for a memory
  * database), without a pager (ScratchImage), then written over the original in one journaled
- * transaction (Pager.replaceAll).
+ * transaction (WriteTxn.replaceAll). That write transaction is begun before the build and the
+ * image is built from its snapshot, so other writers wait for the whole VACUUM (as SQLite's
+ * VACUUM holds its write lock) and no commit can slip in between the build and the swap-in.
  *
  * Speed: the source b-trees are walked page by page (no cursor), cells whose payload is all
  * local are kept as views of the source pages (no copy, no decode), index order is checked on
@@ -25,6 +27,7 @@
 import { ErrorCode, QuireError, corrupt, misuse } from '../pager/errors.js';
 import { newHeader, type DbHeader, type Encoding } from '../pager/header.js';
 import { MemoryStorage } from '../pager/memory.js';
+import type { Snapshot } from '../pager/pager.js';
 import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from '../pager/source.js';
 import { readExactly, type Storage } from '../pager/storage.js';
 import { applyDestinationHeader } from './backup/sink.js';
@@ -68,21 +71,30 @@ export async function vacuumDatabase(db: Database, options: VacuumOptions = {}):
   db.assertOpen();
   if (db.readOnly) throw new QuireError(ErrorCode.READONLY, `attempt to write a readonly database (${db.name})`);
   if (db.inTransaction) throw misuse('cannot VACUUM from within a transaction');
-  const scratch: Storage = db.storage.scratch ? await db.storage.scratch() : new MemoryStorage({ label: 'vacuum' });
+  // The write transaction is taken first and held through the build, as SQLite's VACUUM holds
+  // its write lock: the image is built from the transaction's own snapshot, so no commit (by
+  // another connection of this process, which waits for the lock) can land between the build
+  // and the swap-in and be overwritten by it.
+  const txn = await db.pager.beginWrite();
+  let scratch: Storage | null = null;
   try {
-    const built = await buildCompact(db, scratch, options.signal, options.segmentBytes ?? SCRATCH_HELD_BYTES);
+    scratch = db.storage.scratch ? await db.storage.scratch() : new MemoryStorage({ label: 'vacuum' });
+    const out = scratch;
+    const built = await buildCompact(txn.base, out, options.signal, options.segmentBytes ?? SCRATCH_HELD_BYTES);
     if (!built) return { pagesBefore: 0, pagesAfter: 0 };
     checkAbort(options.signal);
     const { pageSize, pageCount, pagesBefore, walMode } = built;
-    await db.pager.replaceAll(
+    await txn.replaceAll(
       pageSize,
       pageCount,
-      (first, count) => readExactly(scratch, 'db', (first - 1) * pageSize, count * pageSize),
+      (first, count) => readExactly(out, 'db', (first - 1) * pageSize, count * pageSize),
       (page1, old) => applyDestinationHeader(page1, old, pageCount, { journalMode: walMode ? 'wal' : 'rollback', raw: false }),
     );
     return { pagesBefore, pagesAfter: pageCount };
   } finally {
-    await scratch.close();
+    // A no-op once replaceAll has ended the transaction (committed or not).
+    await txn.rollback();
+    await scratch?.close();
   }
 }
 
@@ -102,73 +114,68 @@ function abortCheck(signal: AbortSignal | undefined): () => Promise<void> | unde
 }
 
 async function buildCompact(
-  db: Database,
+  snap: Snapshot,
   out: Storage,
   signal: AbortSignal | undefined,
   heldBytes: number,
 ): Promise<{ pageSize: number; pageCount: number; pagesBefore: number; walMode: boolean } | null> {
-  const snap = await db.pager.read();
-  try {
-    const h = snap.header;
-    if (!h || snap.pageCount === 0) return null;
-    const img = new ScratchImage(out, snap, h.pageSize, heldBytes);
-    const fresh: DbHeader = {
-      ...newHeader({
-        pageSize: h.pageSize,
-        reservedBytes: h.reservedBytes,
-        encoding: h.encoding,
-        autoVacuum: h.autoVacuumTop === 0 ? 'none' : h.incrementalVacuum ? 'incremental' : 'full',
-      }),
-      schemaFormat: h.schemaFormat || 4,
-      userVersion: h.userVersion,
-      applicationId: h.applicationId,
-      defaultCacheSize: h.defaultCacheSize,
-      rawEncoding: h.rawEncoding,
-    };
-    await initializeDatabase(img, fresh);
-    const check = abortCheck(signal);
-    // Between entries: write out the scratch pages held, and check for an abort.
-    const step = (): Promise<void> | undefined => (img.full ? img.flush().then(check) : check());
-    const boolTypes = (h.schemaFormat || 4) >= 4;
-    const catalog = await readCatalog(snap, h.schemaCookie, h.schemaFormat || 4);
-    for (const r of catalog.rows) {
-      let root = r.rootPage;
-      if ((r.type === 'table' || r.type === 'index') && r.rootPage > 0) {
-        const isIndex = r.type === 'index' || (await isIndexTree(snap, r.rootPage));
-        root = await new BtreeWriter(img).createBtree(isIndex ? 'index' : 'table');
-        if (isIndex) {
-          // Entries go in in their own order, so the writer must compare them the same way.
-          const info = r.type === 'index' ? catalog.indexes.get(nameKey(r.name)) : catalog.tables.get(nameKey(r.name));
-          const why = !info ? 'not in the catalog' : info.error;
-          if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
-          const load = new BulkLoad(img, root, 'index', entryOrder(info.keyInfo, snap.encoding));
-          const copy: Visit = (p, c) => {
-            const cell = localCell(p, c);
-            return cell === null ? then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendEntry(v)) : load.appendEntryCell(cell);
-          };
-          await walkEntries(snap, r.rootPage, true, copy, step);
-          await load.finish();
-        } else {
-          const load = new BulkLoad(img, root, 'table');
-          const copy: Visit = (p, c) => {
-            const end = c.payloadOffset + c.payloadSize;
-            if (c.overflow === 0 && end - c.offset >= 4) return load.appendRowBytes(c.rowid, p.data, c.offset, end);
-            const rowid = c.rowid;
-            return then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendRow(rowid, v));
-          };
-          await walkEntries(snap, r.rootPage, false, copy, step);
-          await load.finish();
-        }
+  const h = snap.header;
+  if (!h || snap.pageCount === 0) return null;
+  const img = new ScratchImage(out, snap, h.pageSize, heldBytes);
+  const fresh: DbHeader = {
+    ...newHeader({
+      pageSize: h.pageSize,
+      reservedBytes: h.reservedBytes,
+      encoding: h.encoding,
+      autoVacuum: h.autoVacuumTop === 0 ? 'none' : h.incrementalVacuum ? 'incremental' : 'full',
+    }),
+    schemaFormat: h.schemaFormat || 4,
+    userVersion: h.userVersion,
+    applicationId: h.applicationId,
+    defaultCacheSize: h.defaultCacheSize,
+    rawEncoding: h.rawEncoding,
+  };
+  await initializeDatabase(img, fresh);
+  const check = abortCheck(signal);
+  // Between entries: write out the scratch pages held, and check for an abort.
+  const step = (): Promise<void> | undefined => (img.full ? img.flush().then(check) : check());
+  const boolTypes = (h.schemaFormat || 4) >= 4;
+  const catalog = await readCatalog(snap, h.schemaCookie, h.schemaFormat || 4);
+  for (const r of catalog.rows) {
+    let root = r.rootPage;
+    if ((r.type === 'table' || r.type === 'index') && r.rootPage > 0) {
+      const isIndex = r.type === 'index' || (await isIndexTree(snap, r.rootPage));
+      root = await new BtreeWriter(img).createBtree(isIndex ? 'index' : 'table');
+      if (isIndex) {
+        // Entries go in in their own order, so the writer must compare them the same way.
+        const info = r.type === 'index' ? catalog.indexes.get(nameKey(r.name)) : catalog.tables.get(nameKey(r.name));
+        const why = !info ? 'not in the catalog' : info.error;
+        if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
+        const load = new BulkLoad(img, root, 'index', entryOrder(info.keyInfo, snap.encoding));
+        const copy: Visit = (p, c) => {
+          const cell = localCell(p, c);
+          return cell === null ? then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendEntry(v)) : load.appendEntryCell(cell);
+        };
+        await walkEntries(snap, r.rootPage, true, copy, step);
+        await load.finish();
+      } else {
+        const load = new BulkLoad(img, root, 'table');
+        const copy: Visit = (p, c) => {
+          const end = c.payloadOffset + c.payloadSize;
+          if (c.overflow === 0 && end - c.offset >= 4) return load.appendRowBytes(c.rowid, p.data, c.offset, end);
+          const rowid = c.rowid;
+          return then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendRow(rowid, v));
+        };
+        await walkEntries(snap, r.rootPage, false, copy, step);
+        await load.finish();
       }
-      const rec = encodeRecord([r.type, r.name, r.tblName, root, r.sql], snap.encoding, { boolTypes });
-      await new BtreeWriter(img).insert(1, r.rowid, rec);
     }
-    await new BtreeWriter(img).beforeCommit();
-    await img.finish();
-    return { pageSize: h.pageSize, pageCount: img.pageCount, pagesBefore: snap.pageCount, walMode: h.readVersion === 2 };
-  } finally {
-    snap.release();
+    const rec = encodeRecord([r.type, r.name, r.tblName, root, r.sql], snap.encoding, { boolTypes });
+    await new BtreeWriter(img).insert(1, r.rowid, rec);
   }
+  await new BtreeWriter(img).beforeCommit();
+  await img.finish();
+  return { pageSize: h.pageSize, pageCount: img.pageCount, pagesBefore: snap.pageCount, walMode: h.readVersion === 2 };
 }
 
 /**

@@ -42,3 +42,38 @@ describe('quire vacuum', () => {
     }, 120_000);
   }
 });
+
+describe('vacuum and a concurrent writer in the same process', () => {
+  it('a commit made while the image is built is not lost (the writer waits for VACUUM)', async () => {
+    const { openDatabase } = await import('../src/node/index.js');
+    const dir = tempDir();
+    const file = path.join(dir, 'c.db');
+    const s = new BetterSqlite(file);
+    s.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v)');
+    const ins = s.prepare('INSERT INTO t(v) VALUES (?)');
+    s.transaction(() => {
+      for (let i = 0; i < 20_000; i++) ins.run(`row ${i} ${'x'.repeat(i % 50)}`);
+    })();
+    s.exec('DELETE FROM t WHERE id % 3 = 0');
+    s.close();
+    const a = await openDatabase(file, { readOnly: false });
+    const b = await openDatabase(file, { readOnly: false });
+    try {
+      // Both run interleaved on the microtask queue: b's commit is asked for while a builds.
+      const vacuum = a.vacuum();
+      const insert = b.insert('t', [null, 'written during the vacuum']);
+      await Promise.all([vacuum, insert]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    expect(referenceIntegrity(file)).toEqual(['ok']);
+    const r = new BetterSqlite(file, { readonly: true });
+    try {
+      expect(r.prepare("SELECT count(*) FROM t WHERE v = 'written during the vacuum'").pluck().get()).toBe(1);
+      expect(r.prepare('SELECT count(*) FROM t').pluck().get()).toBe(20_000 - 6_666 + 1);
+    } finally {
+      r.close();
+    }
+  });
+});
