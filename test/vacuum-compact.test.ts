@@ -74,8 +74,8 @@ describe('quire vacuum is as compact as SQLite VACUUM', () => {
     const { sqlite, quire, q } = await both(src, dir);
     expect(referenceIntegrity(q)).toEqual(['ok']);
     expect(quire).toBe(sqlite);
-    // The same with the scratch build committed every 64 KiB of new pages (as a big file is,
-    // every 64 MiB): same pages, same rows.
+    // The same with the scratch pages written out every 64 KiB (a big file's are, every 4 MiB:
+    // SCRATCH_HELD_BYTES in src/vacuum.ts): same pages, same rows.
     const seg = path.join(dir, 'seg.db');
     copyFileSync(src, seg);
     const qdb = await openDatabase(seg, { readOnly: false });
