@@ -273,6 +273,10 @@ export class CopyEngine {
   private runBuf: Uint8Array | null = null;
   private hookedCount: number | null = null;
   private ownCommit = false;
+  /** Own commits whose pages wait in `hooked` (rollback mode: each bumped the counter by one). */
+  private hookedCommits = 0;
+  /** Rollback mode: own commits applied since the baseline (startHead) last moved. */
+  private ownSinceBaseline = 0;
   private unsubscribe: (() => void) | null = null;
   private unpin: (() => void) | null = null;
   private isDone = false;
@@ -342,6 +346,7 @@ export class CopyEngine {
     for (const [p, img] of info.pages) this.hooked.set(p, img);
     for (const p of info.spilled) this.hookedSpilled.add(p);
     this.hookedCount = info.pageCount;
+    this.hookedCommits++;
     this.ownCommit = true;
   }
 
@@ -555,6 +560,8 @@ export class CopyEngine {
     this.hooked.clear();
     this.hookedSpilled.clear();
     this.hookedCount = null;
+    this.hookedCommits = 0;
+    this.ownSinceBaseline = 0;
 
     const st0 = await this.stat();
     const size = st0?.size ?? 0;
@@ -1045,9 +1052,12 @@ export class CopyEngine {
     const pages = [...this.hooked].sort((a, b) => a[0] - b[0]);
     const spilled = [...this.hookedSpilled].sort((a, b) => a - b);
     const count = this.hookedCount;
+    const commits = this.hookedCommits;
     this.hooked.clear();
     this.hookedSpilled.clear();
     this.hookedCount = null;
+    this.ownSinceBaseline += commits;
+    this.hookedCommits = 0;
     if (!this.inPass) return;
     if (count !== null && count !== this.pageCountV) {
       this.pageCountV = count;
@@ -1071,8 +1081,22 @@ export class CopyEngine {
         await this.writePages(p, await this.readDb((p - 1) * this.pageSizeV, this.pageSizeV));
         this.recopied++;
       }
-      // The writes were ours: the baseline moves with them.
+      // The writes were ours: the baseline moves with them — unless the counter moved by more
+      // than our commits (another connection committed too, before or after ours: its pages
+      // came only through the file, and may be missing from pages already copied).
+      // An own commit still in flight has its counter bump in the file before its pages reach
+      // the hook: wait for it, and apply what arrived, before comparing.
+      const pending = () => commitInFlight(this.source.id) || this.hooked.size > 0 || this.hookedSpilled.size > 0 || this.hookedCount !== null;
+      for (let p = commitInFlight(this.source.id); p; p = commitInFlight(this.source.id)) await p;
+      if (pending()) return this.flushHooked();
       const head = await this.readDb(0, 40);
+      if (pending()) return this.flushHooked();
+      const moved = (get32(head, 24) - get32(this.startHead!, 0)) >>> 0;
+      if (moved !== this.ownSinceBaseline) {
+        this.spoiled = `another connection committed beside quire's own commits during the pass (the change counter moved by ${moved}, quire's commits by ${this.ownSinceBaseline})`;
+        return;
+      }
+      this.ownSinceBaseline = 0;
       this.startHead = head.slice(24, 40);
       this.startStat = await this.stat();
     } else if (spilled.length > 0) {
