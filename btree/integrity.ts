@@ -211,6 +211,12 @@ class Checker {
   private readonly refs: Uint8Array;
   /** checkTreePage's coverage ranges, one list per tree level. */
   private readonly rangeLists: number[][] = [];
+  /**
+   * Pages read ahead and not walked yet (see prefetch): the walk takes them from here, so it
+   * asks the source for each page once (a second request would make a cache take a page read
+   * once for a hot one). At most PREFETCH_BYTES of pages per tree level.
+   */
+  private readonly ahead = new Map<Pgno, Uint8Array>();
 
   constructor(src: PageSource, maxErrors: number) {
     this.src = src;
@@ -260,13 +266,14 @@ class Checker {
   }
 
   /**
-   * Reads ahead the children the walk is about to visit, in ascending page order: the left
-   * children of the cells before `end` (at most PREFETCH_BYTES of them), then `right` (when not 0).
+   * Reads ahead the children the walk is about to visit, in ascending page order, and holds
+   * them for the walk (`ahead`): the left children of the cells before `end` (at most
+   * PREFETCH_BYTES of them), then `right` (when not 0).
    * The walk visits children in descending order, which a pager's sequential read-ahead does
    * not recognize; b-trees SQLite builds in key order lie mostly in ascending pages, so this
-   * makes the reads long runs. Nothing is checked here (the walk reads each page again from the
-   * cache and checks it); out-of-range pointers and unreadable pages are skipped. Returns the
-   * first cell whose left child was read ahead.
+   * makes the reads long runs. Nothing is checked here (the walk checks each page when it gets
+   * there); out-of-range pointers and unreadable pages are skipped (the walk reads them again
+   * and reports). Returns the first cell whose left child was read ahead.
    */
   async prefetch(data: Uint8Array, cellStart: number, nCell: number, contentOffset: number, end: number, right: Pgno): Promise<number> {
     const from = Math.max(0, end - Math.max(1, Math.floor(PREFETCH_BYTES / this.src.pageSize)));
@@ -281,7 +288,7 @@ class Checker {
       if (child < 1 || child > this.pageCount || (i === end && right === 0) || this.referenced(child)) continue;
       try {
         const p = this.src.page(child);
-        if (!(p instanceof Uint8Array)) await p;
+        this.ahead.set(child, p instanceof Uint8Array ? p : await p);
       } catch (e) {
         if (!isCorrupt(e)) throw e;
       }
@@ -424,13 +431,19 @@ class Checker {
       return [0, maxKey];
     }
     let data: Uint8Array;
-    try {
-      const d = this.page(pgno);
-      data = d instanceof Uint8Array ? d : await d;
-    } catch (e) {
-      if (!isCorrupt(e)) throw e;
-      this.report(pfx, `unable to get the page: ${detail(e)}`);
-      return [0, maxKey];
+    const held = this.ahead.get(pgno);
+    if (held !== undefined) {
+      this.ahead.delete(pgno);
+      data = held;
+    } else {
+      try {
+        const d = this.page(pgno);
+        data = d instanceof Uint8Array ? d : await d;
+      } catch (e) {
+        if (!isCorrupt(e)) throw e;
+        this.report(pfx, `unable to get the page: ${detail(e)}`);
+        return [0, maxKey];
+      }
     }
     const U = this.usable;
     const hdr = pgno === 1 ? 100 : 0;
