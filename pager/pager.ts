@@ -348,10 +348,13 @@ export class Pager {
   private window = 1;
   /** The buffer coalesceRuns assembles runs in (commits and spills of this pager are serial). */
   private readonly runScratch: { buf: Uint8Array | null } = { buf: null };
-  /** appendFrames' reused frame buffer (storage writes do not keep what they are given). */
-  private readonly frameScratch: { buf: Uint8Array | null } = { buf: null };
   /** The buffer read-ahead runs are read into (null while a read into it is in flight). */
   private runBuf: Uint8Array | null = null;
+  /** The block pages read ahead are copied into, and the offset of its free part. */
+  private block: ArrayBuffer | null = null;
+  private blockOff = 0;
+  /** appendFrames' reused frame buffer (storage writes do not keep what they are given). */
+  private readonly frameScratch: { buf: Uint8Array | null } = { buf: null };
 
   private constructor(storage: Storage, options: PagerOptions) {
     this.storage = storage;
@@ -565,7 +568,7 @@ export class Pager {
     }
 
     if (this.cachePageSize !== pageSize || !this.cache) {
-      this.cache = new PageCache(Math.floor(this.options.cacheBytes / pageSize));
+      this.cache = new PageCache(Math.floor(this.options.cacheBytes / pageSize), true);
       this.cachePageSize = pageSize;
     } else {
       this.cache.clear();
@@ -627,6 +630,17 @@ export class Pager {
     return p;
   }
 
+  /** A zeroed page carved from the current 64 KiB block (never handed out twice). */
+  private blockPage(ps: number): Uint8Array {
+    if (this.block === null || this.blockOff + ps > this.block.byteLength) {
+      this.block = new ArrayBuffer(Math.max(ps, 1 << 16));
+      this.blockOff = 0;
+    }
+    const page = new Uint8Array(this.block, this.blockOff, ps);
+    this.blockOff += ps;
+    return page;
+  }
+
   private async loadUncached(snap: Snapshot, pgno: Pgno, current: boolean): Promise<Uint8Array> {
     const v = snap.view;
     const ps = v.pageSize;
@@ -652,9 +666,11 @@ export class Pager {
       run = Math.min(this.window, v.pageCount - pgno + 1);
     }
     const fileOff = (pgno - 1) * ps;
-    // The run is read into the pager's run buffer (reused; taken while a read is in flight, so
-    // a concurrent load makes its own) and each page copied out into a buffer of its own: a
-    // cached page never keeps a whole run alive, and the file's size makes no allocation bigger.
+    // A run is read into the pager's run buffer (reused; taken while a read is in flight, so a
+    // concurrent load makes its own) and its pages copied out into 64 KiB blocks: a cached page
+    // keeps a block alive, never a 1 MiB run, and a long scan allocates as few buffers as pages
+    // / 16 (each is garbage the GC must find). A page the cache keeps for long is copied out of
+    // its block there (cache.ts). Without readInto, pages are views into the run read.
     const st = this.storage;
     let bytes: Uint8Array;
     let runBuf: Uint8Array | null = null;
@@ -680,17 +696,13 @@ export class Pager {
       if (i > 0 && v.wal && v.wal.frameFor(p, snap.walLimit)) continue;
       if (i > 0 && v.journal && v.journal.pages.has(p)) continue;
       let img: Uint8Array;
-      if (runBuf === null && run === 1 && bytes.length === ps) img = bytes;
+      if (runBuf === null && (i + 1) * ps <= bytes.length) img = bytes.subarray(i * ps, (i + 1) * ps);
       else {
-        img = new Uint8Array(ps);
+        img = this.blockPage(ps);
         img.set(bytes.subarray(i * ps, Math.min(bytes.length, (i + 1) * ps)));
       }
-      if (i === 0) {
-        target = img;
-        if (cacheable) this.cache.set(p, img);
-        continue;
-      }
-      this.cache.set(p, img);
+      if (i === 0) target = img;
+      if (cacheable) this.cache.set(p, img);
     }
     if (runBuf !== null) this.runBuf = runBuf;
     if (current) this.nextSeq = pgno + run;
