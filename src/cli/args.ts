@@ -48,8 +48,11 @@ export interface CommandSpec {
    * Commands without it are ended at once by a signal (they have nothing to undo).
    */
   interruptible?: boolean;
-  /** Streams output proportional to the data (bin.ts holds its memory flat). */
-  streaming?: boolean;
+  /**
+   * Whole-file work that allocates fast and keeps little (export, dump, check, import, vacuum):
+   * bin.ts holds V8's young generation at its first size so that peak memory stays flat.
+   */
+  steadyMemory?: boolean;
   /** Runs the command; returns the exit code. */
   run: (argv: string[], io: CliIO) => Promise<number>;
 }

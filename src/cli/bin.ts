@@ -3,10 +3,12 @@
  * The `quire` executable: runs main.ts with the process's streams, whatever name it was
  * started under (npm's bin link `quire`, npx, a global install, `node dist/cli.js`).
  *
- * - The streaming commands (export, dump) keep V8's young generation at its first size
- *   (--semi-space-growth-factor=1, set before anything is allocated): they allocate fast and
- *   keep little, and letting the semi-spaces grow to 16 MiB put a 1M-row export into a slow
- *   pipe at 103-118 MB peak RSS; so held, 84-87 MB, for a little more time in scavenges.
+ * - The whole-file commands (`steadyMemory` in their CommandSpec: export, dump, check, import,
+ *   vacuum) keep V8's young generation at its first size (--semi-space-growth-factor=1, set
+ *   before anything is allocated): they allocate fast and keep little, and letting the
+ *   semi-spaces grow to 16 MiB put a 1M-row export into a slow pipe at 103-118 MB peak RSS
+ *   (so held, 84-87 MB) and a check of a 385 MB file at ~200 MB (so held, ~95 MB), for a
+ *   little more time in scavenges.
  *   (The interpreter line stays a plain `#!/usr/bin/env node`: `env -S` is not in POSIX nor
  *   in BusyBox, so an option there would break the bin on Alpine.)
  * - Standard output honours backpressure: a write that fills the pipe returns a promise that
@@ -114,8 +116,8 @@ async function* untilAborted(input: AsyncIterable<Uint8Array>, signal: AbortSign
 export async function run(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const command = COMMANDS.find((c) => c.name === argv[0]);
-  // Streaming commands: memory held flat (see above), set before the work allocates.
-  if (command?.streaming) setFlagsFromString('--semi-space-growth-factor=1');
+  // Whole-file commands: memory held flat (see above), set before the work allocates.
+  if (command?.steadyMemory) setFlagsFromString('--semi-space-growth-factor=1');
   const cooperative = command?.interruptible === true;
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals) => {

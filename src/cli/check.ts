@@ -15,7 +15,7 @@ export const CHECK: CommandSpec = {
   name: 'check',
   args: 'DB',
   // Allocates fast and keeps little: bin.ts holds V8's young generation at its first size.
-  streaming: true,
+  steadyMemory: true,
   summary: 'check the file like PRAGMA integrity_check: ok, or one problem per line',
   description:
     'Walks every b-tree, overflow chain, the freelist and pointer map, and checks every index\n' +

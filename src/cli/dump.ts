@@ -47,7 +47,7 @@ import { stdoutOutput, type ChunkedOutput } from './output.js';
 export const DUMP: CommandSpec = {
   name: 'dump',
   interruptible: true,
-  streaming: true,
+  steadyMemory: true,
   args: 'DB [TABLE...]',
   summary: 'print SQL that rebuilds the database (as sqlite3 .dump)',
   description:

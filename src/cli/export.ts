@@ -35,7 +35,7 @@ import path from 'node:path';
 export const EXPORT: CommandSpec = {
   name: 'export',
   interruptible: true,
-  streaming: true,
+  steadyMemory: true,
   args: 'DB [TABLE]',
   summary: 'print every row of a table (JSON lines or CSV)',
   description:

@@ -167,7 +167,7 @@ export const IMPORT: CommandSpec = {
   name: 'import',
   interruptible: true,
   // Allocates fast and keeps little: bin.ts holds V8's young generation at its first size.
-  streaming: true,
+  steadyMemory: true,
   args: 'DB TABLE',
   summary: 'insert rows in the export format (JSON lines or CSV) from standard input',
   description:

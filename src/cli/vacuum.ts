@@ -8,10 +8,10 @@ import { openDatabase } from '../node/index.js';
 import { parseArgs, positionals, type CommandSpec } from './args.js';
 import type { CliIO } from './io.js';
 
-
 export const VACUUM: CommandSpec = {
   name: 'vacuum',
   interruptible: true,
+  steadyMemory: true,
   args: 'DB',
   summary: 'rebuild the database compactly (SQLite VACUUM)',
   description:
@@ -27,7 +27,8 @@ export const VACUUM: CommandSpec = {
 async function vacuumCommand(argv: string[], io: CliIO): Promise<number> {
   const p = parseArgs(argv, VACUUM.options);
   const [file] = positionals(p, VACUUM);
-  const db = await openDatabase(file, { readOnly: false });
+  // The rebuild reads each source page once: a small cache holds the b-tree paths.
+  const db = await openDatabase(file, { readOnly: false, cacheBytes: 4 << 20 });
   try {
     const r = await db.vacuum({ signal: io.signal });
     io.stdout(`${r.pagesBefore} pages before, ${r.pagesAfter} after\n`);
