@@ -227,14 +227,14 @@ export function encodeJournalHeader(nRec: number, nonce: number, originalPageCou
 
 /** Encodes page records (pgno, original image, checksum) into one buffer. */
 export function encodeJournalRecords(nonce: number, pageSize: number, records: ReadonlyArray<readonly [number, Uint8Array]>): Uint8Array {
-  const recSize = 8 + pageSize;
-  const out = new Uint8Array(records.length * recSize);
-  for (let i = 0; i < records.length; i++) {
-    const [pgno, data] = records[i];
-    const r = i * recSize;
-    put32(out, r, pgno);
-    out.set(data.subarray(0, pageSize), r + 4);
-    put32(out, r + 4 + pageSize, journalChecksum(nonce, data, pageSize));
-  }
+  const out = new Uint8Array(records.length * (8 + pageSize));
+  for (let i = 0; i < records.length; i++) putJournalRecord(out, i * (8 + pageSize), nonce, pageSize, records[i][0], records[i][1]);
   return out;
+}
+
+/** Writes one page record (pgno, original image, checksum) into `out` at `off` (8 + pageSize bytes). */
+export function putJournalRecord(out: Uint8Array, off: number, nonce: number, pageSize: number, pgno: number, data: Uint8Array): void {
+  put32(out, off, pgno);
+  out.set(data.length === pageSize ? data : data.subarray(0, pageSize), off + 4);
+  put32(out, off + 4 + pageSize, journalChecksum(nonce, data, pageSize));
 }

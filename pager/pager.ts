@@ -67,7 +67,7 @@ import {
 } from './header.js';
 import { get32, put32 } from './bytes.js';
 import { PageCache } from './cache.js';
-import { lockConflict, readExactly, type Storage } from './storage.js';
+import { lockConflict, readExactly, type FileKind, type Storage } from './storage.js';
 import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from './source.js';
 import {
   appendCommit,
@@ -82,7 +82,7 @@ import {
 } from './wal.js';
 import {
   encodeJournalHeader,
-  encodeJournalRecords,
+  putJournalRecord,
   hasJournalMagic,
   journalState,
   JOURNAL_HEADER_FIELDS,
@@ -709,6 +709,28 @@ export class Pager {
     return target!;
   }
 
+  /** @internal The body of Snapshot.readRun. */
+  async readRun(snap: Snapshot, first: Pgno, count: number, dest: Uint8Array): Promise<void> {
+    const v = snap.view;
+    const ps = v.pageSize;
+    try {
+      await readFilled(this.storage, 'db', (first - 1) * ps, dest.subarray(0, count * ps));
+    } catch (e) {
+      throw ioerr(`reading ${this.label} pages ${first}..${first + count - 1}`, e);
+    }
+    // The file holds the snapshot's pages but those it sees elsewhere (as loadUncached reads).
+    for (let i = 0; i < count; i++) {
+      const p = first + i;
+      let img = snap.preservedImage(p);
+      if (img === undefined && v.wal) {
+        const f = v.wal.frameFor(p, snap.walLimit);
+        if (f) img = await readFrame(this.storage, ps, f);
+      }
+      if (img === undefined && v.journal) img = v.journal.pages.get(p);
+      if (img !== undefined) dest.set(img.subarray(0, ps), i * ps);
+    }
+  }
+
   // ---------------------------------------------------------------- writing
 
   /**
@@ -956,11 +978,29 @@ export class Pager {
     const journaled = c.journaled.filter((p) => p !== lockByte);
     try {
       await st.write('journal', 0, encodeJournalHeader(0, c.nonce, origCount, sector, ops));
-      const perRun = Math.max(1, Math.floor(IO_RUN_BYTES / (8 + ops)));
-      for (let i = 0; i < journaled.length; i += perRun) {
-        const originals: Array<[number, Uint8Array]> = [];
-        for (const p of journaled.slice(i, i + perRun)) originals.push([p, await base.getPage(p)]);
-        await st.write('journal', sector + i * (8 + ops), encodeJournalRecords(c.nonce, ops, originals));
+      // A run of records at a time, encoded into one buffer. Consecutive original pages are
+      // read from the file in one read (Snapshot.readRun: a whole-file commit reads every page
+      // once, and must not churn the cache); a lone page comes from the cache where it is.
+      const recSize = 8 + ops;
+      const perRun = Math.max(1, Math.floor(IO_RUN_BYTES / recSize));
+      const recs = new Uint8Array(Math.min(perRun, journaled.length) * recSize);
+      let run: Uint8Array | null = null;
+      for (let i = 0; i < journaled.length; ) {
+        const n = Math.min(perRun, journaled.length - i);
+        for (let k = 0; k < n; ) {
+          const p = journaled[i + k];
+          let m = 1;
+          while (k + m < n && journaled[i + k + m] === p + m) m++;
+          if (m === 1) putJournalRecord(recs, k * recSize, c.nonce, ops, p, await base.getPage(p));
+          else {
+            run ??= new Uint8Array(perRun * ops);
+            await base.readRun(p, m, run);
+            for (let j = 0; j < m; j++) putJournalRecord(recs, (k + j) * recSize, c.nonce, ops, p + j, run.subarray(j * ops, (j + 1) * ops));
+          }
+          k += m;
+        }
+        await st.write('journal', sector + i * recSize, recs.subarray(0, n * recSize));
+        i += n;
       }
       if (sync) await st.sync('journal');
       await st.write('journal', 0, encodeJournalHeader(journaled.length, c.nonce, origCount, sector, ops).subarray(0, JOURNAL_HEADER_FIELDS));
@@ -1203,7 +1243,8 @@ export class Pager {
    * so SQLite's playback restores it); WAL mode appends every page as
    * frames, the last a commit frame — READONLY if the page size would change, as SQLite's
    * backup does for WAL destinations. Fails BUSY when another snapshot is open on the file.
-   * `fixPage1` may adjust page 1 before it is written.
+   * `fixPage1` may adjust page 1 before it is written. The bytes `readRun` returns are
+   * written before it is called again: it may fill one buffer each time.
    */
   async replaceAll(...args: Parameters<WriteTxn['replaceAll']>): Promise<void> {
     const txn = await this.beginWrite();
@@ -1455,6 +1496,21 @@ function* coalesceRuns(ps: number, pages: ReadonlyArray<readonly [number, Uint8A
  * (the page holding byte offset 2^30, where SQLite's file locks live) is never written: a run
  * across it is written as the part before and the part after.
  */
+/**
+ * @internal Fills `dest` with the bytes of `kind` from `offset`, zeros past the end of the file
+ * (as a page beyond the end reads), into `dest` itself where the storage can (readInto).
+ */
+export async function readFilled(st: Storage, kind: FileKind, offset: number, dest: Uint8Array): Promise<void> {
+  let n: number;
+  if (st.readInto) n = await st.readInto(kind, offset, dest);
+  else {
+    const b = await st.read(kind, offset, dest.length);
+    n = Math.min(b.length, dest.length);
+    dest.set(b.subarray(0, n));
+  }
+  if (n < dest.length) dest.fill(0, n);
+}
+
 async function writeDbRuns(st: Storage, ps: number, runs: Iterable<PageRun> | AsyncIterable<PageRun>): Promise<void> {
   const lockByte = lockBytePageFor(ps);
   for await (const { first, bytes } of runs) {
@@ -1521,6 +1577,25 @@ export class Snapshot implements PageSource {
   /** Always-async form of page(). */
   async getPage(pgno: Pgno): Promise<Uint8Array> {
     return this.page(pgno);
+  }
+
+  /**
+   * Copies the images of pages `first` .. `first + count - 1` into `dest` (at least count ×
+   * pageSize bytes) with one read of the file, past the page cache (neither consulted nor
+   * filled): for a reader that takes each page once into a buffer of its own.
+   */
+  async readRun(first: Pgno, count: number, dest: Uint8Array): Promise<void> {
+    if (!(first >= 1 && count >= 1 && first + count - 1 <= this.pageCount) || first !== Math.floor(first)) {
+      throw corrupt(first, `page run of ${count} out of range (the database has ${this.pageCount} pages)`);
+    }
+    if (this.released) throw misuse('snapshot used after release');
+    if (dest.length < count * this.pageSize) throw misuse(`readRun: a ${dest.length}-byte buffer cannot hold ${count} pages`);
+    return this.pager.readRun(this, first, count, dest);
+  }
+
+  /** @internal The image preserved for this snapshot (see Pager.preserveForSnapshots), if any. */
+  preservedImage(pgno: Pgno): Uint8Array | undefined {
+    return this.preserved?.get(pgno);
   }
 
   /** @internal */

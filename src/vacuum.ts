@@ -27,9 +27,9 @@
 import { ErrorCode, QuireError, corrupt, misuse } from '../pager/errors.js';
 import { newHeader, type DbHeader, type Encoding } from '../pager/header.js';
 import { MemoryStorage } from '../pager/memory.js';
-import type { Snapshot } from '../pager/pager.js';
+import { readFilled, type Snapshot } from '../pager/pager.js';
 import { lockBytePageFor, type PageSource, type Pgno, type WritablePageSource } from '../pager/source.js';
-import { readExactly, type Storage } from '../pager/storage.js';
+import type { Storage } from '../pager/storage.js';
 import { applyDestinationHeader } from './backup/sink.js';
 import { get16, get32 } from '../pager/bytes.js';
 import { newCellInfo, parseCell, type CellInfo } from '../btree/cell.js';
@@ -84,10 +84,17 @@ export async function vacuumDatabase(db: Database, options: VacuumOptions = {}):
     if (!built) return { pagesBefore: 0, pagesAfter: 0 };
     checkAbort(options.signal);
     const { pageSize, pageCount, pagesBefore, walMode } = built;
+    let runBuf = new Uint8Array(0);
     await txn.replaceAll(
       pageSize,
       pageCount,
-      (first, count) => readExactly(out, 'db', (first - 1) * pageSize, count * pageSize),
+      // One buffer for every run: each is written before the next is read.
+      async (first, count) => {
+        if (runBuf.length < count * pageSize) runBuf = new Uint8Array(count * pageSize);
+        const bytes = runBuf.subarray(0, count * pageSize);
+        await readFilled(out, 'db', (first - 1) * pageSize, bytes);
+        return bytes;
+      },
       (page1, old) => applyDestinationHeader(page1, old, pageCount, { journalMode: walMode ? 'wal' : 'rollback', raw: false }),
     );
     return { pagesBefore, pagesAfter: pageCount };
