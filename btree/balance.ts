@@ -58,8 +58,10 @@
  * is written. Writes go through txn.writable(); pages changed in place are dropped from the
  * parse cache (forgetPage).
  *
- * Cell lists read from a page are views into one copy of that page (readContent), so
- * rebuilding pages from them is safe; code that changes a cell copies it first. Operations
+ * Cell lists (CellList: buffer, offset and length per cell, no object per cell) read from a
+ * page point into one copy of that page, so rebuilding pages from them is safe; code that
+ * changes a cell copies it first. The copies are pooled: an edit takes them and gives them
+ * back at the end of finish(), when no list points into them any more. Operations
  * are bounded: the finish loop only moves up (a deepening adds one level, capped by
  * MAX_TREE_DEPTH), siblings are checked against the path (cycles) and against each other.
  */
@@ -68,8 +70,8 @@ import { corrupt } from '../pager/errors.js';
 import type { Pgno } from '../pager/source.js';
 import { allocatePage, checkPgno, freePage, ptrmapPut, readPage, type WriteCtx } from './alloc.js';
 import {
+  CellList,
   cellSize,
-  cellsBytes,
   computeFreeSpace,
   dropCell,
   headerSize,
@@ -78,6 +80,7 @@ import {
   isLeafType,
   nCellOf,
   rebuildPage,
+  rebuildPageFrom,
 } from './cellwrite.js';
 import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
 import { PTRMAP_BTREE, PTRMAP_OVERFLOW1 } from './ptrmap.js';
@@ -102,6 +105,14 @@ export interface Content {
   right: Pgno;
 }
 
+/**
+ * Page copies that cell lists point into, kept between edits: an edit takes them while it
+ * runs and gives them back when it finished (its lists are gone by then). A spare of another
+ * size (another database's usable size) is dropped when met.
+ */
+const spareCopies: Uint8Array[] = [];
+const MAX_SPARE_COPIES = 32;
+
 const ovflSlot = { at: -1 };
 const vslot: Varint = { value: 0 };
 
@@ -115,16 +126,26 @@ function interiorOf(type: number): number {
 
 /** Reads every cell of a page (validated by parsePage) into a Content. */
 export function readContent(ctx: WriteCtx, pgno: Pgno, data: Uint8Array): Content {
-  const p = parsePage(data, pgno, ctx.U);
-  const cells: Uint8Array[] = new Array(p.nCell);
   // One copy of the page; the cells are views into it (callers copy before changing a cell).
-  const copy = data.slice(0, ctx.U);
+  const l = readCells(ctx, pgno, data, data.slice(0, ctx.U));
+  const cells: Uint8Array[] = new Array(l.length);
+  for (let i = 0; i < l.length; i++) cells[i] = l.view(i);
+  return { cells, right: l.right };
+}
+
+/**
+ * Every cell of page `data` (validated by parsePage) as a list pointing into `copy`, a copy of
+ * the page's first U bytes (so the page itself may be rewritten from the list).
+ */
+function readCells(ctx: WriteCtx, pgno: Pgno, data: Uint8Array, copy: Uint8Array): CellList {
+  const p = parsePage(data, pgno, ctx.U);
+  const l = new CellList();
   for (let i = 0; i < p.nCell; i++) {
     const off = cellOffset(p, i);
-    const sz = cellSize(copy, off, p.type, ctx.g, ctx.U, pgno);
-    cells[i] = copy.subarray(off, off + sz);
+    l.push(copy, off, cellSize(copy, off, p.type, ctx.g, ctx.U, pgno));
   }
-  return { cells, right: p.rightChild };
+  l.right = p.rightChild;
+  return l;
 }
 
 /** Sets the pointer-map entries a cell on page `pgno` (of `type`) implies. */
@@ -158,16 +179,20 @@ export function tableInteriorCell(child: Pgno, rowid: number | bigint): Uint8Arr
   return tmp.slice(0, 4 + n);
 }
 
-/** Cuts a sequence of cell sizes into pages (see the module comment); returns [starts, ends]. */
-function distribute(sizes: number[], cap: number, consume: boolean, pgno: Pgno): [number[], number[]] {
-  const n = sizes.length;
+/**
+ * Cuts a sequence of cells (their lengths; each also takes a 2-byte pointer) into pages (see
+ * the module comment); returns [starts, ends].
+ */
+function distribute(lens: readonly number[], cap: number, consume: boolean, pgno: Pgno): [number[], number[]] {
+  const n = lens.length;
+  const sizes = (x: number): number => lens[x] + 2;
   const starts: number[] = [];
   const ends: number[] = [];
   let i = 0;
   for (;;) {
     const s = i;
     let used = 0;
-    while (i < n && used + sizes[i] <= cap) used += sizes[i++];
+    while (i < n && used + sizes(i) <= cap) used += sizes(i++);
     if (i === s) throw corrupt(pgno, 'a cell is larger than a page');
     starts.push(s);
     ends.push(i);
@@ -187,14 +212,14 @@ function distribute(sizes: number[], cap: number, consume: boolean, pgno: Pgno):
   }
   const k = ends.length;
   const tot: number[] = new Array(k).fill(0);
-  for (let j = 0; j < k; j++) for (let x = starts[j]; x < ends[j]; x++) tot[j] += sizes[x];
+  for (let j = 0; j < k; j++) for (let x = starts[j]; x < ends[j]; x++) tot[j] += sizes(x);
   for (let j = k - 1; j > 0; j--) {
     for (;;) {
       const eL = ends[j - 1];
       if (eL - starts[j - 1] <= 1) break;
-      const moving = consume ? sizes[eL] : sizes[eL - 1];
+      const moving = consume ? sizes(eL) : sizes(eL - 1);
       const newRight = tot[j] + moving;
-      const newLeft = tot[j - 1] - sizes[eL - 1];
+      const newLeft = tot[j - 1] - sizes(eL - 1);
       if (newRight > cap || newRight > newLeft) break;
       tot[j] = newRight;
       tot[j - 1] = newLeft;
@@ -211,7 +236,7 @@ export class Edit {
   readonly path: Level[];
   /** Page type of each level's content. */
   readonly types: number[];
-  readonly pending: (Content | undefined)[];
+  readonly pending: (CellList | undefined)[];
   /** Levels that lost cells in place (check for underflow). */
   readonly check: boolean[];
   /** True once pages were split, merged, moved or the depth changed. */
@@ -225,6 +250,8 @@ export class Edit {
   private readonly tailRight: Pgno[];
   /** Free bytes above which a non-root page is underfull (SQLite's nMin: 2/3 of U). */
   private readonly nMin: number;
+  /** Page copies taken from spareCopies, given back by finish(). */
+  private readonly copies: Uint8Array[] = [];
 
   constructor(ctx: WriteCtx, path: Level[]) {
     this.ctx = ctx;
@@ -248,19 +275,30 @@ export class Edit {
   }
 
   /** The current content of level d (pending, or read from its page). */
-  content(d: number): Content {
+  content(d: number): CellList {
     this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) return c;
     const lv = this.path[d];
-    return readContent(this.ctx, lv.pgno, lv.data);
+    return this.readPage(lv.pgno, lv.data);
   }
 
-  /** The bytes of cell i at level d (a copy). */
+  /** The cells of a page, pointing into a copy of it that lives until finish() returns. */
+  private readPage(pgno: Pgno, data: Uint8Array): CellList {
+    const U = this.ctx.U;
+    let copy = spareCopies.pop();
+    while (copy !== undefined && copy.length !== U) copy = spareCopies.pop();
+    if (copy === undefined) copy = data.slice(0, U);
+    else copy.set(data.length === U ? data : data.subarray(0, U));
+    this.copies.push(copy);
+    return readCells(this.ctx, pgno, data, copy);
+  }
+
+  /** The bytes of cell i at level d (a copy, or a view valid until finish()). */
   cellAt(d: number, i: number): Uint8Array {
     this.materialize(d);
     const c = this.pending[d];
-    if (c !== undefined) return c.cells[i];
+    if (c !== undefined) return c.view(i);
     const lv = this.path[d];
     const p = parsePage(lv.data, lv.pgno, this.ctx.U);
     if (i < 0 || i >= p.nCell) throw corrupt(lv.pgno, `no cell ${i}`);
@@ -271,7 +309,7 @@ export class Edit {
   nCell(d: number): number {
     this.materialize(d);
     const c = this.pending[d];
-    return c !== undefined ? c.cells.length : nCellOf(this.path[d].data, hdrOf(this.path[d].pgno));
+    return c !== undefined ? c.length : nCellOf(this.path[d].data, hdrOf(this.path[d].pgno));
   }
 
   /** Inserts `cell` as cell i of level d. */
@@ -279,7 +317,7 @@ export class Edit {
     this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) {
-      c.cells.splice(i, 0, cell);
+      c.insert(i, cell);
       return;
     }
     const lv = this.path[d];
@@ -299,8 +337,8 @@ export class Edit {
       this.tailCell[d] = cell.slice();
       return;
     }
-    const content = readContent(ctx, lv.pgno, data);
-    content.cells.splice(i, 0, cell);
+    const content = this.readPage(lv.pgno, data);
+    content.insert(i, cell);
     this.pending[d] = content;
   }
 
@@ -310,8 +348,8 @@ export class Edit {
     if (cell === undefined) return;
     this.tailCell[d] = undefined;
     const lv = this.path[d];
-    const c = readContent(this.ctx, lv.pgno, lv.data);
-    c.cells.push(cell);
+    const c = this.readPage(lv.pgno, lv.data);
+    c.add(cell);
     if (!isLeafType(this.types[d])) c.right = this.tailRight[d];
     this.pending[d] = c;
   }
@@ -321,7 +359,7 @@ export class Edit {
     this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) {
-      c.cells.splice(i, 1);
+      c.remove(i);
       return;
     }
     const lv = this.path[d];
@@ -342,7 +380,7 @@ export class Edit {
     this.materialize(d);
     const c = this.pending[d];
     if (c !== undefined) {
-      c.cells[i] = cell;
+      c.set(i, cell);
       return;
     }
     const lv = this.path[d];
@@ -364,15 +402,18 @@ export class Edit {
     await this.insert(d, i, cell);
   }
 
-  /** Writes `content` as the whole page of level lv (type `type`), with pointer-map entries. */
-  async writeContent(lv: Level, type: number, content: Content): Promise<void> {
+  /**
+   * Writes cells [start, end) of `l` (all of them by default) and right child `right` as the
+   * whole page of level lv (type `type`), with pointer-map entries.
+   */
+  async writeContent(lv: Level, type: number, l: CellList, start = 0, end = l.length, right = l.right): Promise<void> {
     const ctx = this.ctx;
     const data = await this.writable(lv);
-    rebuildPage(data, hdrOf(lv.pgno), type, content.cells, content.right, ctx.U, lv.pgno);
+    rebuildPageFrom(data, hdrOf(lv.pgno), type, l, start, end, right, ctx.U, lv.pgno);
     forgetPage(data);
     if (ctx.autoVacuum) {
-      for (const cell of content.cells) await ptrmapCell(ctx, cell, type, lv.pgno);
-      if (!isLeafType(type)) await ptrmapPut(ctx, content.right, PTRMAP_BTREE, lv.pgno);
+      for (let x = start; x < end; x++) await ptrmapCell(ctx, l.view(x), type, lv.pgno);
+      if (!isLeafType(type)) await ptrmapPut(ctx, right, PTRMAP_BTREE, lv.pgno);
     }
   }
 
@@ -409,7 +450,7 @@ export class Edit {
       const type = this.types[d];
       if (c !== undefined) {
         const room = U - headerSize(type);
-        const used = cellsBytes(c.cells);
+        const used = c.bytes();
         if (used <= room && room - used <= this.nMin) {
           await this.writeContent(lv, type, c);
           this.pending[d] = undefined;
@@ -425,6 +466,9 @@ export class Edit {
       await this.balanceNonroot(d);
       d--;
     }
+    // Every list is written out: the page copies they pointed into are free again.
+    for (const c of this.copies) if (spareCopies.length < MAX_SPARE_COPIES) spareCopies.push(c);
+    this.copies.length = 0;
   }
 
   /** balance_quick: `cell` goes alone onto a new right-most leaf (see the module comment). */
@@ -498,13 +542,13 @@ export class Edit {
     let div: Uint8Array;
     const nlv: Level = { pgno: np, data: new Uint8Array(0), idx: 1, w: false };
     if (isLeafType(type)) {
-      await this.writeContent(nlv, type, { cells: [cell], right: 0 });
+      await this.writeContent(nlv, type, single(cell, 0));
       const len = indexBodyLength(mid, 0, ctx.g, mid.length, lv.pgno);
       div = new Uint8Array(4 + len);
       div.set(mid.subarray(0, len), 4);
     } else {
       put32(data, 8, get32(mid, 0));
-      await this.writeContent(nlv, type, { cells: [cell], right: this.tailRight[d] });
+      await this.writeContent(nlv, type, single(cell, this.tailRight[d]));
       div = mid;
     }
     forgetPage(data);
@@ -531,7 +575,7 @@ export class Edit {
     const c = this.pending[0];
     let type = this.types[0];
     if (c !== undefined) {
-      if (cellsBytes(c.cells) > ctx.U - hdr - headerSize(type)) {
+      if (c.bytes() > ctx.U - hdr - headerSize(type)) {
         // balance_deeper: the content moves to a new child; the root points at it.
         if (this.path.length >= MAX_TREE_DEPTH) throw corrupt(root.pgno, `b-tree would grow deeper than ${MAX_TREE_DEPTH} levels`);
         const child = await this.allocate(0);
@@ -545,7 +589,7 @@ export class Edit {
         this.tailCell.splice(1, 0, undefined);
         this.tailRight.splice(1, 0, 0);
         this.types[0] = interiorOf(type);
-        this.pending[0] = { cells: [], right: child };
+        this.pending[0] = single(undefined, child);
         root.idx = 0;
         this.restructured = true;
         return true;
@@ -563,8 +607,8 @@ export class Edit {
       if (!(img instanceof Uint8Array)) img = await img;
       const cp = parsePage(img, child, ctx.U);
       if (cp.intKey !== (type === PTF_TABLE_INTERIOR)) throw corrupt(child, 'b-tree page of the wrong kind');
-      const content = readContent(ctx, child, img);
-      if (cellsBytes(content.cells) <= ctx.U - hdr - headerSize(cp.type)) {
+      const content = this.readPage(child, img);
+      if (content.bytes() <= ctx.U - hdr - headerSize(cp.type)) {
         await this.writeContent(root, cp.type, content);
         this.types[0] = cp.type;
         await freePage(ctx, child);
@@ -587,14 +631,24 @@ export class Edit {
     // The parent's cells: its pending content, or (read lazily) the cells on its page.
     const pend = this.pending[d - 1];
     const pp = pend === undefined ? parsePage(parentLv.data, parentLv.pgno, U) : undefined;
-    const nCellP = pend !== undefined ? pend.cells.length : pp!.nCell;
+    const nCellP = pend !== undefined ? pend.length : pp!.nCell;
     const rightP = pend !== undefined ? pend.right : pp!.rightChild;
-    const divAt = (ci: number): Uint8Array => {
-      if (pend !== undefined) return pend.cells[ci];
-      const off = cellOffset(pp!, ci);
-      return pp!.data.subarray(off, off + cellSize(pp!.data, off, pp!.type, ctx.g, U, parentLv.pgno));
+    // divAt(ci) places divider ci in (dB, dO, dL): buffer, offset, length.
+    let dB = parentLv.data;
+    let dO = 0;
+    let dL = 0;
+    const divAt = (ci: number): void => {
+      if (pend !== undefined) {
+        dB = pend.buf[ci];
+        dO = pend.off[ci];
+        dL = pend.len[ci];
+      } else {
+        dB = pp!.data;
+        dO = cellOffset(pp!, ci);
+        dL = cellSize(dB, dO, pp!.type, ctx.g, U, parentLv.pgno);
+      }
     };
-    const childAt = (ci: number): Pgno => (ci < nCellP ? get32(divAt(ci), 0) : rightP);
+    const childAt = (ci: number): Pgno => (ci < nCellP ? (divAt(ci), get32(dB, dO)) : rightP);
     const nChild = nCellP + 1;
     const i = parentLv.idx;
     if (i < 0 || i >= nChild) throw corrupt(parentLv.pgno, `child index ${i} out of range`);
@@ -603,9 +657,9 @@ export class Edit {
     if (nChild === 1) {
       // The parent (an interior root without cells: page 1's virtual root) has only this child.
       const c = this.content(d);
-      if (c.cells.length === 0) {
+      if (c.length === 0) {
         await freePage(ctx, this.path[d].pgno);
-        this.pending[d - 1] = isLeafType(type) ? { cells: [], right: 0 } : { cells: [], right: c.right };
+        this.pending[d - 1] = single(undefined, isLeafType(type) ? 0 : c.right);
         if (isLeafType(type)) this.types[d - 1] = type;
         return;
       }
@@ -616,7 +670,7 @@ export class Edit {
     if (first < 0) first = 0;
     if (first + nOld > nChild) first = nChild - nOld;
     const oldPg: Pgno[] = [];
-    const contents: Content[] = [];
+    const contents: CellList[] = [];
     for (let j = 0; j < nOld; j++) {
       const ci = first + j;
       const pg = childAt(ci);
@@ -633,36 +687,33 @@ export class Edit {
       const sp = parsePage(img, pg, U);
       if (sp.type !== type) throw corrupt(pg, `sibling page has type ${sp.type}, expected ${type}`);
       oldPg.push(pg);
-      contents.push(readContent(ctx, pg, img));
+      contents.push(this.readPage(pg, img));
     }
 
     // The cells of the siblings and the dividers between them, as one sequence.
-    const seq: Uint8Array[] = [];
+    const seq = new CellList();
     let freed = 0; // bytes the old dividers occupy in the parent (with their pointers)
     for (let j = 0; j < nOld; j++) {
-      for (const c of contents[j].cells) seq.push(c);
+      const cj = contents[j];
+      for (let x = 0; x < cj.length; x++) seq.pushFrom(cj, x);
       if (j === nOld - 1) break;
-      const dv = divAt(first + j);
-      freed += dv.length + 2;
+      divAt(first + j);
+      freed += dL + 2;
       if (type === PTF_TABLE_LEAF) continue;
       if (type === PTF_INDEX_LEAF) {
-        const body = dv.subarray(4);
-        if (body.length >= 4) seq.push(body.slice());
-        else {
-          const padded = new Uint8Array(4);
-          padded.set(body);
-          seq.push(padded);
-        }
+        // The divider's body, padded to 4 bytes (a leaf cell's minimum).
+        const body = new Uint8Array(Math.max(4, dL - 4));
+        body.set(dB.subarray(dO + 4, dO + dL));
+        seq.add(body);
       } else {
-        const c = dv.slice();
-        put32(c, 0, contents[j].right);
-        seq.push(c);
+        const c = dB.slice(dO, dO + dL);
+        put32(c, 0, cj.right);
+        seq.add(c);
       }
     }
     const finalRight = contents[nOld - 1].right;
     const consume = type !== PTF_TABLE_LEAF;
-    const sizes = seq.map((c) => c.length + 2);
-    const [starts, ends] = distribute(sizes, U - headerSize(type), consume, this.path[d].pgno);
+    const [starts, ends] = distribute(seq.len, U - headerSize(type), consume, this.path[d].pgno);
     const k = ends.length;
 
     // Pages: the old ones in order, then new ones; extra old ones are freed.
@@ -677,21 +728,23 @@ export class Edit {
     const dividers: Uint8Array[] = [];
     let need = 0;
     for (let j = 0; j < k; j++) {
-      const cells = seq.slice(starts[j], ends[j]);
       let right = 0;
       if (j < k - 1) {
         let div: Uint8Array;
         if (type === PTF_TABLE_LEAF) {
-          div = tableInteriorCell(newPg[j], leafCellRowid(cells[cells.length - 1], newPg[j]));
+          const x = ends[j] - 1;
+          div = tableInteriorCell(newPg[j], leafCellRowid(seq.buf[x], seq.off[x], seq.off[x] + seq.len[x], newPg[j]));
         } else {
-          const dc = seq[ends[j]];
+          const x = ends[j];
+          const b = seq.buf[x];
+          const o = seq.off[x];
           if (type === PTF_INDEX_LEAF) {
-            const len = indexBodyLength(dc, 0, ctx.g, dc.length, newPg[j]);
+            const len = indexBodyLength(b, o, ctx.g, o + seq.len[x], newPg[j]);
             div = new Uint8Array(4 + len);
-            div.set(dc.subarray(0, len), 4);
+            div.set(b.subarray(o, o + len), 4);
           } else {
-            right = get32(dc, 0);
-            div = dc.slice();
+            right = get32(b, o);
+            div = b.slice(o, o + seq.len[x]);
           }
           put32(div, 0, newPg[j]);
         }
@@ -701,7 +754,7 @@ export class Edit {
         right = finalRight;
       }
       const lv: Level = j < nOld && oldPg[j] === this.path[d].pgno ? this.path[d] : { pgno: newPg[j], data: new Uint8Array(0), idx: 0, w: false };
-      await this.writeContent(lv, type, { cells, right: isLeafType(type) ? 0 : right });
+      await this.writeContent(lv, type, seq, starts[j], ends[j], isLeafType(type) ? 0 : right);
     }
     this.pending[d] = undefined;
     this.check[d] = false;
@@ -733,20 +786,29 @@ export class Edit {
         return;
       }
     }
-    const P = pend ?? readContent(ctx, parentLv.pgno, parentLv.data);
-    const cells = P.cells.slice(0, first);
-    for (const dv of dividers) cells.push(dv);
-    let right = P.right;
-    if (lastOld < P.cells.length) {
-      const c = P.cells[lastOld].slice();
+    const P = pend ?? this.readPage(parentLv.pgno, parentLv.data);
+    const cells = new CellList();
+    for (let x = 0; x < first; x++) cells.pushFrom(P, x);
+    for (const dv of dividers) cells.add(dv);
+    cells.right = P.right;
+    if (lastOld < P.length) {
+      const c = P.view(lastOld).slice();
       put32(c, 0, newPg[k - 1]);
-      cells.push(c);
-      for (let x = lastOld + 1; x < P.cells.length; x++) cells.push(P.cells[x]);
+      cells.add(c);
+      for (let x = lastOld + 1; x < P.length; x++) cells.pushFrom(P, x);
     } else {
-      right = newPg[k - 1];
+      cells.right = newPg[k - 1];
     }
-    this.pending[d - 1] = { cells, right };
+    this.pending[d - 1] = cells;
   }
+}
+
+/** A cell list holding `cell` (or nothing) and right child `right`. */
+function single(cell: Uint8Array | undefined, right: Pgno): CellList {
+  const l = new CellList();
+  if (cell !== undefined) l.add(cell);
+  l.right = right;
+  return l;
 }
 
 /** The rowid of the last cell of table leaf `data` (checked against the usable size). */
@@ -763,12 +825,12 @@ function lastRowid(data: Uint8Array, hdr: number, U: number, pgno: Pgno): number
   return vslot.value;
 }
 
-/** The rowid of a table leaf cell given as bytes (after its payload-size varint). */
-export function leafCellRowid(cell: Uint8Array, pgno: Pgno): number | bigint {
-  let q = 0;
-  while (q < 8 && q < cell.length && cell[q] >= 0x80) q++;
+/** The rowid of the table leaf cell at b[off, end) (after its payload-size varint). */
+function leafCellRowid(b: Uint8Array, off: number, end: number, pgno: Pgno): number | bigint {
+  let q = off;
+  while (q < off + 8 && q < end && b[q] >= 0x80) q++;
   q++;
-  const n = readVarint(cell, q, cell.length, vslot);
+  const n = readVarint(b, q, end, vslot);
   if (n === 0) throw corrupt(pgno, 'rowid varint runs past the cell');
   return vslot.value;
 }

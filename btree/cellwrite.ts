@@ -382,11 +382,9 @@ export function zeroPage(data: Uint8Array, hdr: number, type: number, U: number)
 
 /** Writes the whole page from `cells` (in order) and, on interior pages, the right child. */
 export function rebuildPage(data: Uint8Array, hdr: number, type: number, cells: readonly Uint8Array[], right: Pgno, U: number, pgno: Pgno): void {
-  const hs = headerSize(type);
+  const ptr0 = hdr + headerSize(type);
   const n = cells.length;
-  const ptr0 = hdr + hs;
-  let need = ptr0 + 2 * n;
-  for (let i = 0; i < n; i++) need += cells[i].length;
+  const need = ptr0 + cellsBytes(cells);
   if (need > U) throw corrupt(pgno, `${n} cells (${need - ptr0} bytes) do not fit on the page`);
   let top = U;
   for (let i = 0; i < n; i++) {
@@ -395,13 +393,18 @@ export function rebuildPage(data: Uint8Array, hdr: number, type: number, cells: 
     data.set(c, top);
     put16(data, ptr0 + 2 * i, top);
   }
+  writeHeader(data, hdr, type, n, top, right);
+}
+
+/** The header of a page rebuilt with n cells, content from `top` (no freeblocks, no fragments). */
+function writeHeader(data: Uint8Array, hdr: number, type: number, n: number, top: number, right: Pgno): void {
   data[hdr] = type;
   data[hdr + 1] = 0;
   data[hdr + 2] = 0;
   put16(data, hdr + 3, n);
   put16(data, hdr + 5, top);
   data[hdr + 7] = 0;
-  if (hs === 12) {
+  if (!isLeafType(type)) {
     data[hdr + 8] = right >>> 24;
     data[hdr + 9] = right >>> 16;
     data[hdr + 10] = right >>> 8;
@@ -414,4 +417,99 @@ export function cellsBytes(cells: readonly Uint8Array[]): number {
   let s = 0;
   for (let i = 0; i < cells.length; i++) s += cells[i].length + 2;
   return s;
+}
+
+/**
+ * A list of cells, each held as (buffer, offset, length): a page copy and the place of the
+ * cell in it, or a detached cell at offset 0. Balancing lays out the cells of several pages
+ * as one list without an object per cell. `right` is the right child (interior pages).
+ */
+export class CellList {
+  readonly buf: Uint8Array[] = [];
+  readonly off: number[] = [];
+  readonly len: number[] = [];
+  right: Pgno = 0;
+
+  get length(): number {
+    return this.len.length;
+  }
+
+  push(b: Uint8Array, off: number, len: number): void {
+    this.buf.push(b);
+    this.off.push(off);
+    this.len.push(len);
+  }
+
+  /** Appends entry i of `from`. */
+  pushFrom(from: CellList, i: number): void {
+    this.push(from.buf[i], from.off[i], from.len[i]);
+  }
+
+  /** Appends a detached cell. */
+  add(cell: Uint8Array): void {
+    this.push(cell, 0, cell.length);
+  }
+
+  /** Inserts a detached cell as entry i. */
+  insert(i: number, cell: Uint8Array): void {
+    this.buf.splice(i, 0, cell);
+    this.off.splice(i, 0, 0);
+    this.len.splice(i, 0, cell.length);
+  }
+
+  remove(i: number): void {
+    this.buf.splice(i, 1);
+    this.off.splice(i, 1);
+    this.len.splice(i, 1);
+  }
+
+  /** Replaces entry i by a detached cell. */
+  set(i: number, cell: Uint8Array): void {
+    this.buf[i] = cell;
+    this.off[i] = 0;
+    this.len[i] = cell.length;
+  }
+
+  /** Entry i as a view (no copy). */
+  view(i: number): Uint8Array {
+    return this.buf[i].subarray(this.off[i], this.off[i] + this.len[i]);
+  }
+
+  /** Bytes entries [start, end) need on a page (cell bytes plus one 2-byte pointer each). */
+  bytes(start = 0, end = this.len.length): number {
+    let s = 0;
+    for (let i = start; i < end; i++) s += this.len[i] + 2;
+    return s;
+  }
+}
+
+/**
+ * rebuildPage from entries [start, end) of a cell list. Entries that lie back to back in the
+ * same buffer in page order (as a rebuilt page holds them) are copied as one run.
+ */
+export function rebuildPageFrom(data: Uint8Array, hdr: number, type: number, l: CellList, start: number, end: number, right: Pgno, U: number, pgno: Pgno): void {
+  const ptr0 = hdr + headerSize(type);
+  const need = ptr0 + l.bytes(start, end);
+  if (need > U) throw corrupt(pgno, `${end - start} cells (${need - ptr0} bytes) do not fit on the page`);
+  const { buf, off, len } = l;
+  let top = U;
+  let i = start;
+  while (i < end) {
+    const b = buf[i];
+    let lo = off[i];
+    const hi = lo + len[i];
+    top -= len[i];
+    put16(data, ptr0 + 2 * (i - start), top);
+    let j = i + 1;
+    while (j < end && buf[j] === b && off[j] + len[j] === lo) {
+      lo = off[j];
+      top -= len[j];
+      put16(data, ptr0 + 2 * (j - start), top);
+      j++;
+    }
+    if (b === data) throw corrupt(pgno, 'a page rebuilt from its own cells (internal error)');
+    data.set(lo === 0 && hi === b.length ? b : b.subarray(lo, hi), top);
+    i = j;
+  }
+  writeHeader(data, hdr, type, end - start, top, right);
 }
