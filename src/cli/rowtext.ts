@@ -135,7 +135,7 @@ export class RowText {
   private readonly scratch: SqlValue[] = [];
   /** A 16-bit view of the output buffer `wideOf` (for hex). */
   private wideOf: Uint8Array | null = null;
-  private wide = new Uint16Array(0);
+  private wide: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
   /** Rows added and not yet drained: the first nHeld of held (reused objects). */
   private readonly held: HeldRow[] = [];
   private nHeld = 0;
