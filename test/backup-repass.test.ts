@@ -11,8 +11,9 @@ import { describe, it, expect } from 'vitest';
 import BetterSqlite from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CopyEngine, type PageSink } from '../src/index.js';
+import { CopyEngine } from '../src/index.js';
 import { backupFile, openDatabase, type BackupFileProgress } from '../src/node/index.js';
+import { ImageSink } from './live/image-sink.js';
 import { tempDir } from './util/tmp.js';
 
 function makeDb(file: string, journalMode: string, rows: number): void {
@@ -34,36 +35,6 @@ function rows(file: string): unknown[] {
   } finally {
     db.close();
   }
-}
-
-/** A sink that keeps the copy in memory and counts nothing itself (the engine counts). */
-class ImageSink implements PageSink {
-  image = new Uint8Array(0);
-  private ps = 0;
-  private count = 0;
-  async begin(pageSize: number, pageCount: number): Promise<void> {
-    if (pageSize !== this.ps) this.image = new Uint8Array(0);
-    this.ps = pageSize;
-    this.count = pageCount;
-  }
-  async write(first: number, data: Uint8Array): Promise<void> {
-    const end = (first - 1) * this.ps + data.length;
-    if (end > this.image.length) {
-      const g = new Uint8Array(Math.max(end, this.image.length * 2));
-      g.set(this.image);
-      this.image = g;
-    }
-    this.image.set(data, (first - 1) * this.ps);
-  }
-  setPageCount(n: number): void {
-    this.count = n;
-  }
-  async finish(): Promise<void> {
-    this.image = this.image.slice(0, this.count * this.ps);
-    // A rollback-mode file, so SQLite reads it without a -wal.
-    this.image[18] = this.image[19] = 1;
-  }
-  async abort(): Promise<void> {}
 }
 
 describe('re-passes write only what changed', () => {

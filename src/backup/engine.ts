@@ -50,7 +50,15 @@
  *   start  scan the WAL (header, salts, cumulative checksums) → mxFrame, dbSize; the snapshot
  *          is the db file overlaid with the newest frame ≤ mxFrame of each page
  *   copy   runs from the db file, patched with frames (each frame's header must still carry
- *          the salts of the snapshot it was looked up in, and its page number); the WAL is
+ *          the salts of the snapshot it was looked up in, and its page number). A db-file
+ *          read (a run, or a re-copied page) is patched from the snapshot S current when it
+ *          began, never a newer one: a page with a frame ≤ S's mxFrame takes that frame; one
+ *          without held, in the db file, S's image or one a checkpoint wrote from a later
+ *          commit, which the move or bridge that finds that commit re-copies (the kernel's
+ *          file copy re-copies every page of S's log afterwards). A newer snapshot would not
+ *          do: after a reset, a page whose last change lived only in the old log has no
+ *          frame in the new one, and its db-file image, read before the checkpoint wrote
+ *          that change, would stand stale. The WAL is
  *          rescanned from mxFrame ("following" it) after every run and, during a step, every
  *          FOLLOW_MS by a background follower while the copy waits on a read, a write or the
  *          kernel's file copy (one scan at a time), which moves the snapshot forward. A page
@@ -940,6 +948,12 @@ export class CopyEngine {
 
   private async copyRun(first: number, count: number): Promise<void> {
     const ps = this.pageSizeV;
+    // The snapshot the db-file read starts under patches the whole run, whatever the follower
+    // does meanwhile: its moves and bridges re-copy what changed after it (the run's pages are
+    // already counted as reached). A newer log would not do: after a reset, a page whose last
+    // change lived only in the old log's frames, checkpointed into the db file after this read,
+    // has no frame in the new log, and its stale db-file image would stand.
+    const wal = this.wal;
     this.dbReads++;
     let buf: Uint8Array;
     if (this.source.readInto && !this.sink.retainsBuffers) {
@@ -963,9 +977,7 @@ export class CopyEngine {
         if (j) buf.set(j, k * ps);
       }
     }
-    for (let k = 0; k < count && this.wal; k++) {
-      // The follower may move the snapshot meanwhile: each page uses the one current now.
-      const wal = this.wal;
+    for (let k = 0; k < count && wal; k++) {
       const f = wal.frameFor(first + k);
       const img = f ? await this.readFrameChecked(first + k, f, wal) : null;
       if (img) buf.set(img, k * ps);
