@@ -171,6 +171,18 @@ export class BulkLoad {
     return this.push(cell);
   }
 
+  /**
+   * Adds to `into` the buffers (ArrayBuffers) that entries given to appendEntryCell may still
+   * be views of: the leaf cells kept until their page is written (only leaves: a cell that
+   * moves up is copied, nonroot's `div`), and the last entry (compared with the next). A
+   * buffer not among them may be reused.
+   */
+  keptBuffers(into: Set<ArrayBufferLike>): void {
+    if (this.table) return;
+    for (const p of this.levels[0]) for (const c of p.cells) into.add(c.buffer);
+    if (this.hasPrev) into.add(this.prev.buf.buffer);
+  }
+
   private nextRowid(rowid: Rowid): void {
     if (this.lastRowid !== null && !(rowid > this.lastRowid)) {
       throw corrupt(this.root, `rowid ${rowid} is not larger than the previous rowid ${this.lastRowid} (rows out of order)`);

@@ -163,7 +163,7 @@ async function buildCompact(
           const cell = localCell(p, c);
           return cell === null ? then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendEntry(v)) : load.appendEntryCell(cell);
         };
-        await walkEntries(snap, r.rootPage, true, copy, step);
+        await walkEntries(new PageReader(snap, (into) => load.keptBuffers(into)), r.rootPage, true, copy, step);
         await load.finish();
       } else {
         const load = new BulkLoad(img, root, 'table');
@@ -173,7 +173,7 @@ async function buildCompact(
           const rowid = c.rowid;
           return then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendRow(rowid, v));
         };
-        await walkEntries(snap, r.rootPage, false, copy, step);
+        await walkEntries(new PageReader(snap, (into) => load.keptBuffers(into)), r.rootPage, false, copy, step);
         await load.finish();
       }
     }
@@ -231,8 +231,8 @@ function walkPage(data: Uint8Array, pgno: Pgno, U: number, index: boolean): BtPa
  * cursor; `step` runs after each entry. Pages are checked as the cursor checks them (type,
  * cell pointers, depth at most MAX_DEPTH); a page already on the path is CORRUPT.
  */
-async function walkEntries(src: PageSource, root: Pgno, index: boolean, visit: Visit, step: () => Promise<void> | undefined): Promise<void> {
-  const U = src.usableSize;
+async function walkEntries(src: PageReader, root: Pgno, index: boolean, visit: Visit, step: () => Promise<void> | undefined): Promise<void> {
+  const U = src.snap.usableSize;
   const c = newCellInfo();
   const path: BtPage[] = [];
   const at: number[] = [];
@@ -241,8 +241,7 @@ async function walkEntries(src: PageSource, root: Pgno, index: boolean, visit: V
     if (next !== 0) {
       if (path.length >= MAX_DEPTH) throw corrupt(next, `b-tree deeper than ${MAX_DEPTH} levels`);
       for (const q of path) if (q.pgno === next) throw corrupt(next, 'page is its own ancestor (a cycle in the b-tree)');
-      let data = src.page(next);
-      if (!(data instanceof Uint8Array)) data = await data;
+      const data = await src.get(next);
       const p = walkPage(data, next, U, index);
       if (!p.leaf) {
         path.push(p);
@@ -256,6 +255,7 @@ async function walkEntries(src: PageSource, root: Pgno, index: boolean, visit: V
         const s = step();
         if (s) await s;
       }
+      src.release(data);
       next = 0;
     }
     const d = path.length - 1;
@@ -265,6 +265,7 @@ async function walkEntries(src: PageSource, root: Pgno, index: boolean, visit: V
     if (i >= p.nCell) {
       path.pop();
       at.pop();
+      src.release(p.data);
       continue;
     }
     if (index) {
@@ -275,6 +276,77 @@ async function walkEntries(src: PageSource, root: Pgno, index: boolean, visit: V
     }
     at[d] = i + 1;
     next = i + 1 < p.nCell ? get32(p.data, cellOffset(p, i + 1)) : p.rightChild;
+  }
+}
+
+/** Bytes read ahead at most by the walk (PageReader), as the pager's read-ahead. */
+const WALK_RUN_BYTES = 1 << 20;
+
+/**
+ * The walk's page reads, each page once: runs read ahead from the snapshot into one buffer
+ * as the walk goes sequential (Snapshot.readRun, past the page cache: the window doubles up
+ * to WALK_RUN_BYTES while pages come in order, one page after a jump), each page copied into
+ * a buffer of its own from a pool. The walk gives a page back when done with it; the buffer is
+ * reused once no entry the builder keeps (`kept`: index cells are kept as views) lies in it.
+ * So no garbage per page, whatever the file size.
+ */
+class PageReader {
+  readonly snap: Snapshot;
+  private readonly kept: (into: Set<ArrayBufferLike>) => void;
+  private readonly ps: number;
+  private readonly run: Uint8Array;
+  private first = 0;
+  private count = 0;
+  private nextSeq = 0;
+  private window = 1;
+  private readonly free: Uint8Array[] = [];
+  private waiting: Uint8Array[] = [];
+  private readonly keptNow = new Set<ArrayBufferLike>();
+  private lookAt = 8;
+
+  constructor(snap: Snapshot, kept: (into: Set<ArrayBufferLike>) => void) {
+    this.snap = snap;
+    this.kept = kept;
+    this.ps = snap.pageSize;
+    this.run = new Uint8Array(Math.max(1, Math.floor(WALK_RUN_BYTES / this.ps)) * this.ps);
+  }
+
+  async get(pgno: Pgno): Promise<Uint8Array> {
+    const ps = this.ps;
+    if (!(pgno >= this.first && pgno < this.first + this.count)) {
+      const maxRun = this.run.length / ps;
+      this.window = pgno === this.nextSeq ? Math.min(maxRun, this.window * 2) : 1;
+      const n = Math.max(1, Math.min(this.window, this.snap.pageCount - pgno + 1));
+      this.count = 0;
+      await this.snap.readRun(pgno, n, this.run);
+      this.first = pgno;
+      this.count = n;
+      this.nextSeq = pgno + n;
+    }
+    const buf = this.take();
+    const off = (pgno - this.first) * ps;
+    buf.set(this.run.subarray(off, off + ps));
+    return buf;
+  }
+
+  /** The walk is done with `page` (a buffer get returned). */
+  release(page: Uint8Array): void {
+    this.waiting.push(page);
+  }
+
+  private take(): Uint8Array {
+    // A look at what the builder keeps costs a pass over its cells (index interior cells keep
+    // many pages), so it is taken only when the pages waiting have doubled since the last.
+    if (this.free.length === 0 && this.waiting.length >= this.lookAt) {
+      const kept = this.keptNow;
+      this.kept(kept);
+      const still: Uint8Array[] = [];
+      for (const b of this.waiting) (kept.has(b.buffer) ? still : this.free).push(b);
+      this.waiting = still;
+      this.lookAt = 2 * still.length + 8;
+      kept.clear();
+    }
+    return this.free.pop() ?? new Uint8Array(this.ps);
   }
 }
 
