@@ -329,7 +329,7 @@ export class Edit {
     if (cell.length + 2 <= nFree) {
       insertCell(data, hdr, i, cell, ctx.U, lv.pgno);
       forgetPage(data);
-      await ptrmapCell(ctx, cell, type, lv.pgno);
+      if (ctx.autoVacuum) await ptrmapCell(ctx, cell, type, lv.pgno);
       return;
     }
     if (i === nCellOf(data, hdr) && isLeafType(type)) {
@@ -393,7 +393,7 @@ export class Edit {
     if (sz === cell.length) {
       data.set(cell, off);
       forgetPage(data);
-      await ptrmapCell(ctx, cell, p.type, lv.pgno);
+      if (ctx.autoVacuum) await ptrmapCell(ctx, cell, p.type, lv.pgno);
       return;
     }
     dropCell(data, hdrOf(lv.pgno), i, sz, ctx.U, lv.pgno);
@@ -481,8 +481,10 @@ export class Edit {
     if (!(img instanceof Uint8Array)) img = await img;
     rebuildPage(img, 0, PTF_TABLE_LEAF, [cell], 0, ctx.U, np);
     forgetPage(img);
-    await ptrmapPut(ctx, np, PTRMAP_BTREE, parent.pgno);
-    await ptrmapCell(ctx, cell, PTF_TABLE_LEAF, np);
+    if (ctx.autoVacuum) {
+      await ptrmapPut(ctx, np, PTRMAP_BTREE, parent.pgno);
+      await ptrmapCell(ctx, cell, PTF_TABLE_LEAF, np);
+    }
     const div = tableInteriorCell(leaf.pgno, lastRowid(leaf.data, hdrOf(leaf.pgno), ctx.U, leaf.pgno));
     await this.appendToParent(d, div, np);
     this.path[d] = { pgno: np, data: img, idx: 0, w: true };
@@ -509,7 +511,7 @@ export class Edit {
       insertCell(pdata, 0, nP, div, ctx.U, parent.pgno);
       put32(pdata, 8, right);
       forgetPage(pdata);
-      await ptrmapCell(ctx, div, this.types[d - 1], parent.pgno);
+      if (ctx.autoVacuum) await ptrmapCell(ctx, div, this.types[d - 1], parent.pgno);
     } else {
       this.tailCell[d - 1] = div;
       this.tailRight[d - 1] = right;
@@ -780,8 +782,10 @@ export class Edit {
           put32(pdata, hdrP + 8, newPg[k - 1]);
         }
         forgetPage(pdata);
-        for (const dv of dividers) await ptrmapCell(ctx, dv, pType, parentLv.pgno);
-        await ptrmapPut(ctx, newPg[k - 1], PTRMAP_BTREE, parentLv.pgno);
+        if (ctx.autoVacuum) {
+          for (const dv of dividers) await ptrmapCell(ctx, dv, pType, parentLv.pgno);
+          await ptrmapPut(ctx, newPg[k - 1], PTRMAP_BTREE, parentLv.pgno);
+        }
         this.check[d - 1] = true;
         return;
       }

@@ -118,7 +118,7 @@ async function loadPage(ctx: WriteCtx, pgno: Pgno): Promise<Uint8Array> {
 }
 
 /** Parses page pgno as the next level of a path below `path` (depth, cycle, kind checks). */
-async function enter(ctx: WriteCtx, path: Level[], pgno: Pgno, intKey: boolean): Promise<BtPage> {
+function enter(ctx: WriteCtx, path: Level[], pgno: Pgno, intKey: boolean): MaybePromise<BtPage> {
   const depth = path.length;
   const parent = depth > 0 ? path[depth - 1].pgno : 0;
   if (depth > 0) {
@@ -126,7 +126,13 @@ async function enter(ctx: WriteCtx, path: Level[], pgno: Pgno, intKey: boolean):
     if (depth >= MAX_TREE_DEPTH) throw corrupt(parent, `b-tree deeper than ${MAX_TREE_DEPTH} levels`);
     for (const l of path) if (l.pgno === pgno) throw corrupt(parent, `child page ${pgno} is already on the path (cycle)`);
   }
-  const data = await loadPage(ctx, pgno);
+  const data = readPage(ctx, pgno);
+  if (data instanceof Uint8Array) return entered(ctx, depth, data, pgno, intKey);
+  return data.then((d) => entered(ctx, depth, d, pgno, intKey));
+}
+
+/** enter(), once the page is read. */
+function entered(ctx: WriteCtx, depth: number, data: Uint8Array, pgno: Pgno, intKey: boolean): BtPage {
   const p = parsePage(data, pgno, ctx.U);
   if (p.intKey !== intKey) {
     throw corrupt(pgno, depth > 0 ? `${intKey ? 'index' : 'table'} page in a ${intKey ? 'table' : 'index'} b-tree` : `not a ${intKey ? 'table' : 'index'} b-tree root`);
@@ -154,7 +160,8 @@ async function seekTable(ctx: WriteCtx, root: Pgno, rowid: Rowid): Promise<Table
   let pgno = root;
   let rightmost = true;
   for (;;) {
-    const p = await enter(ctx, path, pgno, true);
+    let p = enter(ctx, path, pgno, true);
+    if (p instanceof Promise) p = await p;
     let lo = 0;
     let hi = p.nCell;
     while (lo < hi) {
@@ -676,7 +683,8 @@ export class BtreeWriter {
     }
     const L = path.length - 1;
     const i = path[L].idx;
-    const cell = await leafCell(ctx, rowid, record, path[L].pgno);
+    let cell = leafCell(ctx, rowid, record, path[L].pgno);
+    if (cell instanceof Promise) cell = await cell;
     const edit = new Edit(ctx, path);
     if (found) {
       await freeOverflow(ctx, edit.cellAt(L, i), PTF_TABLE_LEAF, path[L].pgno);
