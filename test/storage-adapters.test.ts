@@ -302,6 +302,34 @@ describe('HttpStorage', () => {
     expect(calls).toBeGreaterThan(before);
   });
 
+  it('sends a request again when it got no response at all (a reset kept-alive connection), at most twice', async () => {
+    const f = byName('example');
+    const files = new Map<string, Uint8Array>([['/e.db', new Uint8Array(readFileSync(fixturePath(f)))]]);
+    const { url, requests } = await serve(files);
+    const realFetch = globalThis.fetch;
+    // Every other call fails as undici fails on a connection the server closed: a TypeError.
+    let calls = 0;
+    const flaky = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      calls++;
+      if (calls % 2 === 1) return Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }));
+      return realFetch(input, init);
+    };
+    const storage = new HttpStorage(`${url}/e.db`, { fetch: flaky });
+    const db = await Database.open(storage);
+    for (const t of Object.keys(f.tables!)) expect(await exportAll(db, t)).toBe(referenceExport(fixturePath(f), t));
+    await db.close();
+    expect(requests()).toBe(calls / 2);
+    expect(storage.stats).toMatchObject({ requests: calls / 2, retries: calls / 2 });
+    // A server that never answers: IOERR after three attempts, naming the URL and the cause.
+    let dead = 0;
+    const down = (): Promise<Response> => {
+      dead++;
+      return Promise.reject(new TypeError('fetch failed'));
+    };
+    await expect(Database.open(new HttpStorage(`${url}/e.db`, { fetch: down }))).rejects.toMatchObject({ code: 'IOERR', message: expect.stringContaining(`GET ${url}/e.db: fetch failed`) });
+    expect(dead).toBe(3);
+  });
+
   it('a file replaced on the server mid-read is BUSY, not a torn read; a missing one CANTOPEN', async () => {
     const f = byName('example');
     const files = new Map<string, Uint8Array>([['/a.db', new Uint8Array(readFileSync(fixturePath(f)))]]);

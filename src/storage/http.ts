@@ -31,6 +31,9 @@ import { ErrorCode, QuireError } from '../../pager/errors.js';
 import type { FileKind, FileStat, Storage } from '../../pager/storage.js';
 import { ReadOnlyStorage } from './read-only.js';
 
+
+/** How many times a request that got no response at all is sent again (see request). */
+const NETWORK_RETRIES = 2;
 export interface HttpStorageOptions {
   /** The fetch to use. Default: globalThis.fetch. */
   fetch?: typeof fetch;
@@ -70,9 +73,12 @@ interface Remote {
 
 /** Counts of what the storage asked the server, for tests and measurements. */
 export interface HttpStats {
+  /** Requests answered (any status). */
   requests: number;
   validations: number;
   bytes: number;
+  /** Requests sent again because the first try got no response (see NETWORK_RETRIES). */
+  retries: number;
 }
 
 const SUFFIX: Record<FileKind, string> = { db: '', wal: '-wal', journal: '-journal', shm: '-shm' };
@@ -82,7 +88,7 @@ const EXPOSE = 'Access-Control-Expose-Headers: ETag, Content-Range, Content-Leng
 export class HttpStorage extends ReadOnlyStorage implements Storage {
   readonly label: string;
   readonly id: string;
-  readonly stats: HttpStats = { requests: 0, validations: 0, bytes: 0 };
+  readonly stats: HttpStats = { requests: 0, validations: 0, bytes: 0, retries: 0 };
   private readonly url: string;
   private readonly options: HttpStorageOptions;
   private readonly block: number;
@@ -111,11 +117,23 @@ export class HttpStorage extends ReadOnlyStorage implements Storage {
   private async request(url: string, headers: Record<string, string>): Promise<Response> {
     const f = this.options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
     if (!f) throw new QuireError(ErrorCode.MISUSE, 'HttpStorage needs fetch (pass options.fetch)');
-    this.stats.requests++;
-    try {
-      return await f(url, { headers: { ...this.options.headers, ...headers } });
-    } catch (e) {
-      throw new QuireError(ErrorCode.IOERR, `GET ${url}: ${(e as Error).message}`, { cause: e });
+    // A request that fails before any response (fetch rejects with a TypeError: say, a kept-alive
+    // connection the server closed just as it was reused, ECONNRESET) is sent again, up to
+    // NETWORK_RETRIES times: every request here is a GET (a range GET, conditional on the
+    // snapshot's validator once there is one), so repeating it cannot change or mix anything.
+    // Any response, an error status included, is final.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await f(url, { headers: { ...this.options.headers, ...headers } });
+        this.stats.requests++;
+        return res;
+      } catch (e) {
+        if (e instanceof TypeError && attempt < NETWORK_RETRIES) {
+          this.stats.retries++;
+          continue;
+        }
+        throw new QuireError(ErrorCode.IOERR, `GET ${url}: ${(e as Error).message}`, { cause: e });
+      }
     }
   }
 
