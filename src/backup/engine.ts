@@ -49,23 +49,25 @@
  *
  *   start  scan the WAL (header, salts, cumulative checksums) → mxFrame, dbSize; the snapshot
  *          is the db file overlaid with the newest frame ≤ mxFrame of each page
- *   copy   runs from the db file, patched with frames (each frame's header must still carry
- *          the salts of the snapshot it was looked up in, and its page number). A db-file
- *          read (a run, or a re-copied page) is patched from the snapshot S current when it
- *          began, never a newer one: a page with a frame ≤ S's mxFrame takes that frame; one
- *          without held, in the db file, S's image or one a checkpoint wrote from a later
- *          commit, which the move or bridge that finds that commit re-copies (the kernel's
- *          file copy re-copies every page of S's log afterwards). A newer snapshot would not
- *          do: after a reset, a page whose last change lived only in the old log has no
- *          frame in the new one, and its db-file image, read before the checkpoint wrote
- *          that change, would stand stale. The WAL is
- *          rescanned from mxFrame ("following" it) after every run and, during a step, every
- *          FOLLOW_MS by a background follower while the copy waits on a read, a write or the
- *          kernel's file copy (one scan at a time), which moves the snapshot forward. A page
- *          counts as reached from the moment its run (or the file copy) begins, so a move
- *          seen while it is read re-copies it; a db-file read counts as "since" a scan when
- *          it began or ended after that scan began. A frame found overwritten after the
- *          snapshot already moved to a newer log is re-copied from the newer one:
+ *   copy   runs from the db file, patched with frames (each frame's header must still carry the
+ *          salts of the snapshot it was looked up in, and its page number, when read again
+ *          after the frame: SQLite overwrites a frame's header, then its data, and one read may
+ *          return the old header with new data). A db-file read (a run, or a re-copied page) is
+ *          patched from the snapshot S current when it began, never a newer one: a page with a
+ *          frame ≤ S's mxFrame takes that frame; one without held, in the db file, S's image or
+ *          one a checkpoint wrote from a later commit, which the move or bridge that finds that
+ *          commit re-copies (the kernel's file copy re-copies every page of S's log
+ *          afterwards). A newer snapshot would not do: after a reset, a page whose last change
+ *          lived only in the old log has no frame in the new one, and its db-file image, read
+ *          before the checkpoint wrote that change, would stand stale.
+ *          The WAL is rescanned from mxFrame ("following" it) after every run and, during a
+ *          step, every FOLLOW_MS by a background follower while the copy waits on a read, a
+ *          write or the kernel's file copy (one scan at a time), which moves the snapshot
+ *          forward. A page counts as reached from the moment its run (or the file copy)
+ *          begins, so a move seen while it is read re-copies it; a db-file read counts as
+ *          "since" a scan when it began or ended after that scan began. A frame found
+ *          overwritten after the snapshot already moved to a newer log is re-copied from the
+ *          newer one:
  *   move   same salts, new commits → the frames in (mxFrame, newMx] name exactly the pages
  *          that changed. A checkpoint can only have backfilled committed frames, and every
  *          frame committed before a db-file read is in the log before the next rescan, so
@@ -928,17 +930,27 @@ export class CopyEngine {
    * longer holds it (the log was overwritten by a newer generation): the page is then marked
    * unresolved (re-copied when the reset is bridged) or, when the trail already moved to a
    * newer log while the frame was read, queued for re-copy from it.
+   *
+   * The frame's header is read again after its data: SQLite overwrites a frame with two
+   * writes, header then data, and a read is not atomic against them, so one read can return
+   * the old header with (part of) the new data. If the header still holds after the read
+   * ended, the new header had not been written when the read ended, so neither had the data.
    */
   private async readFrameChecked(pgno: number, frame: number, wal: WalIndex): Promise<Uint8Array | null> {
     const ps = wal.pageSize;
+    const at = frameOffset(ps, frame);
+    const h = wal.header;
+    const holds = (b: Uint8Array, length: number) =>
+      b.length === length && get32(b, 0) === pgno && get32(b, 8) === h.salt1 && get32(b, 12) === h.salt2;
     let b: Uint8Array;
+    let again: Uint8Array | null = null;
     try {
-      b = await this.source.read('wal', frameOffset(ps, frame), WAL_FRAME_HEADER_SIZE + ps);
+      b = await this.source.read('wal', at, WAL_FRAME_HEADER_SIZE + ps);
+      if (holds(b, WAL_FRAME_HEADER_SIZE + ps)) again = await this.source.read('wal', at, WAL_FRAME_HEADER_SIZE);
     } catch (e) {
       throw ioerr(`reading ${this.source.label}-wal`, e);
     }
-    const h = wal.header;
-    if (b.length !== WAL_FRAME_HEADER_SIZE + ps || get32(b, 0) !== pgno || get32(b, 8) !== h.salt1 || get32(b, 12) !== h.salt2) {
+    if (!again || !holds(again, WAL_FRAME_HEADER_SIZE)) {
       if (this.wal && !this.wal.sameGeneration(wal)) this.recopy.add(pgno);
       else this.unresolved.add(pgno);
       return null;
