@@ -30,15 +30,19 @@ const WORK = path.join(OUT_DIR, 'tmp', 'whole');
 
 /** The whole-file scenarios: name → { title, goals }. */
 export const WHOLE_SCENARIOS = {
-  check: { title: 'quire check vs PRAGMA integrity_check (sqlite3 CLI), indexed table, two sizes', goal: 1.0 },
-  vacuum: { title: 'quire vacuum vs VACUUM (sqlite3 CLI) on a fresh copy, same page count, two sizes', goal: 1.0 },
-  export: { title: 'quire export (JSONL, CSV) vs sqlite3 -json / -csv, into a pipe, two sizes', goal: 1.0 },
-  import: { title: 'quire import --format csv vs sqlite3 .import --csv (same CSV, same schema), two sizes', goal: null },
-  backup: { title: 'quire backup vs sqlite3 .backup (CLI processes), two sizes', goal: null },
+  check: { title: 'quire check vs PRAGMA integrity_check (sqlite3 CLI), indexed table, two sizes', goal: 1.0, cacheMiB: 8 },
+  vacuum: { title: 'quire vacuum vs VACUUM (sqlite3 CLI) on a fresh copy, same page count, two sizes', goal: 1.0, cacheMiB: 4 },
+  export: { title: 'quire export (JSONL, CSV) vs sqlite3 -json / -csv, into a pipe, two sizes', goal: 1.0, cacheMiB: 2 },
+  import: { title: 'quire import --format csv vs sqlite3 .import --csv (same CSV, same schema), two sizes', goal: null, cacheMiB: 4 + 8 },
+  backup: { title: 'quire backup vs sqlite3 .backup (CLI processes), two sizes', goal: null, cacheMiB: 32 },
 };
 
-/** Peak RSS allowed for quire's whole-file commands: 64 MB plus the default 32 MiB page cache. */
-export const RSS_GOAL_BYTES = 64e6 + 32 * 2 ** 20;
+/**
+ * Peak RSS allowed for a quire whole-file command (issue 11): 64 MB plus the page cache that
+ * command sets (`cacheMiB` above: src/cli/<command>.ts; import's includes its 8 MiB spill
+ * budget, backup uses the default 32 MiB).
+ */
+export const rssGoalBytes = (name) => 64e6 + WHOLE_SCENARIOS[name].cacheMiB * 2 ** 20;
 
 function sqlite3(...args) {
   const r = spawnSync('sqlite3', args, { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -262,7 +266,7 @@ export async function runWhole(name, sets, log) {
         res.sqlite = summary(res.sqlite);
         res.ratio = res.quire.medianMs / res.sqlite.medianMs;
         if (spec.goal !== null) res.goal = { max: spec.goal, met: res.ratio <= spec.goal };
-        res.rssGoal = { maxBytes: RSS_GOAL_BYTES, met: res.quire.peakRssBytes <= RSS_GOAL_BYTES };
+        res.rssGoal = { maxBytes: rssGoalBytes(name), met: res.quire.peakRssBytes <= rssGoalBytes(name) };
         size.works.push(res);
       }
       out.sizes.push(size);
