@@ -26,7 +26,9 @@ import { INDEXED_EXTRA, OUT_DIR, REPO_DIR, SCAN_SCHEMA } from './data.mjs';
 
 const CLI = path.join(REPO_DIR, 'dist', 'cli.js');
 const TIME = '/usr/bin/time';
-const WORK = path.join(OUT_DIR, 'tmp', 'whole');
+// One folder per run: two runs at once (say, --verify beside a full run) must not remove each
+// other's files.
+const WORK = path.join(OUT_DIR, 'tmp', `whole-${process.pid}`);
 
 /** The whole-file scenarios: name → { title, goals }. */
 export const WHOLE_SCENARIOS = {
