@@ -5,12 +5,22 @@
  * Memory is flat in the database size: 8 bytes of digest and 1 byte of "known" flag per page
  * (9 bytes/page: 2.3 MB per GB of 4 KiB pages, 0.6 MB per GB of 16 KiB pages).
  *
- * The digest is 64 bits: four independent multiply-xor lanes over the page's 32-bit words
- * (FNV-like, with four odd multipliers), folded to two words, keyed by four random 32-bit
- * seeds drawn for each copy (crypto.getRandomValues where the runtime has it). It is not a
- * cryptographic hash: for page images not chosen against the key (which never leaves the
- * process), two different images of a page share a digest with probability about 2^-64.
- * Callers that cannot accept even that (forensic copies) do not use digests.
+ * The digest is 64 bits: four lanes over the page's 32-bit words, each word feeding two of
+ * them (64 bits of state), folded to two words by MurmurHash3's finalizer, keyed by four
+ * random 32-bit seeds drawn for each copy (crypto.getRandomValues where the runtime has it).
+ * A lane's step mixes the word in (xor or add), rotates and multiplies by an odd constant: a
+ * bijection of the lane's state, so two images that differ in one word always differ in
+ * digest, and the rotation carries a change in any bit into every bit within two steps. For
+ * wider differences both lanes a word feeds must collide: about 2^-64 per page for images
+ * not chosen against the key (which never leaves the process). That is a heuristic, not a
+ * proof (no universal hash), and no cryptographic hash: callers that cannot accept it
+ * (forensic copies) do not use digests. Measured: no collision (nor of either 32-bit half)
+ * in 560,000 pairs of images differing in two to four bytes; test/backup-digest.test.ts
+ * tries 205,000. The first version multiplied without rotating: a change only travels
+ * upwards through a multiplication, so changes confined to the high bytes of words cancelled
+ * out: two words differing in the top bit shared a digest one time in four, two bytes
+ * differing by 1 one in 5,000-10,000, and a re-pass took a stale page as unchanged (torn
+ * live copies). Cost: 32 ms per 127 MB of pages, 1.4x the first version (load ~12).
  */
 
 /** 8 bytes of digest + 1 byte of flag per page. */
@@ -64,19 +74,27 @@ export class PageDigests {
       w = this.scratch;
     }
     const end = img.length >> 2;
+    // Even words feed lanes a and b, odd words c and d (see the module comment).
     let a = this.seeds[0];
     let b = this.seeds[1];
     let c = this.seeds[2];
     let d = this.seeds[3];
-    for (let i = 0; i < end; i += 4) {
-      a = Math.imul(a ^ w[i], 0x01000193);
-      b = Math.imul(b ^ w[i + 1], 0x5bd1e995);
-      c = Math.imul(c ^ w[i + 2], 0x85ebca6b);
-      d = Math.imul(d ^ w[i + 3], 0xcc9e2d51);
+    for (let i = 0; i + 1 < end; i += 2) {
+      const x = w[i];
+      const y = w[i + 1];
+      let t = a ^ x;
+      a = Math.imul((t << 15) | (t >>> 17), 0x9e3779b1);
+      t = (b + x) | 0;
+      b = Math.imul((t << 11) | (t >>> 21), 0x85ebca77);
+      t = c ^ y;
+      c = Math.imul((t << 15) | (t >>> 17), 0xc2b2ae3d);
+      t = (d + y) | 0;
+      d = Math.imul((t << 11) | (t >>> 21), 0x27d4eb2f);
     }
-    // Fold the four lanes: each output word mixes two lanes through a further multiply.
-    this.d0 = Math.imul(a ^ (c >>> 15), 0x27d4eb2f) ^ c;
-    this.d1 = Math.imul(b ^ (d >>> 13), 0x165667b1) ^ d;
+    // Each output word: one lane of the even words and one of the odd, through a bijective
+    // finalizer (fmix32), so it differs whenever its even lane differs and the odd one does not.
+    this.d0 = fmix32(a ^ fmix32(c ^ end));
+    this.d1 = fmix32(b ^ fmix32(d + end));
   }
 
   /**
@@ -93,4 +111,13 @@ export class PageDigests {
     this.digest[2 * pgno + 1] = this.d1;
     return false;
   }
+}
+
+/** MurmurHash3's 32-bit finalizer: a bijection whose every output bit depends on every input bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }

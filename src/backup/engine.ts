@@ -34,16 +34,17 @@
  * (src/backup/digest.ts) equals the digest of what the sink holds at that page number is not
  * written, the sink already holding those bytes. So at the end of a re-pass the sink holds,
  * for every page, the bytes this pass read (up to a digest collision: about 2^-64 per page
- * for data not chosen against the copy's random key; forensic copies use repass 'full' and
- * write every page again). The digests always describe the sink: every write after the first
+ * for data not chosen against the copy's random key, a heuristic bound, see digest.ts;
+ * forensic copies use repass 'full' and write every page again). The digests always describe the sink: every write after the first
  * pass (runs, re-copies, hooked pages) records its page's digest; they are dropped when the
  * page size changes (the sink starts afresh), and the first pass, which records none, may
  * use the sink's whole-file copy: before the second pass starts, the sink is read back
  * (PageSink.readBack) and digested, so that what it holds is known. A rollback-mode pass that
  * meets a commit is still spoiled (a re-pass proves nothing more than a pass): the window it
  * needs is one read of the file (from the page cache, usually) plus hashing, not a write of
- * it. Measured (bench live matrix, 121 MB, 2 shared cores): 15 ms read + 17-35 ms hashing;
- * a writer committing every 40 ms leaves such windows, one committing every 5 ms does not.
+ * it. Measured (bench live matrix, 121 MB, 2 shared cores): 15 ms read + 17-35 ms hashing
+ * with the first digest (the present one costs about 1.4x that); a writer committing every
+ * 40 ms leaves such windows, one committing every 5 ms does not.
  *
  * WAL source (the db file changes only by checkpoints, which copy committed frames back):
  *
