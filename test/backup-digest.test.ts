@@ -9,16 +9,17 @@ import { PageDigests } from '../src/backup/digest.js';
 
 const PS = 4096;
 
-/** A deterministic generator (xorshift32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
+/**
+ * A deterministic stream of numbers in [0, 1) for `seed` (a multiplicative hash of a counter),
+ * so that a failure replays.
+ */
+function stream(seed: number): () => number {
+  let n = Math.imul(seed, 0x2545f491);
   return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
+    n = (n + 0x6d2b79f5) | 0;
+    let t = Math.imul(n ^ (n >>> 15), n | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
   };
 }
 
@@ -27,7 +28,7 @@ function rng(seed: number): () => number {
  * only way in: each variant is tried at page 2 right after page 2 was given the base image.
  */
 function collisions(seed: number, n: number, vary: (page: Uint8Array, k: number, random: () => number) => void) {
-  const random = rng(seed);
+  const random = stream(seed);
   const base = new Uint8Array(PS);
   for (let i = 0; i < PS; i++) base[i] = Math.floor(random() * 256);
   const d = new PageDigests(PS, 2);
