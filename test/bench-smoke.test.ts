@@ -51,7 +51,7 @@ describe('bench/run.mjs --verify', () => {
   it('every competitor of every scenario makes a result that passes its check', () => {
     expect(existsSync(path.join(root, 'dist', 'node.js')), 'dist/node.js missing: run npm run build').toBe(true);
     const out = path.join(tempDir('quire-bench-'), 'results.json');
-    const r = spawnSync(process.execPath, ['--expose-gc', 'bench/run.mjs', '--verify', '--out', out], { cwd: root, encoding: 'utf8', timeout: 170_000 });
+    const r = spawnSync(process.execPath, ['--expose-gc', 'bench/run.mjs', '--verify', '--out', out], { cwd: root, encoding: 'utf8', timeout: 400_000 });
     expect(r.status, `bench exited ${r.status}\n${r.stdout}\n${r.stderr}`).toBe(0);
     const res = JSON.parse(readFileSync(out, 'utf8'));
     expect(res.meta.verify).toBe(true);
@@ -106,5 +106,5 @@ describe('bench/run.mjs --verify', () => {
     expect(live.phases.live.copyChecks.ok).toBeGreaterThanOrEqual(1);
     expect(live.phases.sqliteLive.error).toBeNull();
     expect(live.phases.sqliteLive.checkError).toBeUndefined();
-  }, 180_000);
+  }, 420_000);
 });
