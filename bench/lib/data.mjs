@@ -67,6 +67,23 @@ function writeMeta(dbPath, meta) {
   writeFileSync(dbPath.replace(/\.db$/, '.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 
+/**
+ * The end of a generator: closes `db` (made at `tmp`), renames it to `file` and writes its
+ * sidecar (size, page size and count, rollback journal mode, and `fields`) last; returns the
+ * metadata with `path`.
+ */
+function publish(db, tmp, file, fields, t0, log) {
+  const pageCount = db.pragma('page_count', { simple: true });
+  const pageSize = db.pragma('page_size', { simple: true });
+  db.close();
+  renameSync(tmp, file);
+  const { kind, rows, schema, expect } = fields;
+  const meta = { generator: GEN_VERSION, kind, rows, bytes: statSync(file).size, pageSize, pageCount, journalMode: 'delete', schema, expect, generatedMs: Date.now() - t0 };
+  writeMeta(file, meta);
+  log(`  ${(meta.bytes / 1e6).toFixed(1)} MB, ${pageCount} pages, in ${(meta.generatedMs / 1000).toFixed(1)} s`);
+  return { ...meta, path: file };
+}
+
 export const SCAN_SCHEMA = 'CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL)';
 
 /**
@@ -152,25 +169,7 @@ export function ensureScanDb(rows, log = () => {}) {
     db.transaction(() => {
       for (let id = 1; id <= rows; id++) ins.run(id, src.text(id), src.blob(id), src.real(id));
     })();
-    const pageCount = db.pragma('page_count', { simple: true });
-    const pageSize = db.pragma('page_size', { simple: true });
-    db.close();
-    renameSync(tmp, file);
-    const meta = {
-      generator: GEN_VERSION,
-      kind: 'scan',
-      rows,
-      bytes: statSync(file).size,
-      pageSize,
-      pageCount,
-      journalMode: 'delete',
-      schema: SCAN_SCHEMA,
-      expect,
-      generatedMs: Date.now() - t0,
-    };
-    writeMeta(file, meta);
-    log(`  ${(meta.bytes / 1e6).toFixed(1)} MB, ${pageCount} pages, in ${(meta.generatedMs / 1000).toFixed(1)} s`);
-    return { ...meta, path: file };
+    return publish(db, tmp, file, { kind: 'scan', rows, schema: SCAN_SCHEMA, expect }, t0, log);
   } catch (e) {
     if (db.open) db.close();
     rmSync(tmp, { force: true });
@@ -223,25 +222,7 @@ export function ensureRandomDb(rows, log = () => {}) {
     db.transaction(() => {
       for (let i = 0; i < rows; i++) ins.run(src.row(order[i]));
     })();
-    const pageCount = db.pragma('page_count', { simple: true });
-    const pageSize = db.pragma('page_size', { simple: true });
-    db.close();
-    renameSync(tmp, file);
-    const meta = {
-      generator: GEN_VERSION,
-      kind: 'random',
-      rows,
-      bytes: statSync(file).size,
-      pageSize,
-      pageCount,
-      journalMode: 'delete',
-      schema: SCAN_SCHEMA,
-      expect: src.expect,
-      generatedMs: Date.now() - t0,
-    };
-    writeMeta(file, meta);
-    log(`  ${(meta.bytes / 1e6).toFixed(1)} MB, ${pageCount} pages, in ${(meta.generatedMs / 1000).toFixed(1)} s`);
-    return { ...meta, path: file };
+    return publish(db, tmp, file, { kind: 'random', rows, schema: SCAN_SCHEMA, expect: src.expect }, t0, log);
   } catch (e) {
     if (db.open) db.close();
     rmSync(tmp, { force: true });
@@ -310,25 +291,7 @@ export function ensureIndexedDb(rows, log = () => {}) {
   const db = new Database(tmp);
   try {
     db.exec(INDEXED_EXTRA);
-    const pageCount = db.pragma('page_count', { simple: true });
-    const pageSize = db.pragma('page_size', { simple: true });
-    db.close();
-    renameSync(tmp, file);
-    const meta = {
-      generator: GEN_VERSION,
-      kind: 'indexed',
-      rows,
-      bytes: statSync(file).size,
-      pageSize,
-      pageCount,
-      journalMode: 'delete',
-      schema: `${SCAN_SCHEMA}; ${INDEXED_EXTRA}`,
-      expect: scan.expect,
-      generatedMs: Date.now() - t0,
-    };
-    writeMeta(file, meta);
-    log(`  ${(meta.bytes / 1e6).toFixed(1)} MB, ${pageCount} pages, in ${(meta.generatedMs / 1000).toFixed(1)} s`);
-    return { ...meta, path: file };
+    return publish(db, tmp, file, { kind: 'indexed', rows, schema: `${SCAN_SCHEMA}; ${INDEXED_EXTRA}`, expect: scan.expect }, t0, log);
   } catch (e) {
     if (db.open) db.close();
     for (const s of ['', '-journal']) rmSync(tmp + s, { force: true });
