@@ -42,6 +42,14 @@ function firstPage(lines: readonly string[]): number | undefined {
   return undefined;
 }
 
+/** A view into `img` of the leaf page pathToLeaf reaches in table `name`'s b-tree (writes to it change `img`). */
+function leafOf(img: Uint8Array, name: string): Uint8Array {
+  const db = openReadonly(writeTemp(img));
+  const root = rootOf(db, name);
+  db.close();
+  return pageOf(img, pathToLeaf(img, root).pop()!);
+}
+
 describe('quire check on every fixture agrees with SQLite', () => {
   for (const f of manifest.fixtures) {
     it(f.name, async () => {
@@ -327,11 +335,7 @@ describe('row-level problems: worded as SQLite words them', () => {
     });
     void path;
     const img = image.slice();
-    const db = openReadonly(writeTemp(img));
-    const root = rootOf(db, 't');
-    db.close();
-    const leaf = pathToLeaf(img, root).pop()!;
-    const p = pageOf(img, leaf);
+    const p = leafOf(img, 't');
     const at = Buffer.from(p).indexOf('name7zz');
     expect(at).toBeGreaterThan(0);
     p[at] = 'N'.charCodeAt(0);
@@ -602,11 +606,7 @@ describe('the row check done during the page walk (hashes from record bytes)', (
         })();
       });
       const img = image.slice();
-      const db = openReadonly(writeTemp(img));
-      const root = rootOf(db, 't');
-      db.close();
-      const leaf = pathToLeaf(img, root).pop()!;
-      const p = pageOf(img, leaf);
+      const p = leafOf(img, 't');
       const needle = Buffer.from('-002', encoding === 'UTF-8' ? 'utf8' : 'utf16le');
       const pos = Buffer.from(p).indexOf(needle);
       expect(pos).toBeGreaterThan(0);
