@@ -23,6 +23,7 @@
  * SQLite may store either way in a REAL column; equal TEXT in the same encoding), and values
  * that differ hash differently but for collisions (about 2^-64 per comparison).
  */
+import { fmix32 } from '../pager/bytes.js';
 import type { Encoding } from '../pager/header.js';
 import { compareText, compareValues } from './compare.js';
 import { decodeText, encodeText, getDouble, serialInt } from './record.js';
@@ -239,8 +240,8 @@ export class MultisetHash {
   end(n: number): void {
     this.mix(n);
     this.count++;
-    this.sumA = (this.sumA + fmix(this.a)) >>> 0;
-    this.sumB = (this.sumB + fmix(this.b ^ 0x5bd1e995)) >>> 0;
+    this.sumA = (this.sumA + fmix32(this.a)) >>> 0;
+    this.sumB = (this.sumB + fmix32(this.b ^ 0x5bd1e995)) >>> 0;
   }
 
   /** Hashes field i of `rec` into the current entry. */
@@ -361,12 +362,3 @@ export class MultisetHash {
   }
 }
 
-function fmix(h0: number): number {
-  let h = h0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}

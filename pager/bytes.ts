@@ -42,3 +42,15 @@ export function toHex(b: Uint8Array): string {
 }
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * MurmurHash3's 32-bit finalizer (as a signed 32-bit integer): a bijection whose every output
+ * bit depends on every input bit.
+ */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}

@@ -22,6 +22,7 @@
  * differing by 1 one in 5,000-10,000, and a re-pass took a stale page as unchanged (torn
  * live copies). Cost: 32 ms per 127 MB of pages, 1.4x the first version (load ~12).
  */
+import { fmix32 } from '../../pager/bytes.js';
 
 /** 8 bytes of digest + 1 byte of flag per page. */
 export const DIGEST_BYTES_PER_PAGE = 9;
@@ -113,11 +114,3 @@ export class PageDigests {
   }
 }
 
-/** MurmurHash3's 32-bit finalizer: a bijection whose every output bit depends on every input bit. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
