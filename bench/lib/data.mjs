@@ -301,9 +301,14 @@ export function ensureIndexedDb(rows, log = () => {}) {
 
 export const INDEXED_EXTRA = 'CREATE INDEX t_a ON t(a)';
 
+/** Removes a database file and its side files (-journal, -wal, -shm), those that exist. */
+export function removeDb(file) {
+  for (const s of ['', '-journal', '-wal', '-shm']) rmSync(file + s, { force: true });
+}
+
 /** A fresh copy of a base database (and none of its side files) at `to`. */
 export function workingCopy(base, to) {
-  for (const s of ['', '-wal', '-shm', '-journal']) rmSync(to + s, { force: true });
+  removeDb(to);
   copyFileSync(base, to);
   return to;
 }

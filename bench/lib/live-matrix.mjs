@@ -24,7 +24,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { backupFile } from '../../dist/node.js';
-import { workingCopy } from './data.mjs';
+import { removeDb, workingCopy } from './data.mjs';
 import { startWriter } from '../../test/live/client.mjs';
 import { settle } from './scenarios.mjs';
 import { checkLiveCopy } from './live.mjs';
@@ -32,10 +32,6 @@ import { checkLiveCopy } from './live.mjs';
 const GAPS_MS = [1, 5, 20, 40, 100];
 const STEP_ALL = 0x7fffffff;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Removes a copy and what a reader of it may have left beside it (a WAL copy's -wal/-shm). */
-const removeCopy = (f) => {
-  for (const s of ['', '-wal', '-shm', '-journal']) rmSync(f + s, { force: true });
-};
 const median = (a) => {
   if (a.length === 0) return null;
   const s = [...a].sort((x, y) => x - y);
@@ -44,7 +40,7 @@ const median = (a) => {
 
 /** SQLite's backup of `src` into `dst`, `pages` a step, given up after capMs. */
 async function sqliteBackup(src, dst, pages, capMs) {
-  removeCopy(dst);
+  removeDb(dst);
   const db = new Database(src, { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
   const t0 = performance.now();
@@ -80,7 +76,7 @@ async function sqliteBackup(src, dst, pages, capMs) {
       info.error = String(e.message);
     }
   }
-  removeCopy(dst);
+  removeDb(dst);
   return info;
 }
 
@@ -92,7 +88,7 @@ async function idleCopyMs(src, dir) {
     const t0 = performance.now();
     await backupFile(src, dst);
     times.push(performance.now() - t0);
-    removeCopy(dst);
+    removeDb(dst);
   }
   return median(times);
 }
@@ -122,7 +118,7 @@ async function oneWorkload(src, dir, w, idleMs, o, log) {
       } catch (e) {
         row.quire.copies.push({ ms: performance.now() - t0, code: e?.code ?? null, error: String(e.message).slice(0, 200), busy });
       }
-      removeCopy(dst);
+      removeDb(dst);
     }
     row.sqlite100 = await sqliteBackup(src, path.join(dir, 'sqlite-100.db'), 100, o.capMs);
     await writer.ask('resetMax');

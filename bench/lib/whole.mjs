@@ -22,7 +22,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { INDEXED_EXTRA, OUT_DIR, REPO_DIR, SCAN_SCHEMA } from './data.mjs';
+import { INDEXED_EXTRA, OUT_DIR, REPO_DIR, SCAN_SCHEMA, removeDb } from './data.mjs';
 
 const CLI = path.join(REPO_DIR, 'dist', 'cli.js');
 const TIME = '/usr/bin/time';
@@ -99,9 +99,6 @@ function works(name, ds) {
   const pages = ds.pageCount;
   const rows = ds.rows;
   const out = (id) => path.join(WORK, `${name}-${id}.db`);
-  const removeDb = (f) => {
-    for (const s of ['', '-journal', '-wal', '-shm']) rmSync(f + s, { force: true });
-  };
   const integrity = (f) => sqlite3(f, 'PRAGMA integrity_check');
   const pageCount = (f) => Number(sqlite3(f, 'PRAGMA page_count'));
   switch (name) {

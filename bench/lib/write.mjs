@@ -37,7 +37,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, rmSync
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { backupFile, openDatabase } from '../../dist/node.js';
-import { OUT_DIR, SCAN_SCHEMA, permutation, randomInsertOrder, scanRowSource, workingCopy } from './data.mjs';
+import { OUT_DIR, SCAN_SCHEMA, permutation, randomInsertOrder, removeDb, scanRowSource, workingCopy } from './data.mjs';
 import { median } from './measure.mjs';
 import { loadSqlJs } from './sqljs.mjs';
 
@@ -65,10 +65,6 @@ function workDir(tag) {
   return dir;
 }
 
-/** Removes a database file and its side files. */
-function removeDb(file) {
-  for (const s of ['', '-journal', '-wal', '-shm']) rmSync(file + s, { force: true });
-}
 
 function removeDirIfEmpty(dir) {
   try {
