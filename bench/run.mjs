@@ -21,7 +21,7 @@
 // from the same run (the machine is shared: single timings mean little). Results go to
 // bench/out/results.json and a table on stdout.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -29,6 +29,7 @@ import { BENCH_DIR, OUT_DIR, REPO_DIR, ensureIndexedDb, ensureLiveDb, ensureRand
 import { SCENARIOS } from './lib/scenarios.mjs';
 import { printReport } from './lib/report.mjs';
 import { WHOLE_SCENARIOS, runWhole, wholeVerdicts } from './lib/whole.mjs';
+import { onInterrupt, reaped } from './lib/reap.mjs';
 
 const ORDER = ['scan', 'open', 'copy', 'live', 'insert-bulk', 'insert-random', 'small-tx', 'copy-hook', ...Object.keys(WHOLE_SCENARIOS)];
 
@@ -126,6 +127,7 @@ const tmpDir = path.join(OUT_DIR, 'tmp');
 mkdirSync(tmpDir, { recursive: true });
 const cfgPath = path.join(tmpDir, `cfg-${process.pid}.json`);
 writeFileSync(cfgPath, JSON.stringify(cfg));
+onInterrupt(() => rmSync(cfgPath, { force: true }));
 
 let childSeq = 0;
 /** Runs child.mjs in a fresh process and returns its JSON result. */
@@ -133,12 +135,27 @@ function child(mode, ...rest) {
   const out = path.join(tmpDir, `out-${process.pid}-${childSeq++}.json`);
   rmSync(out, { force: true });
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', path.join(BENCH_DIR, 'child.mjs'), mode, cfgPath, out, ...rest], {
+    // Its own process group, ended with this one (lib/reap.mjs): with it the writers it starts.
+    const p = reaped(spawn(process.execPath, ['--expose-gc', path.join(BENCH_DIR, 'child.mjs'), mode, cfgPath, out, ...rest], {
       stdio: ['ignore', 'inherit', 'inherit'],
-    });
+      detached: true,
+    }));
+    // A child's scratch is bench/out/work/<tag>-<its pid> (lib/live.mjs, write.mjs, scenarios.mjs):
+    // removed here too, in case the child could not (a signal, a crash).
+    const scratch = () => {
+      rmSync(out, { force: true });
+      const work = path.join(OUT_DIR, 'work');
+      if (!existsSync(work)) return;
+      for (const d of readdirSync(work)) if (d.endsWith(`-${p.pid}`)) rmSync(path.join(work, d), { recursive: true, force: true });
+    };
+    const forget = onInterrupt(scratch);
     p.on('error', reject);
     p.on('exit', (code, signal) => {
-      if (code !== 0) return reject(new Error(`child ${mode} ${rest.join(' ')} exited with ${code ?? signal}`));
+      forget();
+      if (code !== 0) {
+        scratch();
+        return reject(new Error(`child ${mode} ${rest.join(' ')} exited with ${code ?? signal}`));
+      }
       try {
         const r = JSON.parse(readFileSync(out, 'utf8'));
         rmSync(out, { force: true });

@@ -20,6 +20,7 @@
 // csv's header); an imported table has every row and passes integrity_check; a backup passes
 // integrity_check and has the source's page count.
 import { spawn, spawnSync } from 'node:child_process';
+import { onInterrupt, reaped } from './reap.mjs';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { INDEXED_EXTRA, OUT_DIR, REPO_DIR, SCAN_SCHEMA, removeDb } from './data.mjs';
@@ -61,7 +62,8 @@ function measured(cmd, args) {
   const tfile = path.join(WORK, `time-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(TIME, ['-f', '%M', '-o', tfile, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group (lib/reap.mjs): GNU time does not pass a signal on to its command.
+    const p = reaped(spawn(TIME, ['-f', '%M', '-o', tfile, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true }));
     let lines = 0;
     let stderr = '';
     p.stdout.on('data', (b) => {
@@ -239,6 +241,7 @@ export async function runWhole(name, sets, log) {
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing (apt-get install -y time): it measures each process's peak RSS`);
   if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run npm run build');
   mkdirSync(WORK, { recursive: true });
+  const forget = onInterrupt(() => rmSync(WORK, { recursive: true, force: true }));
   const spec = WHOLE_SCENARIOS[name];
   const out = { title: spec.title, whole: true, sizes: [] };
   try {
@@ -272,6 +275,7 @@ export async function runWhole(name, sets, log) {
     }
   } finally {
     rmSync(WORK, { recursive: true, force: true });
+    forget();
   }
   // Flat memory: quire's peak RSS on the big file over that on the base file, per work.
   const [base, big] = out.sizes;
