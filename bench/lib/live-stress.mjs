@@ -94,6 +94,7 @@ wrap('recopyPage', function (p) { log('recopy', p, walId(this.wal), 'frame', thi
 wrap('readFrameChecked', null, function (v, b, p, f, w) { if (!v) log('frameFail', p, f, walId(w), 'now', walId(this.wal)); });
 wrap('endPass', null, function (v) { log('end', v, walId(this.wal), this.lastReason); });
 wrap('writePages', function (first, buf) { log('write', first, buf.length / this.pageSizeV, sums(buf, this.pageSizeV)); });
+wrap('writeDiffering', function (first, buf) { log('compare', first, buf.length / this.pageSizeV, sums(buf, this.pageSizeV)); });
 
 function check(file) {
   const db = new BetterSqlite(file, { readonly: true, fileMustExist: true });

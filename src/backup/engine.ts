@@ -30,21 +30,25 @@
  * Re-pass (either mode; repass 'digest', the default). A pass that failed its checks leaves
  * the sink holding some image of every page it reached. The next pass is a whole pass with
  * the same checks at (1)-(6) (WAL: the same scans) and reads every page 1..pageCount again
- * in the same order; it differs only in what it hands the sink: a page whose 64-bit digest
- * (src/backup/digest.ts) equals the digest of what the sink holds at that page number is not
- * written, the sink already holding those bytes. So at the end of a re-pass the sink holds,
- * for every page, the bytes this pass read (up to a digest collision: about 2^-64 per page
- * for data not chosen against the copy's random key, a heuristic bound, see digest.ts;
- * forensic copies use repass 'full' and write every page again). The digests always describe the sink: every write after the first
- * pass (runs, re-copies, hooked pages) records its page's digest; they are dropped when the
- * page size changes (the sink starts afresh), and the first pass, which records none, may
- * use the sink's whole-file copy: before the second pass starts, the sink is read back
- * (PageSink.readBack) and digested, so that what it holds is known. A rollback-mode pass that
- * meets a commit is still spoiled (a re-pass proves nothing more than a pass): the window it
- * needs is one read of the file (from the page cache, usually) plus hashing, not a write of
- * it. Measured (bench live matrix, 121 MB, 2 shared cores): 15 ms read + 17-35 ms hashing
- * with the first digest (the present one costs about 1.4x that); a writer committing every
- * 40 ms leaves such windows, one committing every 5 ms does not.
+ * in the same order; it differs only in what it hands the sink: a page the sink already
+ * holds byte for byte is not written. Where the sink can read its pages back
+ * (PageSink.readBack: the file and database sinks), each run of the source is compared with
+ * the sink's bytes for the same pages, read beside it after every queued write to those
+ * pages is done: exact. Otherwise a page whose 64-bit digest (src/backup/digest.ts) equals
+ * the digest of what this engine wrote at that page number is skipped (up to a digest
+ * collision: about 2^-64 per page for data not chosen against the copy's random key, a
+ * heuristic bound, see digest.ts); those digests describe the sink: every write after the
+ * first pass records its page's digest, and pages of a first pass, which records none,
+ * count as unknown (written again). Forensic copies use repass 'full' and write every page
+ * again. So at the end of a re-pass the sink holds, for every page, the bytes this pass read.
+ * Writes of a re-pass are queued in order (a later image of a page lands last) and are not
+ * waited for by the pass's end checks, which rest on what was read; they are done before the
+ * copy is published, before a run reads back one of their pages, and before the page size
+ * changes. A rollback-mode pass that meets a commit is still spoiled (a re-pass proves
+ * nothing more than a pass): the window it needs is one read of the file (from the page
+ * cache, usually) and one of the copy beside it, plus the comparison, not a write of it.
+ * Measured (121 MB, 2 shared cores, load 7): 100-120 ms per read of the file; a writer
+ * committing every 40 ms leaves no such window under load.
  *
  * WAL source (the db file changes only by checkpoints, which copy committed frames back):
  *
@@ -64,8 +68,11 @@
  *          The WAL is rescanned from mxFrame ("following" it) after every run and, during a
  *          step, every FOLLOW_MS by a background follower while the copy waits on a read, a
  *          write or the kernel's file copy (one scan at a time), which moves the snapshot
- *          forward. A page counts as reached from the moment its run (or the file copy)
- *          begins, so a move seen while it is read re-copies it; a db-file read counts as
+ *          forward; where reads are synchronous (Node) its timer cannot fire during a run,
+ *          so the copy loop rescans itself every 64 pages it patches or compares once
+ *          FOLLOW_MS passed, and runs are at most 1 MiB while the log is followed. A page
+ *          counts as reached from the moment its run (or the file copy) begins, so a move
+ *          seen while it is read re-copies it; a db-file read counts as
  *          "since" a scan when it began or ended after that scan began. A frame found
  *          overwritten after the snapshot already moved to a newer log is re-copied from the
  *          newer one:
@@ -209,6 +216,8 @@ const SETTLE_MS = 100;
 const RUN_BYTES = 4 << 20;
 /** Milliseconds between the background follower's WAL rescans. */
 const FOLLOW_MS = 2;
+/** Bytes per sequential read while the WAL is followed (see stepPasses). */
+const FOLLOW_RUN_BYTES = 1 << 20;
 /** Re-pass writes that may be queued to the sink at once (see queueWrite). */
 const WRITE_QUEUE_BYTES = 16 << 20;
 
@@ -232,6 +241,14 @@ export class CopyEngine {
   private readonly settleMs: number;
   /** What the sink holds, page by page, from the second pass on (repass 'digest'). */
   private digests: PageDigests | null = null;
+  /** Re-passes compare with the sink's own bytes (PageSink.readBack) instead of digests. */
+  private readonly compare: boolean;
+  /** This pass is a re-pass that writes only differing pages (repass 'digest', pass > 1). */
+  private repassing = false;
+  /** The sink's bytes for the run being compared (compare mode). */
+  private backBuf: Uint8Array | null = null;
+  /** Pages of the queued writes not yet done, with their count (see readBackRun). */
+  private queuedPages = new Map<number, number>();
   /** Why the last WAL reset could not be bridged (for lastReason). */
   private trailLostBy = '';
   /** Why the current pass was given up before its end (rollback mode: the source moved). */
@@ -268,6 +285,8 @@ export class CopyEngine {
   private followerOn = false;
   private followerError: unknown = null;
   private wakeFollower: (() => void) | null = null;
+  /** When the last WAL rescan began (Date.now()). */
+  private lastScanAt = 0;
   /** Re-pass writes queued to the sink, in order, while the pass reads on (see queueWrite). */
   private writeChain: Promise<void> = Promise.resolve();
   private queuedBytes = 0;
@@ -321,6 +340,7 @@ export class CopyEngine {
     this.follow = options.follow ?? true;
     this.repass = options.repass ?? (this.follow ? 'digest' : 'full');
     this.settleMs = options.settleMs ?? SETTLE_MS;
+    this.compare = this.repass === 'digest' && typeof sink.readBack === 'function';
     this.unsubscribe = onFileCommit(source.id, (info) => this.onCommit(info));
     this.unpin = pinFile(source.id);
   }
@@ -388,9 +408,23 @@ export class CopyEngine {
     try {
       return await this.stepPasses(n, hold);
     } finally {
-      await this.stopFollower();
-      await this.flushWrites();
+      // The queued writes are flushed while the follower still watches the log; not after a
+      // compare re-pass that must begin again: the next pass begins at once and waits only for
+      // the writes to pages it reads back (the OS may hold writes up for long after a
+      // whole-file copy). Those are flushed before the copy is published, and settled before
+      // it is abandoned (settleWrites).
+      try {
+        if (!(this.compare && !this.inPass && !this.isDone)) await this.flushWrites();
+      } finally {
+        await this.stopFollower();
+      }
     }
+  }
+
+  /** Waits for the queued writes, ignoring their errors (before the sink is aborted). */
+  async settleWrites(): Promise<void> {
+    await this.writeChain;
+    this.writeError = null;
   }
 
   private async stepPasses(n: number, hold: boolean): Promise<StepStatus> {
@@ -413,7 +447,7 @@ export class CopyEngine {
         await this.recopyPage(p);
         budget--;
       }
-      if (budget === Infinity && this.next === 1 && this.pageCountV > 0 && !this.journal && !this.digests && this.sink.copyFile) {
+      if (budget === Infinity && this.next === 1 && this.pageCountV > 0 && !this.journal && !this.repassing && this.sink.copyFile) {
         // The whole pass in one step: let the sink copy the database file itself (a kernel
         // copy where the runtime has one), then patch in the pages the WAL overrides. The
         // checks around the pass are the same as for page-by-page runs.
@@ -440,7 +474,10 @@ export class CopyEngine {
           }
         }
       }
-      const perRun = Math.max(1, Math.floor(this.runBytes / this.pageSizeV));
+      // While the log is followed, runs of at most FOLLOW_RUN_BYTES: a synchronous read holds
+      // the follower up for as long as it lasts.
+      const runBytes = this.followerOn ? Math.min(this.runBytes, FOLLOW_RUN_BYTES) : this.runBytes;
+      const perRun = Math.max(1, Math.floor(runBytes / this.pageSizeV));
       while (budget > 0 && this.next <= this.pageCountV && !this.trailLost && !this.spoiled) {
         const first = this.next;
         const count = Math.min(perRun, budget, this.pageCountV - first + 1);
@@ -454,8 +491,10 @@ export class CopyEngine {
         else if (this.mode === 'rollback' && this.mayGiveUp()) this.spoiled = await this.movedUnderfoot();
       }
       if (!this.trailLost && !this.spoiled && (this.next <= this.pageCountV || this.recopy.size > 0)) return 'OK';
+      // The queued writes are not waited for here: what the pass proves rests on what it read,
+      // and they are flushed before the copy is published or another pass begins (a flush
+      // may take long while the OS writes back: the end checks come first).
       await this.stopFollower();
-      await this.flushWrites();
       const end = this.trailLost ? this.lostTrail() : this.spoiled ? this.spoilt() : await this.endPass();
       // (endPass's last rescan may lose the trail too)
       const lostWal = this.trailLost && this.mode === 'wal';
@@ -556,9 +595,9 @@ export class CopyEngine {
    * not end within settleMs).
    */
   private async beginPass(settleBy?: number): Promise<boolean> {
-    // Before the checks start (it takes time): the digests of a first pass that recorded none.
-    await this.flushWrites();
-    if (this.repass === 'digest' && this.passes > 0 && !this.digests) await this.digestHeld();
+    // A compare re-pass waits only for the queued writes it reads back (readBackRun), or all
+    // of them if the page size changes (below).
+    if (!this.compare) await this.flushWrites();
     const settleUntil = settleBy ?? Date.now() + this.settleMs;
     for (let p = commitInFlight(this.source.id); p; p = commitInFlight(this.source.id)) await p;
     this.trailLost = false;
@@ -578,6 +617,7 @@ export class CopyEngine {
     const size = st0?.size ?? 0;
     // An empty file reads as zeros, as readDb at the end of the pass reads it.
     const head = size > 0 ? await this.readDb(0, HEADER_SIZE) : new Uint8Array(HEADER_SIZE);
+    this.lastScanAt = Date.now();
     const scan = size > 0 ? await scanWal(this.source, null) : null;
     const walMode = size > 0 && ((head.length > 19 && head[19] === 2) || (scan !== null && scan.index !== null && scan.index.mxFrame > 0));
     let page1Head = head;
@@ -652,37 +692,25 @@ export class CopyEngine {
     }
     this.startStat = st0;
     this.startHead = head.slice(24, 40);
-    if (this.heldPageSize !== this.pageSizeV) this.held = 0; // the sink starts afresh
+    if (this.heldPageSize !== this.pageSizeV) {
+      await this.flushWrites();
+      this.held = 0; // the sink starts afresh
+    }
     this.heldPageSize = this.pageSizeV;
     await this.sink.begin(this.pageSizeV, this.pageCountV);
-    // From the second pass on, the sink's content is known page by page: a page whose digest
-    // is unchanged is not written again (see the module comment, "re-pass").
-    if (this.repass === 'digest' && this.passes > 0 && this.digests?.pageSize !== this.pageSizeV) {
-      this.digests = new PageDigests(this.pageSizeV, this.pageCountV);
+    // From the second pass on, a page is written only if it differs from what the sink holds:
+    // compared with the sink's bytes where it can read them back, else with the digests of
+    // what this engine wrote (see the module comment, "re-pass").
+    this.repassing = this.repass === 'digest' && this.passes > 0;
+    if (this.repassing && !this.compare && this.digests?.pageSize !== this.pageSizeV) {
+      // Pages the first pass wrote without recording digests count as unknown (written again).
+      this.digests = new PageDigests(this.pageSizeV, Math.max(this.pageCountV, this.held));
     }
     this.passes++;
     this.passStartedAt = Date.now();
     this.next = 1;
     this.inPass = true;
     return true;
-  }
-
-  /**
-   * Records the digests of what the sink holds after a first pass that recorded none, reading
-   * it back where the sink can (else every page counts as unknown and is written again).
-   */
-  private async digestHeld(): Promise<void> {
-    const ps = this.heldPageSize;
-    const d = new PageDigests(ps || 4096, this.held);
-    this.digests = d;
-    if (!this.sink.readBack || ps === 0) return;
-    const perRun = Math.max(1, Math.floor(this.runBytes / ps));
-    const buf = new Uint8Array(perRun * ps);
-    for (let first = 1; first <= this.held; first += perRun) {
-      const want = Math.min(perRun, this.held - first + 1) * ps;
-      const got = await this.sink.readBack(first, buf.subarray(0, want));
-      for (let k = 0; (k + 1) * ps <= got; k++) d.holds(first + k, buf.subarray(k * ps, (k + 1) * ps));
-    }
   }
 
   /**
@@ -812,6 +840,11 @@ export class CopyEngine {
     })();
   }
 
+  /** A WAL rescan now if the follower runs and none began for FOLLOW_MS (see writePages). */
+  private async keepFollowing(): Promise<void> {
+    if (this.followerOn && Date.now() - this.lastScanAt >= FOLLOW_MS) await this.scanWalSerial();
+  }
+
   private async stopFollower(): Promise<void> {
     this.followerOn = false;
     this.wakeFollower?.();
@@ -838,6 +871,7 @@ export class CopyEngine {
    * copy is then already the state at the current mxFrame.
    */
   private async followWal(final = false): Promise<boolean> {
+    this.lastScanAt = Date.now();
     const readsAtStart = this.dbReads;
     const unresolvedAtStart = this.unresolved.size;
     const scan = await scanWal(this.source, this.wal);
@@ -967,6 +1001,9 @@ export class CopyEngine {
     // change lived only in the old log's frames, checkpointed into the db file after this read,
     // has no frame in the new log, and its stale db-file image would stand.
     const wal = this.wal;
+    // A compare re-pass reads the sink's bytes for the run meanwhile (an asynchronous read
+    // where the source's is synchronous: the two overlap).
+    const back = this.repassing && this.compare ? settled(this.readBackRun(first, count)) : null;
     this.dbReads++;
     let buf: Uint8Array;
     if (this.source.readInto && !this.sink.retainsBuffers) {
@@ -991,11 +1028,56 @@ export class CopyEngine {
       }
     }
     for (let k = 0; k < count && wal; k++) {
+      if ((k & 63) === 63) await this.keepFollowing();
       const f = wal.frameFor(first + k);
       const img = f ? await this.readFrameChecked(first + k, f, wal) : null;
       if (img) buf.set(img, k * ps);
     }
-    await this.writePages(first, buf);
+    if (back) await this.writeDiffering(first, buf, await back);
+    else await this.writePages(first, buf);
+  }
+
+  /**
+   * Reads what the sink holds at pages first..first+count-1 into backBuf (fewer bytes past
+   * its end), after the queued writes to any of those pages are done.
+   */
+  private async readBackRun(first: number, count: number): Promise<Uint8Array> {
+    if (this.queuedPages.size > 0) {
+      for (let p = first; p < first + count; p++) {
+        if (this.queuedPages.has(p)) {
+          await this.flushWrites();
+          break;
+        }
+      }
+    }
+    const len = count * this.pageSizeV;
+    if (!this.backBuf || this.backBuf.length < len) this.backBuf = new Uint8Array(len);
+    const into = this.backBuf.subarray(0, len);
+    const got = await this.sink.readBack!(first, into);
+    return into.subarray(0, Math.max(0, Math.min(got, len)));
+  }
+
+  /**
+   * A compare re-pass's run: writes (queued) only the pages whose bytes differ from the sink's
+   * (`held`, read back before the pass read them: no other write touched them since), so
+   * that afterwards the sink holds exactly what this pass read. No digest: exact.
+   */
+  private async writeDiffering(first: number, buf: Uint8Array, held: Uint8Array | Error): Promise<void> {
+    if (held instanceof Error) throw held;
+    const ps = this.pageSizeV;
+    const n = buf.length / ps;
+    this.held = Math.max(this.held, first + n - 1);
+    let from = -1;
+    for (let k = 0; k <= n; k++) {
+      if ((k & 63) === 63) await this.keepFollowing();
+      const same = k === n || ((k + 1) * ps <= held.length && samePage(buf, held, k * ps, ps));
+      if (!same && from < 0) from = k;
+      if (same && from >= 0) {
+        await this.queueWrite(first + from, buf.slice(from * ps, k * ps));
+        this.pagesWritten += k - from;
+        from = -1;
+      }
+    }
   }
 
   /**
@@ -1008,6 +1090,12 @@ export class CopyEngine {
     const ps = this.pageSizeV;
     const n = buf.length / ps;
     this.held = Math.max(this.held, first + n - 1);
+    if (this.repassing && this.compare) {
+      // A re-copy: after the writes queued before it (a later image lands last).
+      await this.queueWrite(first, buf.slice());
+      this.pagesWritten += n;
+      return;
+    }
     if (!d) {
       await this.sink.write(first, buf);
       this.pagesWritten += n;
@@ -1015,6 +1103,9 @@ export class CopyEngine {
     }
     let from = -1;
     for (let k = 0; k <= n; k++) {
+      // Reads are synchronous where the runtime allows (Node), so the follower's timer does
+      // not fire while a run is digested: the log is rescanned from here instead.
+      if ((k & 63) === 63) await this.keepFollowing();
       const same = k === n || d.holds(first + k, buf.subarray(k * ps, (k + 1) * ps));
       if (!same && from < 0) from = k;
       if (same && from >= 0) {
@@ -1034,6 +1125,8 @@ export class CopyEngine {
    */
   private async queueWrite(first: number, data: Uint8Array): Promise<void> {
     this.queuedBytes += data.length;
+    const n = data.length / this.pageSizeV;
+    for (let p = first; p < first + n; p++) this.queuedPages.set(p, (this.queuedPages.get(p) ?? 0) + 1);
     this.writeChain = this.writeChain.then(async () => {
       try {
         if (this.writeError === null) await this.sink.write(first, data);
@@ -1041,6 +1134,11 @@ export class CopyEngine {
         this.writeError = e;
       } finally {
         this.queuedBytes -= data.length;
+        for (let p = first; p < first + n; p++) {
+          const c = this.queuedPages.get(p)!;
+          if (c > 1) this.queuedPages.set(p, c - 1);
+          else this.queuedPages.delete(p);
+        }
       }
     });
     if (this.queuedBytes > WRITE_QUEUE_BYTES) await this.flushWrites();
@@ -1135,6 +1233,26 @@ export class CopyEngine {
 
 function midTransaction(level: ReturnType<typeof dbLockLevel>): boolean {
   return level === 'reserved' || level === 'pending' || level === 'exclusive';
+}
+
+/** A promise that settles to its value or its error (never rejects: no unhandled rejection). */
+function settled<T>(p: Promise<T>): Promise<T | Error> {
+  return p.then(
+    (v) => v,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
+}
+
+/** Whether a[at..at+len) equals b[at..at+len) (word by word when both are 4-byte aligned). */
+function samePage(a: Uint8Array, b: Uint8Array, at: number, len: number): boolean {
+  if (((a.byteOffset + at) & 3) === 0 && ((b.byteOffset + at) & 3) === 0 && (len & 3) === 0) {
+    const x = new Int32Array(a.buffer, a.byteOffset + at, len >> 2);
+    const y = new Int32Array(b.buffer, b.byteOffset + at, len >> 2);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  for (let i = at; i < at + len; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
