@@ -27,6 +27,25 @@ function makeDb(file: string, journalMode: string, rows: number): void {
   db.close();
 }
 
+/** A WAL source of 6000 rows with one commit in its log (the copy follows it), and its writer. */
+function walSource() {
+  const dir = tempDir();
+  const file = path.join(dir, 'src.db');
+  makeDb(file, 'wal', 6000);
+  const writer = new BetterSqlite(file);
+  const bump = writer.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
+  writer.transaction(() => bump.run(1))();
+  /** A commit the copier has not scanned, then a checkpoint that copies it into the db file
+   * and truncates the log: the log no longer names the pages it changed. */
+  const hide = () => {
+    writer.transaction(() => {
+      for (const id of [7, 2500, 5900]) bump.run(id);
+    })();
+    writer.pragma('wal_checkpoint(TRUNCATE)');
+  };
+  return { dir, file, writer, hide };
+}
+
 function rows(file: string): unknown[] {
   const db = new BetterSqlite(file, { readonly: true });
   try {
@@ -102,13 +121,7 @@ describe('re-passes write only what changed', () => {
 
 describe('a WAL reset that hides commits is recovered by a re-pass', () => {
   it('a commit then a TRUNCATE checkpoint mid-copy: the progress reports a re-pass (pass 2), no restart; the copy is the last commit and only the changed pages are rewritten', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'src.db');
-    makeDb(file, 'wal', 6000);
-    const writer = new BetterSqlite(file);
-    const bump = writer.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
-    // Frames in the log at the start: the copy follows them.
-    writer.transaction(() => bump.run(1))();
+    const { dir, file, writer, hide } = walSource();
     const out = path.join(dir, 'copy.db');
     const reports: BackupFileProgress[] = [];
     let done = false;
@@ -118,13 +131,8 @@ describe('a WAL reset that hides commits is recovered by a re-pass', () => {
         onProgress: (p) => {
           reports.push(p);
           if (!done && p.pass === 1 && p.remaining < p.pageCount / 2) {
-            // A commit the copier has not scanned, then a checkpoint that copies it into the
-            // db file and truncates the log: the log no longer names the pages it changed.
             done = true;
-            writer.transaction(() => {
-              for (const id of [7, 2500, 5900]) bump.run(id);
-            })();
-            writer.pragma('wal_checkpoint(TRUNCATE)');
+            hide();
           }
         },
       });
@@ -180,12 +188,7 @@ class GatedSink extends ImageSink {
 
 describe('a re-pass compares with what the copy holds and does not wait for its writes', () => {
   it('wal: the end checks of a re-pass run while its writes are still held by the sink; the published copy is the last commit', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'src.db');
-    makeDb(file, 'wal', 6000);
-    const writer = new BetterSqlite(file);
-    const bump = writer.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
-    writer.transaction(() => bump.run(1))();
+    const { dir, file, writer, hide } = walSource();
     const source = await openDatabase(file);
     const sink = new GatedSink();
     const engine = new CopyEngine(source.storage, sink);
@@ -196,12 +199,7 @@ describe('a re-pass compares with what the copy holds and does not wait for its 
       let steps = 0;
       while (engine.passes < 2 && st !== 'DONE') {
         st = await engine.step(32);
-        if (++steps === 5) {
-          writer.transaction(() => {
-            for (const id of [7, 2500, 5900]) bump.run(id);
-          })();
-          writer.pragma('wal_checkpoint(TRUNCATE)');
-        }
+        if (++steps === 5) hide();
       }
       expect(engine.passes).toBe(2);
       expect(engine.repasses).toBe(1);
