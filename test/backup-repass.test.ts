@@ -162,7 +162,7 @@ class GatedSink extends ImageSink {
   pending = 0;
   private waiting: Array<() => void> = [];
   private pageSize = 0;
-  async begin(pageSize: number, pageCount: number): Promise<void> {
+  override async begin(pageSize: number, pageCount: number): Promise<void> {
     this.pageSize = pageSize;
     return super.begin(pageSize, pageCount);
   }
@@ -172,7 +172,7 @@ class GatedSink extends ImageSink {
     into.set(this.image.subarray(from, from + got));
     return got;
   }
-  async write(first: number, data: Uint8Array): Promise<void> {
+  override async write(first: number, data: Uint8Array): Promise<void> {
     if (this.gated) {
       this.pending++;
       await new Promise<void>((r) => this.waiting.push(r));
