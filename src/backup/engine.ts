@@ -16,7 +16,13 @@
  *             original pages are overlaid on the copy (a crash leftover; never rolled back in
  *             place), and it must still be the same journal at the end
  *   copy   pages in runs; between runs, a moved counter or an active journal gives the pass
- *          up at once (it could not pass (4)/(5)): only a shortcut, the proof is (4)-(6)
+ *          up at once (it could not pass (4)/(5)): only a shortcut, the proof is (4)-(6).
+ *          Where the storage can hold a journal open and tell file times (Storage.hold:
+ *          Node), another process's transactions are followed instead (followJournal): a
+ *          journal seen before its transaction wrote the file, whose deletion came after the
+ *          file's last write (kernel file times, strictly: a coarse clock tick holding both
+ *          gives up), names the pages re-copied (with the freelist leaves its transaction
+ *          could reuse unjournaled), and the baseline of (5)/(6) moves to the state it left
  *   end    4. the journal is inactive (or the same applied journal)
  *          5. THEN bytes 24..39 of page 1 are unchanged
  *          6. THEN the stats are unchanged
@@ -108,9 +114,9 @@
 import { ErrorCode, QuireError, corrupt, ioerr } from '../../pager/errors.js';
 import { get32 } from '../../pager/bytes.js';
 import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
-import { journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
+import { journalPages, journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
 import { commitInFlight, onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
-import { dbLockLevel, describeLocks, readExactly, type FileStat, type Storage } from '../../pager/storage.js';
+import { dbLockLevel, describeLocks, readExactly, type FileStat, type HeldFile, type Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
 import { PageDigests } from './digest.js';
 
@@ -175,7 +181,7 @@ export interface SnapshotIdentity {
    * pages; the difference is the work restarts and re-copies cost).
    */
   pagesWritten: number;
-  /** Times a WAL snapshot was moved forward instead of restarting. */
+  /** Times the snapshot moved forward instead of restarting: WAL commits followed, or (rollback mode) transactions followed through their journals. */
   snapshotMoves: number;
   /** WAL resets (checkpoint + restart) the copy followed without restarting. */
   resetsBridged: number;
@@ -285,8 +291,12 @@ export class CopyEngine {
   private followerOn = false;
   private followerError: unknown = null;
   private wakeFollower: (() => void) | null = null;
-  /** When the last WAL rescan began (Date.now()). */
+  /** When the last WAL rescan (or journal look) began (Date.now()). */
   private lastScanAt = 0;
+  /** Rollback mode: this pass follows commits through their journals (followJournal). */
+  private journalFollow = false;
+  /** The journal held open while its transaction runs (followJournal). */
+  private jWatch: HeldFile | null = null;
   /** Re-pass writes queued to the sink, in order, while the pass reads on (see queueWrite). */
   private writeChain: Promise<void> = Promise.resolve();
   private queuedBytes = 0;
@@ -367,6 +377,7 @@ export class CopyEngine {
 
   /** Releases the commit hook and the WAL pin. */
   release(): void {
+    void this.dropWatch();
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.unpin?.();
@@ -487,7 +498,7 @@ export class CopyEngine {
         await this.copyRun(first, count);
         budget -= count;
         if (this.next > this.pageCountV) break;
-        if (this.follow && this.mode === 'wal') await this.scanWalSerial();
+        if ((this.follow && this.mode === 'wal') || this.journalFollow) await this.scanWalSerial();
         else if (this.mode === 'rollback' && this.mayGiveUp()) this.spoiled = await this.movedUnderfoot();
       }
       if (!this.trailLost && !this.spoiled && (this.next <= this.pageCountV || this.recopy.size > 0)) return 'OK';
@@ -595,6 +606,8 @@ export class CopyEngine {
    * not end within settleMs).
    */
   private async beginPass(settleBy?: number): Promise<boolean> {
+    await this.dropWatch();
+    this.journalFollow = false;
     // A compare re-pass waits only for the queued writes it reads back (readBackRun), or all
     // of them if the page size changes (below).
     if (!this.compare) await this.flushWrites();
@@ -692,6 +705,10 @@ export class CopyEngine {
     }
     this.startStat = st0;
     this.startHead = head.slice(24, 40);
+    // Rollback mode: commits during the pass are followed through their journals where the
+    // storage can hold a journal open and tell file times (see followJournal).
+    this.journalFollow =
+      this.mode === 'rollback' && this.follow && !this.journal && !this.ownCommit && !!this.source.hold && st0?.mtimeMs !== undefined && st0.ctimeMs !== undefined;
     if (this.heldPageSize !== this.pageSizeV) {
       await this.flushWrites();
       this.held = 0; // the sink starts afresh
@@ -742,6 +759,133 @@ export class CopyEngine {
   }
 
   /**
+   * Rollback mode: follows another process's commits through their journals, so that a pass
+   * goes on across them (a rolled-back transaction the same way) instead of starting over.
+   * Returns why the pass must be given up, or ''. The proof, for a transaction T between two
+   * baselines (bytes 24..39 of page 1 and the db file's stats, taken with the pass start):
+   *
+   *   see    T's journal J is opened and held (Storage.hold), THEN J is seen still linked,
+   *          THEN the db file's stats equal the baseline's: nothing wrote the file since the
+   *          baseline, and from now until J is unlinked only T can write it (a writer holds
+   *          the lock that T holds, and in journal_mode=DELETE writes only while its journal
+   *          is at the path; J is never linked again once unlinked).
+   *   end    J is seen unlinked (link count 0; its status-change time u is the unlink's),
+   *          THEN page 1's head is read, THEN the db file's stats: same file, and its mtime
+   *          and ctime both BEFORE u (strictly: the kernel's clock ticks, a write in u's tick
+   *          gives up). So every write since the baseline was T's, done before u: the head
+   *          read is the state T left (committed, or rolled back).
+   *   pages  T wrote only pages its journal names (SQLite journals and syncs a page's old
+   *          image before writing it; a rollback writes those images back) or pages past the
+   *          journal's original page count. J is read whole through the held handle (a
+   *          record of a synced segment that fails its checksum gives up). Those pages the
+   *          pass already reached are re-copied; the baseline moves to the head and stats
+   *          of `end`.
+   *
+   * A journal that came and went without being seen is harmless if it wrote nothing (the
+   * stats at the next look equal the baseline) and gives the pass up otherwise; so do a
+   * journal kept between transactions (journal_mode PERSIST/TRUNCATE, exclusive locking: it
+   * is never unlinked) once the file changed, and a transaction seen only after it wrote.
+   * Assumes the kernel's file times come from one clock that does not step back meanwhile.
+   * Own commits (through quire in this process) leave it to the hook (movedUnderfoot).
+   */
+  private async followJournal(): Promise<string> {
+    this.lastScanAt = Date.now();
+    if (this.ownCommit || this.hooked.size > 0 || this.hookedSpilled.size > 0 || commitInFlight(this.source.id)) {
+      await this.dropWatch();
+      this.journalFollow = false;
+      return this.mayGiveUp() ? this.movedUnderfoot() : '';
+    }
+    const unseen = 'the database file was written during the pass by a transaction whose journal was not seen before it wrote';
+    const w = this.jWatch;
+    if (!w) {
+      const held = await this.source.hold!('journal');
+      const hs = held ? await held.stat() : null;
+      const st = await this.stat();
+      if (!sameStat(this.startStat, st)) {
+        await held?.close();
+        return unseen;
+      }
+      if (!held || hs!.nlink === 0) await held?.close();
+      else this.jWatch = held;
+      return '';
+    }
+    const hs = await w.stat();
+    if (hs.nlink > 0) {
+      if ((await journalState(this.source)).active) return '';
+      // Kept between transactions (or not written yet): no transaction to follow now.
+      await this.dropWatch();
+      return sameStat(this.startStat, await this.stat()) ? '' : unseen;
+    }
+    this.jWatch = null;
+    try {
+      const head = await this.readDb(0, HEADER_SIZE);
+      const jp = await journalPages((off, len) => w.read(off, len), hs.size, head);
+      if (!jp || jp.pageSize !== this.pageSizeV) return "a finished transaction's journal could not be read whole";
+      // (read before the stats below: the db-file pages it reads are then the state T left)
+      const reused = await this.reusedFreePages(jp, w);
+      const st = await this.stat();
+      const s0 = this.startStat;
+      if (!st || !s0 || st.ino !== s0.ino || st.dev !== s0.dev) return 'the database file was replaced during the pass';
+      if (!(Math.max(st.mtimeMs ?? Infinity, st.ctimeMs ?? Infinity) < hs.ctimeMs)) {
+        return "the database file was written after a transaction's journal was deleted (or in the same clock tick)";
+      }
+      if (!reused) return "the freelist a finished transaction started from could not be read";
+      const h = parseHeader(head, this.source.label);
+      if (h.pageSize !== this.pageSizeV) return 'the page size changed during the pass';
+      const count = h.pageCountValid ? h.headerPageCount : Math.floor(st.size / h.pageSize);
+      for (const p of [...jp.pages.keys(), ...reused]) if (p < this.next && p <= count) this.recopy.add(p);
+      for (let p = jp.originalPageCount + 1; p < this.next && p <= count; p++) this.recopy.add(p);
+      this.setCount(count);
+      this.startHead = head.slice(24, 40);
+      this.startStat = st;
+      this.snapshotMoves++;
+      return '';
+    } finally {
+      await w.close();
+    }
+  }
+
+  /**
+   * The freelist leaves a finished transaction T may have reused without journaling them
+   * (SQLite takes a leaf's old bytes for garbage: it writes the page without a journal
+   * record). Taking a leaf rewrites its trunk, so the leaves are those listed in the original
+   * images of the trunks T journaled. The original chain is walked from page 1's original
+   * image: a trunk T journaled is read from the journal, one it did not from the db file
+   * (unchanged). Null when the chain is not a freelist.
+   */
+  private async reusedFreePages(
+    jp: { originalPageCount: number; pages: Map<number, number> },
+    w: HeldFile,
+  ): Promise<number[] | null> {
+    const ps = this.pageSizeV;
+    const original = async (p: number): Promise<Uint8Array> => {
+      const at = jp.pages.get(p);
+      return at === undefined ? this.readDb((p - 1) * ps, ps) : w.read(at, ps);
+    };
+    const page1 = await original(1);
+    const out: number[] = [];
+    let left = get32(page1, 36);
+    const seen = new Set<number>();
+    for (let t = get32(page1, 32); t !== 0; ) {
+      if (t > jp.originalPageCount || seen.has(t) || left <= 0) return null;
+      seen.add(t);
+      const img = await original(t);
+      const n = get32(img, 4);
+      if (n > ps / 4 - 2 || n >= left) return null;
+      if (jp.pages.has(t)) for (let k = 0; k < n; k++) out.push(get32(img, 8 + 4 * k));
+      left -= n + 1;
+      t = get32(img, 0);
+    }
+    return out;
+  }
+
+  private async dropWatch(): Promise<void> {
+    const w = this.jWatch;
+    this.jWatch = null;
+    await w?.close();
+  }
+
+  /**
    * Whether a pass that cannot succeed may stop before its end: not while it records digests
    * of pages the sink holds unknown (the rest of the pass makes the next one cheap).
    */
@@ -756,6 +900,25 @@ export class CopyEngine {
 
   private async endPass(): Promise<PassEnd> {
     await this.settleOwnCommits();
+    if (this.mode === 'rollback' && this.journalFollow) {
+      // A transaction whose journal is held: wait for it to end (a commit takes milliseconds)
+      // and follow it; what it changed is re-copied first ('moved').
+      const until = Date.now() + this.settleMs;
+      for (;;) {
+        const why = this.spoiled || (await this.followJournal());
+        if (why) {
+          this.lastReason = why;
+          return 'restart';
+        }
+        if (this.recopy.size > 0 || this.next <= this.pageCountV) return 'moved';
+        if (!this.jWatch || !this.journalFollow) break;
+        if (Date.now() >= until) {
+          this.lastReason = 'a transaction was in progress at the end of the pass';
+          return 'restart';
+        }
+        await new Promise<void>((r) => setTimeout(r, 1));
+      }
+    }
     if (this.mode === 'rollback') {
       let sig = await this.journalSignature();
       for (let tries = 0; sig && commitInFlight(this.source.id) && tries < 3; tries++) {
@@ -802,7 +965,12 @@ export class CopyEngine {
   /** One WAL rescan at a time (the follower's and the copy loop's): see followWal. */
   private scanWalSerial(): Promise<void> {
     const run = this.scanChain.then(async () => {
-      if (this.inPass && !this.trailLost) await this.followWal();
+      if (!this.inPass) return;
+      if (this.mode === 'wal') {
+        if (!this.trailLost) await this.followWal();
+      } else if (this.journalFollow && !this.spoiled) {
+        this.spoiled = await this.followJournal();
+      }
     });
     this.scanChain = run.catch(() => undefined);
     return run;
@@ -816,10 +984,10 @@ export class CopyEngine {
    * step: between steps the log is not watched (as before).
    */
   private startFollower(): void {
-    if (this.followerOn || !this.follow || this.mode !== 'wal' || !this.inPass) return;
+    if (this.followerOn || !this.inPass || !(this.mode === 'wal' ? this.follow : this.journalFollow)) return;
     this.followerOn = true;
     this.follower = (async () => {
-      while (this.followerOn && !this.trailLost) {
+      while (this.followerOn && !this.trailLost && !this.spoiled) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, FOLLOW_MS);
           function done(): void {
