@@ -707,8 +707,16 @@ export class CopyEngine {
     this.startHead = head.slice(24, 40);
     // Rollback mode: commits during the pass are followed through their journals where the
     // storage can hold a journal open and tell file times (see followJournal).
+    // Not with auto-vacuum, whose relocations (sqlite3PagerMovepage) were not examined.
     this.journalFollow =
-      this.mode === 'rollback' && this.follow && !this.journal && !this.ownCommit && !!this.source.hold && st0?.mtimeMs !== undefined && st0.ctimeMs !== undefined;
+      this.mode === 'rollback' &&
+      this.follow &&
+      !this.journal &&
+      !this.ownCommit &&
+      !!this.source.hold &&
+      this.header?.autoVacuumTop === 0 &&
+      st0?.mtimeMs !== undefined &&
+      st0.ctimeMs !== undefined;
     if (this.heldPageSize !== this.pageSizeV) {
       await this.flushWrites();
       this.held = 0; // the sink starts afresh
