@@ -226,8 +226,10 @@ export class NodeFileStorage implements Storage {
     };
   }
 
+  /** Linux only (elsewhere null, as if absent): a file's status-change time at its unlink is what the copier relies on. */
   async hold(kind: FileKind): Promise<HeldFile | null> {
     this.check();
+    if (process.platform !== 'linux') return null;
     let fd: number;
     try {
       fd = openSync(this.pathOf(kind), 'r');
