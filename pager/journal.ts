@@ -108,7 +108,6 @@ export async function readHotJournal(storage: Storage, dbHead: Uint8Array): Prom
   } catch (e) {
     throw ioerr(`reading ${storage.label}-journal`, e);
   }
-  if (size < JOURNAL_HEADER_FIELDS) return null;
   const read = async (off: number, len: number): Promise<Uint8Array> => {
     try {
       return await storage.read('journal', off, len);
@@ -116,18 +115,59 @@ export async function readHotJournal(storage: Storage, dbHead: Uint8Array): Prom
       throw ioerr(`reading ${storage.label}-journal`, e);
     }
   };
-
   const pages = new Map<number, Uint8Array>();
+  const walk = await walkJournal(read, size, dbHead, (pgno, nOrig, data) => {
+    if (pgno <= nOrig && !pages.has(pgno)) pages.set(pgno, data.slice());
+  });
+  if (!walk) return null;
+  const superJournal = await readSuperJournalName(read, size);
+  return { originalPageCount: walk.originalPageCount, pageSize: walk.pageSize, pages, superJournal };
+}
+
+/**
+ * The pages a journal names (at most its original page count) with the offset of each one's
+ * first original image in the journal, read as pager_playback reads it, for a journal whose
+ * transaction is over (read through a handle held on it). Null when
+ * the journal is inactive or not regular: a record of a synced segment (nRec set) that fails
+ * its checksum, or records that stop before the file's end in a segment read to its end
+ * (nRec 0xffffffff): then which pages were written is not known.
+ */
+export async function journalPages(
+  read: (off: number, len: number) => Promise<Uint8Array>,
+  size: number,
+  dbHead: Uint8Array,
+): Promise<{ originalPageCount: number; pageSize: number; pages: Map<number, number> } | null> {
+  const pages = new Map<number, number>();
+  const walk = await walkJournal(read, size, dbHead, (pgno, nOrig, _data, at) => {
+    if (pgno <= nOrig && !pages.has(pgno)) pages.set(pgno, at);
+  });
+  if (!walk || walk.irregular) return null;
+  return { originalPageCount: walk.originalPageCount, pageSize: walk.pageSize, pages };
+}
+
+/**
+ * Walks a journal's segments and valid records as pager_playback does (`visit` sees each
+ * record); `irregular` when it stopped at an invalid record that a complete journal would not
+ * hold (see journalPages). Null when the first header is unusable.
+ */
+async function walkJournal(
+  read: (off: number, len: number) => Promise<Uint8Array>,
+  size: number,
+  dbHead: Uint8Array,
+  visit: (pgno: number, originalPageCount: number, data: Uint8Array, dataAt: number) => void,
+): Promise<{ originalPageCount: number; pageSize: number; irregular: boolean } | null> {
+  if (size < JOURNAL_HEADER_FIELDS) return null;
   let originalPageCount = -1;
   let pageSize = 0;
   let off = 0;
-  let superJournal: string | null = null;
   let first = true;
+  let irregular = false;
 
   while (off + JOURNAL_HEADER_FIELDS <= size) {
     const hdr = await read(off, JOURNAL_HEADER_FIELDS);
     if (!hasJournalMagic(hdr)) break;
     let nRec = get32(hdr, 8);
+    const toEnd = nRec === 0xffffffff;
     const nonce = get32(hdr, 12);
     const nOrig = get32(hdr, 16);
     let sector = get32(hdr, 20);
@@ -145,9 +185,12 @@ export async function readHotJournal(storage: Storage, dbHead: Uint8Array): Prom
     sector = Math.max(sector, 512);
     const recSize = 8 + pageSize;
     let recOff = off + sector;
-    if (nRec === 0xffffffff) nRec = Math.floor((size - recOff) / recSize);
+    if (toEnd) nRec = Math.floor((size - recOff) / recSize);
     // A segment can't hold more records than the file has room for.
-    nRec = Math.min(nRec, Math.max(0, Math.floor((size - recOff) / recSize)));
+    if (nRec > Math.max(0, Math.floor((size - recOff) / recSize))) {
+      irregular = true;
+      nRec = Math.max(0, Math.floor((size - recOff) / recSize));
+    }
     let stopped = false;
     let done = 0;
     while (done < nRec) {
@@ -157,31 +200,28 @@ export async function readHotJournal(storage: Storage, dbHead: Uint8Array): Prom
       for (let k = 0; k < got; k++) {
         const r = k * recSize;
         const pgno = get32(buf, r);
-        if (pgno === 0 || pgno === lockBytePageFor(pageSize)) {
-          stopped = true;
-          break;
-        }
         const data = buf.subarray(r + 4, r + 4 + pageSize);
-        const ck = get32(buf, r + 4 + pageSize);
-        if (journalChecksum(nonce, data, pageSize) !== ck) {
+        if (pgno === 0 || pgno === lockBytePageFor(pageSize) || journalChecksum(nonce, data, pageSize) !== get32(buf, r + 4 + pageSize)) {
           stopped = true;
           break;
         }
-        if (pgno <= originalPageCount && !pages.has(pgno)) pages.set(pgno, data.slice());
+        visit(pgno, originalPageCount, data, recOff + 4);
+        done++;
+        recOff += recSize;
       }
-      done += got;
-      recOff += got * recSize;
       if (stopped || got < batch) break;
     }
-    if (stopped || done < nRec) break;
+    if (stopped || done < nRec) {
+      irregular = true;
+      break;
+    }
     // Next segment starts at the next sector boundary after the records.
     const next = Math.ceil(recOff / sector) * sector;
     if (next <= off) break;
     off = next;
   }
   if (originalPageCount < 0) return null;
-  superJournal = await readSuperJournalName(read, size);
-  return { originalPageCount, pageSize, pages, superJournal };
+  return { originalPageCount, pageSize, irregular };
 }
 
 /** The page size in a database file's header (1 means 65536), or 0 when absent or invalid. */

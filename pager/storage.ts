@@ -49,6 +49,14 @@ export interface FileStat {
   dev?: number | bigint;
 }
 
+/** A file held open by a handle, readable after its name is unlinked (see Storage.hold). */
+export interface HeldFile {
+  /** Link count (0 once unlinked), size, and status-change time in ms (the unlink's, after it). */
+  stat(): Promise<{ nlink: number; size: number; ctimeMs: number }>;
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
 export interface Storage {
   /** A human-readable name for messages (a path, or "memory"). */
   readonly label: string;
@@ -89,6 +97,13 @@ export interface Storage {
    * no lock, so a process may lock right after the look.
    */
   locks?(kind: 'db' | 'shm'): Promise<LockInfo | null>;
+  /**
+   * Opens the file of `kind` as it is now (null when there is none) and keeps it open whatever
+   * becomes of its name, telling its link count and status-change time. Optional: where the
+   * runtime has them (Node). The rollback-mode copier reads a finished transaction's journal
+   * through it (src/backup/engine.ts).
+   */
+  hold?(kind: FileKind): Promise<HeldFile | null>;
   /** Releases handles. The storage is not used afterwards. */
   close(): Promise<void>;
 }

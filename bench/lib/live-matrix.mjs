@@ -146,12 +146,18 @@ async function oneWorkload(src, dir, w, idleMs, o, log) {
 
 /**
  * Runs the matrix on `ds` (a writer.mjs `setup` base, WAL mode). `o` = { copies, capMs,
- * timeoutIdleX, minTimeoutMs, warmMs, gaps?, storm? }.
+ * timeoutIdleX, minTimeoutMs, warmMs, gaps?, storm?, only? } (only: rows to keep, named
+ * `${mode} ${label}`, e.g. 'rollback 40 ms gaps', 'wal checkpoint storm'; a mode with none is skipped).
  */
 export async function runLiveMatrix(ds, workDir, o, log) {
   const rows = [];
   const gaps = o.gaps ?? GAPS_MS;
+  const keep = (mode, label) => !o.only || o.only.includes(`${mode} ${label}`);
   for (const mode of ['rollback', 'wal']) {
+    const loads = gaps.map((g) => ({ mode, label: `${g} ms gaps`, writer: { rateHz: 1000 / g } }));
+    if (mode === 'wal' && o.storm !== false) loads.push({ mode, label: 'checkpoint storm', writer: { rateHz: 0, checkpointEvery: 60 } });
+    const kept = loads.filter((w) => keep(mode, w.label));
+    if (kept.length === 0) continue;
     const dir = path.join(workDir, `matrix-${mode}`);
     mkdirSync(dir, { recursive: true });
     const src = workingCopy(ds.path, path.join(dir, 'source.db'));
@@ -162,9 +168,7 @@ export async function runLiveMatrix(ds, workDir, o, log) {
     }
     const idleMs = await idleCopyMs(src, dir);
     log(`  matrix, ${mode} mode: idle copy ${idleMs.toFixed(0)} ms`);
-    const loads = gaps.map((g) => ({ mode, label: `${g} ms gaps`, writer: { rateHz: 1000 / g } }));
-    if (mode === 'wal' && o.storm !== false) loads.push({ mode, label: 'checkpoint storm', writer: { rateHz: 0, checkpointEvery: 60 } });
-    for (const w of loads) rows.push(await oneWorkload(src, dir, w, idleMs, o, log));
+    for (const w of kept) rows.push(await oneWorkload(src, dir, w, idleMs, o, log));
     rmSync(dir, { recursive: true, force: true });
   }
   return { dataset: { bytes: ds.bytes, pageCount: ds.pageCount, pageSize: ds.pageSize, bigRows: ds.bigRows }, options: o, rows };

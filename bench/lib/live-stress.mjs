@@ -33,7 +33,9 @@ const dir = path.resolve(dirArg);
 mkdirSync(dir, { recursive: true });
 const src = path.join(dir, 'src.db');
 rmSync(src, { force: true });
-const made = spawnSync(process.execPath, [WRITER, 'setup', src, 'wal', '40000'], { encoding: 'utf8' });
+// MODE=rollback: journal_mode=DELETE and a writer committing RATE times a second (default 25).
+const ROLLBACK = process.env.MODE === 'rollback';
+const made = spawnSync(process.execPath, [WRITER, 'setup', src, ROLLBACK ? 'delete' : 'wal', '40000'], { encoding: 'utf8' });
 if (made.status !== 0) throw new Error(`writer setup: ${made.stderr}`);
 
 // ---- injected delays
@@ -94,6 +96,8 @@ wrap('recopyPage', function (p) { log('recopy', p, walId(this.wal), 'frame', thi
 wrap('readFrameChecked', null, function (v, b, p, f, w) { if (!v) log('frameFail', p, f, walId(w), 'now', walId(this.wal)); });
 wrap('endPass', null, function (v) { log('end', v, walId(this.wal), this.lastReason); });
 wrap('writePages', function (first, buf) { log('write', first, buf.length / this.pageSizeV, sums(buf, this.pageSizeV)); });
+wrap('followJournal', function () { return this.jWatch ? 'watching' : 'none'; }, function (v, b) { if (v || b === 'watching') log('journal', b, JSON.stringify(v), 'now', this.jWatch ? 'watching' : 'none', 'next', this.next, 'recopy', [...this.recopy].join(','), 'count', this.pageCountV); });
+wrap('writeDiffering', function (first, buf) { log('compare', first, buf.length / this.pageSizeV, sums(buf, this.pageSizeV)); });
 
 function check(file) {
   const db = new BetterSqlite(file, { readonly: true, fileMustExist: true });
@@ -127,11 +131,11 @@ async function copyOnce(i) {
   }
 }
 
-const w = startWriter(src, { rateHz: 500, checkpointEvery: 60, seed });
+const w = startWriter(src, ROLLBACK ? { rateHz: Number(process.env.RATE || 25), spillEvery: Number(process.env.SPILL || 0) || undefined, seed } : { rateHz: 500, checkpointEvery: 60, seed });
 let bad = 0;
 let busy = 0;
 try {
-  let before = (await w.ask('wait', { checkpoints: 3 })).counters.commits;
+  let before = (await w.ask('wait', ROLLBACK ? { commits: 5 } : { checkpoints: 3 })).counters.commits;
   for (let i = 0; i < N; i++) {
     trace = [];
     let got;

@@ -147,6 +147,7 @@ export class Backup {
       return st;
     } catch (e) {
       this.error = e;
+      await this.engine.settleWrites();
       await this.sink.abort().catch(() => undefined);
       this.engine.release();
       throw e;
@@ -164,7 +165,10 @@ export class Backup {
     }
     this.finished = true;
     this.engine.release();
-    if (!this.engine.published) await this.sink.abort();
+    if (!this.engine.published) {
+      await this.engine.settleWrites();
+      await this.sink.abort();
+    }
     if (this.error !== null) throw this.error;
   }
 
@@ -173,6 +177,7 @@ export class Backup {
     if (this.error === null) this.error = reason;
     this.finished = true;
     this.engine.release();
+    await this.engine.settleWrites();
     await this.sink.abort().catch(() => undefined);
   }
 }

@@ -16,7 +16,13 @@
  *             original pages are overlaid on the copy (a crash leftover; never rolled back in
  *             place), and it must still be the same journal at the end
  *   copy   pages in runs; between runs, a moved counter or an active journal gives the pass
- *          up at once (it could not pass (4)/(5)): only a shortcut, the proof is (4)-(6)
+ *          up at once (it could not pass (4)/(5)): only a shortcut, the proof is (4)-(6).
+ *          Where the storage can hold a journal open and tell file times (Storage.hold:
+ *          Node), another process's transactions are followed instead (followJournal): a
+ *          journal seen before its transaction wrote the file, whose deletion came after the
+ *          file's last write (kernel file times, strictly: a coarse clock tick holding both
+ *          gives up), names the pages re-copied (with the freelist leaves its transaction
+ *          could reuse unjournaled), and the baseline of (5)/(6) moves to the state it left
  *   end    4. the journal is inactive (or the same applied journal)
  *          5. THEN bytes 24..39 of page 1 are unchanged
  *          6. THEN the stats are unchanged
@@ -30,21 +36,25 @@
  * Re-pass (either mode; repass 'digest', the default). A pass that failed its checks leaves
  * the sink holding some image of every page it reached. The next pass is a whole pass with
  * the same checks at (1)-(6) (WAL: the same scans) and reads every page 1..pageCount again
- * in the same order; it differs only in what it hands the sink: a page whose 64-bit digest
- * (src/backup/digest.ts) equals the digest of what the sink holds at that page number is not
- * written, the sink already holding those bytes. So at the end of a re-pass the sink holds,
- * for every page, the bytes this pass read (up to a digest collision: about 2^-64 per page
- * for data not chosen against the copy's random key, a heuristic bound, see digest.ts;
- * forensic copies use repass 'full' and write every page again). The digests always describe the sink: every write after the first
- * pass (runs, re-copies, hooked pages) records its page's digest; they are dropped when the
- * page size changes (the sink starts afresh), and the first pass, which records none, may
- * use the sink's whole-file copy: before the second pass starts, the sink is read back
- * (PageSink.readBack) and digested, so that what it holds is known. A rollback-mode pass that
- * meets a commit is still spoiled (a re-pass proves nothing more than a pass): the window it
- * needs is one read of the file (from the page cache, usually) plus hashing, not a write of
- * it. Measured (bench live matrix, 121 MB, 2 shared cores): 15 ms read + 17-35 ms hashing
- * with the first digest (the present one costs about 1.4x that); a writer committing every
- * 40 ms leaves such windows, one committing every 5 ms does not.
+ * in the same order; it differs only in what it hands the sink: a page the sink already
+ * holds byte for byte is not written. Where the sink can read its pages back
+ * (PageSink.readBack: the file and database sinks), each run of the source is compared with
+ * the sink's bytes for the same pages, read beside it after every queued write to those
+ * pages is done: exact. Otherwise a page whose 64-bit digest (src/backup/digest.ts) equals
+ * the digest of what this engine wrote at that page number is skipped (up to a digest
+ * collision: about 2^-64 per page for data not chosen against the copy's random key, a
+ * heuristic bound, see digest.ts); those digests describe the sink: every write after the
+ * first pass records its page's digest, and pages of a first pass, which records none,
+ * count as unknown (written again). Forensic copies use repass 'full' and write every page
+ * again. So at the end of a re-pass the sink holds, for every page, the bytes this pass read.
+ * Writes of a re-pass are queued in order (a later image of a page lands last) and are not
+ * waited for by the pass's end checks, which rest on what was read; they are done before the
+ * copy is published, before a run reads back one of their pages, and before the page size
+ * changes. A rollback-mode pass that meets a commit is still spoiled (a re-pass proves
+ * nothing more than a pass): the window it needs is one read of the file (from the page
+ * cache, usually) and one of the copy beside it, plus the comparison, not a write of it.
+ * Measured (121 MB, 2 shared cores, load 7): 100-120 ms per read of the file; a writer
+ * committing every 40 ms leaves no such window under load.
  *
  * WAL source (the db file changes only by checkpoints, which copy committed frames back):
  *
@@ -64,8 +74,11 @@
  *          The WAL is rescanned from mxFrame ("following" it) after every run and, during a
  *          step, every FOLLOW_MS by a background follower while the copy waits on a read, a
  *          write or the kernel's file copy (one scan at a time), which moves the snapshot
- *          forward. A page counts as reached from the moment its run (or the file copy)
- *          begins, so a move seen while it is read re-copies it; a db-file read counts as
+ *          forward; where reads are synchronous (Node) its timer cannot fire during a run,
+ *          so the copy loop rescans itself every 64 pages it patches or compares once
+ *          FOLLOW_MS passed, and runs are at most 1 MiB while the log is followed. A page
+ *          counts as reached from the moment its run (or the file copy) begins, so a move
+ *          seen while it is read re-copies it; a db-file read counts as
  *          "since" a scan when it began or ended after that scan began. A frame found
  *          overwritten after the snapshot already moved to a newer log is re-copied from the
  *          newer one:
@@ -101,9 +114,9 @@
 import { ErrorCode, QuireError, corrupt, ioerr } from '../../pager/errors.js';
 import { get32 } from '../../pager/bytes.js';
 import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
-import { journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
+import { journalPages, journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
 import { commitInFlight, onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
-import { dbLockLevel, describeLocks, readExactly, type FileStat, type Storage } from '../../pager/storage.js';
+import { dbLockLevel, describeLocks, readExactly, type FileStat, type HeldFile, type Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
 import { PageDigests } from './digest.js';
 
@@ -168,7 +181,7 @@ export interface SnapshotIdentity {
    * pages; the difference is the work restarts and re-copies cost).
    */
   pagesWritten: number;
-  /** Times a WAL snapshot was moved forward instead of restarting. */
+  /** Times the snapshot moved forward instead of restarting: WAL commits followed, or (rollback mode) transactions followed through their journals. */
   snapshotMoves: number;
   /** WAL resets (checkpoint + restart) the copy followed without restarting. */
   resetsBridged: number;
@@ -209,6 +222,8 @@ const SETTLE_MS = 100;
 const RUN_BYTES = 4 << 20;
 /** Milliseconds between the background follower's WAL rescans. */
 const FOLLOW_MS = 2;
+/** Bytes per sequential read while the WAL is followed (see stepPasses). */
+const FOLLOW_RUN_BYTES = 1 << 20;
 /** Re-pass writes that may be queued to the sink at once (see queueWrite). */
 const WRITE_QUEUE_BYTES = 16 << 20;
 
@@ -232,6 +247,14 @@ export class CopyEngine {
   private readonly settleMs: number;
   /** What the sink holds, page by page, from the second pass on (repass 'digest'). */
   private digests: PageDigests | null = null;
+  /** Re-passes compare with the sink's own bytes (PageSink.readBack) instead of digests. */
+  private readonly compare: boolean;
+  /** This pass is a re-pass that writes only differing pages (repass 'digest', pass > 1). */
+  private repassing = false;
+  /** The sink's bytes for the run being compared (compare mode). */
+  private backBuf: Uint8Array | null = null;
+  /** Pages of the queued writes not yet done, with their count (see readBackRun). */
+  private queuedPages = new Map<number, number>();
   /** Why the last WAL reset could not be bridged (for lastReason). */
   private trailLostBy = '';
   /** Why the current pass was given up before its end (rollback mode: the source moved). */
@@ -268,6 +291,12 @@ export class CopyEngine {
   private followerOn = false;
   private followerError: unknown = null;
   private wakeFollower: (() => void) | null = null;
+  /** When the last WAL rescan (or journal look) began (Date.now()). */
+  private lastScanAt = 0;
+  /** Rollback mode: this pass follows commits through their journals (followJournal). */
+  private journalFollow = false;
+  /** The journal held open while its transaction runs (followJournal). */
+  private jWatch: HeldFile | null = null;
   /** Re-pass writes queued to the sink, in order, while the pass reads on (see queueWrite). */
   private writeChain: Promise<void> = Promise.resolve();
   private queuedBytes = 0;
@@ -321,6 +350,7 @@ export class CopyEngine {
     this.follow = options.follow ?? true;
     this.repass = options.repass ?? (this.follow ? 'digest' : 'full');
     this.settleMs = options.settleMs ?? SETTLE_MS;
+    this.compare = this.repass === 'digest' && typeof sink.readBack === 'function';
     this.unsubscribe = onFileCommit(source.id, (info) => this.onCommit(info));
     this.unpin = pinFile(source.id);
   }
@@ -347,6 +377,7 @@ export class CopyEngine {
 
   /** Releases the commit hook and the WAL pin. */
   release(): void {
+    void this.dropWatch();
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.unpin?.();
@@ -388,9 +419,23 @@ export class CopyEngine {
     try {
       return await this.stepPasses(n, hold);
     } finally {
-      await this.stopFollower();
-      await this.flushWrites();
+      // The queued writes are flushed while the follower still watches the log; not after a
+      // compare re-pass that must begin again: the next pass begins at once and waits only for
+      // the writes to pages it reads back (the OS may hold writes up for long after a
+      // whole-file copy). Those are flushed before the copy is published, and settled before
+      // it is abandoned (settleWrites).
+      try {
+        if (!(this.compare && !this.inPass && !this.isDone)) await this.flushWrites();
+      } finally {
+        await this.stopFollower();
+      }
     }
+  }
+
+  /** Waits for the queued writes, ignoring their errors (before the sink is aborted). */
+  async settleWrites(): Promise<void> {
+    await this.writeChain;
+    this.writeError = null;
   }
 
   private async stepPasses(n: number, hold: boolean): Promise<StepStatus> {
@@ -413,7 +458,7 @@ export class CopyEngine {
         await this.recopyPage(p);
         budget--;
       }
-      if (budget === Infinity && this.next === 1 && this.pageCountV > 0 && !this.journal && !this.digests && this.sink.copyFile) {
+      if (budget === Infinity && this.next === 1 && this.pageCountV > 0 && !this.journal && !this.repassing && this.sink.copyFile) {
         // The whole pass in one step: let the sink copy the database file itself (a kernel
         // copy where the runtime has one), then patch in the pages the WAL overrides. The
         // checks around the pass are the same as for page-by-page runs.
@@ -440,7 +485,10 @@ export class CopyEngine {
           }
         }
       }
-      const perRun = Math.max(1, Math.floor(this.runBytes / this.pageSizeV));
+      // While the log is followed, runs of at most FOLLOW_RUN_BYTES: a synchronous read holds
+      // the follower up for as long as it lasts.
+      const runBytes = this.followerOn ? Math.min(this.runBytes, FOLLOW_RUN_BYTES) : this.runBytes;
+      const perRun = Math.max(1, Math.floor(runBytes / this.pageSizeV));
       while (budget > 0 && this.next <= this.pageCountV && !this.trailLost && !this.spoiled) {
         const first = this.next;
         const count = Math.min(perRun, budget, this.pageCountV - first + 1);
@@ -450,12 +498,14 @@ export class CopyEngine {
         await this.copyRun(first, count);
         budget -= count;
         if (this.next > this.pageCountV) break;
-        if (this.follow && this.mode === 'wal') await this.scanWalSerial();
+        if ((this.follow && this.mode === 'wal') || this.journalFollow) await this.scanWalSerial();
         else if (this.mode === 'rollback' && this.mayGiveUp()) this.spoiled = await this.movedUnderfoot();
       }
       if (!this.trailLost && !this.spoiled && (this.next <= this.pageCountV || this.recopy.size > 0)) return 'OK';
+      // The queued writes are not waited for here: what the pass proves rests on what it read,
+      // and they are flushed before the copy is published or another pass begins (a flush
+      // may take long while the OS writes back: the end checks come first).
       await this.stopFollower();
-      await this.flushWrites();
       const end = this.trailLost ? this.lostTrail() : this.spoiled ? this.spoilt() : await this.endPass();
       // (endPass's last rescan may lose the trail too)
       const lostWal = this.trailLost && this.mode === 'wal';
@@ -556,9 +606,11 @@ export class CopyEngine {
    * not end within settleMs).
    */
   private async beginPass(settleBy?: number): Promise<boolean> {
-    // Before the checks start (it takes time): the digests of a first pass that recorded none.
-    await this.flushWrites();
-    if (this.repass === 'digest' && this.passes > 0 && !this.digests) await this.digestHeld();
+    await this.dropWatch();
+    this.journalFollow = false;
+    // A compare re-pass waits only for the queued writes it reads back (readBackRun), or all
+    // of them if the page size changes (below).
+    if (!this.compare) await this.flushWrites();
     const settleUntil = settleBy ?? Date.now() + this.settleMs;
     for (let p = commitInFlight(this.source.id); p; p = commitInFlight(this.source.id)) await p;
     this.trailLost = false;
@@ -578,6 +630,7 @@ export class CopyEngine {
     const size = st0?.size ?? 0;
     // An empty file reads as zeros, as readDb at the end of the pass reads it.
     const head = size > 0 ? await this.readDb(0, HEADER_SIZE) : new Uint8Array(HEADER_SIZE);
+    this.lastScanAt = Date.now();
     const scan = size > 0 ? await scanWal(this.source, null) : null;
     const walMode = size > 0 && ((head.length > 19 && head[19] === 2) || (scan !== null && scan.index !== null && scan.index.mxFrame > 0));
     let page1Head = head;
@@ -652,37 +705,37 @@ export class CopyEngine {
     }
     this.startStat = st0;
     this.startHead = head.slice(24, 40);
-    if (this.heldPageSize !== this.pageSizeV) this.held = 0; // the sink starts afresh
+    // Rollback mode: commits during the pass are followed through their journals where the
+    // storage can hold a journal open and tell file times (see followJournal).
+    // Not with auto-vacuum, whose relocations (sqlite3PagerMovepage) were not examined.
+    this.journalFollow =
+      this.mode === 'rollback' &&
+      this.follow &&
+      !this.journal &&
+      !this.ownCommit &&
+      !!this.source.hold &&
+      this.header?.autoVacuumTop === 0 &&
+      st0?.mtimeMs !== undefined &&
+      st0.ctimeMs !== undefined;
+    if (this.heldPageSize !== this.pageSizeV) {
+      await this.flushWrites();
+      this.held = 0; // the sink starts afresh
+    }
     this.heldPageSize = this.pageSizeV;
     await this.sink.begin(this.pageSizeV, this.pageCountV);
-    // From the second pass on, the sink's content is known page by page: a page whose digest
-    // is unchanged is not written again (see the module comment, "re-pass").
-    if (this.repass === 'digest' && this.passes > 0 && this.digests?.pageSize !== this.pageSizeV) {
-      this.digests = new PageDigests(this.pageSizeV, this.pageCountV);
+    // From the second pass on, a page is written only if it differs from what the sink holds:
+    // compared with the sink's bytes where it can read them back, else with the digests of
+    // what this engine wrote (see the module comment, "re-pass").
+    this.repassing = this.repass === 'digest' && this.passes > 0;
+    if (this.repassing && !this.compare && this.digests?.pageSize !== this.pageSizeV) {
+      // Pages the first pass wrote without recording digests count as unknown (written again).
+      this.digests = new PageDigests(this.pageSizeV, Math.max(this.pageCountV, this.held));
     }
     this.passes++;
     this.passStartedAt = Date.now();
     this.next = 1;
     this.inPass = true;
     return true;
-  }
-
-  /**
-   * Records the digests of what the sink holds after a first pass that recorded none, reading
-   * it back where the sink can (else every page counts as unknown and is written again).
-   */
-  private async digestHeld(): Promise<void> {
-    const ps = this.heldPageSize;
-    const d = new PageDigests(ps || 4096, this.held);
-    this.digests = d;
-    if (!this.sink.readBack || ps === 0) return;
-    const perRun = Math.max(1, Math.floor(this.runBytes / ps));
-    const buf = new Uint8Array(perRun * ps);
-    for (let first = 1; first <= this.held; first += perRun) {
-      const want = Math.min(perRun, this.held - first + 1) * ps;
-      const got = await this.sink.readBack(first, buf.subarray(0, want));
-      for (let k = 0; (k + 1) * ps <= got; k++) d.holds(first + k, buf.subarray(k * ps, (k + 1) * ps));
-    }
   }
 
   /**
@@ -714,6 +767,133 @@ export class CopyEngine {
   }
 
   /**
+   * Rollback mode: follows another process's commits through their journals, so that a pass
+   * goes on across them (a rolled-back transaction the same way) instead of starting over.
+   * Returns why the pass must be given up, or ''. The proof, for a transaction T between two
+   * baselines (bytes 24..39 of page 1 and the db file's stats, taken with the pass start):
+   *
+   *   see    T's journal J is opened and held (Storage.hold), THEN J is seen still linked,
+   *          THEN the db file's stats equal the baseline's: nothing wrote the file since the
+   *          baseline, and from now until J is unlinked only T can write it (a writer holds
+   *          the lock that T holds, and in journal_mode=DELETE writes only while its journal
+   *          is at the path; J is never linked again once unlinked).
+   *   end    J is seen unlinked (link count 0; its status-change time u is the unlink's),
+   *          THEN page 1's head is read, THEN the db file's stats: same file, and its mtime
+   *          and ctime both BEFORE u (strictly: the kernel's clock ticks, a write in u's tick
+   *          gives up). So every write since the baseline was T's, done before u: the head
+   *          read is the state T left (committed, or rolled back).
+   *   pages  T wrote only pages its journal names (SQLite journals and syncs a page's old
+   *          image before writing it; a rollback writes those images back) or pages past the
+   *          journal's original page count. J is read whole through the held handle (a
+   *          record of a synced segment that fails its checksum gives up). Those pages the
+   *          pass already reached are re-copied; the baseline moves to the head and stats
+   *          of `end`.
+   *
+   * A journal that came and went without being seen is harmless if it wrote nothing (the
+   * stats at the next look equal the baseline) and gives the pass up otherwise; so do a
+   * journal kept between transactions (journal_mode PERSIST/TRUNCATE, exclusive locking: it
+   * is never unlinked) once the file changed, and a transaction seen only after it wrote.
+   * Assumes the kernel's file times come from one clock that does not step back meanwhile.
+   * Own commits (through quire in this process) leave it to the hook (movedUnderfoot).
+   */
+  private async followJournal(): Promise<string> {
+    this.lastScanAt = Date.now();
+    if (this.ownCommit || this.hooked.size > 0 || this.hookedSpilled.size > 0 || commitInFlight(this.source.id)) {
+      await this.dropWatch();
+      this.journalFollow = false;
+      return this.mayGiveUp() ? this.movedUnderfoot() : '';
+    }
+    const unseen = 'the database file was written during the pass by a transaction whose journal was not seen before it wrote';
+    const w = this.jWatch;
+    if (!w) {
+      const held = await this.source.hold!('journal');
+      const hs = held ? await held.stat() : null;
+      const st = await this.stat();
+      if (!sameStat(this.startStat, st)) {
+        await held?.close();
+        return unseen;
+      }
+      if (!held || hs!.nlink === 0) await held?.close();
+      else this.jWatch = held;
+      return '';
+    }
+    const hs = await w.stat();
+    if (hs.nlink > 0) {
+      if ((await journalState(this.source)).active) return '';
+      // Kept between transactions (or not written yet): no transaction to follow now.
+      await this.dropWatch();
+      return sameStat(this.startStat, await this.stat()) ? '' : unseen;
+    }
+    this.jWatch = null;
+    try {
+      const head = await this.readDb(0, HEADER_SIZE);
+      const jp = await journalPages((off, len) => w.read(off, len), hs.size, head);
+      if (!jp || jp.pageSize !== this.pageSizeV) return "a finished transaction's journal could not be read whole";
+      // (read before the stats below: the db-file pages it reads are then the state T left)
+      const reused = await this.reusedFreePages(jp, w);
+      const st = await this.stat();
+      const s0 = this.startStat;
+      if (!st || !s0 || st.ino !== s0.ino || st.dev !== s0.dev) return 'the database file was replaced during the pass';
+      if (!(Math.max(st.mtimeMs ?? Infinity, st.ctimeMs ?? Infinity) < hs.ctimeMs)) {
+        return "the database file was written after a transaction's journal was deleted (or in the same clock tick)";
+      }
+      if (!reused) return "the freelist a finished transaction started from could not be read";
+      const h = parseHeader(head, this.source.label);
+      if (h.pageSize !== this.pageSizeV) return 'the page size changed during the pass';
+      const count = h.pageCountValid ? h.headerPageCount : Math.floor(st.size / h.pageSize);
+      for (const p of [...jp.pages.keys(), ...reused]) if (p < this.next && p <= count) this.recopy.add(p);
+      for (let p = jp.originalPageCount + 1; p < this.next && p <= count; p++) this.recopy.add(p);
+      this.setCount(count);
+      this.startHead = head.slice(24, 40);
+      this.startStat = st;
+      this.snapshotMoves++;
+      return '';
+    } finally {
+      await w.close();
+    }
+  }
+
+  /**
+   * The freelist leaves a finished transaction T may have reused without journaling them
+   * (SQLite takes a leaf's old bytes for garbage: it writes the page without a journal
+   * record). Taking a leaf rewrites its trunk, so the leaves are those listed in the original
+   * images of the trunks T journaled. The original chain is walked from page 1's original
+   * image: a trunk T journaled is read from the journal, one it did not from the db file
+   * (unchanged). Null when the chain is not a freelist.
+   */
+  private async reusedFreePages(
+    jp: { originalPageCount: number; pages: Map<number, number> },
+    w: HeldFile,
+  ): Promise<number[] | null> {
+    const ps = this.pageSizeV;
+    const original = async (p: number): Promise<Uint8Array> => {
+      const at = jp.pages.get(p);
+      return at === undefined ? this.readDb((p - 1) * ps, ps) : w.read(at, ps);
+    };
+    const page1 = await original(1);
+    const out: number[] = [];
+    let left = get32(page1, 36);
+    const seen = new Set<number>();
+    for (let t = get32(page1, 32); t !== 0; ) {
+      if (t > jp.originalPageCount || seen.has(t) || left <= 0) return null;
+      seen.add(t);
+      const img = await original(t);
+      const n = get32(img, 4);
+      if (n > ps / 4 - 2 || n >= left) return null;
+      if (jp.pages.has(t)) for (let k = 0; k < n; k++) out.push(get32(img, 8 + 4 * k));
+      left -= n + 1;
+      t = get32(img, 0);
+    }
+    return out;
+  }
+
+  private async dropWatch(): Promise<void> {
+    const w = this.jWatch;
+    this.jWatch = null;
+    await w?.close();
+  }
+
+  /**
    * Whether a pass that cannot succeed may stop before its end: not while it records digests
    * of pages the sink holds unknown (the rest of the pass makes the next one cheap).
    */
@@ -728,6 +908,25 @@ export class CopyEngine {
 
   private async endPass(): Promise<PassEnd> {
     await this.settleOwnCommits();
+    if (this.mode === 'rollback' && this.journalFollow) {
+      // A transaction whose journal is held: wait for it to end (a commit takes milliseconds)
+      // and follow it; what it changed is re-copied first ('moved').
+      const until = Date.now() + this.settleMs;
+      for (;;) {
+        const why = this.spoiled || (await this.followJournal());
+        if (why) {
+          this.lastReason = why;
+          return 'restart';
+        }
+        if (this.recopy.size > 0 || this.next <= this.pageCountV) return 'moved';
+        if (!this.jWatch || !this.journalFollow) break;
+        if (Date.now() >= until) {
+          this.lastReason = 'a transaction was in progress at the end of the pass';
+          return 'restart';
+        }
+        await new Promise<void>((r) => setTimeout(r, 1));
+      }
+    }
     if (this.mode === 'rollback') {
       let sig = await this.journalSignature();
       for (let tries = 0; sig && commitInFlight(this.source.id) && tries < 3; tries++) {
@@ -774,7 +973,12 @@ export class CopyEngine {
   /** One WAL rescan at a time (the follower's and the copy loop's): see followWal. */
   private scanWalSerial(): Promise<void> {
     const run = this.scanChain.then(async () => {
-      if (this.inPass && !this.trailLost) await this.followWal();
+      if (!this.inPass) return;
+      if (this.mode === 'wal') {
+        if (!this.trailLost) await this.followWal();
+      } else if (this.journalFollow && !this.spoiled) {
+        this.spoiled = await this.followJournal();
+      }
     });
     this.scanChain = run.catch(() => undefined);
     return run;
@@ -788,10 +992,10 @@ export class CopyEngine {
    * step: between steps the log is not watched (as before).
    */
   private startFollower(): void {
-    if (this.followerOn || !this.follow || this.mode !== 'wal' || !this.inPass) return;
+    if (this.followerOn || !this.inPass || !(this.mode === 'wal' ? this.follow : this.journalFollow)) return;
     this.followerOn = true;
     this.follower = (async () => {
-      while (this.followerOn && !this.trailLost) {
+      while (this.followerOn && !this.trailLost && !this.spoiled) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, FOLLOW_MS);
           function done(): void {
@@ -810,6 +1014,11 @@ export class CopyEngine {
         }
       }
     })();
+  }
+
+  /** A WAL rescan now if the follower runs and none began for FOLLOW_MS (see writePages). */
+  private async keepFollowing(): Promise<void> {
+    if (this.followerOn && Date.now() - this.lastScanAt >= FOLLOW_MS) await this.scanWalSerial();
   }
 
   private async stopFollower(): Promise<void> {
@@ -838,6 +1047,7 @@ export class CopyEngine {
    * copy is then already the state at the current mxFrame.
    */
   private async followWal(final = false): Promise<boolean> {
+    this.lastScanAt = Date.now();
     const readsAtStart = this.dbReads;
     const unresolvedAtStart = this.unresolved.size;
     const scan = await scanWal(this.source, this.wal);
@@ -967,6 +1177,9 @@ export class CopyEngine {
     // change lived only in the old log's frames, checkpointed into the db file after this read,
     // has no frame in the new log, and its stale db-file image would stand.
     const wal = this.wal;
+    // A compare re-pass reads the sink's bytes for the run meanwhile (an asynchronous read
+    // where the source's is synchronous: the two overlap).
+    const back = this.repassing && this.compare ? settled(this.readBackRun(first, count)) : null;
     this.dbReads++;
     let buf: Uint8Array;
     if (this.source.readInto && !this.sink.retainsBuffers) {
@@ -991,11 +1204,56 @@ export class CopyEngine {
       }
     }
     for (let k = 0; k < count && wal; k++) {
+      if ((k & 63) === 63) await this.keepFollowing();
       const f = wal.frameFor(first + k);
       const img = f ? await this.readFrameChecked(first + k, f, wal) : null;
       if (img) buf.set(img, k * ps);
     }
-    await this.writePages(first, buf);
+    if (back) await this.writeDiffering(first, buf, await back);
+    else await this.writePages(first, buf);
+  }
+
+  /**
+   * Reads what the sink holds at pages first..first+count-1 into backBuf (fewer bytes past
+   * its end), after the queued writes to any of those pages are done.
+   */
+  private async readBackRun(first: number, count: number): Promise<Uint8Array> {
+    if (this.queuedPages.size > 0) {
+      for (let p = first; p < first + count; p++) {
+        if (this.queuedPages.has(p)) {
+          await this.flushWrites();
+          break;
+        }
+      }
+    }
+    const len = count * this.pageSizeV;
+    if (!this.backBuf || this.backBuf.length < len) this.backBuf = new Uint8Array(len);
+    const into = this.backBuf.subarray(0, len);
+    const got = await this.sink.readBack!(first, into);
+    return into.subarray(0, Math.max(0, Math.min(got, len)));
+  }
+
+  /**
+   * A compare re-pass's run: writes (queued) only the pages whose bytes differ from the sink's
+   * (`held`, read back before the pass read them: no other write touched them since), so
+   * that afterwards the sink holds exactly what this pass read. No digest: exact.
+   */
+  private async writeDiffering(first: number, buf: Uint8Array, held: Uint8Array | Error): Promise<void> {
+    if (held instanceof Error) throw held;
+    const ps = this.pageSizeV;
+    const n = buf.length / ps;
+    this.held = Math.max(this.held, first + n - 1);
+    let from = -1;
+    for (let k = 0; k <= n; k++) {
+      if ((k & 63) === 63) await this.keepFollowing();
+      const same = k === n || ((k + 1) * ps <= held.length && samePage(buf, held, k * ps, ps));
+      if (!same && from < 0) from = k;
+      if (same && from >= 0) {
+        await this.queueWrite(first + from, buf.slice(from * ps, k * ps));
+        this.pagesWritten += k - from;
+        from = -1;
+      }
+    }
   }
 
   /**
@@ -1008,6 +1266,12 @@ export class CopyEngine {
     const ps = this.pageSizeV;
     const n = buf.length / ps;
     this.held = Math.max(this.held, first + n - 1);
+    if (this.repassing && this.compare) {
+      // A re-copy: after the writes queued before it (a later image lands last).
+      await this.queueWrite(first, buf.slice());
+      this.pagesWritten += n;
+      return;
+    }
     if (!d) {
       await this.sink.write(first, buf);
       this.pagesWritten += n;
@@ -1015,6 +1279,9 @@ export class CopyEngine {
     }
     let from = -1;
     for (let k = 0; k <= n; k++) {
+      // Reads are synchronous where the runtime allows (Node), so the follower's timer does
+      // not fire while a run is digested: the log is rescanned from here instead.
+      if ((k & 63) === 63) await this.keepFollowing();
       const same = k === n || d.holds(first + k, buf.subarray(k * ps, (k + 1) * ps));
       if (!same && from < 0) from = k;
       if (same && from >= 0) {
@@ -1034,6 +1301,8 @@ export class CopyEngine {
    */
   private async queueWrite(first: number, data: Uint8Array): Promise<void> {
     this.queuedBytes += data.length;
+    const n = data.length / this.pageSizeV;
+    for (let p = first; p < first + n; p++) this.queuedPages.set(p, (this.queuedPages.get(p) ?? 0) + 1);
     this.writeChain = this.writeChain.then(async () => {
       try {
         if (this.writeError === null) await this.sink.write(first, data);
@@ -1041,6 +1310,11 @@ export class CopyEngine {
         this.writeError = e;
       } finally {
         this.queuedBytes -= data.length;
+        for (let p = first; p < first + n; p++) {
+          const c = this.queuedPages.get(p)!;
+          if (c > 1) this.queuedPages.set(p, c - 1);
+          else this.queuedPages.delete(p);
+        }
       }
     });
     if (this.queuedBytes > WRITE_QUEUE_BYTES) await this.flushWrites();
@@ -1135,6 +1409,26 @@ export class CopyEngine {
 
 function midTransaction(level: ReturnType<typeof dbLockLevel>): boolean {
   return level === 'reserved' || level === 'pending' || level === 'exclusive';
+}
+
+/** A promise that settles to its value or its error (never rejects: no unhandled rejection). */
+function settled<T>(p: Promise<T>): Promise<T | Error> {
+  return p.then(
+    (v) => v,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
+}
+
+/** Whether a[at..at+len) equals b[at..at+len) (word by word when both are 4-byte aligned). */
+function samePage(a: Uint8Array, b: Uint8Array, at: number, len: number): boolean {
+  if (((a.byteOffset + at) & 3) === 0 && ((b.byteOffset + at) & 3) === 0 && (len & 3) === 0) {
+    const x = new Int32Array(a.buffer, a.byteOffset + at, len >> 2);
+    const y = new Int32Array(b.buffer, b.byteOffset + at, len >> 2);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  for (let i = at; i < at + len; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {

@@ -336,6 +336,7 @@ export async function backupFile(src: string, dst: string, options: BackupFileOp
     try {
       await drive(stepper, o, src);
     } catch (e) {
+      await engine.settleWrites();
       await sink.abort();
       throw e;
     } finally {

@@ -41,7 +41,7 @@ function accessible(p: string, mode: number): boolean {
   }
 }
 import { QuireError, ErrorCode } from '../../pager/errors.js';
-import { kindSuffix, type FileKind, type FileStat, type LockInfo, type Storage } from '../../pager/storage.js';
+import { kindSuffix, type FileKind, type FileStat, type HeldFile, type LockInfo, type Storage } from '../../pager/storage.js';
 import { readLocks } from './locks.js';
 
 interface Handle {
@@ -223,6 +223,40 @@ export class NodeFileStorage implements Storage {
       ctimeMs: Number(st.ctimeNs) / 1e6,
       ino: st.ino,
       dev: st.dev,
+    };
+  }
+
+  /** Linux only (elsewhere null, as if absent): a file's status-change time at its unlink is what the copier relies on. */
+  async hold(kind: FileKind): Promise<HeldFile | null> {
+    this.check();
+    if (process.platform !== 'linux') return null;
+    let fd: number;
+    try {
+      fd = openSync(this.pathOf(kind), 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    let open = true;
+    return {
+      stat: async () => {
+        const st = fstatSync(fd, { bigint: true });
+        return { nlink: Number(st.nlink), size: Number(st.size), ctimeMs: Number(st.ctimeNs) / 1e6 };
+      },
+      read: async (offset, length) => {
+        const out = new Uint8Array(length);
+        let got = 0;
+        while (got < length) {
+          const n = readSync(fd, out, got, length - got, offset + got);
+          if (n <= 0) break;
+          got += n;
+        }
+        return out.subarray(0, got);
+      },
+      close: async () => {
+        if (open) closeSync(fd);
+        open = false;
+      },
     };
   }
 
