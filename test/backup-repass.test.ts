@@ -278,3 +278,52 @@ describe('rollback mode: commits are followed through their journals', () => {
     }
   });
 });
+
+describe('rollback mode: a followed transaction must start from the pass baseline', () => {
+  it('a whole transaction that file times cannot show (a coarse clock) before the followed one gives the pass up: the copy is the last commit, never one missing the hidden commit', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'src.db');
+    makeDb(file, 'delete', 6000);
+    const writer = new BetterSqlite(file);
+    const bump = writer.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
+    const source = await openDatabase(file);
+    // The db file's times as a clock that never ticks: a commit leaves them as they were
+    // (as one inside the baseline stat's tick does). Its size and identity stay real.
+    const real = source.storage;
+    let frozen: { mtimeMs?: number; ctimeMs?: number } | null = null;
+    const storage = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'stat') {
+          return async (kind: Parameters<NonNullable<typeof real.stat>>[0]) => {
+            const st = await real.stat!(kind);
+            if (kind !== 'db' || !st) return st;
+            frozen ??= { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+            return { ...st, ...frozen };
+          };
+        }
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const sink = new ImageSink();
+    const engine = new CopyEngine(storage, sink);
+    try {
+      let st = await engine.step(300); // the pass is past page 300: id 7's page is copied
+      // The hidden commit: the copy takes no step while it runs.
+      writer.transaction(() => bump.run(7))();
+      // The followed one: its journal is seen before it writes, its deletion after.
+      writer.exec('BEGIN IMMEDIATE');
+      bump.run(5900);
+      st = await engine.step(8);
+      writer.exec('COMMIT');
+      while (st !== 'DONE') st = await engine.step(64);
+      const out = path.join(dir, 'copy.db');
+      writeFileSync(out, sink.image);
+      expect(rows(out)).toEqual(rows(file));
+    } finally {
+      engine.release();
+      writer.close();
+      await source.close();
+    }
+  });
+});

@@ -773,10 +773,14 @@ export class CopyEngine {
    * baselines (bytes 24..39 of page 1 and the db file's stats, taken with the pass start):
    *
    *   see    T's journal J is opened and held (Storage.hold), THEN J is seen still linked,
-   *          THEN the db file's stats equal the baseline's: nothing wrote the file since the
-   *          baseline, and from now until J is unlinked only T can write it (a writer holds
-   *          the lock that T holds, and in journal_mode=DELETE writes only while its journal
-   *          is at the path; J is never linked again once unlinked).
+   *          THEN the db file's stats equal the baseline's, AND (checked at `end`) the page 1
+   *          T started from (its journaled image, or the head T left if it journaled none)
+   *          holds the baseline's bytes 24..39: nothing committed since the baseline (file
+   *          times are coarse: a whole transaction inside the baseline stat's clock tick
+   *          leaves them equal, but moves the counter), and from now until J is unlinked only
+   *          T can write it (a writer holds the lock that T holds, and in journal_mode=DELETE
+   *          writes only while its journal is at the path; J is never linked again once
+   *          unlinked).
    *   end    J is seen unlinked (link count 0; its status-change time u is the unlink's),
    *          THEN page 1's head is read, THEN the db file's stats: same file, and its mtime
    *          and ctime both BEFORE u (strictly: the kernel's clock ticks, a write in u's tick
@@ -838,6 +842,14 @@ export class CopyEngine {
         return "the database file was written after a transaction's journal was deleted (or in the same clock tick)";
       }
       if (!reused) return "the freelist a finished transaction started from could not be read";
+      // T started from the baseline: the counter T found (its journaled page 1, or, had it
+      // not journaled page 1, the head it left) is the baseline's. File times alone cannot
+      // say so: a whole transaction inside the baseline stat's clock tick leaves them equal.
+      const p1 = jp.pages.get(1);
+      const found = p1 === undefined ? head : await w.read(p1, HEADER_SIZE);
+      if (!sameBytes(found.subarray(24, 40), this.startHead)) {
+        return 'a transaction other than the one followed committed during the pass';
+      }
       const h = parseHeader(head, this.source.label);
       if (h.pageSize !== this.pageSizeV) return 'the page size changed during the pass';
       const count = h.pageCountValid ? h.headerPageCount : Math.floor(st.size / h.pageSize);
