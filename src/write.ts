@@ -257,6 +257,11 @@ function plainFields(t: TableInfo, row: readonly InputValue[]): number | null {
   return rowid;
 }
 
+/** The resolution of a conflict: the caller's mode, else the constraint's ON CONFLICT clause, else abort. */
+function conflictMode(mode: ConflictMode | undefined, declared: string | undefined): ConflictMode {
+  return mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
+}
+
 function asBig(v: number | bigint): bigint {
   return typeof v === 'bigint' ? v : BigInt(v);
 }
@@ -774,16 +779,32 @@ export class Transaction {
           id = p.rowid !== null ? smallest(p.rowid) : this.writer.nextRowidHint(t.rootPage);
           rec = this.recordOf(t, p.values, true);
         }
-        if (id !== undefined && (typeof id === 'number' || (id >= SMALLEST && id <= LARGEST)) && this.writer.tryAppend(t.rootPage, id, rec)) {
-          const rowid = id;
-          const spill = this.txn.maybeSpill();
-          return spill ? spill.then(() => rowid) : Promise.resolve(rowid);
+        if (id !== undefined && (typeof id === 'number' || (id >= SMALLEST && id <= LARGEST))) {
+          if (this.writer.tryAppend(t.rootPage, id, rec)) return this.inserted(id);
+          // A given rowid anywhere in the table, when writing it is one change to one page
+          // (tryInsert): nothing can fail half-way, so no statement savepoint is needed.
+          const explicit = given !== NOT_PLAIN ? given !== null : p!.rowid !== null;
+          const onKey = conflictMode(options.onConflict, t.def!.primaryKey?.onConflict);
+          if (explicit && onKey !== 'replace') {
+            const done = this.writer.tryInsert(t.rootPage, id, rec);
+            if (done === true) return this.inserted(id);
+            if (done === false) {
+              if (onKey === 'ignore') return Promise.resolve(null);
+              throw this.keyConflict(t);
+            }
+          }
         }
       }
     } catch (e) {
       return Promise.reject(e);
     }
     return this.insertAsync(table, row, options, t, p);
+  }
+
+  /** insert()'s answer for a row written synchronously, after the statement's safe point. */
+  private inserted(rowid: number | bigint): Promise<number | bigint> {
+    const spill = this.txn.maybeSpill();
+    return spill ? spill.then(() => rowid) : Promise.resolve(rowid);
   }
 
   private insertAsync(table: string, row: RowInput, options: WriteOptions, t?: TableInfo, p?: PreparedRow): Promise<number | bigint | SqlValue[] | null> {
@@ -854,8 +875,7 @@ export class Transaction {
         return id;
       }
     }
-    const resolve = (declared: string | undefined): ConflictMode =>
-      mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
+    const resolve = (declared: string | undefined): ConflictMode => conflictMode(mode, declared);
     // A new row of a rowid table whose only key is the rowid (no UNIQUE index): one seek both
     // checks the key and inserts (nothing is written when it exists).
     const onKey = resolve(t.def!.primaryKey?.onConflict);
