@@ -77,7 +77,7 @@ import {
 } from './alloc.js';
 import { Edit, MAX_TREE_DEPTH, type Level } from './balance.js';
 import { cellRowid, localPayloadSize, newCellInfo, type CellInfo } from './cell.js';
-import { cellSize, contentStartOf, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
+import { cellSize, computeFreeSpace, contentStartOf, dropCell, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
 import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
 import { cellKeyPrefix } from './cursor.js';
 import { overflowPageCount } from './overflow.js';
@@ -181,27 +181,20 @@ function seekLevel(s: TableSeek, p: BtPage, pgno: Pgno, rowid: Rowid): number {
   return -1;
 }
 
-async function seekTable(ctx: WriteCtx, root: Pgno, rowid: Rowid): Promise<TableSeek> {
-  const s: TableSeek = { path: [], found: false, rightmost: true };
-  for (let pgno = root; pgno >= 0; ) {
-    let p = enter(ctx, s.path, pgno, true);
-    if (p instanceof Promise) p = await p;
-    pgno = seekLevel(s, p, pgno, rowid);
-  }
-  return s;
+/** The path to rowid's place in table `root`: synchronously while its pages are in memory. */
+function seekTable(ctx: WriteCtx, root: Pgno, rowid: Rowid): MaybePromise<TableSeek> {
+  return seekFrom(ctx, { path: [], found: false, rightmost: true }, root, rowid);
 }
 
-/**
- * seekTable without waiting: null when a page on the way is not in memory (the read that
- * asking started is left to finish or fail alone, as isCurrent does).
- */
-function seekTableNow(ctx: WriteCtx, root: Pgno, rowid: Rowid): TableSeek | null {
-  const s: TableSeek = { path: [], found: false, rightmost: true };
+function seekFrom(ctx: WriteCtx, s: TableSeek, root: Pgno, rowid: Rowid): MaybePromise<TableSeek> {
   for (let pgno = root; pgno >= 0; ) {
     const p = enter(ctx, s.path, pgno, true);
     if (p instanceof Promise) {
-      p.catch(ignore);
-      return null;
+      const at = pgno;
+      return p.then((q) => {
+        const next = seekLevel(s, q, at, rowid);
+        return next < 0 ? s : seekFrom(ctx, s, next, rowid);
+      });
     }
     pgno = seekLevel(s, p, pgno, rowid);
   }
@@ -427,6 +420,10 @@ function placeLeafCell(leaf: Uint8Array, h: number, i: number, rowid: Rowid | nu
   leaf[h + 6] = off & 0xff;
   return true;
 }
+
+/** tryDelete's page copy and overflow slot (it is synchronous: one at a time). */
+let dropCopy = new Uint8Array(0);
+const dropSlot = { at: -1 };
 
 // ---- cells and overflow chains --------------------------------------------------------------
 
@@ -777,41 +774,50 @@ export class BtreeWriter {
   }
 
   /**
-   * insertIfAbsent without a promise, when the insert is one change to one page: the pages of
-   * the seek are in memory, the record needs no overflow page and the cell fits in the leaf's
-   * gap. Returns true (inserted) or false (the rowid exists: nothing changed); undefined
-   * when it is not such an insert (nothing changed: call insertIfAbsent). Every check comes
-   * before the first byte is written and nothing after it can fail, so the caller's statement
-   * needs no savepoint around it (as SQLite runs a single-row INSERT that cannot abort
-   * half-way without a statement journal).
+   * insertIfAbsent without a savepoint, when the insert is one change to one page: the record
+   * needs no overflow page and the cell fits in the leaf's gap. Returns true (inserted) or
+   * false (the rowid exists: nothing changed); undefined when it is not such an insert
+   * (nothing changed: call insertIfAbsent). Synchronous while the pages it needs are in
+   * memory; else it waits for them (the record is copied first: the caller may reuse its
+   * buffer). Every read and check comes before the first byte is written and nothing after it
+   * can fail, so the caller's statement needs no savepoint around it (as SQLite runs a
+   * single-row INSERT that cannot abort half-way without a statement journal).
    */
-  tryInsert(root: Pgno, rowid: Rowid, record: Uint8Array): boolean | undefined {
+  tryInsert(root: Pgno, rowid: Rowid, record: Uint8Array): MaybePromise<boolean | undefined> {
     const ctx = this.ctx;
     checkRoot(ctx, root);
     checkRowid(rowid);
     if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
     if (record.length > ctx.g.maxTable) return undefined;
-    const s = seekTableNow(ctx, root, rowid);
-    if (s === null) return undefined;
+    const s = seekTable(ctx, root, rowid);
+    if (!(s instanceof Promise)) return this.insertOne(root, s, rowid, record);
+    const rec = record.slice();
+    return s.then((x) => this.insertOne(root, x, rowid, rec));
+  }
+
+  /** tryInsert, once the seek is done. */
+  private insertOne(root: Pgno, s: TableSeek, rowid: Rowid, record: Uint8Array): MaybePromise<boolean | undefined> {
     if (s.found) return false;
+    const ctx = this.ctx;
     const lv = s.path[s.path.length - 1];
     const h = hdrOf(lv.pgno);
     const n = nCellOf(lv.data, h);
     // At least the pointer and a cell of the record plus 2 varint bytes (placeLeafCell checks
     // exactly, on the writable image; this spares making a copy that would not be used).
     if (h + 8 + 2 * n + 2 + record.length + 2 > (((lv.data[h + 5] << 8) | lv.data[h + 6]) || 65536)) return undefined;
+    const place = (w: Uint8Array, rec: Uint8Array): boolean | undefined => {
+      if (!placeLeafCell(w, h, lv.idx, rowid, rec)) return undefined;
+      forgetPage(w);
+      lv.data = w;
+      lv.w = true;
+      if (s.rightmost) setTail(ctx, root, s.path, rowid);
+      else dropTails(ctx, root);
+      return true;
+    };
     const w = ctx.txn.writable(lv.pgno);
-    if (!(w instanceof Uint8Array)) {
-      w.catch(ignore);
-      return undefined;
-    }
-    if (!placeLeafCell(w, h, lv.idx, rowid, record)) return undefined;
-    forgetPage(w);
-    lv.data = w;
-    lv.w = true;
-    if (s.rightmost) setTail(ctx, root, s.path, rowid);
-    else dropTails(ctx, root);
-    return true;
+    if (w instanceof Uint8Array) return place(w, record);
+    const rec = record.slice();
+    return w.then((x) => place(x, rec));
   }
 
   private async insertSlow(root: Pgno, rowid: Rowid, record: Uint8Array, ifAbsent: boolean): Promise<boolean> {
@@ -828,7 +834,9 @@ export class BtreeWriter {
       rightmost = true;
     } else {
       dropTails(ctx, root);
-      ({ path, found, rightmost } = await seekTable(ctx, root, rowid));
+      let s = seekTable(ctx, root, rowid);
+      if (s instanceof Promise) s = await s;
+      ({ path, found, rightmost } = s);
       if (found && ifAbsent) return false;
     }
     const L = path.length - 1;
@@ -848,13 +856,60 @@ export class BtreeWriter {
     return true;
   }
 
+  /**
+   * delete() without a savepoint, when it is one change to one page: the cell has no overflow
+   * chain, and the leaf is the root or keeps at least a third of its bytes in use (no
+   * balancing). Synchronous while the pages it needs are in memory; else it waits for them
+   * before it changes anything. The cell is dropped in a copy of the page first (dropCell
+   * checks the freeblock list as it goes, and may stop half-way on a damaged page), which then
+   * replaces the page's bytes in one step: nothing can fail after the first write, so the
+   * caller's statement needs no savepoint. Returns true (deleted), false (no such row) or
+   * undefined (not such a delete: call delete); nothing changed unless true.
+   */
+  tryDelete(root: Pgno, rowid: Rowid): MaybePromise<boolean | undefined> {
+    const ctx = this.ctx;
+    checkRoot(ctx, root);
+    checkRowid(rowid);
+    const s = seekTable(ctx, root, rowid);
+    return s instanceof Promise ? s.then((x) => this.deleteOne(root, x)) : this.deleteOne(root, s);
+  }
+
+  /** tryDelete, once the seek is done. */
+  private deleteOne(root: Pgno, s: TableSeek): MaybePromise<boolean | undefined> {
+    if (!s.found) return false;
+    const ctx = this.ctx;
+    const L = s.path.length - 1;
+    const lv = s.path[L];
+    const U = ctx.U;
+    const h = hdrOf(lv.pgno);
+    const at = lv.idx;
+    const off = cellOffset(parsePage(lv.data, lv.pgno, U), at);
+    dropSlot.at = -1;
+    const size = cellSize(lv.data, off, PTF_TABLE_LEAF, ctx.g, U, lv.pgno, dropSlot);
+    if (dropSlot.at >= 0) return undefined;
+    if (L > 0 && computeFreeSpace(lv.data, h, U, lv.pgno) + size + 2 > Math.floor((U * 2) / 3)) return undefined;
+    const drop = (w: Uint8Array): boolean => {
+      if (dropCopy.length !== U) dropCopy = new Uint8Array(U);
+      dropCopy.set(w.subarray(0, U));
+      dropCell(dropCopy, h, at, size, U, lv.pgno);
+      w.set(dropCopy);
+      forgetPage(w);
+      dropTails(ctx, root);
+      return true;
+    };
+    const w = ctx.txn.writable(lv.pgno);
+    return w instanceof Uint8Array ? drop(w) : w.then(drop);
+  }
+
   /** Table b-tree: deletes the row; false if absent. */
   async delete(root: Pgno, rowid: Rowid): Promise<boolean> {
     const ctx = this.ctx;
     checkRoot(ctx, root);
     checkRowid(rowid);
     ctx.tails.delete(root);
-    const { path, found } = await seekTable(ctx, root, rowid);
+    let s = seekTable(ctx, root, rowid);
+    if (s instanceof Promise) s = await s;
+    const { path, found } = s;
     if (!found) return false;
     const L = path.length - 1;
     const i = path[L].idx;

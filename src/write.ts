@@ -794,11 +794,9 @@ export class Transaction {
           const onKey = conflictMode(options.onConflict, t.def!.primaryKey?.onConflict);
           if (explicit && onKey !== 'replace') {
             const done = this.writer.tryInsert(t.rootPage, id, rec);
-            if (done === true) return this.inserted(id);
-            if (done === false) {
-              if (onKey === 'ignore') return Promise.resolve(null);
-              throw this.keyConflict(t);
-            }
+            if (!(done instanceof Promise)) return this.afterTryInsert(t, id, done, onKey, rec);
+            const [tt, rowid, record] = [t, id, rec.slice()];
+            return done.then((d) => this.afterTryInsert(tt, rowid, d, onKey, record));
           }
         }
       }
@@ -806,6 +804,22 @@ export class Transaction {
       return Promise.reject(e);
     }
     return this.insertAsync(table, row, options, t, p);
+  }
+
+  /**
+   * insert() after tryInsert: the row written (true), the rowid taken (false), or else the
+   * statement writeRow would run, with the record at hand (a copy: a transient one may be
+   * overwritten before the writer copies it into a page).
+   */
+  private afterTryInsert(t: TableInfo, rowid: number | bigint, done: boolean | undefined, onKey: ConflictMode, rec: Uint8Array): Promise<number | bigint | null> {
+    if (done === true) return this.inserted(rowid);
+    if (done === false) return onKey === 'ignore' ? Promise.resolve(null) : Promise.reject(this.keyConflict(t));
+    const record = rec.slice();
+    return this.statement(async () => {
+      if (await this.writer.insertIfAbsent(t.rootPage, rowid, record)) return rowid;
+      if (onKey === 'ignore') return null;
+      throw this.keyConflict(t);
+    });
   }
 
   /** insert()'s answer for a row written synchronously, after the statement's safe point. */
@@ -954,6 +968,16 @@ export class Transaction {
     this.check();
     const t = await this.writableTable(table);
     const k = normaliseKey(t, key);
+    if (t.indexes.length === 0 && typeof k === 'number' && Number.isSafeInteger(k) && !t.withoutRowid) {
+      // One change to one page (tryDelete): nothing can fail half-way, no savepoint needed.
+      let done = this.writer.tryDelete(t.rootPage, k);
+      if (done instanceof Promise) done = await done;
+      if (done !== undefined) {
+        const spill = this.txn.maybeSpill();
+        if (spill) await spill;
+        return done;
+      }
+    }
     return this.statement(() => this.deleteRow(t, k));
   }
 
