@@ -11,8 +11,10 @@
  *   insertIfAbsent(root, rowid,   insert unless the rowid exists (false, nothing changed): the
  *     rec)                        existence check and the insert in one seek
  *   tryAppend(root, rowid, rec)   the append path below, synchronously; false = use insert
- *   tryInsert(root, rowid, rec)   insertIfAbsent synchronously when it is one cell written
- *                                 into a leaf's gap; undefined = use insertIfAbsent
+ *   tryInsert(root, rowid, rec)   insertIfAbsent without a savepoint when it is one cell
+ *                                 written into a leaf's gap; undefined = use insertIfAbsent
+ *   tryDelete(root, rowid)        delete without a savepoint when it is one cell dropped from
+ *                                 a leaf that needs no balancing; undefined = use delete
  *   maxRowid(root)                the last rowid (from the tail when it is valid)
  *   delete(root, rowid)           drop the leaf cell, free its overflow chain, balance
  *   insertIndex(root, rec, key)   index / WITHOUT ROWID b-tree: seek by the decoded record under
@@ -41,8 +43,9 @@
  * resolved promise). When the leaf is full, balance_quick starts a new right-most leaf and the
  * tail moves to it (interior pages split the same way, see btree/balance.ts); appendSplit
  * does that synchronously too when it is one new page past the end and one divider in the
- * parent's gap. tryAppend and tryInsert check everything before their first write and their
- * writes cannot fail, so a statement that is one of them needs no savepoint (src/write.ts). Any other change
+ * parent's gap. tryAppend, tryInsert and tryDelete read and check everything before their
+ * first write and their writes cannot fail, so a statement that is one of them needs no
+ * savepoint (src/write.ts). Any other change
  * to the tree drops its tail; moving pages (auto-vacuum creates, drops, vacuum) drops all of
  * them. The tails live in the per-transaction WriteCtx (btree/alloc.ts), so they survive the
  * BtreeWriter objects a caller creates per statement. New cells are built in the context's
