@@ -11,6 +11,10 @@
  *   insertIfAbsent(root, rowid,   insert unless the rowid exists (false, nothing changed): the
  *     rec)                        existence check and the insert in one seek
  *   tryAppend(root, rowid, rec)   the append path below, synchronously; false = use insert
+ *   tryInsert(root, rowid, rec)   insertIfAbsent without a savepoint when it is one cell
+ *                                 written into a leaf's gap; undefined = use insertIfAbsent
+ *   tryDelete(root, rowid)        delete without a savepoint when it is one cell dropped from
+ *                                 a leaf that needs no balancing; undefined = use delete
  *   maxRowid(root)                the last rowid (from the tail when it is valid)
  *   delete(root, rowid)           drop the leaf cell, free its overflow chain, balance
  *   insertIndex(root, rec, key)   index / WITHOUT ROWID b-tree: seek by the decoded record under
@@ -37,7 +41,11 @@
  * checks catch savepoint rollbacks, which swap images), and whose cell fits in the leaf's gap,
  * is written straight into the leaf: no seek, no parse, no promise (insert() returns a shared
  * resolved promise). When the leaf is full, balance_quick starts a new right-most leaf and the
- * tail moves to it (interior pages split the same way, see btree/balance.ts). Any other change
+ * tail moves to it (interior pages split the same way, see btree/balance.ts); appendSplit
+ * does that synchronously too when it is one new page past the end and one divider in the
+ * parent's gap. tryAppend, tryInsert and tryDelete read and check everything before their
+ * first write and their writes cannot fail, so a statement that is one of them needs no
+ * savepoint (src/write.ts). Any other change
  * to the tree drops its tail; moving pages (auto-vacuum creates, drops, vacuum) drops all of
  * them. The tails live in the per-transaction WriteCtx (btree/alloc.ts), so they survive the
  * BtreeWriter objects a caller creates per statement. New cells are built in the context's
@@ -66,16 +74,17 @@ import {
   writeCtx,
   writePage,
   type IndexTail,
+  type Tail,
   type TailPath,
   type WriteCtx,
 } from './alloc.js';
 import { Edit, MAX_TREE_DEPTH, type Level } from './balance.js';
 import { cellRowid, localPayloadSize, newCellInfo, type CellInfo } from './cell.js';
-import { cellSize, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
+import { cellSize, computeFreeSpace, contentStartOf, dropCell, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
 import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
 import { cellKeyPrefix } from './cursor.js';
 import { overflowPageCount } from './overflow.js';
-import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_LEAF, type BtPage } from './page.js';
+import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF, type BtPage } from './page.js';
 import { PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE } from './ptrmap.js';
 import { decodeRecord } from './record.js';
 import { autoVacuumCommit, incrementalVacuum, relocatePage } from './vacuum.js';
@@ -155,25 +164,44 @@ interface TableSeek {
   rightmost: boolean;
 }
 
-async function seekTable(ctx: WriteCtx, root: Pgno, rowid: Rowid): Promise<TableSeek> {
-  const path: Level[] = [];
-  let pgno = root;
-  let rightmost = true;
-  for (;;) {
-    let p = enter(ctx, path, pgno, true);
-    if (p instanceof Promise) p = await p;
-    let lo = 0;
-    let hi = p.nCell;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cellRowid(p, mid) < rowid) lo = mid + 1;
-      else hi = mid;
-    }
-    path.push({ pgno, data: p.data, idx: lo, w: false });
-    rightmost = rightmost && lo === p.nCell;
-    if (p.leaf) return { path, found: lo < p.nCell && rowidEq(cellRowid(p, lo), rowid), rightmost };
-    pgno = childOf(p, lo);
+/**
+ * One level of a table seek: binary search of page p (pgno) for rowid, pushed on s.path.
+ * Returns the child page to enter next, or -1 at the leaf (s.found then says whether the
+ * rowid is there).
+ */
+function seekLevel(s: TableSeek, p: BtPage, pgno: Pgno, rowid: Rowid): number {
+  let lo = 0;
+  let hi = p.nCell;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cellRowid(p, mid) < rowid) lo = mid + 1;
+    else hi = mid;
   }
+  s.path.push({ pgno, data: p.data, idx: lo, w: false });
+  s.rightmost = s.rightmost && lo === p.nCell;
+  if (!p.leaf) return childOf(p, lo);
+  s.found = lo < p.nCell && rowidEq(cellRowid(p, lo), rowid);
+  return -1;
+}
+
+/** The path to rowid's place in table `root`: synchronously while its pages are in memory. */
+function seekTable(ctx: WriteCtx, root: Pgno, rowid: Rowid): MaybePromise<TableSeek> {
+  return seekFrom(ctx, { path: [], found: false, rightmost: true }, root, rowid);
+}
+
+function seekFrom(ctx: WriteCtx, s: TableSeek, root: Pgno, rowid: Rowid): MaybePromise<TableSeek> {
+  for (let pgno = root; pgno >= 0; ) {
+    const p = enter(ctx, s.path, pgno, true);
+    if (p instanceof Promise) {
+      const at = pgno;
+      return p.then((q) => {
+        const next = seekLevel(s, q, at, rowid);
+        return next < 0 ? s : seekFrom(ctx, s, next, rowid);
+      });
+    }
+    pgno = seekLevel(s, p, pgno, rowid);
+  }
+  return s;
 }
 
 /** The path to the right-most leaf (idx = nCell on every level). */
@@ -258,8 +286,7 @@ function pathOfTail(t: TailPath): Level[] {
  * of the tail's leaf; false, having changed nothing, when that is not possible now.
  */
 function appendFast(ctx: WriteCtx, t: TailPath, rowid: Rowid | null, record: Uint8Array): boolean {
-  const P = record.length;
-  if (P > (rowid === null ? ctx.g.maxIndex : ctx.g.maxTable)) return false;
+  if (record.length > (rowid === null ? ctx.g.maxIndex : ctx.g.maxTable)) return false;
   const txn = ctx.txn;
   const pc = txn.pageCount;
   const pgnos = t.pgnos;
@@ -273,6 +300,85 @@ function appendFast(ctx: WriteCtx, t: TailPath, rowid: Rowid | null, record: Uin
     return false;
   }
   const h = t.hdr;
+  return placeLeafCell(leaf, h, (leaf[h + 3] << 8) | leaf[h + 4], rowid, record);
+}
+
+/**
+ * balance_quick on the append path, without a promise: the tail's leaf has no room for the
+ * row, so a new right-most leaf starts with it alone and the old leaf's largest rowid (the
+ * tail's max) goes up as the divider, appended to the parent (Edit.finish's balanceQuick, in
+ * the case that is one new page past the end and one cell in the parent's gap). Only for: a
+ * current tail whose leaf has an interior parent other than page 1, a record without
+ * overflow, an empty freelist, a next page that is not the lock-byte page, no pointer map
+ * (auto-vacuum), and a divider that fits the parent's gap. Every check comes before the first
+ * write and none of the writes can fail, so the caller needs no savepoint around it. False,
+ * having changed nothing, otherwise.
+ */
+function appendSplit(ctx: WriteCtx, t: Tail, rowid: Rowid, record: Uint8Array): boolean {
+  const depth = t.pgnos.length;
+  const max = t.max;
+  if (depth === 0 || max === null || ctx.autoVacuum || record.length > ctx.g.maxTable) return false;
+  const txn = ctx.txn;
+  const parent = t.pgnos[depth - 1];
+  const n = txn.pageCount + 1;
+  if (parent === 1 || n === ctx.lockByte || n > 0xfffffffe || !tailValid(ctx, t)) return false;
+  const p1 = txn.page(1);
+  if (!(p1 instanceof Uint8Array)) {
+    p1.catch(ignore);
+    return false;
+  }
+  if (get32(p1, 36) !== 0) return false; // free pages: allocatePage takes one of them
+  const pimg = t.images[depth - 1];
+  const pn = nCellOf(pimg, 0);
+  const ptrEnd = 12 + 2 * pn;
+  const top = contentStartOf(pimg, 0);
+  const dlen = 4 + varintLength(max);
+  if (pimg[0] !== PTF_TABLE_INTERIOR || get32(pimg, 8) !== t.leaf || ptrEnd + 2 + dlen > top) return false;
+  const pw = txn.writable(parent);
+  if (!(pw instanceof Uint8Array)) {
+    pw.catch(ignore);
+    return false;
+  }
+  // A page past the end is at hand (a zeroed image) once the page count includes it.
+  txn.setPageCount(n);
+  const w = txn.writable(n);
+  if (!(w instanceof Uint8Array)) {
+    w.catch(ignore);
+    txn.setPageCount(n - 1);
+    return false;
+  }
+  // The writes: the new leaf (an empty page holds any record without overflow), then the
+  // divider at the end of the parent, whose right child becomes the new leaf.
+  zeroPage(w, 0, PTF_TABLE_LEAF, ctx.U);
+  placeLeafCell(w, 0, 0, rowid, record);
+  const off = top - dlen;
+  put32(pw, off, t.leaf);
+  writeVarint(pw, off + 4, max);
+  pw[ptrEnd] = off >>> 8;
+  pw[ptrEnd + 1] = off & 0xff;
+  pw[3] = (pn + 1) >>> 8;
+  pw[4] = (pn + 1) & 0xff;
+  pw[5] = off >>> 8;
+  pw[6] = off & 0xff;
+  put32(pw, 8, n);
+  forgetPage(pw);
+  forgetPage(w);
+  t.images[depth - 1] = pw;
+  t.leaf = n;
+  t.leafData = w;
+  t.hdr = 0;
+  return true;
+}
+
+/**
+ * Writes a leaf cell whose payload `record` is all local (a table cell when rowid is not
+ * null, else an index cell) as cell i of the leaf image `leaf` (b-tree header at h), from the
+ * gap between the cell pointers and the content area; false, having changed nothing, when the
+ * gap is too small. Once it starts writing nothing can fail (every offset is checked first),
+ * so a caller needs no savepoint around it.
+ */
+function placeLeafCell(leaf: Uint8Array, h: number, i: number, rowid: Rowid | null, record: Uint8Array): boolean {
+  const P = record.length;
   const n = (leaf[h + 3] << 8) | leaf[h + 4];
   const top = ((leaf[h + 5] << 8) | leaf[h + 6]) || 65536;
   const plen = P < 0x80 ? 1 : P < 0x4000 ? 2 : 3;
@@ -282,8 +388,8 @@ function appendFast(ctx: WriteCtx, t: TailPath, rowid: Rowid | null, record: Uin
   let size = plen + rlen + P;
   const pad = size < 4;
   if (pad) size = 4;
-  const ptr = h + 8 + 2 * n;
-  if (ptr + 2 + size > top) return false;
+  const ptrEnd = h + 8 + 2 * n;
+  if (i > n || ptrEnd + 2 + size > top) return false;
   const off = top - size;
   let q = off;
   if (plen === 1) {
@@ -307,6 +413,8 @@ function appendFast(ctx: WriteCtx, t: TailPath, rowid: Rowid | null, record: Uin
   }
   leaf.set(record, q);
   if (pad) leaf.fill(0, q + P, off + 4);
+  const ptr = h + 8 + 2 * i;
+  if (i < n) leaf.copyWithin(ptr + 2, ptr, ptrEnd);
   leaf[ptr] = off >>> 8;
   leaf[ptr + 1] = off & 0xff;
   leaf[h + 3] = (n + 1) >>> 8;
@@ -315,6 +423,10 @@ function appendFast(ctx: WriteCtx, t: TailPath, rowid: Rowid | null, record: Uin
   leaf[h + 6] = off & 0xff;
   return true;
 }
+
+/** tryDelete's page copy and overflow slot (it is synchronous: one at a time). */
+let dropCopy = new Uint8Array(0);
+const dropSlot = { at: -1 };
 
 // ---- cells and overflow chains --------------------------------------------------------------
 
@@ -621,7 +733,7 @@ export class BtreeWriter {
     const t = ctx.tails.get(root);
     if (t === undefined || !(t.max === null || rowid > t.max)) return false;
     checkRowid(rowid);
-    if (!appendFast(ctx, t, rowid, record)) return false;
+    if (!appendFast(ctx, t, rowid, record) && !appendSplit(ctx, t, rowid, record)) return false;
     t.max = rowid;
     return true;
   }
@@ -645,7 +757,7 @@ export class BtreeWriter {
       const t = ctx.tails.get(root);
       if (t !== undefined && (t.max === null || rowid > t.max)) {
         checkRowid(rowid);
-        if (appendFast(ctx, t, rowid, record)) {
+        if (appendFast(ctx, t, rowid, record) || appendSplit(ctx, t, rowid, record)) {
           t.max = rowid;
           return DONE;
         }
@@ -664,6 +776,53 @@ export class BtreeWriter {
     return this.insertSlow(root, rowid, record, true);
   }
 
+  /**
+   * insertIfAbsent without a savepoint, when the insert is one change to one page: the record
+   * needs no overflow page and the cell fits in the leaf's gap. Returns true (inserted) or
+   * false (the rowid exists: nothing changed); undefined when it is not such an insert
+   * (nothing changed: call insertIfAbsent). Synchronous while the pages it needs are in
+   * memory; else it waits for them (the record is copied first: the caller may reuse its
+   * buffer). Every read and check comes before the first byte is written and nothing after it
+   * can fail, so the caller's statement needs no savepoint around it (as SQLite runs a
+   * single-row INSERT that cannot abort half-way without a statement journal).
+   */
+  tryInsert(root: Pgno, rowid: Rowid, record: Uint8Array): MaybePromise<boolean | undefined> {
+    const ctx = this.ctx;
+    checkRoot(ctx, root);
+    checkRowid(rowid);
+    if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
+    if (record.length > ctx.g.maxTable) return undefined;
+    const s = seekTable(ctx, root, rowid);
+    if (!(s instanceof Promise)) return this.insertOne(root, s, rowid, record);
+    const rec = record.slice();
+    return s.then((x) => this.insertOne(root, x, rowid, rec));
+  }
+
+  /** tryInsert, once the seek is done. */
+  private insertOne(root: Pgno, s: TableSeek, rowid: Rowid, record: Uint8Array): MaybePromise<boolean | undefined> {
+    if (s.found) return false;
+    const ctx = this.ctx;
+    const lv = s.path[s.path.length - 1];
+    const h = hdrOf(lv.pgno);
+    const n = nCellOf(lv.data, h);
+    // At least the pointer and a cell of the record plus 2 varint bytes (placeLeafCell checks
+    // exactly, on the writable image; this spares making a copy that would not be used).
+    if (h + 8 + 2 * n + 2 + record.length + 2 > (((lv.data[h + 5] << 8) | lv.data[h + 6]) || 65536)) return undefined;
+    const place = (w: Uint8Array, rec: Uint8Array): boolean | undefined => {
+      if (!placeLeafCell(w, h, lv.idx, rowid, rec)) return undefined;
+      forgetPage(w);
+      lv.data = w;
+      lv.w = true;
+      if (s.rightmost) setTail(ctx, root, s.path, rowid);
+      else dropTails(ctx, root);
+      return true;
+    };
+    const w = ctx.txn.writable(lv.pgno);
+    if (w instanceof Uint8Array) return place(w, record);
+    const rec = record.slice();
+    return w.then((x) => place(x, rec));
+  }
+
   private async insertSlow(root: Pgno, rowid: Rowid, record: Uint8Array, ifAbsent: boolean): Promise<boolean> {
     const ctx = this.ctx;
     checkRoot(ctx, root);
@@ -678,7 +837,9 @@ export class BtreeWriter {
       rightmost = true;
     } else {
       dropTails(ctx, root);
-      ({ path, found, rightmost } = await seekTable(ctx, root, rowid));
+      let s = seekTable(ctx, root, rowid);
+      if (s instanceof Promise) s = await s;
+      ({ path, found, rightmost } = s);
       if (found && ifAbsent) return false;
     }
     const L = path.length - 1;
@@ -698,13 +859,60 @@ export class BtreeWriter {
     return true;
   }
 
+  /**
+   * delete() without a savepoint, when it is one change to one page: the cell has no overflow
+   * chain, and the leaf is the root or keeps at least a third of its bytes in use (no
+   * balancing). Synchronous while the pages it needs are in memory; else it waits for them
+   * before it changes anything. The cell is dropped in a copy of the page first (dropCell
+   * checks the freeblock list as it goes, and may stop half-way on a damaged page), which then
+   * replaces the page's bytes in one step: nothing can fail after the first write, so the
+   * caller's statement needs no savepoint. Returns true (deleted), false (no such row) or
+   * undefined (not such a delete: call delete); nothing changed unless true.
+   */
+  tryDelete(root: Pgno, rowid: Rowid): MaybePromise<boolean | undefined> {
+    const ctx = this.ctx;
+    checkRoot(ctx, root);
+    checkRowid(rowid);
+    const s = seekTable(ctx, root, rowid);
+    return s instanceof Promise ? s.then((x) => this.deleteOne(root, x)) : this.deleteOne(root, s);
+  }
+
+  /** tryDelete, once the seek is done. */
+  private deleteOne(root: Pgno, s: TableSeek): MaybePromise<boolean | undefined> {
+    if (!s.found) return false;
+    const ctx = this.ctx;
+    const L = s.path.length - 1;
+    const lv = s.path[L];
+    const U = ctx.U;
+    const h = hdrOf(lv.pgno);
+    const at = lv.idx;
+    const off = cellOffset(parsePage(lv.data, lv.pgno, U), at);
+    dropSlot.at = -1;
+    const size = cellSize(lv.data, off, PTF_TABLE_LEAF, ctx.g, U, lv.pgno, dropSlot);
+    if (dropSlot.at >= 0) return undefined;
+    if (L > 0 && computeFreeSpace(lv.data, h, U, lv.pgno) + size + 2 > Math.floor((U * 2) / 3)) return undefined;
+    const drop = (w: Uint8Array): boolean => {
+      if (dropCopy.length !== U) dropCopy = new Uint8Array(U);
+      dropCopy.set(w.subarray(0, U));
+      dropCell(dropCopy, h, at, size, U, lv.pgno);
+      w.set(dropCopy);
+      forgetPage(w);
+      dropTails(ctx, root);
+      return true;
+    };
+    const w = ctx.txn.writable(lv.pgno);
+    return w instanceof Uint8Array ? drop(w) : w.then(drop);
+  }
+
   /** Table b-tree: deletes the row; false if absent. */
   async delete(root: Pgno, rowid: Rowid): Promise<boolean> {
     const ctx = this.ctx;
     checkRoot(ctx, root);
     checkRowid(rowid);
     ctx.tails.delete(root);
-    const { path, found } = await seekTable(ctx, root, rowid);
+    let s = seekTable(ctx, root, rowid);
+    if (s instanceof Promise) s = await s;
+    const { path, found } = s;
     if (!found) return false;
     const L = path.length - 1;
     const i = path[L].idx;

@@ -8,8 +8,16 @@
  * first changed it, as SQLite's statement journal does), and any error (a constraint, a
  * UNIQUE index over duplicate rows, an I/O error reading an index page half-way through)
  * restores those images before it is rethrown. A failed statement leaves the transaction
- * usable, as in SQLite. The one exception is the synchronous append of insert(), which needs
- * no savepoint: it writes one cell into a page already in memory, or changes nothing.
+ * usable, as in SQLite. The exceptions are the one-page inserts and deletes of a table
+ * without indexes, which need no savepoint (as SQLite runs a single-row INSERT that cannot
+ * abort half-way without a statement journal): each reads (waits for) and checks everything
+ * it depends on before its first write, and none of its writes can fail, so it either
+ * changes nothing or completes: an append writes one cell into the right-most leaf
+ * (tryAppend), or, when that leaf is full, starts the next page past the end with it and
+ * appends the divider to the parent (the append's balance_quick); a given rowid goes into a
+ * leaf whose gap holds the cell (tryInsert); a delete drops a cell without overflow from a
+ * leaf that stays a third full (tryDelete). Anything else (an overflow chain, a split or
+ * merge, a free page to reuse, a table with indexes) is a statement.
  *
  * What quire writes, and what it refuses (UNSUPPORTED) because it would need to evaluate SQL:
  *
@@ -255,6 +263,11 @@ function plainFields(t: TableInfo, row: readonly InputValue[]): number | null {
     asReal[f] = real;
   }
   return rowid;
+}
+
+/** The resolution of a conflict: the caller's mode, else the constraint's ON CONFLICT clause, else abort. */
+function conflictMode(mode: ConflictMode | undefined, declared: string | undefined): ConflictMode {
+  return mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
 }
 
 function asBig(v: number | bigint): bigint {
@@ -774,16 +787,46 @@ export class Transaction {
           id = p.rowid !== null ? smallest(p.rowid) : this.writer.nextRowidHint(t.rootPage);
           rec = this.recordOf(t, p.values, true);
         }
-        if (id !== undefined && (typeof id === 'number' || (id >= SMALLEST && id <= LARGEST)) && this.writer.tryAppend(t.rootPage, id, rec)) {
-          const rowid = id;
-          const spill = this.txn.maybeSpill();
-          return spill ? spill.then(() => rowid) : Promise.resolve(rowid);
+        if (id !== undefined && (typeof id === 'number' || (id >= SMALLEST && id <= LARGEST))) {
+          if (this.writer.tryAppend(t.rootPage, id, rec)) return this.inserted(id);
+          // A given rowid anywhere in the table, when writing it is one change to one page
+          // (tryInsert): nothing can fail half-way, so no statement savepoint is needed.
+          const explicit = given !== NOT_PLAIN ? given !== null : p!.rowid !== null;
+          const onKey = conflictMode(options.onConflict, t.def!.primaryKey?.onConflict);
+          if (explicit && onKey !== 'replace') {
+            const done = this.writer.tryInsert(t.rootPage, id, rec);
+            if (!(done instanceof Promise)) return this.afterTryInsert(t, id, done, onKey, rec);
+            const [tt, rowid, record] = [t, id, rec.slice()];
+            return done.then((d) => this.afterTryInsert(tt, rowid, d, onKey, record));
+          }
         }
       }
     } catch (e) {
       return Promise.reject(e);
     }
     return this.insertAsync(table, row, options, t, p);
+  }
+
+  /**
+   * insert() after tryInsert: the row written (true), the rowid taken (false), or else the
+   * statement writeRow would run, with the record at hand (a copy: a transient one may be
+   * overwritten before the writer copies it into a page).
+   */
+  private afterTryInsert(t: TableInfo, rowid: number | bigint, done: boolean | undefined, onKey: ConflictMode, rec: Uint8Array): Promise<number | bigint | null> {
+    if (done === true) return this.inserted(rowid);
+    if (done === false) return onKey === 'ignore' ? Promise.resolve(null) : Promise.reject(this.keyConflict(t));
+    const record = rec.slice();
+    return this.statement(async () => {
+      if (await this.writer.insertIfAbsent(t.rootPage, rowid, record)) return rowid;
+      if (onKey === 'ignore') return null;
+      throw this.keyConflict(t);
+    });
+  }
+
+  /** insert()'s answer for a row written synchronously, after the statement's safe point. */
+  private inserted(rowid: number | bigint): Promise<number | bigint> {
+    const spill = this.txn.maybeSpill();
+    return spill ? spill.then(() => rowid) : Promise.resolve(rowid);
   }
 
   private insertAsync(table: string, row: RowInput, options: WriteOptions, t?: TableInfo, p?: PreparedRow): Promise<number | bigint | SqlValue[] | null> {
@@ -854,8 +897,7 @@ export class Transaction {
         return id;
       }
     }
-    const resolve = (declared: string | undefined): ConflictMode =>
-      mode ?? (declared === 'REPLACE' ? 'replace' : declared === 'IGNORE' ? 'ignore' : 'abort');
+    const resolve = (declared: string | undefined): ConflictMode => conflictMode(mode, declared);
     // A new row of a rowid table whose only key is the rowid (no UNIQUE index): one seek both
     // checks the key and inserts (nothing is written when it exists).
     const onKey = resolve(t.def!.primaryKey?.onConflict);
@@ -927,6 +969,16 @@ export class Transaction {
     this.check();
     const t = await this.writableTable(table);
     const k = normaliseKey(t, key);
+    if (t.indexes.length === 0 && typeof k === 'number' && Number.isSafeInteger(k) && !t.withoutRowid) {
+      // One change to one page (tryDelete): nothing can fail half-way, no savepoint needed.
+      let done = this.writer.tryDelete(t.rootPage, k);
+      if (done instanceof Promise) done = await done;
+      if (done !== undefined) {
+        const spill = this.txn.maybeSpill();
+        if (spill) await spill;
+        return done;
+      }
+    }
     return this.statement(() => this.deleteRow(t, k));
   }
 

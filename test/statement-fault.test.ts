@@ -91,16 +91,22 @@ function blobOf(i: number): Uint8Array {
   return Uint8Array.from({ length: 8 + (i % 24) }, (_, j) => (i * 31 + j) & 0xff);
 }
 
-/** The database SQLite makes: t with a rowid alias, an index on a, a UNIQUE index on b. */
+/**
+ * The database SQLite makes: t with a rowid alias, an index on a, a UNIQUE index on b; u
+ * without indexes (even rowids), whose single-page inserts and deletes run without a
+ * savepoint (their reads must still fail the statement).
+ */
 function makeBase(dir: string, mode: Mode, pageSize: number): string {
   const f = path.join(dir, `base-${mode}-${pageSize}.db`);
   const db = new BetterSqlite(f);
   db.pragma(`page_size = ${pageSize}`);
   if (mode === 'wal') db.pragma('journal_mode = WAL');
-  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER UNIQUE, c BLOB); CREATE INDEX ta ON t(a);');
+  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER UNIQUE, c BLOB); CREATE INDEX ta ON t(a); CREATE TABLE u(id INTEGER PRIMARY KEY, v TEXT);');
   const ins = db.prepare('INSERT INTO t(id, a, b, c) VALUES (?, ?, ?, ?)');
+  const insU = db.prepare('INSERT INTO u(id, v) VALUES (?, ?)');
   db.transaction(() => {
     for (let i = 1; i <= ROWS; i++) ins.run(i, valueA(i), i * 3, blobOf(i));
+    for (let i = 1; i <= 8 * ROWS; i++) insU.run(2 * i, `u-${i}`.padEnd(40, '.')); // three levels
   })();
   db.close();
   return f;
@@ -161,6 +167,24 @@ const KINDS: Kind[] = [
     acceptable: [''],
   },
   {
+    name: 'insert at a given rowid into a table without indexes (one page: no savepoint)',
+    statement: {
+      quire: (tx) => tx.insert('u', [5001, 'between']),
+      sql: "INSERT INTO u(id, v) VALUES (5001, 'between');",
+    },
+    acceptable: [''],
+  },
+  {
+    name: 'delete from a table without indexes (one page: no savepoint)',
+    statement: {
+      quire: async (tx) => {
+        if (!(await tx.delete('u', 700))) throw new Error('row 700 of u was not there');
+      },
+      sql: 'DELETE FROM u WHERE id = 700;',
+    },
+    acceptable: [''],
+  },
+  {
     name: 'delete of a row with overflow chains',
     statement: {
       quire: (tx) => tx.delete('t', 250),
@@ -201,9 +225,13 @@ interface State {
 function stateOf(f: string): State {
   return withOracle(f, (db) => ({
     integrity: db.prepare('PRAGMA integrity_check').pluck().all() as string[],
-    rows: (db.prepare('SELECT * FROM t ORDER BY id').raw(true).safeIntegers(true).all() as unknown[][])
-      .map((r) => r.map(exportValue).join(','))
-      .join('\n'),
+    rows: ['t', 'u']
+      .map((table) =>
+        (db.prepare(`SELECT * FROM ${table} ORDER BY id`).raw(true).safeIntegers(true).all() as unknown[][])
+          .map((r) => r.map(exportValue).join(','))
+          .join('\n'),
+      )
+      .join('\n--\n'),
     schema: JSON.stringify(db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY rowid').all()),
   }));
 }
@@ -262,7 +290,7 @@ async function run(dir: string, base: string, kind: Kind, k: number): Promise<{ 
 function sameState(actual: State, expected: State, what: string): void {
   expect(actual.integrity, `${what}: integrity_check`).toEqual(['ok']);
   expect(actual.schema, `${what}: sqlite_schema`).toBe(expected.schema);
-  expect(actual.rows === expected.rows, `${what}: rows of t differ from the expected state`).toBe(true);
+  expect(actual.rows === expected.rows, `${what}: rows of t and u differ from the expected state`).toBe(true);
 }
 
 describe.each([

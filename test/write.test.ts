@@ -3,7 +3,7 @@
  * ON CONFLICT, AUTOINCREMENT, WITHOUT ROWID, refusals, statement atomicity, transactions.
  * Every database quire writes is checked with SQLite's integrity_check and read back by SQLite.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import BetterSqlite from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -130,6 +130,114 @@ describe('write API', () => {
     // A rowid that is taken fails the statement, as in SQLite, and writes nothing.
     expect((await errorOf(db.insert('p', [10, 1, 1, 'dup', 1, 1, 1]))).message).toBe('UNIQUE constraint failed: p.id');
     expect(await db.get('p', 10)).toEqual([10, 10, 2.5, 3, 'b', 2.5, 'text in a blob column', 1.25]);
+    await db.close();
+  });
+
+  it('an insert at a given rowid that is one change to one page runs without a statement savepoint, with SQLite\'s results and conflicts', async () => {
+    // Odd rowids appended, then the even ones in a scrambled order: most go into a leaf with
+    // room (tryInsert: no savepoint), the others split leaves (a statement savepoint each).
+    const ddl = 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, b BLOB); CREATE TABLE u(id INTEGER PRIMARY KEY ON CONFLICT IGNORE, v TEXT)';
+    const N = 600;
+    const row = (id: number) => [id, `row ${id} `.repeat(1 + (id % 7)), new Uint8Array(id % 50).fill(id & 0xff)];
+    const evens = Array.from({ length: N / 2 }, (_, i) => 2 * (((i * 97) % (N / 2)) + 1));
+    const db = await Database.memory();
+    await db.exec(ddl);
+    let savepoints = 0;
+    await db.transaction(async (tx) => {
+      for (let id = 1; id <= N; id += 2) await tx.insert('t', row(id));
+      await tx.insert('u', [1, 'one']);
+      const spy = vi.spyOn(tx.txn, 'savepoint');
+      for (const id of evens) expect(await tx.insert('t', row(id))).toBe(id);
+      savepoints = spy.mock.calls.length;
+      // Taken rowids: a CONSTRAINT error, or null under IGNORE (the caller's or declared).
+      expect((await errorOf(tx.insert('t', [8, 'dup', null]))).message).toBe('UNIQUE constraint failed: t.id');
+      expect(await tx.insert('t', [8, 'dup', null], { onConflict: 'ignore' })).toBeNull();
+      expect(await tx.insert('u', [1, 'dup'])).toBeNull();
+      spy.mockRestore();
+    });
+    expect(savepoints).toBeGreaterThan(0);
+    expect(savepoints).toBeLessThan(evens.length / 2);
+    const ref = new BetterSqlite(sqlite(ddl));
+    const ins = ref.prepare('INSERT INTO t VALUES (?, ?, ?)');
+    ref.transaction(() => {
+      for (let id = 1; id <= N; id += 2) ins.run(...row(id));
+      for (const id of evens) ins.run(...row(id));
+      ref.exec("INSERT INTO u VALUES (1, 'one')");
+    })();
+    const refFile = ref.name;
+    ref.close();
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    expect(referenceExport(f, 't')).toBe(referenceExport(refFile, 't'));
+    expect(referenceExport(f, 'u')).toBe(referenceExport(refFile, 'u'));
+    await db.close();
+  });
+
+  it('appends in rowid order split full leaves without a statement savepoint; with free pages they take the general path', async () => {
+    const ddl = 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)';
+    const row = (id: number) => [id, `value ${id} `.repeat(1 + (id % 9))];
+    const db = await Database.memory();
+    await db.exec(ddl);
+    let savepoints = 0;
+    await db.transaction(async (tx) => {
+      const spy = vi.spyOn(tx.txn, 'savepoint');
+      for (let id = 1; id <= 3000; id++) await tx.insert('t', row(id));
+      savepoints = spy.mock.calls.length;
+      // Free pages (a deleted range), then more appends: these allocate from the freelist.
+      for (let id = 1000; id <= 2000; id++) await tx.delete('t', id);
+      for (let id = 3001; id <= 4000; id++) await tx.insert('t', row(id));
+      spy.mockRestore();
+    });
+    // Two statements: the first row (no tail yet) and the split of the root leaf (deeper).
+    expect(savepoints).toBe(2);
+    const ref = new BetterSqlite(sqlite(ddl));
+    const ins = ref.prepare('INSERT INTO t VALUES (?, ?)');
+    ref.transaction(() => {
+      for (let id = 1; id <= 3000; id++) ins.run(...row(id));
+      ref.prepare('DELETE FROM t WHERE id BETWEEN 1000 AND 2000').run();
+      for (let id = 3001; id <= 4000; id++) ins.run(...row(id));
+    })();
+    const refFile = ref.name;
+    ref.close();
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    expect(referenceExport(f, 't')).toBe(referenceExport(refFile, 't'));
+    await db.close();
+  });
+
+  it('a delete that is one change to one page runs without a statement savepoint, with SQLite\'s results', async () => {
+    // Every third row deleted in a scrambled order: most deletes leave their leaf a third full
+    // (tryDelete), the others merge leaves (a statement each); rows with overflow chains and
+    // absent rows take the general path.
+    const ddl = 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, b BLOB)';
+    const N = 1500;
+    const row = (id: number) => [id, `row ${id} `.repeat(1 + (id % 7)), new Uint8Array(id % 100 === 0 ? 5000 : id % 40).fill(id & 0xff)];
+    const doomed = Array.from({ length: N / 3 }, (_, i) => 3 * (((i * 211) % (N / 3)) + 1));
+    const db = await Database.memory();
+    await db.exec(ddl);
+    let savepoints = 0;
+    await db.transaction(async (tx) => {
+      for (let id = 1; id <= N; id++) await tx.insert('t', row(id));
+      const spy = vi.spyOn(tx.txn, 'savepoint');
+      for (const id of doomed) expect(await tx.delete('t', id)).toBe(true);
+      expect(await tx.delete('t', 3)).toBe(false);
+      savepoints = spy.mock.calls.length;
+      spy.mockRestore();
+    });
+    expect(savepoints).toBeGreaterThan(0);
+    expect(savepoints).toBeLessThan(doomed.length / 2);
+    const ref = new BetterSqlite(sqlite(ddl));
+    const ins = ref.prepare('INSERT INTO t VALUES (?, ?, ?)');
+    const del = ref.prepare('DELETE FROM t WHERE id = ?');
+    ref.transaction(() => {
+      for (let id = 1; id <= N; id++) ins.run(...row(id));
+      for (const id of doomed) del.run(id);
+    })();
+    const refFile = ref.name;
+    ref.close();
+    const f = dump(db);
+    expect(referenceIntegrity(f)).toEqual(['ok']);
+    expect(referenceExport(f, 't')).toBe(referenceExport(refFile, 't'));
     await db.close();
   });
 
