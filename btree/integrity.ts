@@ -65,6 +65,7 @@ import { newCellInfo, parseCell, type CellInfo } from './cell.js';
 import { keyComparator, type KeyInfo } from './compare.js';
 import { MAX_DEPTH } from './cursor.js';
 import { readPayload } from './overflow.js';
+import { runSource, type RunSource } from './passsource.js';
 import {
   PTF_INDEX_INTERIOR,
   PTF_INDEX_LEAF,
@@ -160,13 +161,6 @@ const PREFETCH_BYTES = 1 << 20;
 const INTERIOR_AHEAD = 16;
 /** Children at most this many pages apart are read in one run (the pages between too). */
 const RUN_GAP = 4;
-
-/** A source that reads runs of pages past its cache (Snapshot.readRun). */
-type RunSource = PageSource & { readRun(first: Pgno, count: number, dest: Uint8Array): Promise<void> };
-
-function runSource(src: PageSource): RunSource | null {
-  return typeof (src as Partial<RunSource>).readRun === 'function' ? (src as RunSource) : null;
-}
 
 interface TreeState {
   readonly root: Pgno;
