@@ -65,6 +65,7 @@ import { newCellInfo, parseCell, type CellInfo } from './cell.js';
 import { keyComparator, type KeyInfo } from './compare.js';
 import { MAX_DEPTH } from './cursor.js';
 import { readPayload } from './overflow.js';
+import { runSource, type RunSource } from './passsource.js';
 import {
   PTF_INDEX_INTERIOR,
   PTF_INDEX_LEAF,
@@ -153,6 +154,13 @@ type Bound = Rowid | null;
 const LARGEST_INT64 = 0x7fffffffffffffffn;
 /** How far the walk reads ahead of itself among a page's children (see Checker.prefetch). */
 const PREFETCH_BYTES = 1 << 20;
+/**
+ * Children read ahead at most by a page whose children are not (known to be) leaves: interior
+ * pages are few and lie apart, and each one read ahead is held until the walk gets to it.
+ */
+const INTERIOR_AHEAD = 16;
+/** Children at most this many pages apart are read in one run (the pages between too). */
+const RUN_GAP = 4;
 
 interface TreeState {
   readonly root: Pgno;
@@ -171,6 +179,8 @@ interface TreeState {
   last: RawRecord | null;
   readonly views: [RawRecord, RawRecord];
   readonly kept: RecordCopy;
+  /** The level of the first leaf met (the root is level 0); -1 before. */
+  leafLevel: number;
 }
 
 /** Copies the tree's last key out of the page it lies in (the walk is leaving that page). */
@@ -198,6 +208,30 @@ function detail(e: unknown): string {
   return m.replace(/^page \d+: /, '');
 }
 
+/** The children of one interior page read ahead (Checker.prefetch), in cell order. */
+class Ahead {
+  n = 0;
+  readonly cells: Int32Array;
+  readonly pgnos: Uint32Array;
+  readonly imgs: (Uint8Array | null)[];
+  /** Scratch: entry numbers by ascending page number. */
+  readonly order: Int32Array;
+
+  constructor(capacity: number) {
+    this.cells = new Int32Array(capacity);
+    this.pgnos = new Uint32Array(capacity);
+    this.imgs = new Array<Uint8Array | null>(capacity).fill(null);
+    this.order = new Int32Array(capacity);
+  }
+
+  /** Removes the last entry, returning its image. */
+  pop(): Uint8Array | null {
+    const img = this.imgs[--this.n];
+    this.imgs[this.n] = null;
+    return img;
+  }
+}
+
 class Checker {
   readonly src: PageSource;
   readonly pageCount: number;
@@ -212,11 +246,26 @@ class Checker {
   /** checkTreePage's coverage ranges, one list per tree level. */
   private readonly rangeLists: number[][] = [];
   /**
-   * Pages read ahead and not walked yet (see prefetch): the walk takes them from here, so it
-   * asks the source for each page once (a second request would make a cache take a page read
-   * once for a hot one). At most PREFETCH_BYTES of pages per tree level.
+   * Per tree level, the children of the page being walked there that were read ahead and not
+   * walked yet (see prefetch): the walk takes them from here, so it asks the source for each
+   * page once (a second request would make a cache take a page read once for a hot one).
    */
-  private readonly ahead = new Map<Pgno, Uint8Array>();
+  private readonly aheads: Ahead[] = [];
+  /**
+   * With a source that reads runs past its cache (a Snapshot), prefetch reads the children
+   * with one readRun per run of nearby pages into `run` and copies each page into a buffer
+   * of `free` (the walk gives a page back when its subtree is done, see checkTreePage). The
+   * walk visits each tree page once: through the cache every page would be a new copy (the
+   * pager's), garbage that piles up between collections, and the cache would be filled with
+   * pages never asked for again. So the walk's memory is the pages of the path and those read
+   * ahead, whatever the file size.
+   */
+  private readonly runs: RunSource | null;
+  private run: Uint8Array | null = null;
+  private readonly free: Uint8Array[] = [];
+  private readonly pooled = new WeakSet<Uint8Array>();
+  /** How many children prefetch reads ahead at most, the right child aside. */
+  private readonly maxAhead: number;
 
   constructor(src: PageSource, maxErrors: number) {
     this.src = src;
@@ -225,17 +274,19 @@ class Checker {
     this.autoVacuum = src.autoVacuum;
     this.mxErr = maxErrors;
     this.refs = new Uint8Array((src.pageCount >>> 3) + 1);
+    this.runs = runSource(src);
+    this.maxAhead = Math.max(1, Math.floor(PREFETCH_BYTES / src.pageSize));
   }
 
   get done(): boolean {
     return this.mxErr <= 0;
   }
 
-  report(prefix: string, text: string): void {
+  report(prefix: Prefix, text: string): void {
     this.nErr++;
     if (this.mxErr <= 0) return;
     this.mxErr--;
-    this.problems.push(prefix + text);
+    this.problems.push((typeof prefix === 'string' ? prefix : prefix()) + text);
   }
 
   referenced(pgno: Pgno): boolean {
@@ -247,7 +298,7 @@ class Checker {
   }
 
   /** checkRef: true (and a problem) when pgno is out of range or already referenced. */
-  checkRef(prefix: string, pgno: Pgno): boolean {
+  checkRef(prefix: Prefix, pgno: Pgno): boolean {
     if (pgno < 1 || pgno > this.pageCount) {
       this.report(prefix, `invalid page number ${pgno}`);
       return true;
@@ -267,17 +318,19 @@ class Checker {
 
   /**
    * Reads ahead the children the walk is about to visit, in ascending page order, and holds
-   * them for the walk (`ahead`): the left children of the cells before `end` (at most
-   * PREFETCH_BYTES of them), then `right` (when not 0).
+   * them for the walk (the list of `level`, see `aheads`): the left children of the cells
+   * from `end - maxAhead` to before `end`, then `right` (when not 0).
    * The walk visits children in descending order, which a pager's sequential read-ahead does
    * not recognize; b-trees SQLite builds in key order lie mostly in ascending pages, so this
    * makes the reads long runs. Nothing is checked here (the walk checks each page when it gets
    * there); out-of-range pointers and unreadable pages are skipped (the walk reads them again
    * and reports). Returns the first cell whose left child was read ahead.
    */
-  async prefetch(data: Uint8Array, cellStart: number, nCell: number, contentOffset: number, end: number, right: Pgno): Promise<number> {
-    const from = Math.max(0, end - Math.max(1, Math.floor(PREFETCH_BYTES / this.src.pageSize)));
+  async prefetch(t: TreeState, level: number, data: Uint8Array, cellStart: number, nCell: number, contentOffset: number, end: number, right: Pgno): Promise<number> {
+    const from = Math.max(0, end - (t.leafLevel === level + 1 ? this.maxAhead : Math.min(this.maxAhead, INTERIOR_AHEAD)));
     const U = this.usable;
+    const a = (this.aheads[level] ??= new Ahead(this.maxAhead + 1));
+    this.dropAhead(level);
     for (let i = from; i <= end; i++) {
       let child = right;
       if (i < end) {
@@ -286,18 +339,89 @@ class Checker {
         child = get32(data, pc);
       }
       if (child < 1 || child > this.pageCount || (i === end && right === 0) || this.referenced(child)) continue;
-      try {
-        const p = this.src.page(child);
-        this.ahead.set(child, p instanceof Uint8Array ? p : await p);
-      } catch (e) {
-        if (!isCorrupt(e)) throw e;
+      a.cells[a.n] = i;
+      a.pgnos[a.n++] = child;
+    }
+    if (this.runs !== null) await this.readAhead(this.runs, a);
+    else {
+      for (let k = 0; k < a.n; k++) {
+        try {
+          const p = this.src.page(a.pgnos[k]);
+          a.imgs[k] = p instanceof Uint8Array ? p : await p;
+        } catch (e) {
+          if (!isCorrupt(e)) throw e;
+        }
       }
     }
     return Math.min(from, nCell);
   }
 
+  /** Reads the pages listed in `a` into pooled buffers (see `runs`), in runs of nearby pages. */
+  private async readAhead(src: RunSource, a: Ahead): Promise<void> {
+    const ps = src.pageSize;
+    const n = a.n;
+    const pg = a.pgnos;
+    // Entries by ascending page number: cells mostly list their children so already.
+    const order = a.order;
+    let sorted = true;
+    for (let k = 0; k < n; k++) {
+      order[k] = k;
+      if (k > 0 && pg[k - 1] >= pg[k]) sorted = false;
+    }
+    if (!sorted) order.subarray(0, n).sort((x, y) => pg[x] - pg[y]);
+    const maxRun = this.maxAhead;
+    const run = (this.run ??= new Uint8Array(maxRun * ps));
+    for (let k = 0; k < n; ) {
+      const first = pg[order[k]];
+      let j = k + 1;
+      while (j < n && pg[order[j]] - pg[order[j - 1]] <= RUN_GAP && pg[order[j]] - first < maxRun) j++;
+      try {
+        await src.readRun(first, pg[order[j - 1]] - first + 1, run);
+      } catch (e) {
+        if (!isCorrupt(e)) throw e;
+        k = j; // the walk reads these again and reports
+        continue;
+      }
+      for (; k < j; k++) {
+        const e = order[k];
+        const off = (pg[e] - first) * ps;
+        let page = this.free.pop();
+        if (page === undefined) {
+          page = new Uint8Array(ps);
+          this.pooled.add(page);
+        }
+        page.set(run.subarray(off, off + ps));
+        a.imgs[e] = page;
+      }
+    }
+  }
+
+  /**
+   * The image read ahead for cell `cell` (child `pgno`) of the page walked at `level`, if any.
+   * The walk goes down the cells in descending order: entries of cells after it were not
+   * taken (a child that was not walked) and are dropped.
+   */
+  takeAhead(level: number, cell: number, pgno: Pgno): Uint8Array | undefined {
+    const a = this.aheads[level];
+    if (a === undefined) return undefined;
+    while (a.n > 0 && a.cells[a.n - 1] > cell) this.giveBack(a.pop());
+    if (a.n > 0 && a.cells[a.n - 1] === cell && a.pgnos[a.n - 1] === pgno) return a.pop() ?? undefined;
+    return undefined;
+  }
+
+  /** Drops what is left read ahead at `level` (the walk is done with that page, or refills). */
+  dropAhead(level: number): void {
+    const a = this.aheads[level];
+    if (a !== undefined) while (a.n > 0) this.giveBack(a.pop());
+  }
+
+  /** The walk is done with `page`: a pooled buffer is reused (any other is the source's). */
+  giveBack(page: Uint8Array | null | undefined): void {
+    if (page != null && this.pooled.has(page)) this.free.push(page);
+  }
+
   /** checkPtrmap: the pointer-map entry of `key` must be (type, parent). */
-  async checkPtrmap(prefix: string, key: Pgno, type: number, parent: Pgno): Promise<void> {
+  async checkPtrmap(prefix: Prefix, key: Pgno, type: number, parent: Pgno): Promise<void> {
     if (!this.autoVacuum) return;
     const map = key >= 2 ? ptrmapPageFor(key, this.usable, this.src.pageSize) : 0;
     if (map === 0 || map === key || !Number.isInteger(key)) {
@@ -329,7 +453,7 @@ class Checker {
   }
 
   /** checkList: a freelist (trunks and their leaves) or an overflow chain of `expected` pages. */
-  async checkList(prefix: string, isFreelist: boolean, first: Pgno, expected: number): Promise<void> {
+  async checkList(prefix: Prefix, isFreelist: boolean, first: Pgno, expected: number): Promise<void> {
     let n = expected;
     let pgno = first;
     const errAtStart = this.nErr;
@@ -417,47 +541,73 @@ class Checker {
     pgno: Pgno,
     maxKeyIn: Bound,
     level: number,
-    callerPrefix: string,
+    callerPrefix: Prefix,
     v2: number,
-    keysIn = true,
+    keys = true,
+    heldIn?: Uint8Array,
   ): Promise<[number, Bound]> {
-    let keys = keysIn;
-    let maxKey = maxKeyIn;
+    const maxKey = maxKeyIn;
+    let held = heldIn;
+    if (held !== undefined && (this.done || pgno === 0 || this.referenced(pgno) || level >= MAX_DEPTH)) {
+      this.giveBack(held);
+      held = undefined;
+    }
     if (this.done || pgno === 0) return [0, maxKey];
     if (this.checkRef(callerPrefix, pgno)) return [0, maxKey];
-    const pfx = `Tree ${t.root} page ${pgno}: `;
     if (level >= MAX_DEPTH) {
-      this.report(pfx, `b-tree deeper than ${MAX_DEPTH} levels`);
+      this.report(pagePrefix(t.root, pgno), `b-tree deeper than ${MAX_DEPTH} levels`);
       return [0, maxKey];
     }
     let data: Uint8Array;
-    const held = this.ahead.get(pgno);
     if (held !== undefined) {
-      this.ahead.delete(pgno);
       data = held;
+      held = undefined;
     } else {
       try {
         const d = this.page(pgno);
         data = d instanceof Uint8Array ? d : await d;
       } catch (e) {
         if (!isCorrupt(e)) throw e;
-        this.report(pfx, `unable to get the page: ${detail(e)}`);
+        this.report(pagePrefix(t.root, pgno), `unable to get the page: ${detail(e)}`);
         return [0, maxKey];
       }
     }
+    try {
+      return await this.checkPageOf(t, pgno, data, maxKey, level, v2, keys);
+    } finally {
+      // Nothing may point into the page once it is given back: the last key is copied out.
+      keepLast(t);
+      this.dropAhead(level);
+      this.giveBack(data);
+    }
+  }
+
+  /** The body of checkTreePage, once it has the page's image `data`. */
+  private async checkPageOf(
+    t: TreeState,
+    pgno: Pgno,
+    data: Uint8Array,
+    maxKeyIn: Bound,
+    level: number,
+    v2: number,
+    keysIn: boolean,
+  ): Promise<[number, Bound]> {
+    let keys = keysIn;
+    let maxKey = maxKeyIn;
     const U = this.usable;
     const hdr = pgno === 1 ? 100 : 0;
     if (data.length < U) {
-      this.report(pfx, `page image is ${data.length} bytes, expected ${U}`);
+      this.report(pagePrefix(t.root, pgno), `page image is ${data.length} bytes, expected ${U}`);
       return [0, maxKey];
     }
     // ---- btreeInitPage
     const type = data[hdr];
     if (type !== PTF_INDEX_INTERIOR && type !== PTF_TABLE_INTERIOR && type !== PTF_INDEX_LEAF && type !== PTF_TABLE_LEAF) {
-      this.report(pfx, `invalid b-tree page type ${type}`);
+      this.report(pagePrefix(t.root, pgno), `invalid b-tree page type ${type}`);
       return [0, maxKey];
     }
     const leaf = type === PTF_INDEX_LEAF || type === PTF_TABLE_LEAF;
+    if (leaf && t.leafLevel < 0) t.leafLevel = level;
     const intKey = type === PTF_TABLE_INTERIOR || type === PTF_TABLE_LEAF;
     if (t.intKey === undefined) {
       t.intKey = intKey;
@@ -465,7 +615,7 @@ class Checker {
     } else if (t.intKey !== intKey) {
       // Reported, then checked as the kind it claims to be (as SQLite, which does not compare
       // kinds here, checks it), without key order below this point.
-      this.report(pfx, `${intKey ? 'table' : 'index'} page in ${t.intKey ? 'a table' : 'an index'} b-tree`);
+      this.report(pagePrefix(t.root, pgno), `${intKey ? 'table' : 'index'} page in ${t.intKey ? 'a table' : 'an index'} b-tree`);
       keys = false;
     }
     if (level === 0 && maxKey === null && intKey) maxKey = LARGEST_INT64;
@@ -473,16 +623,16 @@ class Checker {
     const mxCell = Math.floor((this.src.pageSize - 8) / 6);
     const cellStart = hdr + (leaf ? 8 : 12);
     if (nCell > mxCell || cellStart + 2 * nCell > U) {
-      this.report(pfx, `${nCell} cells do not fit in the page`);
+      this.report(pagePrefix(t.root, pgno), `${nCell} cells do not fit in the page`);
       return [0, maxKey];
     }
     const free = this.freeSpaceProblem(data, hdr, nCell, leaf);
     if (free !== null) {
-      this.report(pfx, `free space corruption: ${free}`);
+      this.report(pagePrefix(t.root, pgno), `free space corruption: ${free}`);
       return [0, maxKey];
     }
-    if (nCell === 0 && level > 0) this.report(pfx, 'non-root b-tree page has no cells');
-    else if (nCell === 0 && !leaf && pgno !== 1) this.report(pfx, 'interior root page has no cells');
+    if (nCell === 0 && level > 0) this.report(pagePrefix(t.root, pgno), 'non-root b-tree page has no cells');
+    else if (nCell === 0 && !leaf && pgno !== 1) this.report(pagePrefix(t.root, pgno), 'interior root page has no cells');
 
     const contentOffset = get16(data, hdr + 5) || 65536;
     if (leaf || !intKey) t.entries += nCell;
@@ -498,11 +648,12 @@ class Checker {
     if (!leaf) {
       // SQLite names the right child only in auto-vacuum files; otherwise the message carries
       // the cell number this page was reached through (its pCheck->v2 at that point).
-      const rpfx = this.autoVacuum ? `Tree ${t.root} page ${pgno} right child: ` : `Tree ${t.root} page ${pgno} cell ${v2}: `;
+      const rpfx = (): string => (this.autoVacuum ? `Tree ${t.root} page ${pgno} right child: ` : `Tree ${t.root} page ${pgno} cell ${v2}: `);
       if (this.autoVacuum) await this.checkPtrmap(rpfx, view.rightChild, PTRMAP_BTREE, pgno);
-      prefetchFrom = await this.prefetch(data, cellStart, nCell, contentOffset, nCell, view.rightChild);
+      prefetchFrom = await this.prefetch(t, level, data, cellStart, nCell, contentOffset, nCell, view.rightChild);
       keepLast(t);
-      [depth, maxKey] = await this.checkTreePage(t, view.rightChild, maxKey, level + 1, rpfx, v2, keys);
+      const held = this.takeAhead(level, nCell, view.rightChild);
+      [depth, maxKey] = await this.checkTreePage(t, view.rightChild, maxKey, level + 1, rpfx, v2, keys, held);
       keyCanBeEqual = false;
     }
 
@@ -544,9 +695,9 @@ class Checker {
       let chainOk = true;
       if (payloadSize > localSize) {
         const nPage = Math.ceil((payloadSize - localSize) / (U - 4));
-        if (this.autoVacuum) await this.checkPtrmap(cellPrefix(avPfx, t.root, pgno, i), overflow, PTRMAP_OVERFLOW1, pgno);
+        if (this.autoVacuum) await this.checkPtrmap(() => cellPrefix(avPfx, t.root, pgno, i), overflow, PTRMAP_OVERFLOW1, pgno);
         const before = this.nErr;
-        await this.checkList(cellPrefix(avPfx, t.root, pgno, i), false, overflow, nPage);
+        await this.checkList(() => cellPrefix(avPfx, t.root, pgno, i), false, overflow, nPage);
         chainOk = this.nErr === before;
       }
 
@@ -599,11 +750,12 @@ class Checker {
       }
 
       if (!leaf) {
-        if (this.autoVacuum) await this.checkPtrmap(cellPrefix(avPfx, t.root, pgno, i), leftChild, PTRMAP_BTREE, pgno);
-        if (i < prefetchFrom) prefetchFrom = await this.prefetch(data, cellStart, nCell, contentOffset, i + 1, 0);
+        if (this.autoVacuum) await this.checkPtrmap(() => cellPrefix(avPfx, t.root, pgno, i), leftChild, PTRMAP_BTREE, pgno);
+        if (i < prefetchFrom) prefetchFrom = await this.prefetch(t, level, data, cellStart, nCell, contentOffset, i + 1, 0);
         keepLast(t);
+        const held = this.takeAhead(level, i, leftChild);
         let d2: number;
-        [d2, maxKey] = await this.checkTreePage(t, leftChild, maxKey, level + 1, cellPrefix(avPfx, t.root, pgno, i), i, keys);
+        [d2, maxKey] = await this.checkTreePage(t, leftChild, maxKey, level + 1, () => cellPrefix(avPfx, t.root, pgno, i), i, keys, held);
         keyCanBeEqual = false;
         if (d2 !== depth) {
           this.report(cellPrefix(avPfx, t.root, pgno, i), 'Child page depth differs');
@@ -652,9 +804,20 @@ class Checker {
         this.report('', `Fragmentation of ${nFrag} bytes reported as ${data[hdr + 7]} on page ${pgno}`);
       }
     }
-    keepLast(t);
     return [depth + 1, maxKey];
   }
+}
+
+/**
+ * The start of a problem's message, or a function that makes it: made only when a problem is
+ * reported (most pages have none). A string per page made eagerly holds its page number's
+ * string in V8's number-string cache, which keeps it past young-generation collections: the
+ * walk's old generation would fill with them.
+ */
+type Prefix = string | (() => string);
+
+function pagePrefix(root: Pgno, pgno: Pgno): string {
+  return `Tree ${root} page ${pgno}: `;
 }
 
 /** The prefix of a cell's messages, made only when one is needed (most cells need none). */
@@ -726,6 +889,7 @@ export async function checkIntegrity(
       last: null,
       views: [new RawRecord(), new RawRecord()],
       kept: new RecordCopy(),
+      leafLevel: -1,
     };
     const before = c.nErr;
     const initial: Bound = state.intKey === true ? LARGEST_INT64 : null;

@@ -61,9 +61,34 @@ function processIO(signal: AbortSignal): { io: CliIO; failure: () => Error | nul
     wait.catch(() => undefined);
     return wait;
   };
+  // Bytes: the caller reuses the buffer once this is done with it (see CliIO.stdoutBytes).
+  const stdoutBytes = (b: Uint8Array): void | Promise<void> => {
+    if (failed) throw failed;
+    let settle: ((e: Error | null) => void) | null = null;
+    let early: { e: Error | null } | null = null;
+    const room = out.write(b, (e) => {
+      if (settle) settle(e ?? null);
+      else early = { e: e ?? null };
+    });
+    // Written through at once (a pipe, file or terminal is written synchronously here): the
+    // buffer is free. Else wait until this chunk is written (and so the output has room).
+    if (room && out.writableLength === 0) return;
+    const wait = new Promise<void>((resolve, reject) => {
+      const done = (e: Error | null) => {
+        waiters.delete(done);
+        if (e) reject(failed ?? outputError(e));
+        else resolve();
+      };
+      if (early !== null) return done(early.e);
+      settle = done;
+      waiters.add(done);
+    });
+    wait.catch(() => undefined);
+    return wait;
+  };
   const io: CliIO = {
     stdout,
-    stdoutBytes: stdout,
+    stdoutBytes,
     stderr: (s) => void process.stderr.write(s),
     isTTY: Boolean(process.stderr.isTTY),
     stdin: () => {

@@ -23,6 +23,7 @@ import { openDatabase } from '../node/index.js';
 import type { PageSource } from '../../pager/source.js';
 import type { TableInfo } from '../catalog.js';
 import { scanRecords, type RecordVisitor } from '../../btree/cursor.js';
+import { PassSource, runSource } from '../../btree/passsource.js';
 import { assertReadable, columnNames, exactRows, KIND_PLAIN, RowIterator, type Row } from '../read.js';
 import { asciiEqualNoCase } from '../schema/tokenize.js';
 import { UsageError, choiceOption, parseArgs, positionals, type CommandSpec } from './args.js';
@@ -125,7 +126,10 @@ async function writeTable(t: TableInfo, snap: PageSource, f: ExportFormat, out: 
     assertReadable(t);
     const text = new RowText(t, f.format === 'csv', shape.prefix, shape.end, snap.encoding);
     const visit: RecordVisitor = (rowid, buf, start, end, pgno) => text.add(rowid, buf, start, end, pgno);
-    for await (const _ of scanRecords(snap, t.rootPage, visit)) {
+    // Each leaf's rows are drained before the scan asks for the next page: the pass may reuse
+    // its page buffers (btree/passsource.ts), no page cache garbage.
+    const runs = runSource(snap);
+    for await (const _ of scanRecords(runs === null ? snap : new PassSource(runs), t.rootPage, visit)) {
       text.drain(out);
       if (out.full) await out.flush();
     }

@@ -8,9 +8,10 @@ export interface CliIO {
   stdout: (s: string) => void | Promise<void>;
   /**
    * Writes UTF-8 bytes to standard output, as `stdout` writes text (the process's writer
-   * has it; without it, export and dump decode their chunks and call `stdout`). The writer
-   * may keep the buffer: when it returns a promise, until that resolves (it resolves once
-   * everything queued is written); when it returns nothing, for as long as it likes.
+   * has it; without it, export and dump decode their chunks and call `stdout`). The caller
+   * reuses the buffer once the writer is done with it: at once when it returns nothing (it
+   * wrote the bytes or copied them), else when the promise it returns resolves (the bytes
+   * are written, and the output has room for more).
    */
   stdoutBytes?: (b: Uint8Array) => void | Promise<void>;
   stderr: (s: string) => void;

@@ -52,12 +52,15 @@ export class ChunkedOutput {
   private readonly sink: Sink;
   private readonly signal: AbortSignal | undefined;
 
-  /** The sink is done with a chunk when it returns (it copies it, or writes synchronously). */
+  /**
+   * The sink is done with a chunk when it returns nothing (it copied it, or wrote it
+   * synchronously), or when the promise it returns resolves (see CliIO.stdoutBytes).
+   */
   private readonly sinkDone: boolean;
 
   /**
-   * `sinkDone`: the sink is done with each chunk when it returns. Otherwise it is done only
-   * once a promise it returns resolves (see CliIO.stdoutBytes).
+   * `sinkDone`: see the field. Otherwise the sink may keep a chunk it returned nothing for
+   * (a fresh chunk follows), and is done with one only once a promise it returned resolves.
    */
   constructor(sink: Sink, signal: AbortSignal | undefined, sinkDone = false) {
     this.sink = sink;
@@ -100,7 +103,7 @@ export class ChunkedOutput {
     const w = this.sink(b);
     this.pos = 0;
     // A reader that stopped reading must not keep an interrupt waiting: race the write.
-    if (w) await (this.signal ? Promise.race([w, this.abortWait()]) : w);
+    if (w) await (this.signal ? untilAborted(w, this.signal) : w);
     // The chunk is reused once the sink is done with it: at once when the sink copies or
     // writes synchronously, after its promise when it waited for everything queued to be
     // written. Else (a stream that may still hold it) a fresh one: fresh buffers are
@@ -109,17 +112,29 @@ export class ChunkedOutput {
     if ((!this.sinkDone && !w) || this.buf.length !== OUTPUT_CHUNK + CHUNK_SLACK) this.buf = new Uint8Array(OUTPUT_CHUNK + CHUNK_SLACK);
   }
 
-  private abortPromise: Promise<never> | null = null;
+}
 
-  /** Rejects when the signal fires (one listener for the whole output). */
-  private abortWait(): Promise<never> {
-    if (!this.abortPromise) {
-      const signal = this.signal!;
-      this.abortPromise = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(interrupted()), { once: true }));
-      this.abortPromise.catch(() => {});
-    }
-    return this.abortPromise;
-  }
+/**
+ * `w`, or the interrupt if `signal` fires first. Each wait has its own abort listener, removed
+ * once `w` settles: a race against one promise that never settles would leave a reaction on it
+ * per wait, all of them kept until the output ends (~1 MB per 385 MB written into a slow pipe).
+ */
+function untilAborted(w: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(interrupted());
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(interrupted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    w.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 function interrupted(): QuireError {
@@ -131,7 +146,7 @@ function interrupted(): QuireError {
  * text (a chunk ends between whole strings or rows, never inside a character).
  */
 export function stdoutOutput(io: CliIO): ChunkedOutput {
-  if (io.stdoutBytes) return new ChunkedOutput(io.stdoutBytes, io.signal);
+  if (io.stdoutBytes) return new ChunkedOutput(io.stdoutBytes, io.signal, true);
   const dec = new TextDecoder();
   return new ChunkedOutput((b) => io.stdout(dec.decode(b)), io.signal, true);
 }

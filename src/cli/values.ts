@@ -167,6 +167,11 @@ export type CsvField = string | null;
  * line breaks inside quoted fields) into records, chunk by chunk. `line` is the line number
  * a record started on, for messages.
  */
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+
 export class CsvReader {
   private field = '';
   private quoted = false;
@@ -177,58 +182,82 @@ export class CsvReader {
   private startLine = 1;
   private pendingCR = false;
 
-  /** Feeds text; returns the records completed by it. */
+  /**
+   * Feeds text; returns the records completed by it. A field is taken in runs (a slice of
+   * the text between special characters), not a character at a time: a string grown by one
+   * character per step is a chain of one object per character, which the reader holds (so a
+   * young-generation collection moves it) while the import inserts the chunk's rows.
+   */
   push(text: string): { fields: CsvField[]; line: number }[] {
     const out: { fields: CsvField[]; line: number }[] = [];
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
       if (this.pendingCR) {
         this.pendingCR = false;
-        if (c === '\n') continue;
+        if (c === LF) {
+          i++;
+          continue;
+        }
       }
       if (this.inQuotes) {
-        if (c === '"') {
-          if (text[i + 1] === '"') {
-            this.field += '"';
-            i++;
-          } else if (i + 1 === text.length) {
-            // A quote at the end of a chunk: "" or the end of the field? Decide on the next chunk.
-            this.inQuotes = false;
-            this.afterQuote = true;
-          } else {
-            this.inQuotes = false;
-          }
+        const q = text.indexOf('"', i);
+        const end = q < 0 ? n : q;
+        if (end > i) {
+          for (let k = text.indexOf('\n', i); k >= 0 && k < end; k = text.indexOf('\n', k + 1)) this.line++;
+          this.field += text.slice(i, end);
+        }
+        if (q < 0) break;
+        if (q + 1 < n && text.charCodeAt(q + 1) === QUOTE) {
+          this.field += '"';
+          i = q + 2;
+        } else if (q + 1 === n) {
+          // A quote at the end of a chunk: "" or the end of the field? Decide on the next chunk.
+          this.inQuotes = false;
+          this.afterQuote = true;
+          i = n;
         } else {
-          if (c === '\n') this.line++;
-          this.field += c;
+          this.inQuotes = false;
+          i = q + 1;
         }
         continue;
       }
       if (this.afterQuote) {
         this.afterQuote = false;
-        if (c === '"') {
+        if (c === QUOTE) {
           this.field += '"';
           this.inQuotes = true;
+          i++;
           continue;
         }
       }
-      if (c === '"' && this.field === '' && !this.quoted) {
+      if (c === QUOTE && this.field === '' && !this.quoted) {
         this.quoted = true;
         this.inQuotes = true;
-      } else if (c === '"') {
+        i++;
+      } else if (c === QUOTE) {
         throw misuse(this.line, 'a quote inside an unquoted CSV field (quote the field and double the quote)');
-      } else if (c === ',') {
+      } else if (c === COMMA) {
         this.endField();
-      } else if (c === '\n' || c === '\r') {
-        if (c === '\r') this.pendingCR = true;
+        i++;
+      } else if (c === LF || c === CR) {
+        if (c === CR) this.pendingCR = true;
         this.endField();
         out.push({ fields: this.record, line: this.startLine });
         this.record = [];
         this.line++;
         this.startLine = this.line;
+        i++;
       } else {
         if (this.quoted) throw misuse(this.line, 'text after the closing quote of a CSV field');
-        this.field += c;
+        let j = i + 1;
+        for (; j < n; j++) {
+          const d = text.charCodeAt(j);
+          if (d === COMMA || d === LF || d === CR || d === QUOTE) break;
+        }
+        this.field += text.slice(i, j);
+        i = j;
       }
     }
     return out;
