@@ -15,6 +15,7 @@ import { CopyEngine } from '../src/index.js';
 import { backupFile, openDatabase, type BackupFileProgress } from '../src/node/index.js';
 import { ImageSink } from './live/image-sink.js';
 import { tempDir } from './util/tmp.js';
+import type { Storage } from '../pager/storage.js';
 
 function makeDb(file: string, journalMode: string, rows: number): void {
   const db = new BetterSqlite(file);
@@ -230,6 +231,36 @@ describe('a re-pass compares with what the copy holds and does not wait for its 
   });
 });
 
+/** Steps the copy to its end; it passes integrity_check and holds the source's rows. */
+async function copyIsSource(engine: CopyEngine, st: string, sink: ImageSink, file: string): Promise<void> {
+  while (st !== 'DONE') st = await engine.step(64);
+  const out = path.join(path.dirname(file), 'copy.db');
+  writeFileSync(out, sink.image);
+  expect(rows(out)).toEqual(rows(file));
+}
+
+/**
+ * `real` with the db file's times frozen at their first stat: a clock that never ticks (a
+ * write leaves them as they were). The file's size and identity stay real.
+ */
+function frozenTimes(real: Storage): Storage {
+  let frozen: { mtimeMs?: number; ctimeMs?: number } | null = null;
+  return new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop === 'stat') {
+        return async (kind: Parameters<NonNullable<Storage['stat']>>[0]) => {
+          const st = await real.stat!(kind);
+          if (kind !== 'db' || !st) return st;
+          frozen ??= { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+          return { ...st, ...frozen };
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
 describe('rollback mode: commits are followed through their journals', () => {
   it("a transaction whose journal the copy saw before it wrote is followed (its pages re-copied) instead of spoiling the pass; the copy is the last commit", async () => {
     const dir = tempDir();
@@ -288,23 +319,8 @@ describe('rollback mode: a followed transaction must start from the pass baselin
     const bump = writer.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
     const source = await openDatabase(file);
     // The db file's times as a clock that never ticks: a commit leaves them as they were
-    // (as one inside the baseline stat's tick does). Its size and identity stay real.
-    const real = source.storage;
-    let frozen: { mtimeMs?: number; ctimeMs?: number } | null = null;
-    const storage = new Proxy(real, {
-      get(target, prop, receiver) {
-        if (prop === 'stat') {
-          return async (kind: Parameters<NonNullable<typeof real.stat>>[0]) => {
-            const st = await real.stat!(kind);
-            if (kind !== 'db' || !st) return st;
-            frozen ??= { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
-            return { ...st, ...frozen };
-          };
-        }
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    // (as one inside the baseline stat's tick does).
+    const storage = frozenTimes(source.storage);
     const sink = new ImageSink();
     const engine = new CopyEngine(storage, sink);
     try {
@@ -316,12 +332,52 @@ describe('rollback mode: a followed transaction must start from the pass baselin
       bump.run(5900);
       st = await engine.step(8);
       writer.exec('COMMIT');
-      while (st !== 'DONE') st = await engine.step(64);
-      const out = path.join(dir, 'copy.db');
-      writeFileSync(out, sink.image);
-      expect(rows(out)).toEqual(rows(file));
+      await copyIsSource(engine, st, sink, file);
     } finally {
       engine.release();
+      writer.close();
+      await source.close();
+    }
+  });
+});
+
+describe('rollback mode: a followed journal must be the journal of one transaction', () => {
+  it('a journal file kept by a PERSIST connection hosts a spilled, rolled-back transaction, then a DELETE connection commits through the same file and unlinks it: the spilled pages the copy read are not handed over (the copy is the last commit)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'src.db');
+    makeDb(file, 'delete', 6000);
+    // journal_mode PERSIST/TRUNCATE and DELETE are per connection: both write src.db-journal.
+    const keeper = new BetterSqlite(file);
+    keeper.pragma('journal_mode = persist');
+    keeper.pragma('cache_size = 5'); // its big update spills (writes the db file mid-transaction)
+    const writer = new BetterSqlite(file); // journal_mode DELETE
+    const source = await openDatabase(file);
+    // The db file's times frozen (a coarse clock): the followed commit's writes then fall
+    // before its journal's unlink whatever the kernel's tick.
+    const storage = frozenTimes(source.storage);
+    const sink = new ImageSink();
+    const engine = new CopyEngine(storage, sink);
+    try {
+      let st = await engine.step(300);
+      // T_B (PERSIST): its journal is seen (and held) before it writes the db file.
+      keeper.exec('BEGIN IMMEDIATE');
+      keeper.prepare('UPDATE t SET v = 1 WHERE id = 6000').run();
+      st = await engine.step(8);
+      // It spills uncommitted pages of ids 4200..5400; the copy reads them.
+      keeper.prepare('UPDATE t SET v = 999 WHERE id BETWEEN 4200 AND 5400').run();
+      st = await engine.step(120);
+      // Rolled back: the pages restored, the journal's header zeroed, the file kept.
+      keeper.exec('ROLLBACK');
+      await new Promise((r) => setTimeout(r, 20));
+      // T_A (DELETE): reuses the kept journal file, commits, unlinks it.
+      writer.exec('BEGIN IMMEDIATE');
+      writer.prepare('UPDATE t SET v = v + 1 WHERE id = 7').run();
+      writer.exec('COMMIT');
+      // Before: one pass, the commit followed, 1183 rows of the rolled-back v = 999 copied.
+      await copyIsSource(engine, st, sink, file);
+    } finally {
+      engine.release();
+      keeper.close();
       writer.close();
       await source.close();
     }

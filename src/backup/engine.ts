@@ -297,6 +297,8 @@ export class CopyEngine {
   private journalFollow = false;
   /** The journal held open while its transaction runs (followJournal). */
   private jWatch: HeldFile | null = null;
+  /** Bytes 12..27 of jWatch's first header when it was first seen (see journalStamp). */
+  private jWatchStamp: Uint8Array | null = null;
   /** Re-pass writes queued to the sink, in order, while the pass reads on (see queueWrite). */
   private writeChain: Promise<void> = Promise.resolve();
   private queuedBytes = 0;
@@ -772,15 +774,20 @@ export class CopyEngine {
    * Returns why the pass must be given up, or ''. The proof, for a transaction T between two
    * baselines (bytes 24..39 of page 1 and the db file's stats, taken with the pass start):
    *
-   *   see    T's journal J is opened and held (Storage.hold), THEN J is seen still linked,
-   *          THEN the db file's stats equal the baseline's, AND (checked at `end`) the page 1
-   *          T started from (its journaled image, or the head T left if it journaled none)
-   *          holds the baseline's bytes 24..39: nothing committed since the baseline (file
-   *          times are coarse: a whole transaction inside the baseline stat's clock tick
-   *          leaves them equal, but moves the counter), and from now until J is unlinked only
-   *          T can write it (a writer holds the lock that T holds, and in journal_mode=DELETE
-   *          writes only while its journal is at the path; J is never linked again once
-   *          unlinked).
+   *   see    T's journal J is opened and held (Storage.hold), THEN J is seen still linked
+   *          and holding a first header (its bytes 12..27: T's random nonce, written once
+   *          at J's start), THEN the db file's stats equal the baseline's, AND (checked at
+   *          `end`) the page 1 T started from (its journaled image, or the head T left if it
+   *          journaled none) holds the baseline's bytes 24..39: nothing committed since the
+   *          baseline (file times are coarse: a whole transaction inside the baseline
+   *          stat's clock tick leaves them equal, but moves the counter), AND (checked at
+   *          `end`) J's first header still holds the bytes seen: from now until J is unlinked
+   *          only T writes the db file (any writer, whatever its journal_mode, needs the
+   *          lock T holds until J is unlinked, zeroed or truncated; J is never linked again
+   *          once unlinked; a journal file kept by a PERSIST/TRUNCATE
+   *          connection hosts one transaction after another — one spilled and rolled back,
+   *          then a DELETE connection's commit that unlinks it — but each writes its own
+   *          header with a fresh nonce, and a header zeroed between them is not watched).
    *   end    J is seen unlinked (link count 0; its status-change time u is the unlink's),
    *          THEN page 1's head is read, THEN the db file's stats: same file, and its mtime
    *          and ctime both BEFORE u (strictly: the kernel's clock ticks, a write in u's tick
@@ -812,13 +819,19 @@ export class CopyEngine {
     if (!w) {
       const held = await this.source.hold!('journal');
       const hs = held ? await held.stat() : null;
+      const stamp = held && hs!.nlink > 0 ? await journalStamp(held, hs!.size) : null;
       const st = await this.stat();
       if (!sameStat(this.startStat, st)) {
         await held?.close();
         return unseen;
       }
-      if (!held || hs!.nlink === 0) await held?.close();
-      else this.jWatch = held;
+      // No header yet (a journal just created, or one kept zeroed between transactions):
+      // nothing to watch yet, the next look tries again.
+      if (!held || !stamp) await held?.close();
+      else {
+        this.jWatch = held;
+        this.jWatchStamp = stamp;
+      }
       return '';
     }
     const hs = await w.stat();
@@ -830,6 +843,13 @@ export class CopyEngine {
     }
     this.jWatch = null;
     try {
+      // The same transaction's header: a journal file kept by a PERSIST/TRUNCATE connection
+      // can host several transactions (a spilled one rolled back, then a DELETE connection's
+      // commit that unlinks it); each writes its own header with a fresh random nonce.
+      const stamp = await journalStamp(w, hs.size);
+      if (!stamp || !sameBytes(stamp, this.jWatchStamp!)) {
+        return 'the journal followed was written by more than one transaction';
+      }
       const head = await this.readDb(0, HEADER_SIZE);
       const jp = await journalPages((off, len) => w.read(off, len), hs.size, head);
       if (!jp || jp.pageSize !== this.pageSizeV) return "a finished transaction's journal could not be read whole";
@@ -861,6 +881,7 @@ export class CopyEngine {
       this.snapshotMoves++;
       return '';
     } finally {
+      this.jWatchStamp = null;
       await w.close();
     }
   }
@@ -902,6 +923,7 @@ export class CopyEngine {
   private async dropWatch(): Promise<void> {
     const w = this.jWatch;
     this.jWatch = null;
+    this.jWatchStamp = null;
     await w?.close();
   }
 
@@ -1441,6 +1463,18 @@ function samePage(a: Uint8Array, b: Uint8Array, at: number, len: number): boolea
   }
   for (let i = at; i < at + len; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * Bytes 12..27 of a journal's first header (nonce, original page count, sector and page
+ * sizes), which a transaction writes once, at its journal's start, with a random nonce
+ * (pager.c writeJournalHdr; syncJournal rewrites only bytes 0..11); null when no header is
+ * there (shorter than a header, or its sector size 0: a header zeroed between transactions).
+ */
+async function journalStamp(f: HeldFile, size: number): Promise<Uint8Array | null> {
+  if (size < 28) return null;
+  const b = await f.read(0, 28);
+  return b.length === 28 && get32(b, 20) !== 0 ? b.slice(12, 28) : null;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
