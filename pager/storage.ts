@@ -83,12 +83,13 @@ export interface Storage {
    */
   scratch?(): Promise<Storage>;
   /**
-   * The SQLite locks held on the db file or the -shm (by other processes, or by a SQLite
-   * connection in this one: quire takes none), or null when the runtime cannot tell (then the pager keeps its conservative rules: a
-   * journal is hot when active, any -shm means a live WAL connection). Optional. Looking takes
-   * no lock, so a process may lock right after the look.
+   * The SQLite locks held on the db file and on the -shm (by other processes, or by a SQLite
+   * connection in this one: quire takes none), from one look, or null when the runtime cannot
+   * tell (then the pager keeps its conservative rules: a journal is hot when active, any -shm
+   * means a live WAL connection). Optional. Looking takes no lock, so a process may lock right
+   * after the look.
    */
-  locks?(kind: 'db' | 'shm'): Promise<LockInfo | null>;
+  locks?(): Promise<FileLocks | null>;
   /** Releases handles. The storage is not used afterwards. */
   close(): Promise<void>;
 }
@@ -117,6 +118,12 @@ export interface LockHeld {
 export interface LockInfo {
   kind: 'db' | 'shm';
   held: LockHeld[];
+}
+
+/** The locks on a database file and on its -shm, from one look. */
+export interface FileLocks {
+  db: LockInfo;
+  shm: LockInfo;
 }
 
 const DB_LEVELS = ['shared', 'reserved', 'pending', 'exclusive'] as const;
@@ -199,10 +206,9 @@ export async function readExactly(storage: Storage, kind: FileKind, offset: numb
 export async function lockConflict(st: Storage): Promise<string | null> {
   if (!st.locks) return null;
   try {
-    const db = await st.locks('db');
-    if (!db) return null;
-    const shm = await st.locks('shm');
-    return [describeLocks(db, st.label), shm ? describeLocks(shm, st.label) : ''].filter((m) => m !== '').join('; ');
+    const locks = await st.locks();
+    if (!locks) return null;
+    return [describeLocks(locks.db, st.label), describeLocks(locks.shm, st.label)].filter((m) => m !== '').join('; ');
   } catch (e) {
     throw ioerr(`reading the locks on ${st.label}`, e);
   }

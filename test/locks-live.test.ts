@@ -26,6 +26,7 @@ process.on('message', (m) => {
   try {
     if (m.cmd === 'open') { db = new Database(m.file); for (const p of m.pragmas || []) db.pragma(p); }
     else if (m.cmd === 'exec') db.exec(m.sql);
+    else if (m.cmd === 'close') db.close();
     else if (m.cmd === 'all') result = db.prepare(m.sql).all();
     else if (m.cmd === 'insert') { const st = db.prepare('INSERT INTO t(who, pad) VALUES (?, randomblob(?))'); for (let i = 0; i < m.n; i++) st.run(m.who, m.pad); }
   } catch (e) { error = { code: e.code, message: e.message }; }
@@ -253,6 +254,39 @@ describe.runIf(LINUX)('beside a live SQLite process (/proc/locks)', () => {
     expect(sqliteView(file)).toEqual({ setup: 20, sqlite: 1, quire: 3 });
     expect(readFileSync(file).length % 4096).toBe(0);
   });
+});
+
+describe.runIf(LINUX)('one quire Database kept open beside SQLite connections that come and go', () => {
+  // Each commit looks at /proc/locks through a descriptor kept open from the first look, and
+  // skips the stat of both files when no lock is on their device: a lock taken after that
+  // first look, on either file, must still stop the next commit, and the writes SQLite made
+  // meanwhile must be read, not overwritten.
+  for (const mode of ['delete', 'wal'] as const) {
+    it(`${mode}: a connection opened after quire's first commit makes the next one BUSY; after it closes quire commits on top of its rows`, async () => {
+      const dir = tempDir();
+      const file = makeDb(dir, mode);
+      const db = await openDatabase(file, { readOnly: false });
+      try {
+        await db.insert('t', { who: 'quire', pad: null });
+        const s = peer(dir);
+        await s.send({ cmd: 'open', file });
+        if (mode === 'delete') await s.send({ cmd: 'exec', sql: 'BEGIN IMMEDIATE' });
+        await s.send({ cmd: 'insert', who: 'sqlite', n: 3, pad: 10 });
+        const m = await busy(db.insert('t', { who: 'quire', pad: null }));
+        expect(m).toContain(`pid ${s.proc.pid}`);
+        expect(m).toContain(mode === 'wal' ? '-shm' : 'RESERVED');
+        if (mode === 'delete') await s.send({ cmd: 'exec', sql: 'COMMIT' });
+        await s.send({ cmd: 'close' });
+        await db.insert('t', { who: 'quire', pad: null });
+        let n = 0;
+        for await (const _ of db.rows('t')) n++;
+        expect(n).toBe(20 + 3 + 2);
+      } finally {
+        await db.close();
+      }
+      expect(sqliteView(file)).toEqual({ setup: 20, sqlite: 3, quire: 2 });
+    });
+  }
 });
 
 describe('where locks cannot be seen (a storage without locks())', () => {
