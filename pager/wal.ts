@@ -258,13 +258,12 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
   const frameSize = WAL_FRAME_HEADER_SIZE + ps;
 
   let base: WalIndex | null = null;
-  if (
-    previous &&
-    sameHeader(previous.header, header) &&
-    previous.table.top === previous.mxFrame &&
-    size >= frameOffset(ps, previous.mxFrame + 1)
-  ) {
-    base = previous;
+  if (previous && sameHeader(previous.header, header) && previous.table.top === previous.mxFrame) {
+    const end = frameOffset(ps, previous.mxFrame + 1);
+    // Same generation, and the file ends where its last commit did: nothing can follow it
+    // (the common case between two commits of this process), so the index stands as it is.
+    if (size === end) return { index: previous, kind: 'same', lastValidFrame: previous.mxFrame, size };
+    if (size > end) base = previous;
   }
 
   let mxFrame = base ? base.mxFrame : 0;
