@@ -298,9 +298,11 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
     }
   });
   table.top = mxFrame;
+  const lastValidFrame = walk.stopFrame - 1;
+  // No commit after the known ones (the frames beyond, if any, are stale or uncommitted).
+  if (base && mxFrame === base.mxFrame) return { index: base, kind: 'same', lastValidFrame, size };
 
   const index = new WalIndex(header, mxFrame, dbSize, cks, commits, table);
-  const lastValidFrame = walk.stopFrame - 1;
   let kind: WalScanKind;
   if (!previous) kind = mxFrame > 0 ? 'extended' : 'same';
   else if (!base) kind = 'reset';

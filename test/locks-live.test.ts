@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { backupFile, Database as QuireDatabase, NodeFileStorage, openDatabase, recoverFile } from '../src/node/index.js';
 import { isQuireError } from '../pager/errors.js';
@@ -287,6 +287,37 @@ describe.runIf(LINUX)('one quire Database kept open beside SQLite connections th
       expect(sqliteView(file)).toEqual({ setup: 20, sqlite: 3, quire: 2 });
     });
   }
+});
+
+describe.runIf(LINUX)('a WAL that another process reset between two commits of one quire Database', () => {
+  // Between commits quire looks only at the WAL (its size and header), not the db file: a
+  // SQLite writer that restarts the log (a checkpoint, then new salts from frame 1) leaves a
+  // WAL of the same size, so only the header tells. quire must read the new log, not append
+  // to the old one.
+  it('sqlite3 restarts the log and commits, leaving it at the same size: quire reads its row and commits after it', async () => {
+    const dir = tempDir();
+    const file = makeDb(dir, 'wal');
+    const db = await openDatabase(file, { readOnly: false });
+    try {
+      for (let i = 0; i < 30; i++) await db.insert('t', { who: 'quire', pad: null });
+      const size = statSync(file + '-wal').size;
+      const head = readFileSync(file + '-wal').subarray(0, 32);
+      const r = spawnSync('sqlite3', [file], {
+        input: ".dbconfig no_ckpt_on_close on\nPRAGMA wal_checkpoint(RESTART);\nINSERT INTO t(who, pad) VALUES ('cli', x'00');\n",
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(statSync(file + '-wal').size).toBe(size);
+      expect(readFileSync(file + '-wal').subarray(0, 32).equals(head)).toBe(false);
+      await db.insert('t', { who: 'quire', pad: null });
+      const who: Record<string, number> = {};
+      for await (const row of db.rows('t')) who[String(row[2])] = (who[String(row[2])] ?? 0) + 1;
+      expect(who).toEqual({ setup: 20, quire: 31, cli: 1 });
+    } finally {
+      await db.close();
+    }
+    expect(sqliteView(file)).toEqual({ setup: 20, quire: 31, cli: 1 });
+  });
 });
 
 describe('where locks cannot be seen (a storage without locks())', () => {
