@@ -129,6 +129,9 @@ export const PROC_LOCKS = '/proc/locks';
 
 const latin1 = new TextDecoder('latin1');
 
+/** A read of /proc/locks shorter than asked and at most this long ended the text (see text()). */
+const SHORT_TEXT = 2048;
+
 /**
  * A kept-open `/proc/locks` (or `procPath`): each look is a read from offset 0 (the kernel
  * regenerates the text for a read at 0), so a look costs two reads rather than an open, two
@@ -162,9 +165,14 @@ export class ProcLocksFile {
           bigger.set(this.buf);
           this.buf = bigger;
         }
-        const n = readSync(this.fd, this.buf, len, this.buf.length - len, len);
-        if (n === 0) break;
+        const asked = this.buf.length - len;
+        const n = readSync(this.fd, this.buf, len, asked, len);
         len += n;
+        // procfs (seq_file) fills a buffer of at least a page (4096 bytes) with whole lines
+        // until the next one does not fit, so a first read that stops short of the request
+        // with under half a page (a line is ~100 bytes) got the whole text; this saves the
+        // read that would return 0, which the kernel answers by generating the text again.
+        if (n === 0 || (n < asked && len <= SHORT_TEXT)) break;
       }
       return latin1.decode(this.buf.subarray(0, len));
     } catch {
