@@ -192,6 +192,15 @@ export class ProcLocksFile {
   }
 }
 
+/**
+ * How a `/proc/locks` line names device `dev`: " %02x:%02x:" (fs/locks.c, "userspace relies on
+ * this representation of dev_t").
+ */
+function devField(dev: bigint): string {
+  const [major, minor] = devMajorMinor(dev);
+  return ` ${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:`;
+}
+
 /** The locks on one file, by a fresh stat of its path (none when it does not exist). */
 function locksOfPath(procLocks: readonly ProcLock[], file: string, kind: 'db' | 'shm'): LockInfo {
   if (procLocks.length === 0) return { kind, held: [] };
@@ -216,14 +225,14 @@ export function readFileLocks(
 ): FileLocks | null {
   const text = proc.text();
   if (text === null) return null;
-  const procLocks = parseProcLocks(text);
-  const onDevs =
-    !devs ||
-    procLocks.some((l) => devs.some((d) => {
-      const [major, minor] = devMajorMinor(d);
-      return l.major === major && l.minor === minor;
-    }));
-  if (!onDevs) return { db: { kind: 'db', held: [] }, shm: { kind: 'shm', held: [] } };
+  let mine = text;
+  if (devs) {
+    // Only the lines on those devices are parsed: on a machine where other programs hold
+    // many locks (a browser's SQLite files), most of the text is theirs.
+    const fields = devs.map(devField);
+    mine = fields.some((f) => text.includes(f)) ? text.split('\n').filter((l) => fields.some((f) => l.includes(f))).join('\n') : '';
+  }
+  const procLocks = parseProcLocks(mine);
   return { db: locksOfPath(procLocks, files.db, 'db'), shm: locksOfPath(procLocks, files.shm, 'shm') };
 }
 
