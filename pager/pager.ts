@@ -492,6 +492,15 @@ export class Pager {
     // A transaction of this process that spilled pages: its journal and the pages past the
     // old end are its own, not another process's (note 8).
     const spillBase = this.shared.spillBase;
+    // WAL mode: a WAL as the last look left it (same file and header, ending at the last
+    // commit it knew: scanWal hands back that very index) means nothing changed, and the db
+    // file is not looked at, as SQLite trusts an unchanged wal-index header: a checkpoint
+    // copies into the db file only what the WAL holds, and every other change to the file
+    // (a WAL reset, a rollback-mode writer) first rewrites or deletes the WAL.
+    const known = this.view?.wal;
+    if (this.stamp && known && known.mxFrame > 0 && spillBase === null) {
+      if ((await scanWal(st, known)).index === known) return;
+    }
     try {
       dbSize = spillBase ?? (await st.size('db'));
       head = dbSize > 0 ? await st.read('db', 0, HEADER_SIZE) : new Uint8Array(0);

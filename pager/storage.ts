@@ -91,12 +91,13 @@ export interface Storage {
    */
   scratch?(): Promise<Storage>;
   /**
-   * The SQLite locks held on the db file or the -shm (by other processes, or by a SQLite
-   * connection in this one: quire takes none), or null when the runtime cannot tell (then the pager keeps its conservative rules: a
-   * journal is hot when active, any -shm means a live WAL connection). Optional. Looking takes
-   * no lock, so a process may lock right after the look.
+   * The SQLite locks held on the db file and on the -shm (by other processes, or by a SQLite
+   * connection in this one: quire takes none), from one look, or null when the runtime cannot
+   * tell (then the pager keeps its conservative rules: a journal is hot when active, any -shm
+   * means a live WAL connection). Optional. Looking takes no lock, so a process may lock right
+   * after the look.
    */
-  locks?(kind: 'db' | 'shm'): Promise<LockInfo | null>;
+  locks?(): Promise<FileLocks | null>;
   /**
    * Opens the file of `kind` as it is now (null when there is none) and keeps it open whatever
    * becomes of its name, telling its link count and status-change time. Optional: where the
@@ -132,6 +133,12 @@ export interface LockHeld {
 export interface LockInfo {
   kind: 'db' | 'shm';
   held: LockHeld[];
+}
+
+/** The locks on a database file and on its -shm, from one look. */
+export interface FileLocks {
+  db: LockInfo;
+  shm: LockInfo;
 }
 
 const DB_LEVELS = ['shared', 'reserved', 'pending', 'exclusive'] as const;
@@ -214,10 +221,9 @@ export async function readExactly(storage: Storage, kind: FileKind, offset: numb
 export async function lockConflict(st: Storage): Promise<string | null> {
   if (!st.locks) return null;
   try {
-    const db = await st.locks('db');
-    if (!db) return null;
-    const shm = await st.locks('shm');
-    return [describeLocks(db, st.label), shm ? describeLocks(shm, st.label) : ''].filter((m) => m !== '').join('; ');
+    const locks = await st.locks();
+    if (!locks) return null;
+    return [describeLocks(locks.db, st.label), describeLocks(locks.shm, st.label)].filter((m) => m !== '').join('; ');
   } catch (e) {
     throw ioerr(`reading the locks on ${st.label}`, e);
   }

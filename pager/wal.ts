@@ -258,13 +258,12 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
   const frameSize = WAL_FRAME_HEADER_SIZE + ps;
 
   let base: WalIndex | null = null;
-  if (
-    previous &&
-    sameHeader(previous.header, header) &&
-    previous.table.top === previous.mxFrame &&
-    size >= frameOffset(ps, previous.mxFrame + 1)
-  ) {
-    base = previous;
+  if (previous && sameHeader(previous.header, header) && previous.table.top === previous.mxFrame) {
+    const end = frameOffset(ps, previous.mxFrame + 1);
+    // Same generation, and the file ends where its last commit did: nothing can follow it
+    // (the common case between two commits of this process), so the index stands as it is.
+    if (size === end) return { index: previous, kind: 'same', lastValidFrame: previous.mxFrame, size };
+    if (size > end) base = previous;
   }
 
   let mxFrame = base ? base.mxFrame : 0;
@@ -299,9 +298,11 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
     }
   });
   table.top = mxFrame;
+  const lastValidFrame = walk.stopFrame - 1;
+  // No commit after the known ones (the frames beyond, if any, are stale or uncommitted).
+  if (base && mxFrame === base.mxFrame) return { index: base, kind: 'same', lastValidFrame, size };
 
   const index = new WalIndex(header, mxFrame, dbSize, cks, commits, table);
-  const lastValidFrame = walk.stopFrame - 1;
   let kind: WalScanKind;
   if (!previous) kind = mxFrame > 0 ? 'extended' : 'same';
   else if (!base) kind = 'reset';

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { backupFile, Database as QuireDatabase, NodeFileStorage, openDatabase, recoverFile } from '../src/node/index.js';
 import { isQuireError } from '../pager/errors.js';
@@ -26,6 +26,7 @@ process.on('message', (m) => {
   try {
     if (m.cmd === 'open') { db = new Database(m.file); for (const p of m.pragmas || []) db.pragma(p); }
     else if (m.cmd === 'exec') db.exec(m.sql);
+    else if (m.cmd === 'close') db.close();
     else if (m.cmd === 'all') result = db.prepare(m.sql).all();
     else if (m.cmd === 'insert') { const st = db.prepare('INSERT INTO t(who, pad) VALUES (?, randomblob(?))'); for (let i = 0; i < m.n; i++) st.run(m.who, m.pad); }
   } catch (e) { error = { code: e.code, message: e.message }; }
@@ -252,6 +253,70 @@ describe.runIf(LINUX)('beside a live SQLite process (/proc/locks)', () => {
     expect(existsSync(file + '-journal')).toBe(false);
     expect(sqliteView(file)).toEqual({ setup: 20, sqlite: 1, quire: 3 });
     expect(readFileSync(file).length % 4096).toBe(0);
+  });
+});
+
+describe.runIf(LINUX)('one quire Database kept open beside SQLite connections that come and go', () => {
+  // Each commit looks at /proc/locks through a descriptor kept open from the first look, and
+  // skips the stat of both files when no lock is on their device: a lock taken after that
+  // first look, on either file, must still stop the next commit, and the writes SQLite made
+  // meanwhile must be read, not overwritten.
+  for (const mode of ['delete', 'wal'] as const) {
+    it(`${mode}: a connection opened after quire's first commit makes the next one BUSY; after it closes quire commits on top of its rows`, async () => {
+      const dir = tempDir();
+      const file = makeDb(dir, mode);
+      const db = await openDatabase(file, { readOnly: false });
+      try {
+        await db.insert('t', { who: 'quire', pad: null });
+        const s = peer(dir);
+        await s.send({ cmd: 'open', file });
+        if (mode === 'delete') await s.send({ cmd: 'exec', sql: 'BEGIN IMMEDIATE' });
+        await s.send({ cmd: 'insert', who: 'sqlite', n: 3, pad: 10 });
+        const m = await busy(db.insert('t', { who: 'quire', pad: null }));
+        expect(m).toContain(`pid ${s.proc.pid}`);
+        expect(m).toContain(mode === 'wal' ? '-shm' : 'RESERVED');
+        if (mode === 'delete') await s.send({ cmd: 'exec', sql: 'COMMIT' });
+        await s.send({ cmd: 'close' });
+        await db.insert('t', { who: 'quire', pad: null });
+        let n = 0;
+        for await (const _ of db.rows('t')) n++;
+        expect(n).toBe(20 + 3 + 2);
+      } finally {
+        await db.close();
+      }
+      expect(sqliteView(file)).toEqual({ setup: 20, sqlite: 3, quire: 2 });
+    });
+  }
+});
+
+describe.runIf(LINUX)('a WAL that another process reset between two commits of one quire Database', () => {
+  // Between commits quire looks only at the WAL (its size and header), not the db file: a
+  // SQLite writer that restarts the log (a checkpoint, then new salts from frame 1) leaves a
+  // WAL of the same size, so only the header tells. quire must read the new log, not append
+  // to the old one.
+  it('sqlite3 restarts the log and commits, leaving it at the same size: quire reads its row and commits after it', async () => {
+    const dir = tempDir();
+    const file = makeDb(dir, 'wal');
+    const db = await openDatabase(file, { readOnly: false });
+    try {
+      for (let i = 0; i < 30; i++) await db.insert('t', { who: 'quire', pad: null });
+      const size = statSync(file + '-wal').size;
+      const head = readFileSync(file + '-wal').subarray(0, 32);
+      const r = spawnSync('sqlite3', [file], {
+        input: ".dbconfig no_ckpt_on_close on\nPRAGMA wal_checkpoint(RESTART);\nINSERT INTO t(who, pad) VALUES ('cli', x'00');\n",
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(statSync(file + '-wal').size).toBe(size);
+      expect(readFileSync(file + '-wal').subarray(0, 32).equals(head)).toBe(false);
+      await db.insert('t', { who: 'quire', pad: null });
+      const who: Record<string, number> = {};
+      for await (const row of db.rows('t')) who[String(row[2])] = (who[String(row[2])] ?? 0) + 1;
+      expect(who).toEqual({ setup: 20, quire: 31, cli: 1 });
+    } finally {
+      await db.close();
+    }
+    expect(sqliteView(file)).toEqual({ setup: 20, quire: 31, cli: 1 });
   });
 });
 

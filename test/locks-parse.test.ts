@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './util/tmp.js';
-import { devMajorMinor, locksOn, parseProcLocks, readLocks } from '../src/node/locks.js';
+import { devMajorMinor, locksOn, parseProcLocks, ProcLocksFile, readFileLocks, readLocks } from '../src/node/locks.js';
 import { dbLockLevel, describeLocks } from '../pager/storage.js';
 
 // /proc/locks as Linux prints it: a WAL connection (pid 9837) inside a read transaction on
@@ -86,5 +86,42 @@ describe('/proc/locks parser', () => {
     expect(statSync(proc).size).toBeGreaterThan(65536);
     const info = readLocks(db, 'db', proc)!;
     expect(info.held).toEqual([{ lock: 'reserved', pid: 4242, write: true }]);
+  });
+
+  it('one kept-open look serves the db file and its -shm, and sees what changed since the last look', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'x.db');
+    writeFileSync(db, '');
+    writeFileSync(db + '-shm', '');
+    const st = statSync(db, { bigint: true });
+    const shmIno = statSync(db + '-shm', { bigint: true }).ino;
+    const [maj, min] = devMajorMinor(st.dev);
+    const dev = `${maj.toString(16).padStart(2, '0')}:${min.toString(16).padStart(2, '0')}`;
+    const proc = path.join(dir, 'locks');
+    const files = { db, shm: db + '-shm' };
+    const look = new ProcLocksFile(proc);
+    try {
+      writeFileSync(proc, `1: POSIX  ADVISORY  WRITE 4242 ${dev}:${st.ino} 1073741825 1073741825\n`);
+      let both = readFileLocks(look, files, [st.dev])!;
+      expect(both.db.held).toEqual([{ lock: 'reserved', pid: 4242, write: true }]);
+      expect(both.shm.held).toEqual([]);
+      // The same descriptor, the text rewritten (as the kernel regenerates /proc/locks).
+      writeFileSync(proc, `1: POSIX  ADVISORY  READ 9837 ${dev}:${shmIno} 128 128\n`);
+      both = readFileLocks(look, files, [st.dev])!;
+      expect(both.db.held).toEqual([]);
+      expect(both.shm.held).toEqual([{ lock: 'dms', pid: 9837, write: false }]);
+      // A lock with the db's inode number on another device is some other file: nothing held
+      // (and neither path is stat'ed: the answer is the same without the files).
+      const other = `${(maj + 1).toString(16).padStart(2, '0')}:${min.toString(16).padStart(2, '0')}`;
+      writeFileSync(proc, `1: POSIX  ADVISORY  WRITE 4242 ${other}:${st.ino} 1073741825 1073741825\n`);
+      expect(readFileLocks(look, { db: path.join(dir, 'gone.db'), shm: path.join(dir, 'gone.db-shm') }, [st.dev])).toEqual({
+        db: { kind: 'db', held: [] },
+        shm: { kind: 'shm', held: [] },
+      });
+      expect(readFileLocks(look, files, [st.dev])!.db.held).toEqual([]);
+    } finally {
+      look.close();
+    }
+    expect(readFileLocks(new ProcLocksFile(path.join(dir, 'absent')), files)).toBeNull();
   });
 });

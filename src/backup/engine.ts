@@ -657,7 +657,7 @@ export class CopyEngine {
       this.wal = null;
       // A writer holding RESERVED or more is mid-transaction (its changes in its cache, its
       // journal, or half in the file): no pass now, whatever the journal looks like.
-      const locks = this.source.locks ? await this.source.locks('db') : null;
+      const locks = (await this.source.locks?.())?.db ?? null;
       this.lockInfo = locks !== null;
       const level = locks ? dbLockLevel(locks) : 'none';
       if (midTransaction(level)) {
@@ -747,7 +747,7 @@ export class CopyEngine {
   private async writerEnds(until: number): Promise<boolean> {
     while (Date.now() < until) {
       await new Promise<void>((r) => setTimeout(r, 1));
-      const locks = this.source.locks ? await this.source.locks('db') : null;
+      const locks = (await this.source.locks?.())?.db ?? null;
       if (locks && midTransaction(dbLockLevel(locks))) continue;
       if (!(await journalState(this.source)).active) return true;
     }

@@ -41,8 +41,8 @@ function accessible(p: string, mode: number): boolean {
   }
 }
 import { QuireError, ErrorCode } from '../../pager/errors.js';
-import { kindSuffix, type FileKind, type FileStat, type HeldFile, type LockInfo, type Storage } from '../../pager/storage.js';
-import { readLocks } from './locks.js';
+import { kindSuffix, type FileKind, type FileLocks, type FileStat, type HeldFile, type Storage } from '../../pager/storage.js';
+import { ProcLocksFile, readFileLocks } from './locks.js';
 
 interface Handle {
   fd: number;
@@ -72,6 +72,13 @@ export class NodeFileStorage implements Storage {
   private deleteOnClose = false;
   /** A file was created since the directory was last synced. */
   private unsyncedDir = false;
+  /** /proc/locks, kept open while the storage is. */
+  private readonly procLocks = new ProcLocksFile();
+  /**
+   * The devices the db file and its -shm live on (the db file's when it existed at open, and
+   * its directory's): a look at /proc/locks that finds no lock on them stats neither file.
+   */
+  private devs: bigint[] = [];
 
   private constructor(p: string, id: string, readOnly: boolean) {
     this.path = p;
@@ -90,11 +97,11 @@ export class NodeFileStorage implements Storage {
     const readOnly = options.readOnly ?? true;
     const abs = path.resolve(p);
     const dir = path.dirname(abs);
-    const st = statSync(abs, { throwIfNoEntry: false });
+    const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
     if (!st) {
       if (!options.create || readOnly) throw new QuireError(ErrorCode.CANTOPEN, `cannot open ${p}: no such file`);
       const dst = statSync(dir, { throwIfNoEntry: false });
-      if (!dst || !dst.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `cannot create ${p}: no such directory ${path.dirname(p)}`);
+      if (!dst?.isDirectory()) throw new QuireError(ErrorCode.CANTOPEN, `cannot create ${p}: no such directory ${path.dirname(p)}`);
       // The file itself is made by the first write (O_CREAT), so a command that fails before it
       // writes anything leaves no empty file behind.
     } else if (st.isDirectory()) {
@@ -120,6 +127,9 @@ export class NodeFileStorage implements Storage {
       id = abs;
     }
     const storage = new NodeFileStorage(abs, id, readOnly);
+    const dirDev = statSync(dir, { bigint: true, throwIfNoEntry: false })?.dev;
+    // (Without the directory's device, every look stats both files.)
+    if (dirDev !== undefined) storage.devs = [...new Set([st?.dev ?? dirDev, dirDev])];
     storage.deleteOnClose = options.deleteOnClose ?? false;
     if (options.label !== undefined) storage.label = options.label;
     return storage;
@@ -260,10 +270,10 @@ export class NodeFileStorage implements Storage {
     };
   }
 
-  /** Other processes' SQLite locks on the db file or -shm, from /proc/locks (null elsewhere). */
-  async locks(kind: 'db' | 'shm'): Promise<LockInfo | null> {
+  /** Other processes' SQLite locks on the db file and its -shm, from /proc/locks (null elsewhere). */
+  async locks(): Promise<FileLocks | null> {
     this.check();
-    return readLocks(this.pathOf(kind), kind);
+    return readFileLocks(this.procLocks, { db: this.path, shm: this.pathOf('shm') }, this.devs.length ? this.devs : undefined);
   }
 
   async read(kind: FileKind, offset: number, length: number): Promise<Uint8Array> {
@@ -336,6 +346,7 @@ export class NodeFileStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const kind of [...this.handles.keys()]) this.drop(kind);
+    this.procLocks.close();
     if (this.deleteOnClose) {
       for (const kind of ['db', 'wal', 'journal', 'shm'] as const) {
         try {

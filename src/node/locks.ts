@@ -27,7 +27,7 @@
  * answer is "unknown").
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import type { LockHeld, LockInfo } from '../../pager/storage.js';
+import type { FileLocks, LockHeld, LockInfo } from '../../pager/storage.js';
 
 export const PENDING_BYTE = 0x40000000;
 export const RESERVED_BYTE = PENDING_BYTE + 1;
@@ -127,35 +127,113 @@ export function locksOn(procLocks: readonly ProcLock[], dev: bigint, ino: bigint
 
 export const PROC_LOCKS = '/proc/locks';
 
-/** Reused read buffer (grows when /proc/locks is larger): a look costs one open and read. */
-let buf = new Uint8Array(16384);
+const latin1 = new TextDecoder('latin1');
 
-/** The text of `/proc/locks` (or `procPath`), or null when it cannot be read. */
-function readProcText(procPath: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(procPath, 'r');
-  } catch {
-    return null;
+/** A read of /proc/locks shorter than asked and at most this long ended the text (see text()). */
+const SHORT_TEXT = 2048;
+
+/**
+ * A kept-open `/proc/locks` (or `procPath`): each look is a read from offset 0 (the kernel
+ * regenerates the text for a read at 0), so a look costs two reads rather than an open, two
+ * reads and a close. One per storage; `close` releases the descriptor.
+ */
+export class ProcLocksFile {
+  private fd = -1;
+  /** Reused read buffer (grows when the text is larger). */
+  private buf = new Uint8Array(16384);
+
+  readonly procPath: string;
+
+  constructor(procPath = PROC_LOCKS) {
+    this.procPath = procPath;
   }
-  try {
-    let len = 0;
-    for (;;) {
-      if (len === buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf);
-        buf = bigger;
+
+  /** The current text, or null when it cannot be read. */
+  text(): string | null {
+    if (this.fd < 0) {
+      try {
+        this.fd = openSync(this.procPath, 'r');
+      } catch {
+        return null;
       }
-      const n = readSync(fd, buf, len, buf.length - len, null);
-      if (n === 0) break;
-      len += n;
     }
-    return new TextDecoder('latin1').decode(buf.subarray(0, len));
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
+    try {
+      let len = 0;
+      for (;;) {
+        if (len === this.buf.length) {
+          const bigger = new Uint8Array(this.buf.length * 2);
+          bigger.set(this.buf);
+          this.buf = bigger;
+        }
+        const asked = this.buf.length - len;
+        const n = readSync(this.fd, this.buf, len, asked, len);
+        len += n;
+        // procfs (seq_file) fills a buffer of at least a page (4096 bytes) with whole lines
+        // until the next one does not fit, so a first read that stops short of the request
+        // with under half a page (a line is ~100 bytes) got the whole text; this saves the
+        // read that would return 0, which the kernel answers by generating the text again.
+        if (n === 0 || (n < asked && len <= SHORT_TEXT)) break;
+      }
+      return latin1.decode(this.buf.subarray(0, len));
+    } catch {
+      this.close();
+      return null;
+    }
   }
+
+  close(): void {
+    if (this.fd < 0) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already unusable
+    }
+    this.fd = -1;
+  }
+}
+
+/**
+ * How a `/proc/locks` line names device `dev`: " %02x:%02x:" (fs/locks.c, "userspace relies on
+ * this representation of dev_t").
+ */
+function devField(dev: bigint): string {
+  const [major, minor] = devMajorMinor(dev);
+  return ` ${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:`;
+}
+
+/** The locks on one file, by a fresh stat of its path (none when it does not exist). */
+function locksOfPath(procLocks: readonly ProcLock[], file: string, kind: 'db' | 'shm'): LockInfo {
+  if (procLocks.length === 0) return { kind, held: [] };
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  if (!st) return { kind, held: [] };
+  const info = locksOn(procLocks, st.dev, st.ino, kind);
+  for (const h of info.held) if (h.pid === process.pid) h.self = true;
+  return info;
+}
+
+/**
+ * The locks held on a database file and its -shm, by any process, from one look at
+ * `/proc/locks`: null when it cannot be read (not Linux). `devs` are the devices the two
+ * files can live on (the db file's and its directory's): when no lock in the text is on one
+ * of them, nothing is held on either file and neither is stat'ed. Without `devs`, or when a
+ * lock is on such a device, each path is stat'ed now and matched by device and inode.
+ */
+export function readFileLocks(
+  proc: ProcLocksFile,
+  files: { db: string; shm: string },
+  devs?: readonly bigint[],
+): FileLocks | null {
+  const text = proc.text();
+  if (text === null) return null;
+  let mine = text;
+  if (devs) {
+    // Only the lines on those devices are parsed: on a machine where other programs hold
+    // many locks (a browser's SQLite files), most of the text is theirs.
+    const fields = devs.map(devField);
+    mine = fields.some((f) => text.includes(f)) ? text.split('\n').filter((l) => fields.some((f) => l.includes(f))).join('\n') : '';
+  }
+  const procLocks = parseProcLocks(mine);
+  return { db: locksOfPath(procLocks, files.db, 'db'), shm: locksOfPath(procLocks, files.shm, 'shm') };
 }
 
 /**
@@ -164,13 +242,11 @@ function readProcText(procPath: string): string | null {
  * nothing is locked.
  */
 export function readLocks(file: string, kind: 'db' | 'shm', procPath = PROC_LOCKS): LockInfo | null {
-  const text = readProcText(procPath);
-  if (text === null) return null;
-  const procLocks = parseProcLocks(text);
-  if (procLocks.length === 0) return { kind, held: [] };
-  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-  if (!st) return { kind, held: [] };
-  const info = locksOn(procLocks, st.dev, st.ino, kind);
-  for (const h of info.held) if (h.pid === process.pid) h.self = true;
-  return info;
+  const proc = new ProcLocksFile(procPath);
+  try {
+    const text = proc.text();
+    return text === null ? null : locksOfPath(parseProcLocks(text), file, kind);
+  } finally {
+    proc.close();
+  }
 }
