@@ -20,7 +20,7 @@
  * VACUUM holds its write lock) and no commit can slip in between the build and the swap-in.
  *
  * Speed: the source b-trees are walked page by page (no cursor), cells whose payload is all
- * local are kept as views of the source pages (no copy, no decode), index order is checked on
+ * local are copied from the source pages as they lie (no decode), index order is checked on
  * the record bytes (compareRecords of btree/rawrecord.ts), and the scratch pages are written in page
  * order in runs.
  */
@@ -160,8 +160,9 @@ async function buildCompact(
         if (!info || why) throw new QuireError(ErrorCode.SCHEMA, `cannot VACUUM: ${r.type} ${r.name}: ${why}`);
         const load = new BulkLoad(img, root, 'index', entryOrder(info.keyInfo, snap.encoding));
         const copy: Visit = (p, c) => {
-          const cell = localCell(p, c);
-          return cell === null ? then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendEntry(v)) : load.appendEntryCell(cell);
+          const start = localCellStart(p, c);
+          if (start >= 0) return load.appendEntryCell(p.data, start, c.payloadOffset + c.payloadSize);
+          return then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendEntry(v));
         };
         await walkEntries(new PageReader(snap, (into) => load.keptBuffers(into)), r.rootPage, true, copy, step);
         await load.finish();
@@ -186,15 +187,15 @@ async function buildCompact(
 }
 
 /**
- * The index entry's leaf cell as it would be written to a page of the same geometry (the
- * source's bytes, without the left child of an interior cell), when its payload is all on the
- * page and the cell needs no padding; else null (copy the payload).
+ * Where the index entry's leaf cell, as it would be written to a page of the same geometry,
+ * starts on the source page (its bytes without the left child of an interior cell, up to the
+ * end of its payload), when its payload is all on the page and the cell needs no padding;
+ * else -1 (copy the payload).
  */
-function localCell(p: BtPage, c: CellInfo): Uint8Array | null {
-  if (c.overflow !== 0) return null;
+function localCellStart(p: BtPage, c: CellInfo): number {
+  if (c.overflow !== 0) return -1;
   const start = p.leaf ? c.offset : c.offset + 4;
-  const end = c.payloadOffset + c.payloadSize;
-  return end - start < 4 ? null : p.data.subarray(start, end);
+  return c.payloadOffset + c.payloadSize - start < 4 ? -1 : start;
 }
 
 function then<T>(v: T | Promise<T>, f: (v: T) => Promise<void> | undefined): Promise<void> | undefined {
@@ -287,8 +288,8 @@ const WALK_RUN_BYTES = 1 << 20;
  * as the walk goes sequential (Snapshot.readRun, past the page cache: the window doubles up
  * to WALK_RUN_BYTES while pages come in order, one page after a jump), each page copied into
  * a buffer of its own from a pool. The walk gives a page back when done with it; the buffer is
- * reused once no entry the builder keeps (`kept`: index cells are kept as views) lies in it.
- * So no garbage per page, whatever the file size.
+ * reused once no entry the builder keeps (`kept`: the last index record, which the next one is
+ * compared with) lies in it. So no garbage per page, whatever the file size.
  */
 class PageReader {
   readonly snap: Snapshot;
@@ -335,8 +336,7 @@ class PageReader {
   }
 
   private take(): Uint8Array {
-    // A look at what the builder keeps costs a pass over its cells (index interior cells keep
-    // many pages), so it is taken only when the pages waiting have doubled since the last.
+    // A look at what the builder keeps (at most one buffer) is taken when a few pages wait.
     if (this.free.length === 0 && this.waiting.length >= this.lookAt) {
       const kept = this.keptNow;
       this.kept(kept);
