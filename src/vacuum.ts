@@ -372,7 +372,7 @@ class ScratchImage implements WritablePageSource {
   readonly lockBytePage: Pgno;
   pageCount = 0;
   private readonly out: Storage;
-  private readonly held = new Map<Pgno, Uint8Array>();
+  private readonly held: HeldPages;
   private readonly spare: Uint8Array[] = [];
   private readonly limit: number;
   /** Pages the file holds (its size in pages, holes included). */
@@ -387,6 +387,7 @@ class ScratchImage implements WritablePageSource {
     this.autoVacuum = like.autoVacuum;
     this.lockBytePage = lockBytePageFor(pageSize);
     this.limit = Math.max(16, Math.floor(heldBytes / pageSize));
+    this.held = new HeldPages(this.limit);
   }
 
   /** True when the pages held should be written out (at the next point between entries). */
@@ -422,11 +423,7 @@ class ScratchImage implements WritablePageSource {
 
   setPageCount(n: number): void {
     if (n < this.pageCount) {
-      for (const [p, buf] of this.held) {
-        if (p <= n) continue;
-        this.held.delete(p);
-        this.spare.push(buf);
-      }
+      this.held.dropAbove(n, this.spare);
       if (this.filePages > n) this.filePages = n;
     }
     this.pageCount = n;
@@ -435,7 +432,7 @@ class ScratchImage implements WritablePageSource {
   /** Writes every page held, in page order (call only where no b-tree operation holds a page). */
   async flush(): Promise<void> {
     const ps = this.pageSize;
-    const pgnos = [...this.held.keys()].sort((x, y) => x - y);
+    const pgnos = this.held.sorted();
     const maxRun = Math.max(1, Math.floor(SCRATCH_RUN_BYTES / ps));
     for (let i = 0; i < pgnos.length; ) {
       let j = i + 1;
@@ -451,8 +448,7 @@ class ScratchImage implements WritablePageSource {
       if (pgnos[j - 1] > this.filePages) this.filePages = pgnos[j - 1];
       i = j;
     }
-    for (const buf of this.held.values()) this.spare.push(buf);
-    this.held.clear();
+    this.held.clear(this.spare);
   }
 
   /** Writes everything; the file then holds exactly pageCount pages. */
@@ -465,6 +461,93 @@ class ScratchImage implements WritablePageSource {
     if ((await this.out.size('db')) > this.pageCount * this.pageSize) await this.out.truncate('db', this.pageCount * this.pageSize);
     this.spare.length = 0;
     this.runBuf = null;
+  }
+}
+
+/**
+ * The scratch pages held, by page number: an open-addressing table (slot pgno mod its size,
+ * then the next free one) that keeps its arrays from flush to flush. A Map grown to a flush's
+ * thousand pages and cleared at every flush left ~5 MB of its tables in the old generation
+ * on indexed-v1-1000000 (sampled allocations that survived a scavenge).
+ */
+class HeldPages {
+  size = 0;
+  private keys: Int32Array;
+  private bufs: (Uint8Array | undefined)[];
+  private order: Int32Array;
+
+  /** For about `expected` pages at a time (it grows past them). */
+  constructor(expected: number) {
+    let cap = 16;
+    while (cap < 2 * expected) cap *= 2;
+    this.keys = new Int32Array(cap);
+    this.bufs = new Array<Uint8Array | undefined>(cap).fill(undefined);
+    this.order = new Int32Array(cap);
+  }
+
+  get(pgno: Pgno): Uint8Array | undefined {
+    const keys = this.keys;
+    const mask = keys.length - 1;
+    for (let i = pgno & mask; keys[i] !== 0; i = (i + 1) & mask) if (keys[i] === pgno) return this.bufs[i];
+    return undefined;
+  }
+
+  /** Adds page `pgno` (not held yet). */
+  set(pgno: Pgno, buf: Uint8Array): void {
+    if (2 * (this.size + 1) > this.keys.length) this.rehash(2 * this.keys.length);
+    const keys = this.keys;
+    const mask = keys.length - 1;
+    let i = pgno & mask;
+    while (keys[i] !== 0) i = (i + 1) & mask;
+    keys[i] = pgno;
+    this.bufs[i] = buf;
+    this.size++;
+  }
+
+  /** The page numbers held, ascending (valid until the next change). */
+  sorted(): Int32Array {
+    const keys = this.keys;
+    let n = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.order[n++] = keys[i];
+    return this.order.subarray(0, n).sort();
+  }
+
+  /** Empties the table, giving its buffers to `spare`. */
+  clear(spare: Uint8Array[]): void {
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === 0) continue;
+      spare.push(this.bufs[i]!);
+      keys[i] = 0;
+      this.bufs[i] = undefined;
+    }
+    this.size = 0;
+  }
+
+  /** Drops the pages past `n`, giving their buffers to `spare`. */
+  dropAbove(n: number, spare: Uint8Array[]): void {
+    const keys = this.keys;
+    const bufs = this.bufs;
+    const kept: Array<[Pgno, Uint8Array]> = [];
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === 0) continue;
+      if (keys[i] <= n) kept.push([keys[i], bufs[i]!]);
+      else spare.push(bufs[i]!);
+      keys[i] = 0;
+      bufs[i] = undefined;
+    }
+    this.size = 0;
+    for (const [p, b] of kept) this.set(p, b);
+  }
+
+  private rehash(cap: number): void {
+    const keys = this.keys;
+    const bufs = this.bufs;
+    this.keys = new Int32Array(cap);
+    this.bufs = new Array<Uint8Array | undefined>(cap).fill(undefined);
+    this.order = new Int32Array(cap);
+    this.size = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.set(keys[i], bufs[i]!);
   }
 }
 
