@@ -84,7 +84,8 @@ export async function vacuumDatabase(db: Database, options: VacuumOptions = {}):
     if (!built) return { pagesBefore: 0, pagesAfter: 0 };
     checkAbort(options.signal);
     const { pageSize, pageCount, pagesBefore, walMode } = built;
-    let runBuf = new Uint8Array(0);
+    // The walk's read-ahead buffer, free now (the build is over).
+    let runBuf = built.buffer;
     await txn.replaceAll(
       pageSize,
       pageCount,
@@ -125,7 +126,7 @@ async function buildCompact(
   out: Storage,
   signal: AbortSignal | undefined,
   heldBytes: number,
-): Promise<{ pageSize: number; pageCount: number; pagesBefore: number; walMode: boolean } | null> {
+): Promise<{ pageSize: number; pageCount: number; pagesBefore: number; walMode: boolean; buffer: Uint8Array } | null> {
   const h = snap.header;
   if (!h || snap.pageCount === 0) return null;
   const img = new ScratchImage(out, snap, h.pageSize, heldBytes);
@@ -148,6 +149,8 @@ async function buildCompact(
   const step = (): Promise<void> | undefined => (img.full ? img.flush().then(check) : check());
   const boolTypes = (h.schemaFormat || 4) >= 4;
   const catalog = await readCatalog(snap, h.schemaCookie, h.schemaFormat || 4);
+  // One reader for every walk: its buffers serve them all, then the swap-in's runs.
+  const reader = new PageReader(snap);
   for (const r of catalog.rows) {
     let root = r.rootPage;
     if ((r.type === 'table' || r.type === 'index') && r.rootPage > 0) {
@@ -164,7 +167,8 @@ async function buildCompact(
           if (start >= 0) return load.appendEntryCell(p.data, start, c.payloadOffset + c.payloadSize);
           return then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendEntry(v));
         };
-        await walkEntries(new PageReader(snap, (into) => load.keptBuffers(into)), r.rootPage, true, copy, step);
+        reader.kept = (into) => load.keptBuffers(into);
+        await walkEntries(reader, r.rootPage, true, copy, step);
         await load.finish();
       } else {
         const load = new BulkLoad(img, root, 'table');
@@ -174,7 +178,8 @@ async function buildCompact(
           const rowid = c.rowid;
           return then(readPayload(snap, p.pgno, p.data, c), (v) => load.appendRow(rowid, v));
         };
-        await walkEntries(new PageReader(snap, (into) => load.keptBuffers(into)), r.rootPage, false, copy, step);
+        reader.kept = NOTHING_KEPT;
+        await walkEntries(reader, r.rootPage, false, copy, step);
         await load.finish();
       }
     }
@@ -183,7 +188,7 @@ async function buildCompact(
   }
   await new BtreeWriter(img).beforeCommit();
   await img.finish();
-  return { pageSize: h.pageSize, pageCount: img.pageCount, pagesBefore: snap.pageCount, walMode: h.readVersion === 2 };
+  return { pageSize: h.pageSize, pageCount: img.pageCount, pagesBefore: snap.pageCount, walMode: h.readVersion === 2, buffer: reader.done() };
 }
 
 /**
@@ -280,6 +285,8 @@ async function walkEntries(src: PageReader, root: Pgno, index: boolean, visit: V
   }
 }
 
+const NOTHING_KEPT = (): void => undefined;
+
 /** Bytes read ahead at most by the walk (PageReader), as the pager's read-ahead. */
 const WALK_RUN_BYTES = 1 << 20;
 
@@ -293,7 +300,8 @@ const WALK_RUN_BYTES = 1 << 20;
  */
 class PageReader {
   readonly snap: Snapshot;
-  private readonly kept: (into: Set<ArrayBufferLike>) => void;
+  /** What the builder of the current walk keeps. */
+  kept: (into: Set<ArrayBufferLike>) => void = NOTHING_KEPT;
   private readonly ps: number;
   private readonly run: Uint8Array;
   private first = 0;
@@ -305,9 +313,8 @@ class PageReader {
   private readonly keptNow = new Set<ArrayBufferLike>();
   private lookAt = 8;
 
-  constructor(snap: Snapshot, kept: (into: Set<ArrayBufferLike>) => void) {
+  constructor(snap: Snapshot) {
     this.snap = snap;
-    this.kept = kept;
     this.ps = snap.pageSize;
     this.run = new Uint8Array(Math.max(1, Math.floor(WALK_RUN_BYTES / this.ps)) * this.ps);
   }
@@ -328,6 +335,14 @@ class PageReader {
     const off = (pgno - this.first) * ps;
     buf.set(this.run.subarray(off, off + ps));
     return buf;
+  }
+
+  /** Ends the reading: the pool is dropped; returns the run buffer for other use. */
+  done(): Uint8Array {
+    this.free.length = 0;
+    this.waiting.length = 0;
+    this.count = 0;
+    return this.run;
   }
 
   /** The walk is done with `page` (a buffer get returned). */
@@ -351,7 +366,7 @@ class PageReader {
 }
 
 /** Bytes of scratch pages held in memory before they are written out (SCRATCH_HELD_BYTES). */
-const SCRATCH_HELD_BYTES = 4 << 20;
+const SCRATCH_HELD_BYTES = 1 << 20;
 
 /** Bytes per write of consecutive scratch pages. */
 const SCRATCH_RUN_BYTES = 1 << 20;
