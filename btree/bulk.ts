@@ -518,6 +518,8 @@ export class BulkLoad {
     }
     const inWin = Math.min(nOld, win.length);
     const lastRight = old[nOld - 1].right;
+    // (The right-most page's siblings are always Q's last children.)
+    if (nxDiv + nOld - 1 !== i) throw corrupt(Q.pgno, 'the dividers are not the last cells of their parent (internal error)');
 
     // The cell sequence: each sibling's cells, and (not for table leaves) the divider after it,
     // copied into `seq`; the dividers are Q's last cells, dropped from it.
