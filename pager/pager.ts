@@ -244,8 +244,11 @@ interface PageRun {
 interface JournalCommit {
   /** The journal's nonce (a spill already wrote a header with it). */
   nonce: number;
-  /** Pages whose original images the journal must hold, ascending, each ≤ the base's page count. */
-  journaled: readonly Pgno[];
+  /**
+   * Pages whose original images the journal must hold, ascending, each ≤ the base's page
+   * count; 'all' for every page (replaceAll: no array of a whole file's page numbers).
+   */
+  journaled: readonly Pgno[] | 'all';
   /** Page size and page count after the commit. */
   pageSize: number;
   pageCount: number;
@@ -984,7 +987,9 @@ export class Pager {
     const origCount = base.pageCount;
     const sector = JOURNAL_SECTOR_SIZE;
     const lockByte = lockBytePageFor(ops);
-    const journaled = c.journaled.filter((p) => p !== lockByte);
+    const listed = c.journaled === 'all' ? null : c.journaled.filter((p) => p !== lockByte);
+    const nRec = listed ? listed.length : origCount - (origCount >= lockByte ? 1 : 0);
+    const pageAt = (i: number): Pgno => (listed ? listed[i] : i + 1 < lockByte ? i + 1 : i + 2);
     try {
       await st.write('journal', 0, encodeJournalHeader(0, c.nonce, origCount, sector, ops));
       // A run of records at a time, encoded into one buffer. Consecutive original pages are
@@ -992,14 +997,14 @@ export class Pager {
       // once, and must not churn the cache); a lone page comes from the cache where it is.
       const recSize = 8 + ops;
       const perRun = Math.max(1, Math.floor(IO_RUN_BYTES / recSize));
-      const recs = new Uint8Array(Math.min(perRun, journaled.length) * recSize);
+      const recs = new Uint8Array(Math.min(perRun, nRec) * recSize);
       let run: Uint8Array | null = null;
-      for (let i = 0; i < journaled.length; ) {
-        const n = Math.min(perRun, journaled.length - i);
+      for (let i = 0; i < nRec; ) {
+        const n = Math.min(perRun, nRec - i);
         for (let k = 0; k < n; ) {
-          const p = journaled[i + k];
+          const p = pageAt(i + k);
           let m = 1;
-          while (k + m < n && journaled[i + k + m] === p + m) m++;
+          while (k + m < n && pageAt(i + k + m) === p + m) m++;
           if (m === 1) putJournalRecord(recs, k * recSize, c.nonce, ops, p, await base.getPage(p));
           else {
             run ??= new Uint8Array(perRun * ops);
@@ -1012,7 +1017,7 @@ export class Pager {
         i += n;
       }
       if (sync) await st.sync('journal');
-      await st.write('journal', 0, encodeJournalHeader(journaled.length, c.nonce, origCount, sector, ops).subarray(0, JOURNAL_HEADER_FIELDS));
+      await st.write('journal', 0, encodeJournalHeader(nRec, c.nonce, origCount, sector, ops).subarray(0, JOURNAL_HEADER_FIELDS));
       if (sync) await st.sync('journal');
     } catch (e) {
       // Nothing reached the database: the journal is of no use, and left behind it would look
@@ -1321,11 +1326,9 @@ export class Pager {
           }
           this.view = { ...this.view, wal: scan.index };
         } else {
-          const journaled: Pgno[] = [];
-          for (let p = 1; p <= v.pageCount; p++) journaled.push(p);
           await this.commitJournaled(txn, {
             nonce: (Math.random() * 0x100000000) >>> 0,
-            journaled,
+            journaled: 'all',
             pageSize,
             pageCount,
             runs: runs(),
