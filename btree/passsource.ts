@@ -42,15 +42,16 @@ const INDEX_INTERIOR = 2;
  * read-ahead). A view it gives stays as it is until the next `load`.
  */
 export class ReadAhead {
-  private readonly src: RunSource;
+  private readonly src: Pick<RunSource, 'pageSize' | 'pageCount' | 'readRun'>;
   private readonly ps: number;
-  private readonly buf: Uint8Array;
+  /** The run buffer (RUN_BYTES rounded down to whole pages). */
+  readonly buf: Uint8Array;
   private first = 0;
   private count = 0;
   private nextSeq = 0;
   private window = 1;
 
-  constructor(src: RunSource) {
+  constructor(src: Pick<RunSource, 'pageSize' | 'pageCount' | 'readRun'>) {
     this.src = src;
     this.ps = src.pageSize;
     this.buf = new Uint8Array(Math.max(1, Math.floor(RUN_BYTES / this.ps)) * this.ps);
@@ -77,6 +78,11 @@ export class ReadAhead {
   view(pgno: Pgno): Uint8Array {
     const off = (pgno - this.first) * this.ps;
     return this.buf.subarray(off, off + this.ps);
+  }
+
+  /** Forgets what the buffer holds (it may then be used for something else). */
+  clear(): void {
+    this.count = 0;
   }
 }
 

@@ -46,6 +46,7 @@ import {
 } from '../btree/page.js';
 import { encodeRecord } from '../btree/record.js';
 import { BulkLoad, entryOrder } from '../btree/bulk.js';
+import { ReadAhead } from '../btree/passsource.js';
 import { BtreeWriter, initializeDatabase } from '../btree/write.js';
 import { nameKey, readCatalog } from './catalog.js';
 import type { Database } from './database.js';
@@ -287,13 +288,10 @@ async function walkEntries(src: PageReader, root: Pgno, index: boolean, visit: V
 
 const NOTHING_KEPT = (): void => undefined;
 
-/** Bytes read ahead at most by the walk (PageReader), as the pager's read-ahead. */
-const WALK_RUN_BYTES = 1 << 20;
-
 /**
  * The walk's page reads, each page once: runs read ahead from the snapshot into one buffer
- * as the walk goes sequential (Snapshot.readRun, past the page cache: the window doubles up
- * to WALK_RUN_BYTES while pages come in order, one page after a jump), each page copied into
+ * as the walk goes sequential (ReadAhead: Snapshot.readRun, past the page cache; the window
+ * doubles up to 1 MiB while pages come in order, one page after a jump), each page copied into
  * a buffer of its own from a pool. The walk gives a page back when done with it; the buffer is
  * reused once no entry the builder keeps (`kept`: the last index record, which the next one is
  * compared with) lies in it. So no garbage per page, whatever the file size.
@@ -303,11 +301,7 @@ class PageReader {
   /** What the builder of the current walk keeps. */
   kept: (into: Set<ArrayBufferLike>) => void = NOTHING_KEPT;
   private readonly ps: number;
-  private readonly run: Uint8Array;
-  private first = 0;
-  private count = 0;
-  private nextSeq = 0;
-  private window = 1;
+  private readonly ahead: ReadAhead;
   private readonly free: Uint8Array[] = [];
   private waiting: Uint8Array[] = [];
   private readonly keptNow = new Set<ArrayBufferLike>();
@@ -316,24 +310,13 @@ class PageReader {
   constructor(snap: Snapshot) {
     this.snap = snap;
     this.ps = snap.pageSize;
-    this.run = new Uint8Array(Math.max(1, Math.floor(WALK_RUN_BYTES / this.ps)) * this.ps);
+    this.ahead = new ReadAhead(snap);
   }
 
   async get(pgno: Pgno): Promise<Uint8Array> {
-    const ps = this.ps;
-    if (!(pgno >= this.first && pgno < this.first + this.count)) {
-      const maxRun = this.run.length / ps;
-      this.window = pgno === this.nextSeq ? Math.min(maxRun, this.window * 2) : 1;
-      const n = Math.max(1, Math.min(this.window, this.snap.pageCount - pgno + 1));
-      this.count = 0;
-      await this.snap.readRun(pgno, n, this.run);
-      this.first = pgno;
-      this.count = n;
-      this.nextSeq = pgno + n;
-    }
+    if (!this.ahead.has(pgno)) await this.ahead.load(pgno);
     const buf = this.take();
-    const off = (pgno - this.first) * ps;
-    buf.set(this.run.subarray(off, off + ps));
+    buf.set(this.ahead.view(pgno));
     return buf;
   }
 
@@ -341,8 +324,8 @@ class PageReader {
   done(): Uint8Array {
     this.free.length = 0;
     this.waiting.length = 0;
-    this.count = 0;
-    return this.run;
+    this.ahead.clear();
+    return this.ahead.buf;
   }
 
   /** The walk is done with `page` (a buffer get returned). */
