@@ -16,12 +16,13 @@
 // competitor of every group of a scenario, nothing timed: whether each still makes a right result.
 // Progress goes to stderr; the result is written as JSON to <out.json>.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { SCENARIOS, loadSqlJs } from './lib/scenarios.mjs';
+import { SCENARIOS, loadSqlJs, settleWithoutSync } from './lib/scenarios.mjs';
 import { runSuite } from './lib/measure.mjs';
 import { runLive } from './lib/live.mjs';
 
 const [, , mode, cfgPath, outPath, scenarioName, groupId, competitorId, repeatArg] = process.argv;
 const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+if (cfg.verify) settleWithoutSync();
 const log = (m) => process.stderr.write(m + '\n');
 const peakRss = () => process.resourceUsage().maxRSS * 1024;
 
