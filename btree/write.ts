@@ -79,7 +79,7 @@ import {
   type WriteCtx,
 } from './alloc.js';
 import { Edit, MAX_TREE_DEPTH, type Level } from './balance.js';
-import { cellRowid, localPayloadSize, newCellInfo, type CellInfo } from './cell.js';
+import { cellRowid, localPayloadSize, newCellInfo, parseCell, type CellInfo } from './cell.js';
 import { cellSize, computeFreeSpace, contentStartOf, dropCell, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
 import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
 import { cellKeyPrefix } from './cursor.js';
@@ -87,6 +87,9 @@ import { overflowPageCount } from './overflow.js';
 import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF, type BtPage } from './page.js';
 import { PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE } from './ptrmap.js';
 import { decodeRecord } from './record.js';
+import { compareRecords, RawRecord } from './rawrecord.js';
+import { entryOrder, type EntryOrder } from './bulk.js';
+import type { Encoding } from '../pager/header.js';
 import { autoVacuumCommit, incrementalVacuum, relocatePage } from './vacuum.js';
 import type { MaybePromise, SqlValue } from './value.js';
 import { varintLength, writeVarint } from './varint.js';
@@ -542,6 +545,52 @@ function cellKey(ctx: WriteCtx, p: BtPage, i: number, n: number): MaybePromise<S
   return cellKeyPrefix(ctx.txn, p, i, n, ctx.encoding, seekCell);
 }
 
+/** Compares the seek's key with cell i of index page p: <0, 0 (equal prefix), >0. */
+type CellTest = (p: BtPage, i: number) => MaybePromise<number>;
+
+/** The CellTest of a decoded key under `cmp` (each cell's first key.length columns decoded). */
+function decodedTest(ctx: WriteCtx, key: readonly SqlValue[], cmp: KeyComparator): CellTest {
+  const n = key.length;
+  return (p, i) => {
+    const k = cellKey(ctx, p, i, n);
+    return k instanceof Promise ? k.then((kk) => cmp(key, kk)) : cmp(key, k);
+  };
+}
+
+const cellRec = new RawRecord();
+
+/**
+ * The CellTest of an index record parsed in `key`: a cell whose payload lies on its page is
+ * compared in place (compareRecords: nothing decoded, nothing allocated); one that overflows
+ * is decoded as decodedTest does, its record read through its overflow chain.
+ */
+function rawTest(ctx: WriteCtx, key: RawRecord, record: Uint8Array, order: EntryOrder, cmp: KeyComparator): CellTest {
+  let decoded: SqlValue[] | null = null;
+  return (p, i) => {
+    const c = parseCell(p, i, seekCell);
+    if (c.overflow === 0 && cellRec.parse(p.data, c.payloadOffset, c.payloadOffset + c.payloadSize)) {
+      const n = key.n < cellRec.n ? key.n : cellRec.n;
+      return compareRecords(key, cellRec, n, order.colls, order.desc, order.encoding);
+    }
+    // Overflow, or a malformed cell (decoding it reports the corruption).
+    decoded ??= decodeKey(ctx, record);
+    const k = cellKey(ctx, p, i, decoded.length);
+    const kd = decoded;
+    return k instanceof Promise ? k.then((kk) => cmp(kd, kk)) : cmp(kd, k);
+  };
+}
+
+/** Comparator and entry order per keyInfo (a catalog's keyInfo objects live as long as it). */
+const orders = new WeakMap<KeyInfo, Map<Encoding, { cmp: KeyComparator; order: EntryOrder }>>();
+
+function orderOf(keyInfo: KeyInfo, enc: Encoding): { cmp: KeyComparator; order: EntryOrder } {
+  let m = orders.get(keyInfo);
+  if (m === undefined) orders.set(keyInfo, (m = new Map()));
+  let o = m.get(enc);
+  if (o === undefined) m.set(enc, (o = { cmp: keyComparator(keyInfo, enc), order: entryOrder(keyInfo, enc) }));
+  return o;
+}
+
 interface IndexSeek {
   path: Level[];
   /** The first entry (in key order) equal to the key is at path[last].idx (possibly on an
@@ -549,23 +598,22 @@ interface IndexSeek {
   found: boolean;
 }
 
-async function seekIndex(ctx: WriteCtx, root: Pgno, key: readonly SqlValue[], cmp: KeyComparator): Promise<IndexSeek> {
+async function seekIndex(ctx: WriteCtx, root: Pgno, test: CellTest): Promise<IndexSeek> {
   const path: Level[] = [];
   let pgno = root;
-  const n = key.length;
   // Depth of the last interior cell found equal: entries equal to a key prefix may also lie in
   // that cell's left subtree, so the search goes on there for an earlier one.
   let hit = -1;
   for (;;) {
-    const p = await enter(ctx, path, pgno, false);
+    let p = enter(ctx, path, pgno, false);
+    if (p instanceof Promise) p = await p;
     let lo = 0;
     let hi = p.nCell;
     let eqAt = -1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      let k = cellKey(ctx, p, mid, n);
-      if (k instanceof Promise) k = await k;
-      const c = cmp(key, k);
+      let c = test(p, mid);
+      if (c instanceof Promise) c = await c;
       if (c <= 0) {
         hi = mid;
         if (c === 0) eqAt = mid;
@@ -931,10 +979,11 @@ export class BtreeWriter {
     const ctx = this.ctx;
     checkRoot(ctx, root);
     if (!(record instanceof Uint8Array)) throw misuse('a record must be a Uint8Array');
-    const key = decodeKey(ctx, record);
-    const cmp = keyComparator(keyInfo, ctx.encoding);
+    const key = new RawRecord();
+    if (!key.parse(record, 0, record.length)) throw misuse('the index record is malformed');
+    const { cmp, order } = orderOf(keyInfo, ctx.encoding);
     dropTails(ctx, root);
-    const { path, found } = await seekIndex(ctx, root, key, cmp);
+    const { path, found } = await seekIndex(ctx, root, rawTest(ctx, key, record, order, cmp));
     const d = path.length - 1;
     const lv = path[d];
     const i = lv.idx;
@@ -1020,7 +1069,7 @@ export class BtreeWriter {
     if (!Array.isArray(key)) throw misuse('an index key must be an array of values');
     const cmp = keyComparator(keyInfo, ctx.encoding);
     dropTails(ctx, root);
-    const { path, found } = await seekIndex(ctx, root, key, cmp);
+    const { path, found } = await seekIndex(ctx, root, decodedTest(ctx, key, cmp));
     if (!found) return false;
     const d = path.length - 1;
     const lv = path[d];

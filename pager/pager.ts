@@ -284,10 +284,71 @@ interface WalAppend {
   pgnos: number[];
 }
 
+/**
+ * @internal The pages a transaction has spilled and where each one's image is: rollback mode
+ * writes a page at its own place in the db file, so a bit per page says it all (memory flat
+ * in the transaction's size: a Map held ~40 bytes a page, ~20 MB for a 2 GB import); WAL
+ * mode keeps each page's frame offset.
+ */
+export class SpilledPages {
+  private bits = new Uint8Array(0);
+  private readonly frames: Map<number, number> | null;
+  private readonly pageSize: number;
+
+  constructor(pageSize: number, wal: boolean) {
+    this.pageSize = pageSize;
+    this.frames = wal ? new Map() : null;
+  }
+
+  /** Byte offset of page p's spilled image (db file or WAL), or undefined. */
+  get(p: number): number | undefined {
+    if (this.frames !== null) return this.frames.get(p);
+    const i = p >>> 3;
+    return i < this.bits.length && (this.bits[i] & (1 << (p & 7))) !== 0 ? (p - 1) * this.pageSize : undefined;
+  }
+
+  has(p: number): boolean {
+    return this.get(p) !== undefined;
+  }
+
+  /** Records page p's image at `at` (rollback mode: always its own place, (p - 1) * pageSize). */
+  set(p: number, at: number): void {
+    if (this.frames !== null) {
+      this.frames.set(p, at);
+      return;
+    }
+    const i = p >>> 3;
+    if (i >= this.bits.length) {
+      const grown = new Uint8Array(Math.max(i + 1, this.bits.length * 2, 64));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[i] |= 1 << (p & 7);
+  }
+
+  delete(p: number): void {
+    if (this.frames !== null) this.frames.delete(p);
+    else if (p >>> 3 < this.bits.length) this.bits[p >>> 3] &= ~(1 << (p & 7));
+  }
+
+  /** The spilled pages (rollback mode: ascending). */
+  *keys(): Generator<number> {
+    if (this.frames !== null) {
+      yield* this.frames.keys();
+      return;
+    }
+    const b = this.bits;
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] === 0) continue;
+      for (let k = 0; k < 8; k++) if (b[i] & (1 << k)) yield i * 8 + k;
+    }
+  }
+}
+
 /** @internal What a write transaction has spilled to the file (note 8). */
 export interface SpillState {
-  /** Spilled pages: byte offset of each one's image in the db file, or in the WAL. */
-  pages: Map<number, number>;
+  /** Spilled pages and the byte offset of each one's image in the db file, or in the WAL. */
+  pages: SpilledPages;
   /**
    * Rollback mode: the journal's nonce, whether its header is written and synced (no page is
    * written to the db file before), and the end of the db file's written bytes.
@@ -320,6 +381,11 @@ function nowMs(): number {
 
 /** Spare page images a write transaction keeps for its savepoints' copies (WriteTxn.spares). */
 const MAX_SPARES = 64;
+
+/** `img`, or a copy of it in a buffer of its own when it is a view into a larger one. */
+function ownBuffer(img: Uint8Array): Uint8Array {
+  return img.byteLength === img.buffer.byteLength ? img : img.slice();
+}
 
 /** The state a refresh computes: everything a snapshot needs. */
 interface View {
@@ -864,10 +930,17 @@ export class Pager {
     const spill = txn.spill;
     const spilled: number[] = [];
     if (spill) {
+      // Spilled pages past the original end need no journal: unless a snapshot or a listener
+      // is to hear of them, they only leave the cache, and no list of them is made (memory
+      // flat in the transaction's size).
+      const everyPage = this.otherSnapshotsOpen() || this.shared.listeners.size > 0;
       for (const p of spill.pages.keys()) {
-        if (p <= pageCount && !changed.has(p)) {
+        if (p > pageCount || changed.has(p)) continue;
+        if (everyPage || p <= origCount) {
           changed.add(p);
           spilled.push(p);
+        } else {
+          this.cache.delete(p);
         }
       }
       spilled.sort((a, b) => a - b);
@@ -1167,7 +1240,7 @@ export class Pager {
     let spill = txn.spill;
     try {
       if (wal) {
-        if (!spill) txn.spill = spill = { pages: new Map(), nonce: 0, journaled: false, dbEnd: 0, wal: await this.walAppendPoint(ps, false) };
+        if (!spill) txn.spill = spill = { pages: new SpilledPages(ps, true), nonce: 0, journaled: false, dbEnd: 0, wal: await this.walAppendPoint(ps, false) };
         const spilled = spill.pages;
         await this.appendFrames(spill.wal!, pages, 0, (p, frame) => spilled.set(p, frameOffset(ps, frame) + WAL_FRAME_HEADER_SIZE));
       } else {
@@ -1175,7 +1248,7 @@ export class Pager {
           // From here the transaction's rollback goes through unspill (which ends the spill).
           const nonce = (Math.random() * 0x100000000) >>> 0;
           this.shared.spillBase = txn.base.view.dbFileSize;
-          txn.spill = spill = { pages: new Map(), nonce, journaled: false, dbEnd: txn.base.view.dbFileSize, wal: null };
+          txn.spill = spill = { pages: new SpilledPages(ps, false), nonce, journaled: false, dbEnd: txn.base.view.dbFileSize, wal: null };
         }
         if (!spill.journaled) {
           // The journal header first, synced: from here a crash leaves a hot journal whose
@@ -1202,7 +1275,14 @@ export class Pager {
   async readSpilled(txn: WriteTxn, offset: number): Promise<Uint8Array> {
     const kind = txn.spill?.wal ? 'wal' : 'db';
     try {
-      const img = await readExactly(this.storage, kind, offset, txn.pageSize);
+      const st = this.storage;
+      if (st.readInto) {
+        // Straight into the page's own buffer (one allocation; the rest of a short read is zeros).
+        const img = new Uint8Array(txn.pageSize);
+        await st.readInto(kind, offset, img);
+        return img;
+      }
+      const img = await readExactly(st, kind, offset, txn.pageSize);
       return img.slice();
     } catch (e) {
       throw ioerr(`reading back a spilled page of ${this.label}`, e);
@@ -1820,9 +1900,9 @@ export class WriteTxn implements WritablePageSource {
       // an open savepoint keeps where they are, for its rollback.
       if (this.spill !== null) {
         const sp = this.savepoints.length !== 0 ? this.savepoints[this.savepoints.length - 1] : null;
-        for (const [p, at] of [...this.spill.pages]) {
+        for (const p of [...this.spill.pages.keys()]) {
           if (p > n) {
-            if (sp !== null && !sp.unspilled.has(p)) sp.unspilled.set(p, at);
+            if (sp !== null && !sp.unspilled.has(p)) sp.unspilled.set(p, this.spill.pages.get(p)!);
             this.spill.pages.delete(p);
             this.spilledCache?.delete(p);
           }
@@ -1841,9 +1921,15 @@ export class WriteTxn implements WritablePageSource {
     this.pageCount = n;
   }
 
-  /** A zeroed page image carved from a block (see slabPages; fewer allocations for bulk growth). */
+  /**
+   * A zeroed page image carved from a block (see slabPages; fewer allocations for bulk growth).
+   * Once the transaction has spilled, a page of its own: spilled images leave memory one by
+   * one (the spilled-page cache drops them in its order), and one left in a block kept the
+   * whole block (an import into an indexed table held 12 MB of blocks for 4 MB of pages).
+   */
   private newPage(): Uint8Array {
     const ps = this.pageSize;
+    if (this.spill !== null) return new Uint8Array(ps);
     if (this.slab === null || this.slabOff + ps > this.slab.byteLength) {
       this.slab = new ArrayBuffer(ps * this.slabPages);
       this.slabPages = Math.min(this.slabPages * 2, Math.max(1, (1 << 16) / ps));
@@ -1943,8 +2029,12 @@ export class WriteTxn implements WritablePageSource {
    */
   maybeSpill(): Promise<void> | null {
     if (this.dirty.size < this.spillAt || this.savepoints.length !== 0 || this.done) return null;
+    // The changed pages held stay under the spill size when the spill could bring them below
+    // it (it keeps at most half of them), else the next try waits for as many more.
     const next = () => {
-      this.spillAt = this.dirty.size + this.pager.spillPages(this.pageSize);
+      if (this.spill !== null) this.unslab();
+      const limit = this.pager.spillPages(this.pageSize);
+      this.spillAt = this.dirty.size < limit ? limit : this.dirty.size + limit;
     };
     return this.pager.spillTxn(this).then(next, next);
   }
@@ -1962,7 +2052,19 @@ export class WriteTxn implements WritablePageSource {
    */
   markSpilled(pgno: Pgno, img: Uint8Array, cachePages: number): void {
     this.dirty.delete(pgno);
-    (this.spilledCache ??= new PageCache(cachePages)).set(pgno, img);
+    (this.spilledCache ??= new PageCache(cachePages)).set(pgno, ownBuffer(img));
+  }
+
+  /**
+   * After the first spill: the changed pages carved from blocks (newPage) get buffers of their
+   * own, so that pages leaving memory one by one free their memory (a page left in a block
+   * kept the whole block: an import into an indexed table held 8 MB of blocks for the few
+   * hot pages in them). At a safe point: no caller holds a page image across it.
+   */
+  private unslab(): void {
+    if (this.slab === null) return;
+    this.slab = null;
+    for (const [p, img] of this.dirty) if (img.byteLength !== img.buffer.byteLength) this.dirty.set(p, img.slice());
   }
 
   /** @internal */

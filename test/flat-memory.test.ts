@@ -161,4 +161,48 @@ describe('the built CLI: peak RSS flat in the size of the input', () => {
       expect(peaks[i] - base, `${name}: peak RSS ${peaks[i].toFixed(0)} MB, quire --version ${base.toFixed(0)} MB`).toBeLessThan(cacheMiB + allowance);
     });
   }, 300_000);
+
+  // A CSV import into a table with an index on a random text column (the bench's import):
+  // the index's pages go to the file and come back (the spill) all along. Its page memory is
+  // 4 MiB of cache and 8 MiB of spill. Before, the import held the spill's pages plus as many
+  // again, 64 KiB blocks kept alive by one page each, and V8's old generation grown with the
+  // page images and rows it had dropped: 120 MB peak for these 120,000 rows, 74 above the
+  // loaded CLI; now 91, 45 above. (Issue 11's goal is 24 above the cache, as for check and
+  // export: not met; this bound is what holds.)
+  it('import into an indexed table: peak RSS at most its cache and spill and 40 MB above the loaded CLI', () => {
+    const dir = tempDir('quire-flat-import-index-');
+    const rows = 120_000;
+    // Seeded rows: a 80-character random text (the indexed column), a 100-byte blob as hex, a REAL.
+    const gen = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `let x = 12345; const r = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296;
+        const az = 'abcdefghijklmnopqrstuvwxyz ';
+        const out = ['id,a,b,c'];
+        for (let i = 1; i <= ${rows}; i++) {
+          let a = '', b = '';
+          for (let k = 0; k < 80; k++) a += az[Math.floor(r() * az.length)];
+          for (let k = 0; k < 100; k++) b += Math.floor(r() * 256).toString(16).padStart(2, '0');
+          out.push(i + ',"' + a + '",' + b + ',' + ((r() - 0.5) * 1e6).toFixed(9));
+        }
+        require('fs').writeFileSync('in.csv', out.join('\\n') + '\\n');`,
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    expect(gen.status, gen.stderr).toBe(0);
+    const base = Math.max(peakRss('$Q --version > out', dir), peakRss('$Q --version > out', dir));
+    const schema = 'CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL); CREATE INDEX t_a ON t(a)';
+    const peak = peakRss(`$Q import i.db t --format csv --create '${schema}' < in.csv > out`, dir);
+    expect(readFileSync(path.join(dir, 'out'), 'utf8')).toBe(`${rows} rows\n`);
+    const db = new BetterSqlite(path.join(dir, 'i.db'), { readonly: true });
+    try {
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(rows);
+    } finally {
+      db.close();
+    }
+    console.log(`import into an indexed table: peak RSS ${peak.toFixed(0)} MB (quire --version ${base.toFixed(0)} MB)`);
+    expect(peak - base, `import: peak RSS ${peak.toFixed(0)} MB, quire --version ${base.toFixed(0)} MB`).toBeLessThan(4 + 8 + 40);
+  }, 180_000);
 });

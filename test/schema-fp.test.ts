@@ -81,6 +81,32 @@ describe('atof (sqlite3AtoF)', () => {
     );
   });
 
+  // atof's fast path (a mantissa below 2^53, an exponent within +-22: one exact multiplication
+  // or division) and the edges around it: 15-16 digit mantissas, exponents 22 and 23.
+  it('matches CAST(text AS REAL) on short mantissas with small exponents (the fast path and its edges)', () => {
+    const shortText = fc
+      .tuple(
+        fc.constantFrom('', '-'),
+        fc.stringMatching(/^[0-9]{1,17}$/),
+        fc.nat({ max: 17 }),
+        fc.integer({ min: -26, max: 26 }),
+        fc.boolean(),
+      )
+      .map(([sign, digits, point, exp, withExp]) => {
+        const at = Math.min(point, digits.length);
+        const m = at === digits.length ? digits : `${digits.slice(0, at)}.${digits.slice(at)}`;
+        return `${sign}${m}${withExp ? `e${exp}` : ''}`;
+      });
+    fc.assert(
+      fc.property(shortText, (t) => {
+        const expected = castReal.get(t) as number;
+        const got = atof(t).value;
+        expect(Object.is(got, expected) || got === expected, `${t}: ${got} vs ${expected}`).toBe(true);
+      }),
+      { seed: SEED + 7, numRuns: 30_000 },
+    );
+  });
+
   it('round-trips SQLite-rendered reals', () => {
     fc.assert(
       fc.property(interestingDouble, (r) => {

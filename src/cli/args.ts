@@ -53,6 +53,12 @@ export interface CommandSpec {
    * bin.ts holds V8's young generation at its first size so that peak memory stays flat.
    */
   steadyMemory?: boolean;
+  /**
+   * Work whose garbage outlives the young generation (import: page images read back and
+   * dropped by the spill's cache, per-row objects held across awaits): bin.ts also runs V8
+   * with --optimize-for-size, which collects the old generation at a smaller growth.
+   */
+  compactHeap?: boolean;
   /** Runs the command; returns the exit code. */
   run: (argv: string[], io: CliIO) => Promise<number>;
 }

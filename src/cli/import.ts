@@ -168,6 +168,8 @@ export const IMPORT: CommandSpec = {
   interruptible: true,
   // Allocates fast and keeps little: bin.ts holds V8's young generation at its first size.
   steadyMemory: true,
+  // Its garbage outlives the young generation: bin.ts keeps the old one small too.
+  compactHeap: true,
   args: 'DB TABLE',
   summary: 'insert rows in the export format (JSON lines or CSV) from standard input',
   description:

@@ -231,13 +231,37 @@ export interface AtofResult {
   rc: number;
 }
 
-/** Text to REAL the way sqlite3AtoF does it (the text ends at its first NUL, if any). */
+/** 10^0 .. 10^22: exactly representable doubles (the fast path of atof). */
+const EXACT_POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
+/** Below this a mantissa taking another digit stays an exact integer in a double (< 2^53). */
+const SMALL_LIMIT = 900719925474099;
+
+/**
+ * Text to REAL the way sqlite3AtoF does it (the text ends at its first NUL, if any).
+ *
+ * The mantissa is gathered in a double while it is below 2^53 (no bigint per digit) and in a
+ * bigint past that. A mantissa below 2^53 with a decimal exponent within +-22 is converted
+ * with one multiplication or division by the exact power of ten: the exact result rounded
+ * once, which is the double nearest it, as fp10Convert2 gives (Clinger's fast path).
+ */
 export function atof(text: string): AtofResult {
   const len = text.length;
   const at = (i: number): number => (i < len ? text.charCodeAt(i) : 0);
   let i = 0;
   let neg = false;
+  // The mantissa: sn while small (s unused), s once big.
+  let sn = 0;
+  let big = false;
   let s = 0n;
+  const push = (digit: number): void => {
+    if (big) s = s * 10n + BigInt(digit);
+    else if (sn < SMALL_LIMIT) sn = sn * 10 + digit;
+    else {
+      s = BigInt(sn) * 10n + BigInt(digit);
+      big = true;
+    }
+  };
   let d = 0;
   let mState = 0;
   let c = at(i);
@@ -254,12 +278,12 @@ export function atof(text: string): AtofResult {
   }
   if (intStart >= 0) {
     mState = 1;
-    s = BigInt(at(i) - 0x30);
+    push(at(i) - 0x30);
     i++;
     while (isDigit(at(i))) {
-      s = s * 10n + BigInt(at(i) - 0x30);
+      push(at(i) - 0x30);
       i++;
-      if (s >= MANTISSA_LIMIT) {
+      if (big && s >= MANTISSA_LIMIT) {
         mState = 9;
         while (isDigit(at(i))) {
           i++;
@@ -274,8 +298,8 @@ export function atof(text: string): AtofResult {
     if (isDigit(at(i))) {
       mState |= 1;
       do {
-        if (s < MANTISSA_LIMIT) {
-          s = s * 10n + BigInt(at(i) - 0x30);
+        if (!big || s < MANTISSA_LIMIT) {
+          push(at(i) - 0x30);
           d--;
         } else {
           mState = 11;
@@ -312,11 +336,17 @@ export function atof(text: string): AtofResult {
     }
   }
   let value: number;
-  if (s === 0n) {
+  if (big ? s === 0n : sn === 0) {
     value = 0;
     mState |= 4;
-  } else {
+  } else if (big) {
     value = fp10Convert2(s, d);
+  } else if (d >= 0 && d <= 22) {
+    value = sn * EXACT_POW10[d];
+  } else if (d < 0 && d >= -22) {
+    value = sn / EXACT_POW10[-d];
+  } else {
+    value = fp10Convert2(BigInt(sn), d);
   }
   if (neg) value = -value;
   if (at(i) === 0) return { value, rc: mState };
