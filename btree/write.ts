@@ -78,7 +78,7 @@ import {
   type TailPath,
   type WriteCtx,
 } from './alloc.js';
-import { Edit, MAX_TREE_DEPTH, type Level } from './balance.js';
+import { Edit, MAX_TREE_DEPTH, splitLeafInsert, type Level } from './balance.js';
 import { cellRowid, localPayloadSize, newCellInfo, type CellInfo } from './cell.js';
 import { cellSize, computeFreeSpace, contentStartOf, dropCell, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
 import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
@@ -807,9 +807,9 @@ export class BtreeWriter {
     const n = nCellOf(lv.data, h);
     // At least the pointer and a cell of the record plus 2 varint bytes (placeLeafCell checks
     // exactly, on the writable image; this spares making a copy that would not be used).
-    if (h + 8 + 2 * n + 2 + record.length + 2 > (((lv.data[h + 5] << 8) | lv.data[h + 6]) || 65536)) return undefined;
-    const place = (w: Uint8Array, rec: Uint8Array): boolean | undefined => {
-      if (!placeLeafCell(w, h, lv.idx, rowid, rec)) return undefined;
+    if (h + 8 + 2 * n + 2 + record.length + 2 > (((lv.data[h + 5] << 8) | lv.data[h + 6]) || 65536)) return this.splitOne(root, s, rowid, record);
+    const place = (w: Uint8Array, rec: Uint8Array): MaybePromise<boolean | undefined> => {
+      if (!placeLeafCell(w, h, lv.idx, rowid, rec)) return this.splitOne(root, s, rowid, rec);
       forgetPage(w);
       lv.data = w;
       lv.w = true;
@@ -821,6 +821,23 @@ export class BtreeWriter {
     if (w instanceof Uint8Array) return place(w, record);
     const rec = record.slice();
     return w.then((x) => place(x, rec));
+  }
+
+  /**
+   * insertOne when the leaf's gap does not hold the cell: the leaf split without a savepoint
+   * (splitLeafInsert), or undefined (nothing changed) when it is not that common case.
+   */
+  private splitOne(root: Pgno, s: TableSeek, rowid: Rowid, record: Uint8Array): MaybePromise<boolean | undefined> {
+    const ctx = this.ctx;
+    const cell = leafCell(ctx, rowid, record, s.path[s.path.length - 1].pgno);
+    if (cell instanceof Promise) throw misuse('a record with an overflow chain (internal error)');
+    const r = splitLeafInsert(ctx, s.path, cell);
+    const after = (ok: boolean): true | undefined => {
+      if (!ok) return undefined;
+      dropTails(ctx, root);
+      return true;
+    };
+    return r instanceof Promise ? r.then(after) : after(r);
   }
 
   private async insertSlow(root: Pgno, rowid: Rowid, record: Uint8Array, ifAbsent: boolean): Promise<boolean> {
