@@ -82,7 +82,7 @@ import {
   rebuildPage,
   rebuildPageFrom,
 } from './cellwrite.js';
-import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
+import { cellOffset, forgetPage, parsedAfterWrite, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
 import { PTRMAP_BTREE, PTRMAP_OVERFLOW1 } from './ptrmap.js';
 import type { MaybePromise } from './value.js';
 import { readVarint, writeVarint, type Varint } from './varint.js';
@@ -287,10 +287,8 @@ export class Edit {
   /** The cells of a page, pointing into a copy of it that lives until finish() returns. */
   private readPage(pgno: Pgno, data: Uint8Array): CellList {
     const U = this.ctx.U;
-    let copy = spareCopies.pop();
-    while (copy !== undefined && copy.length !== U) copy = spareCopies.pop();
-    if (copy === undefined) copy = data.slice(0, U);
-    else copy.set(data.length === U ? data : data.subarray(0, U));
+    const copy = takeCopy(U);
+    copy.set(data.length === U ? data : data.subarray(0, U));
     this.copies.push(copy);
     return readCells(this.ctx, pgno, data, copy);
   }
@@ -468,7 +466,7 @@ export class Edit {
       d--;
     }
     // Every list is written out: the page copies they pointed into are free again.
-    for (const c of this.copies) if (spareCopies.length < MAX_SPARE_COPIES) spareCopies.push(c);
+    giveCopies(this.copies);
     this.copies.length = 0;
   }
 
@@ -1019,11 +1017,11 @@ function splitPlanned(ctx: WriteCtx, path: Level[], cell: Uint8Array, s: LeafSpl
       for (let j = 0; j < k; j++) {
         const w = got[1 + j];
         rebuildPageFrom(w, 0, PTF_TABLE_LEAF, seq, starts[j], ends[j], 0, U, newPg[j]);
-        forgetPage(w);
+        parsedAfterWrite(w, newPg[j], U);
       }
       const pw = got[0];
       pw.set(pcopy);
-      forgetPage(pw);
+      parsedAfterWrite(pw, parentLv.pgno, U);
       return done(copies, true);
     };
     if (!waits) return write(ws as Uint8Array[]);

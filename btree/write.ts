@@ -12,7 +12,9 @@
  *     rec)                        existence check and the insert in one seek
  *   tryAppend(root, rowid, rec)   the append path below, synchronously; false = use insert
  *   tryInsert(root, rowid, rec)   insertIfAbsent without a savepoint when it is one cell
- *                                 written into a leaf's gap; undefined = use insertIfAbsent
+ *                                 written into a leaf's gap, or the split of a full leaf
+ *                                 with its siblings (balance.ts splitLeafInsert);
+ *                                 undefined = use insertIfAbsent
  *   tryDelete(root, rowid)        delete without a savepoint when it is one cell dropped from
  *                                 a leaf that needs no balancing; undefined = use delete
  *   maxRowid(root)                the last rowid (from the tail when it is valid)
@@ -84,7 +86,7 @@ import { cellSize, computeFreeSpace, contentStartOf, dropCell, indexBodyLength, 
 import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
 import { cellKeyPrefix } from './cursor.js';
 import { overflowPageCount } from './overflow.js';
-import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF, type BtPage } from './page.js';
+import { cellOffset, forgetPage, parsedAfterWrite, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF, type BtPage } from './page.js';
 import { PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE } from './ptrmap.js';
 import { decodeRecord } from './record.js';
 import { autoVacuumCommit, incrementalVacuum, relocatePage } from './vacuum.js';
@@ -777,8 +779,10 @@ export class BtreeWriter {
   }
 
   /**
-   * insertIfAbsent without a savepoint, when the insert is one change to one page: the record
-   * needs no overflow page and the cell fits in the leaf's gap. Returns true (inserted) or
+   * insertIfAbsent without a savepoint, when the record needs no overflow page and the cell
+   * fits in the leaf's gap (one change to one page), or the leaf is full and
+   * splitLeafInsert redistributes it with its siblings (its common case: the parent takes the
+   * new dividers in place, new pages come from the end of the file). Returns true (inserted) or
    * false (the rowid exists: nothing changed); undefined when it is not such an insert
    * (nothing changed: call insertIfAbsent). Synchronous while the pages it needs are in
    * memory; else it waits for them (the record is copied first: the caller may reuse its
@@ -810,7 +814,7 @@ export class BtreeWriter {
     if (h + 8 + 2 * n + 2 + record.length + 2 > (((lv.data[h + 5] << 8) | lv.data[h + 6]) || 65536)) return this.splitOne(root, s, rowid, record);
     const place = (w: Uint8Array, rec: Uint8Array): MaybePromise<boolean | undefined> => {
       if (!placeLeafCell(w, h, lv.idx, rowid, rec)) return this.splitOne(root, s, rowid, rec);
-      forgetPage(w);
+      parsedAfterWrite(w, lv.pgno, ctx.U);
       lv.data = w;
       lv.w = true;
       if (s.rightmost) setTail(ctx, root, s.path, rowid);
