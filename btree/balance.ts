@@ -82,8 +82,9 @@ import {
   rebuildPage,
   rebuildPageFrom,
 } from './cellwrite.js';
-import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
+import { cellOffset, forgetPage, parsedAfterWrite, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF } from './page.js';
 import { PTRMAP_BTREE, PTRMAP_OVERFLOW1 } from './ptrmap.js';
+import type { MaybePromise } from './value.js';
 import { readVarint, writeVarint, type Varint } from './varint.js';
 
 /** SQLite's BTCURSOR_MAX_DEPTH. */
@@ -286,10 +287,8 @@ export class Edit {
   /** The cells of a page, pointing into a copy of it that lives until finish() returns. */
   private readPage(pgno: Pgno, data: Uint8Array): CellList {
     const U = this.ctx.U;
-    let copy = spareCopies.pop();
-    while (copy !== undefined && copy.length !== U) copy = spareCopies.pop();
-    if (copy === undefined) copy = data.slice(0, U);
-    else copy.set(data.length === U ? data : data.subarray(0, U));
+    const copy = takeCopy(U);
+    copy.set(data.length === U ? data : data.subarray(0, U));
     this.copies.push(copy);
     return readCells(this.ctx, pgno, data, copy);
   }
@@ -467,7 +466,7 @@ export class Edit {
       d--;
     }
     // Every list is written out: the page copies they pointed into are free again.
-    for (const c of this.copies) if (spareCopies.length < MAX_SPARE_COPIES) spareCopies.push(c);
+    giveCopies(this.copies);
     this.copies.length = 0;
   }
 
@@ -837,4 +836,209 @@ function leafCellRowid(b: Uint8Array, off: number, end: number, pgno: Pgno): num
   const n = readVarint(b, q, end, vslot);
   if (n === 0) throw corrupt(pgno, 'rowid varint runs past the cell');
   return vslot.value;
+}
+
+// ---- the split of a table leaf without a savepoint ---------------------------------------------
+
+/**
+ * What {@link splitLeafInsert} read before its first write: the siblings' pages, copied, and
+ * the sequence of their cells with the new one.
+ */
+interface LeafSplit {
+  oldPg: Pgno[];
+  first: number;
+  copies: Uint8Array[];
+}
+
+function takeCopy(U: number): Uint8Array {
+  let copy = spareCopies.pop();
+  while (copy !== undefined && copy.length !== U) copy = spareCopies.pop();
+  return copy ?? new Uint8Array(U);
+}
+
+function giveCopies(copies: Uint8Array[]): void {
+  for (const c of copies) if (spareCopies.length < MAX_SPARE_COPIES) spareCopies.push(c);
+}
+
+/**
+ * An insert of `cell` (a table leaf cell without overflow) as cell path[L].idx of the table
+ * leaf at the end of `path` (a seek's path, L >= 1), when the leaf has no room for it: the
+ * common case of balance_nonroot done without a statement savepoint. It makes exactly the
+ * changes {@link Edit.finish} would (the same siblings, distribution, dividers and page
+ * numbers), in phases: (1) read the siblings (waiting for them when they are not in memory)
+ * and copy them; (2) plan the new pages and the parent's new cells, in a copy of the parent,
+ * where anything damaged throws CORRUPT; (3) get the writable images (waiting if needed);
+ * (4) write, which cannot fail. Nothing is changed before (4), so a failed read or check
+ * leaves the transaction as it was and the caller needs no savepoint. Only for: no auto-vacuum,
+ * a parent other than page 1 that holds the new dividers in place and does not become
+ * underfull (or is the root), no page to free, new pages taken past the end of the file with
+ * an empty freelist (not the lock-byte page), and not the right-most append that
+ * balance_quick handles. Resolves false, having changed nothing, otherwise.
+ */
+export function splitLeafInsert(ctx: WriteCtx, path: Level[], cell: Uint8Array): MaybePromise<boolean> {
+  const L = path.length - 1;
+  const U = ctx.U;
+  if (L < 1 || ctx.autoVacuum) return false;
+  const leafLv = path[L];
+  const parentLv = path[L - 1];
+  if (parentLv.pgno === 1) return false;
+  const pp = parsePage(parentLv.data, parentLv.pgno, U);
+  const lp = parsePage(leafLv.data, leafLv.pgno, U);
+  const nCellP = pp.nCell;
+  const i = parentLv.idx;
+  if (pp.type !== PTF_TABLE_INTERIOR || lp.type !== PTF_TABLE_LEAF || nCellP === 0 || i < 0 || i > nCellP) return false;
+  if (leafLv.idx === lp.nCell && i === nCellP) return false; // balance_quick's case
+  if (cell.length + 2 <= computeFreeSpace(leafLv.data, 0, U, leafLv.pgno)) return false; // fits in place
+  const childAt = (ci: number): Pgno => (ci < nCellP ? get32(pp.data, cellOffset(pp, ci)) : pp.rightChild);
+  if (childAt(i) !== leafLv.pgno) throw corrupt(parentLv.pgno, 'path does not match the parent (internal error)');
+  const nOld = Math.min(3, nCellP + 1);
+  let first = i - 1;
+  if (first < 0) first = 0;
+  if (first + nOld > nCellP + 1) first = nCellP + 1 - nOld;
+  // (1) the siblings, checked as balanceNonroot checks them
+  const oldPg: Pgno[] = [];
+  const imgs: MaybePromise<Uint8Array>[] = [];
+  let waits = false;
+  for (let j = 0; j < nOld; j++) {
+    const ci = first + j;
+    const pg = childAt(ci);
+    if (ci !== i) {
+      checkPgno(ctx, pg, parentLv.pgno, 'child page');
+      for (let x = 0; x < L; x++) if (path[x].pgno === pg) throw corrupt(parentLv.pgno, `child page ${pg} is its own ancestor (cycle)`);
+      if (pg === leafLv.pgno || oldPg.includes(pg)) throw corrupt(parentLv.pgno, `child page ${pg} appears twice`);
+    }
+    oldPg.push(pg);
+    const img = ci === i ? leafLv.data : readPage(ctx, pg);
+    if (img instanceof Promise) waits = true;
+    imgs.push(img);
+  }
+  const s: LeafSplit = { oldPg, first, copies: [] };
+  if (!waits) return splitPlanned(ctx, path, cell, s, imgs as Uint8Array[]);
+  const own = cell.slice(); // the caller's cell is a scratch view
+  return Promise.all(imgs).then((got) => splitPlanned(ctx, path, own, s, got));
+}
+
+/** splitLeafInsert's phases (2) to (4), with the siblings' images at hand. */
+function splitPlanned(ctx: WriteCtx, path: Level[], cell: Uint8Array, s: LeafSplit, imgs: Uint8Array[]): MaybePromise<boolean> {
+  const U = ctx.U;
+  const txn = ctx.txn;
+  const L = path.length - 1;
+  const leafLv = path[L];
+  const parentLv = path[L - 1];
+  const { oldPg, first, copies } = s;
+  const nOld = oldPg.length;
+  try {
+    // (2) the plan: one sequence of the siblings' cells with the new one, cut into pages
+    const seq = new CellList();
+    for (let j = 0; j < nOld; j++) {
+      const pg = oldPg[j];
+      const img = imgs[j];
+      const sp = parsePage(img, pg, U);
+      if (sp.type !== PTF_TABLE_LEAF) throw corrupt(pg, `sibling page has type ${sp.type}, expected ${PTF_TABLE_LEAF}`);
+      const copy = takeCopy(U);
+      copies.push(copy);
+      copy.set(img.length === U ? img : img.subarray(0, U));
+      const at = pg === leafLv.pgno ? leafLv.idx : -1;
+      for (let x = 0; x < sp.nCell; x++) {
+        if (x === at) seq.add(cell);
+        const off = cellOffset(sp, x);
+        seq.push(copy, off, cellSize(copy, off, PTF_TABLE_LEAF, ctx.g, U, pg));
+      }
+      if (at === sp.nCell) seq.add(cell);
+    }
+    const [starts, ends] = distribute(seq.len, U - 8, false, leafLv.pgno);
+    const k = ends.length;
+    if (k < nOld) return done(copies, false);
+    const n0 = txn.pageCount;
+    if (k > nOld) {
+      const p1 = txn.page(1);
+      if (!(p1 instanceof Uint8Array)) {
+        p1.catch(ignore); // in memory all through a write transaction, in practice
+        return done(copies, false);
+      }
+      if (get32(p1, 36) !== 0) return done(copies, false); // free pages: allocatePage takes them
+      for (let n = n0 + 1; n <= n0 + k - nOld; n++) if (n === ctx.lockByte || n > 0xfffffffe) return done(copies, false);
+    }
+    const newPg: Pgno[] = oldPg.slice();
+    for (let n = n0 + 1; newPg.length < k; n++) newPg.push(n);
+    // The parent, in a copy: the old dividers dropped, the new ones inserted in place.
+    const pcopy = takeCopy(U);
+    copies.push(pcopy);
+    pcopy.set(parentLv.data.length === U ? parentLv.data : parentLv.data.subarray(0, U));
+    const pp = parsePage(parentLv.data, parentLv.pgno, U);
+    let freed = 0;
+    for (let j = 0; j < nOld - 1; j++) {
+      const off = cellOffset(pp, first + j);
+      freed += cellSize(pp.data, off, PTF_TABLE_INTERIOR, ctx.g, U, parentLv.pgno) + 2;
+    }
+    const dividers: Uint8Array[] = [];
+    let need = 0;
+    for (let j = 0; j < k - 1; j++) {
+      const x = ends[j] - 1;
+      const div = tableInteriorCell(newPg[j], leafCellRowid(seq.buf[x], seq.off[x], seq.off[x] + seq.len[x], newPg[j]));
+      dividers.push(div);
+      need += div.length + 2;
+    }
+    if (need > computeFreeSpace(pcopy, 0, U, parentLv.pgno) + freed) return done(copies, false);
+    for (let j = 0; j < nOld - 1; j++) {
+      const at = 12 + 2 * first;
+      const off = (pcopy[at] << 8) | pcopy[at + 1];
+      dropCell(pcopy, 0, first, cellSize(pcopy, off, PTF_TABLE_INTERIOR, ctx.g, U, parentLv.pgno), U, parentLv.pgno);
+    }
+    for (let j = 0; j < k - 1; j++) insertCell(pcopy, 0, first + j, dividers[j], U, parentLv.pgno);
+    if (first + nOld - 1 < pp.nCell) {
+      const at = 12 + 2 * (first + k - 1);
+      put32(pcopy, (pcopy[at] << 8) | pcopy[at + 1], newPg[k - 1]);
+    } else {
+      put32(pcopy, 8, newPg[k - 1]);
+    }
+    // A parent that is not the root must not become underfull (finish() would balance it).
+    if (L - 1 > 0 && computeFreeSpace(pcopy, 0, U, parentLv.pgno) > Math.floor((U * 2) / 3)) return done(copies, false);
+    // (3) the writable images of the parent and the old pages
+    const ws: MaybePromise<Uint8Array>[] = [txn.writable(parentLv.pgno)];
+    let waits = false;
+    for (let j = 0; j < nOld; j++) ws.push(txn.writable(oldPg[j]));
+    for (const w of ws) if (w instanceof Promise) waits = true;
+    const write = (got: Uint8Array[]): boolean => {
+      // New pages past the end (a page past the end is at hand, zeroed, once counted).
+      if (k > nOld) {
+        txn.setPageCount(n0 + k - nOld);
+        for (let j = nOld; j < k; j++) {
+          const w = txn.writable(newPg[j]);
+          if (!(w instanceof Uint8Array)) {
+            w.catch(ignore);
+            txn.setPageCount(n0);
+            return done(copies, false);
+          }
+          got.push(w);
+        }
+      }
+      // (4) the writes: nothing below can fail
+      for (let j = 0; j < k; j++) {
+        const w = got[1 + j];
+        rebuildPageFrom(w, 0, PTF_TABLE_LEAF, seq, starts[j], ends[j], 0, U, newPg[j]);
+        parsedAfterWrite(w, newPg[j], U);
+      }
+      const pw = got[0];
+      pw.set(pcopy);
+      parsedAfterWrite(pw, parentLv.pgno, U);
+      return done(copies, true);
+    };
+    if (!waits) return write(ws as Uint8Array[]);
+    // The new cell may be a scratch view: the writes come after a wait.
+    for (let x = 0; x < seq.length; x++) if (seq.buf[x] === cell) seq.buf[x] = cell.slice();
+    return Promise.all(ws).then((got) => (txn.pageCount === n0 ? write(got) : done(copies, false)), (e) => done(copies, e));
+  } catch (e) {
+    return done(copies, e);
+  }
+}
+
+function ignore(): void {}
+
+/** Gives the copies back, and returns `r` (or throws it, an error). */
+function done(copies: Uint8Array[], r: unknown): boolean {
+  giveCopies(copies);
+  copies.length = 0;
+  if (typeof r === 'boolean') return r;
+  throw r;
 }

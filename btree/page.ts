@@ -115,6 +115,36 @@ export function parsePage(data: Uint8Array, pgno: Pgno, usableSize: number): BtP
   return p;
 }
 
+/**
+ * Caches the parse of an image the writer just built or changed itself (every cell pointer
+ * set by it, within the content area), without decodePage's checks: what forgetPage + the
+ * next parsePage would do, minus re-validating a page that was never untrusted input. A parse
+ * already cached for the image is updated in place: a BtPage taken before a write describes
+ * the page as it is now (as every later parsePage of the image would).
+ */
+export function parsedAfterWrite(data: Uint8Array, pgno: Pgno, usableSize: number): void {
+  const hdr = pgno === 1 ? 100 : 0;
+  const type = data[hdr];
+  const leaf = type === PTF_TABLE_LEAF || type === PTF_INDEX_LEAF;
+  const intKey = type === PTF_TABLE_LEAF || type === PTF_TABLE_INTERIOR;
+  const hit = cache.get(data) as Mutable<Cached> | undefined;
+  if (hit === undefined || hit.pgno !== pgno || hit.usableSize !== usableSize || hit.type !== type) {
+    cache.set(data, btPageView(pgno, data, type, leaf, intKey, usableSize) as Cached);
+    return;
+  }
+  // The same kind of page: only the header fields change (no new object, no WeakMap insert).
+  hit.nCell = (data[hdr + 3] << 8) | data[hdr + 4];
+  hit.firstFreeblock = (data[hdr + 1] << 8) | data[hdr + 2];
+  hit.contentStart = ((data[hdr + 5] << 8) | data[hdr + 6]) || 65536;
+  hit.fragmented = data[hdr + 7];
+  hit.rightChild = leaf ? 0 : ((data[hdr + 8] << 24) >>> 0) + ((data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11]);
+  hit.h0 = (data[hdr] << 24) | (data[hdr + 1] << 16) | (data[hdr + 2] << 8) | data[hdr + 3];
+  hit.h1 = (data[hdr + 4] << 24) | (data[hdr + 5] << 16) | (data[hdr + 6] << 8) | data[hdr + 7];
+  hit.h2 = leaf ? 0 : (data[hdr + 8] << 24) | (data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Drops the cached parse of `data` (call after mutating a page image in place). */
 export function forgetPage(data: Uint8Array): void {
   cache.delete(data);

@@ -12,7 +12,9 @@
  *     rec)                        existence check and the insert in one seek
  *   tryAppend(root, rowid, rec)   the append path below, synchronously; false = use insert
  *   tryInsert(root, rowid, rec)   insertIfAbsent without a savepoint when it is one cell
- *                                 written into a leaf's gap; undefined = use insertIfAbsent
+ *                                 written into a leaf's gap, or the split of a full leaf
+ *                                 with its siblings (balance.ts splitLeafInsert);
+ *                                 undefined = use insertIfAbsent
  *   tryDelete(root, rowid)        delete without a savepoint when it is one cell dropped from
  *                                 a leaf that needs no balancing; undefined = use delete
  *   maxRowid(root)                the last rowid (from the tail when it is valid)
@@ -78,13 +80,13 @@ import {
   type TailPath,
   type WriteCtx,
 } from './alloc.js';
-import { Edit, MAX_TREE_DEPTH, type Level } from './balance.js';
+import { Edit, MAX_TREE_DEPTH, splitLeafInsert, type Level } from './balance.js';
 import { cellRowid, localPayloadSize, newCellInfo, parseCell, type CellInfo } from './cell.js';
 import { cellSize, computeFreeSpace, contentStartOf, dropCell, indexBodyLength, nCellOf, zeroPage } from './cellwrite.js';
 import { keyComparator, type KeyComparator, type KeyInfo } from './compare.js';
 import { cellKeyPrefix } from './cursor.js';
 import { overflowPageCount } from './overflow.js';
-import { cellOffset, forgetPage, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF, type BtPage } from './page.js';
+import { cellOffset, forgetPage, parsedAfterWrite, parsePage, PTF_INDEX_INTERIOR, PTF_INDEX_LEAF, PTF_TABLE_INTERIOR, PTF_TABLE_LEAF, type BtPage } from './page.js';
 import { PTRMAP_FREEPAGE, PTRMAP_OVERFLOW1, PTRMAP_OVERFLOW2, PTRMAP_ROOTPAGE } from './ptrmap.js';
 import { decodeRecord } from './record.js';
 import { compareRecords, RawRecord } from './rawrecord.js';
@@ -825,8 +827,10 @@ export class BtreeWriter {
   }
 
   /**
-   * insertIfAbsent without a savepoint, when the insert is one change to one page: the record
-   * needs no overflow page and the cell fits in the leaf's gap. Returns true (inserted) or
+   * insertIfAbsent without a savepoint, when the record needs no overflow page and the cell
+   * fits in the leaf's gap (one change to one page), or the leaf is full and
+   * splitLeafInsert redistributes it with its siblings (its common case: the parent takes the
+   * new dividers in place, new pages come from the end of the file). Returns true (inserted) or
    * false (the rowid exists: nothing changed); undefined when it is not such an insert
    * (nothing changed: call insertIfAbsent). Synchronous while the pages it needs are in
    * memory; else it waits for them (the record is copied first: the caller may reuse its
@@ -855,10 +859,10 @@ export class BtreeWriter {
     const n = nCellOf(lv.data, h);
     // At least the pointer and a cell of the record plus 2 varint bytes (placeLeafCell checks
     // exactly, on the writable image; this spares making a copy that would not be used).
-    if (h + 8 + 2 * n + 2 + record.length + 2 > (((lv.data[h + 5] << 8) | lv.data[h + 6]) || 65536)) return undefined;
-    const place = (w: Uint8Array, rec: Uint8Array): boolean | undefined => {
-      if (!placeLeafCell(w, h, lv.idx, rowid, rec)) return undefined;
-      forgetPage(w);
+    if (h + 8 + 2 * n + 2 + record.length + 2 > (((lv.data[h + 5] << 8) | lv.data[h + 6]) || 65536)) return this.splitOne(root, s, rowid, record);
+    const place = (w: Uint8Array, rec: Uint8Array): MaybePromise<boolean | undefined> => {
+      if (!placeLeafCell(w, h, lv.idx, rowid, rec)) return this.splitOne(root, s, rowid, rec);
+      parsedAfterWrite(w, lv.pgno, ctx.U);
       lv.data = w;
       lv.w = true;
       if (s.rightmost) setTail(ctx, root, s.path, rowid);
@@ -869,6 +873,23 @@ export class BtreeWriter {
     if (w instanceof Uint8Array) return place(w, record);
     const rec = record.slice();
     return w.then((x) => place(x, rec));
+  }
+
+  /**
+   * insertOne when the leaf's gap does not hold the cell: the leaf split without a savepoint
+   * (splitLeafInsert), or undefined (nothing changed) when it is not that common case.
+   */
+  private splitOne(root: Pgno, s: TableSeek, rowid: Rowid, record: Uint8Array): MaybePromise<boolean | undefined> {
+    const ctx = this.ctx;
+    const cell = leafCell(ctx, rowid, record, s.path[s.path.length - 1].pgno);
+    if (cell instanceof Promise) throw misuse('a record with an overflow chain (internal error)');
+    const r = splitLeafInsert(ctx, s.path, cell);
+    const after = (ok: boolean): true | undefined => {
+      if (!ok) return undefined;
+      dropTails(ctx, root);
+      return true;
+    };
+    return r instanceof Promise ? r.then(after) : after(r);
   }
 
   private async insertSlow(root: Pgno, rowid: Rowid, record: Uint8Array, ifAbsent: boolean): Promise<boolean> {

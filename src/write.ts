@@ -8,16 +8,18 @@
  * first changed it, as SQLite's statement journal does), and any error (a constraint, a
  * UNIQUE index over duplicate rows, an I/O error reading an index page half-way through)
  * restores those images before it is rethrown. A failed statement leaves the transaction
- * usable, as in SQLite. The exceptions are the one-page inserts and deletes of a table
+ * usable, as in SQLite. The exceptions are the small inserts and deletes of a table
  * without indexes, which need no savepoint (as SQLite runs a single-row INSERT that cannot
  * abort half-way without a statement journal): each reads (waits for) and checks everything
  * it depends on before its first write, and none of its writes can fail, so it either
  * changes nothing or completes: an append writes one cell into the right-most leaf
  * (tryAppend), or, when that leaf is full, starts the next page past the end with it and
  * appends the divider to the parent (the append's balance_quick); a given rowid goes into a
- * leaf whose gap holds the cell (tryInsert); a delete drops a cell without overflow from a
- * leaf that stays a third full (tryDelete). Anything else (an overflow chain, a split or
- * merge, a free page to reuse, a table with indexes) is a statement.
+ * leaf whose gap holds the cell, or splits a full leaf with its siblings after reading them
+ * all (tryInsert); a delete drops a cell without overflow from a
+ * leaf that stays a third full (tryDelete). Anything else (an overflow chain, a split
+ * that reaches the parent's parent, a merge, a free page to reuse, a table with indexes) is a
+ * statement.
  *
  * What quire writes, and what it refuses (UNSUPPORTED) because it would need to evaluate SQL:
  *
