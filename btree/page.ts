@@ -133,14 +133,7 @@ export function parsedAfterWrite(data: Uint8Array, pgno: Pgno, usableSize: numbe
     return;
   }
   // The same kind of page: only the header fields change (no new object, no WeakMap insert).
-  hit.nCell = (data[hdr + 3] << 8) | data[hdr + 4];
-  hit.firstFreeblock = (data[hdr + 1] << 8) | data[hdr + 2];
-  hit.contentStart = ((data[hdr + 5] << 8) | data[hdr + 6]) || 65536;
-  hit.fragmented = data[hdr + 7];
-  hit.rightChild = leaf ? 0 : ((data[hdr + 8] << 24) >>> 0) + ((data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11]);
-  hit.h0 = (data[hdr] << 24) | (data[hdr + 1] << 16) | (data[hdr + 2] << 8) | data[hdr + 3];
-  hit.h1 = (data[hdr + 4] << 24) | (data[hdr + 5] << 16) | (data[hdr + 6] << 8) | data[hdr + 7];
-  hit.h2 = leaf ? 0 : (data[hdr + 8] << 24) | (data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11];
+  readHeaderFields(hit);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -211,20 +204,36 @@ export function btPageView(pgno: Pgno, data: Uint8Array, type: number, leaf: boo
     leaf,
     intKey,
     hdr,
-    nCell: (data[hdr + 3] << 8) | data[hdr + 4],
+    nCell: 0,
     cellPtr: hdr + (leaf ? 8 : 12),
-    firstFreeblock: (data[hdr + 1] << 8) | data[hdr + 2],
-    contentStart: ((data[hdr + 5] << 8) | data[hdr + 6]) || 65536,
-    fragmented: data[hdr + 7],
-    rightChild: leaf ? 0 : ((data[hdr + 8] << 24) >>> 0) + ((data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11]),
+    firstFreeblock: 0,
+    contentStart: 0,
+    fragmented: 0,
+    rightChild: 0,
     usableSize,
     maxLocal: intKey ? tableLeafMaxLocal(usableSize) : indexMaxLocal(usableSize),
     minLocal: minLocal(usableSize),
-    h0: (data[hdr] << 24) | (data[hdr + 1] << 16) | (data[hdr + 2] << 8) | data[hdr + 3],
-    h1: (data[hdr + 4] << 24) | (data[hdr + 5] << 16) | (data[hdr + 6] << 8) | data[hdr + 7],
-    h2: leaf ? 0 : (data[hdr + 8] << 24) | (data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11],
+    h0: 0,
+    h1: 0,
+    h2: 0,
   };
+  readHeaderFields(view);
   return view;
+}
+
+/** Sets the fields a view takes from its page's header bytes (after they changed, in place). */
+function readHeaderFields(v: Mutable<Cached>): void {
+  const data = v.data;
+  const hdr = v.hdr;
+  const leaf = v.leaf;
+  v.nCell = (data[hdr + 3] << 8) | data[hdr + 4];
+  v.firstFreeblock = (data[hdr + 1] << 8) | data[hdr + 2];
+  v.contentStart = ((data[hdr + 5] << 8) | data[hdr + 6]) || 65536;
+  v.fragmented = data[hdr + 7];
+  v.rightChild = leaf ? 0 : ((data[hdr + 8] << 24) >>> 0) + ((data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11]);
+  v.h0 = (data[hdr] << 24) | (data[hdr + 1] << 16) | (data[hdr + 2] << 8) | data[hdr + 3];
+  v.h1 = (data[hdr + 4] << 24) | (data[hdr + 5] << 16) | (data[hdr + 6] << 8) | data[hdr + 7];
+  v.h2 = leaf ? 0 : (data[hdr + 8] << 24) | (data[hdr + 9] << 16) | (data[hdr + 10] << 8) | data[hdr + 11];
 }
 
 /** Offset of cell `i` (0-based, < nCell) on the page. */
