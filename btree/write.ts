@@ -567,7 +567,7 @@ const cellRec = new RawRecord();
  * is decoded as decodedTest does, its record read through its overflow chain.
  */
 function rawTest(ctx: WriteCtx, key: RawRecord, record: Uint8Array, order: EntryOrder, cmp: KeyComparator): CellTest {
-  let decoded: SqlValue[] | null = null;
+  let decoded: CellTest | null = null;
   return (p, i) => {
     const c = parseCell(p, i, seekCell);
     if (c.overflow === 0 && cellRec.parse(p.data, c.payloadOffset, c.payloadOffset + c.payloadSize)) {
@@ -575,10 +575,8 @@ function rawTest(ctx: WriteCtx, key: RawRecord, record: Uint8Array, order: Entry
       return compareRecords(key, cellRec, n, order.colls, order.desc, order.encoding);
     }
     // Overflow, or a malformed cell (decoding it reports the corruption).
-    decoded ??= decodeKey(ctx, record);
-    const k = cellKey(ctx, p, i, decoded.length);
-    const kd = decoded;
-    return k instanceof Promise ? k.then((kk) => cmp(kd, kk)) : cmp(kd, k);
+    decoded ??= decodedTest(ctx, decodeKey(ctx, record), cmp);
+    return decoded(p, i);
   };
 }
 
@@ -1088,7 +1086,7 @@ export class BtreeWriter {
     const ctx = this.ctx;
     checkRoot(ctx, root);
     if (!Array.isArray(key)) throw misuse('an index key must be an array of values');
-    const cmp = keyComparator(keyInfo, ctx.encoding);
+    const { cmp } = orderOf(keyInfo, ctx.encoding);
     dropTails(ctx, root);
     const { path, found } = await seekIndex(ctx, root, decodedTest(ctx, key, cmp));
     if (!found) return false;
