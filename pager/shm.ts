@@ -17,7 +17,7 @@
  *
  *      0     4  iVersion (3007000)
  *      4     4  unused
- *      8     4  iChange: bumped by every transaction
+ *      8     4  iChange: bumped by every commit (walFrames), kept by a WAL restart
  *     12     1  isInit
  *     13     1  bigEndCksum: the WAL's checksum byte order
  *     14     2  szPage (1 means 65536)
@@ -40,6 +40,9 @@ export interface ShmHint {
   pageSize: number;
   mxFrame: number;
   nPage: number;
+  /** The WAL's cumulative checksum after frame mxFrame (after a restart: the old log's last frame). */
+  frameChecksum1: number;
+  frameChecksum2: number;
   salt1: number;
   salt2: number;
   nBackfill: number;
@@ -78,6 +81,8 @@ export function parseShmHeader(b: Uint8Array, wal?: WalHeader | null): ShmHint |
     pageSize: szPage === 1 ? 65536 : szPage,
     mxFrame: get(b, 16),
     nPage: get(b, 20),
+    frameChecksum1: get(b, 24),
+    frameChecksum2: get(b, 28),
     salt1,
     salt2,
     nBackfill: get(b, 96),

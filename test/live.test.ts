@@ -98,7 +98,7 @@ async function copiesInOrder(w: Writer, src: string, dir: string, n: number, o: 
 }
 
 describe('live copies under a real SQLite writer', () => {
-  it('WAL mode: commits between the steps of a pass move its snapshot forward, a RESTART checkpoint and new commits are bridged, a TRUNCATE starts the pass over; the copy is the writer\'s last state', async () => {
+  it('WAL mode: commits between the steps of a pass move its snapshot forward, a RESTART checkpoint and new commits are bridged, a TRUNCATE after the last scan is bridged by the -shm commit counter, one after unscanned commits starts a re-pass; the copy is the writer\'s last state', async () => {
     const dir = tempDir();
     const src = path.join(dir, 'steps-wal.db');
     setup(src, 'wal', 20000);
@@ -125,9 +125,9 @@ describe('live copies under a real SQLite writer', () => {
       await b.finish();
       expect(checkInvariants(saveCopy(target, path.join(dir, 'moved.db'))).commits).toBe(c.commits);
 
-      // 3. A TRUNCATE checkpoint removes the old log's trail (the commits before it are in the
-      // db file, unseen): a digest re-pass (not a restart) finds them, and the copy still
-      // holds one committed state, the last one.
+      // 3. A TRUNCATE checkpoint removes the old log's trail. The copier scanned the log after
+      // the last commit before it, so the -shm commit counter proves that nothing was missed:
+      // bridged, no re-pass.
       target = await Database.memory();
       targets.push(target);
       b = await Backup.init(target, 'main', source, 'main');
@@ -137,6 +137,24 @@ describe('live copies under a real SQLite writer', () => {
       await w.ask('checkpoint', { kind: 'TRUNCATE' });
       c = await w.ask('commit', { n: 2 });
       let st = await b.step(-1);
+      while (st !== 'DONE') st = await b.step(-1);
+      expect(b.repasses).toBe(0);
+      expect(b.restarts).toBe(0);
+      expect(b.identity!.resetsBridged).toBeGreaterThan(0);
+      await b.finish();
+      expect(checkInvariants(saveCopy(target, path.join(dir, 'truncated.db'))).commits).toBe(c.commits);
+
+      // 4. Commits the copier never scanned, then a TRUNCATE checkpoint: they are in the db
+      // file, unseen, and the counter says so. A digest re-pass (not a restart) finds them,
+      // and the copy still holds one committed state, the last one.
+      target = await Database.memory();
+      targets.push(target);
+      b = await Backup.init(target, 'main', source, 'main');
+      expect(await b.step(16)).toBe('OK');
+      await w.ask('commit', { n: 2 });
+      await w.ask('checkpoint', { kind: 'TRUNCATE' });
+      c = await w.ask('commit', { n: 2 });
+      st = await b.step(-1);
       while (st !== 'DONE') st = await b.step(-1);
       expect(b.repasses).toBeGreaterThan(0);
       expect(b.restarts).toBe(0);

@@ -94,10 +94,26 @@
  *          truncated, the new generation is the next one (salt-1 + 1) and has not grown to
  *          within a frame of that point — the copy bridges the reset: the tail's pages, the
  *          new generation's pages and any frame that could not be read are re-copied and the
- *          new log is followed. Otherwise the trail is lost (a TRUNCATE checkpoint always
- *          loses it: the tail is gone, and commits after mxFrame may have reached the db
- *          file unseen): a digest re-pass begins (counted in `repasses`, not `restarts`),
- *          which reads every page again and writes those that differ from the copy.
+ *          new log is followed. Where the tail is gone (a TRUNCATE checkpoint, or a new log
+ *          grown over it), commits are counted instead (counterBridge): SQLite's -shm header
+ *          holds iChange, which every commit bumps by one (walFrames) and a restart keeps
+ *          (walRestartHdr). An *anchor* is a header read right after a scan that describes
+ *          the snapshot exactly (its salts, mxFrame and cumulative checksum there; or the
+ *          header of the restart that ended that very log: salt-1 + 1, no frame, the old
+ *          log's last checksum): the commit at mxFrame is then commit number c. After the
+ *          reset, a header that describes a scan of the new log exactly (salt-1 + 1: one
+ *          restart; its mxFrame and checksum, so the scan holds exactly its j published
+ *          commits) says the old log's last commit was number iChange - j (mod 2^32). If
+ *          that is c, nothing after the snapshot reached the old log: the reset is bridged
+ *          as one whose tail was empty (the new log's pages and unreadable frames are
+ *          re-copied). A header that moves under the scan is read again (a few times; a
+ *          truncated log with no commit yet is waited for up to COUNTER_WAIT_MS). No -shm,
+ *          no anchor at the snapshot, or counts that differ: the trail is lost (commits after
+ *          mxFrame may have reached the db file unseen) and a digest re-pass begins (counted
+ *          in `repasses`, not `restarts`), which reads every page again and writes those
+ *          that differ from the copy. (The count is exact unless the -shm is rebuilt between
+ *          the two reads, by recovery, which restarts iChange at 0: a match then needs a
+ *          coincidence of the two counters modulo 2^32.)
  *   end    when every page is copied: a last rescan. Same salts → consistent (at mxFrame, or
  *          after a move if db-file pages were read since the previous rescan).
  *          With no WAL at the start, a WAL that appears is followed from frame 1 as long as
@@ -108,8 +124,10 @@
  * images; they are applied to the copy (so a progress callback that writes to the source is
  * held by the copy) and the rollback-mode baseline moves with them.
  *
- * -shm is never needed for correctness; it is read only as a validated hint by `quire info`
- * and the forensic manifest (src/forensic.ts).
+ * -shm is never needed for correctness and never written: a copy without it re-passes where
+ * the counter would have bridged. It is read (validated: both header copies equal, their
+ * checksum) by counterBridge above, and as a hint by `quire info` and the forensic manifest
+ * (src/forensic.ts).
  */
 import { ErrorCode, QuireError, corrupt, ioerr } from '../../pager/errors.js';
 import { get32 } from '../../pager/bytes.js';
@@ -118,6 +136,7 @@ import { journalPages, journalState, readHotJournal, type HotJournal } from '../
 import { commitInFlight, onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
 import { dbLockLevel, describeLocks, readExactly, type FileStat, type HeldFile, type Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
+import { parseShmHeader, type ShmHint } from '../../pager/shm.js';
 import { PageDigests } from './digest.js';
 
 export type StepStatus = 'OK' | 'DONE' | 'BUSY';
@@ -229,6 +248,12 @@ const RUN_BYTES = 4 << 20;
 const FOLLOW_MS = 2;
 /** Bytes per sequential read while the WAL is followed (see stepPasses). */
 const FOLLOW_RUN_BYTES = 1 << 20;
+/** Bytes of the -shm header (two WalIndexHdr copies and the checkpoint info). */
+const SHM_HEADER_BYTES = 136;
+/** Scans of a new log a counter bridge makes before it gives up on a header moving under it. */
+const COUNTER_TRIES = 4;
+/** Milliseconds a counter bridge waits for the first commit of a truncated log. */
+const COUNTER_WAIT_MS = 20;
 /** Re-pass writes that may be queued to the sink at once (see queueWrite). */
 const WRITE_QUEUE_BYTES = 16 << 20;
 
@@ -284,6 +309,11 @@ export class CopyEngine {
   private journalSig: JournalSig | null = null;
   private wal: WalIndex | null = null;
   private walAtStart = false;
+  /**
+   * The -shm header's commit counter (iChange) at a snapshot it described exactly, read right
+   * after a scan (see counterBridge).
+   */
+  private anchor: { iChange: number; index: WalIndex } | null = null;
   private trailLost = false;
   /**
    * Counts db-file reads (bumped as each begins and as it ends), so a WAL scan can tell whether
@@ -650,6 +680,7 @@ export class CopyEngine {
       this.walAtStart = this.wal !== null;
       if (this.wal) {
         const f = this.wal.frameFor(1);
+        if (this.follow) await this.takeAnchor();
         const img = f ? await this.readFrameChecked(1, f, this.wal) : null;
         if (img) page1Head = img.subarray(0, HEADER_SIZE);
         if (this.unresolved.size > 0) {
@@ -1117,10 +1148,69 @@ export class CopyEngine {
       const readSince = readsAtStart !== this.readsSeen;
       if (scan.index.mxFrame > prev.mxFrame && (!final || readSince)) this.moveTo(scan.index, prev.mxFrame);
       this.readsSeen = readsAtStart;
+      await this.takeAnchor();
       return true;
     }
     if (await this.bridge(prev, scan.index)) return true;
+    if (await this.counterBridge(prev, scan.index)) return true;
     this.trailLost = true;
+    return false;
+  }
+
+  /** The -shm header, validated (both copies, checksum); null when absent or unreadable. */
+  private async readShm(): Promise<ShmHint | null> {
+    try {
+      return parseShmHeader(await this.source.read('shm', 0, SHM_HEADER_BYTES));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Records the -shm commit counter of the snapshot when the header read now describes it
+   * exactly (same salts, mxFrame and cumulative checksum): the commit at the snapshot's
+   * mxFrame is then the iChange-th commit of this database's connections.
+   */
+  private async takeAnchor(): Promise<void> {
+    const w = this.wal;
+    if (!w || w.mxFrame === 0 || this.anchor?.index === w) return;
+    const h = await this.readShm();
+    if (h && (describes(h, w) || endedAt(h, w))) this.anchor = { iChange: h.iChange, index: w };
+  }
+
+  /**
+   * Follows a reset whose old log is gone (a TRUNCATE checkpoint, or a new log grown over the
+   * old tail) by counting commits (see the module comment, "reset").
+   */
+  private async counterBridge(prev: WalIndex, seen: WalIndex | null): Promise<boolean> {
+    const a = this.anchor;
+    if (!a || a.index.mxFrame !== prev.mxFrame || !a.index.sameGeneration(prev)) return false;
+    const salt1 = (prev.header.salt1 + 1) >>> 0;
+    let cur = seen && seen.header.salt1 === salt1 ? seen : null;
+    const waitUntil = Date.now() + COUNTER_WAIT_MS;
+    for (let tries = 0; tries < COUNTER_TRIES; ) {
+      // The log first, then the header: a commit published in between shows as a mismatch.
+      cur = (await scanWal(this.source, cur)).index;
+      const h = await this.readShm();
+      if (!h || h.salt1 !== salt1) return false;
+      if (h.mxFrame === 0) {
+        // Restarted, no commit in the new log yet (a TRUNCATE leaves no log header to scan):
+        // the header still holds the old log's count and last checksum. Wait for a commit.
+        if (h.iChange !== a.iChange || h.frameChecksum1 !== prev.checksum[0] || h.frameChecksum2 !== prev.checksum[1]) return false;
+        if (Date.now() >= waitUntil) return false;
+        await new Promise<void>((r) => setTimeout(r, 1));
+        continue;
+      }
+      tries++;
+      if (!cur || !describes(h, cur)) continue;
+      if (cur.pageSize !== prev.pageSize) return false;
+      if (((h.iChange - cur.commits.length) >>> 0) !== a.iChange >>> 0) {
+        this.trailLostBy = 'a commit after the last scan ended the old log (the -shm commit counter)';
+        return false;
+      }
+      this.bridgeTo(cur, new Set(), cur.dbSize);
+      return true;
+    }
     return false;
   }
 
@@ -1146,19 +1236,28 @@ export class CopyEngine {
     if (cur.lastValidFrame > q - 2) return lost('the new log reached its tail');
     if (cur.index.pageSize !== prev.pageSize) return lost('the page size changed');
 
-    const changed = new Set<number>(tail.pages);
-    for (const p of cur.index.pages()) changed.add(p);
+    const dbSize = cur.index.mxFrame > 0 ? cur.index.dbSize : tail.lastCommit ? tail.lastCommit.dbSize : prev.dbSize;
+    this.bridgeTo(cur.index, tail.pages, dbSize);
+    return true;
+  }
+
+  /**
+   * Moves the snapshot across a reset to the new log `cur`: re-copies the pages the old log
+   * changed after the snapshot (`tail`), those of the new log and any frame that could not be
+   * read.
+   */
+  private bridgeTo(cur: WalIndex, tail: Set<number>, dbSize: number): void {
+    const changed = new Set<number>(tail);
+    for (const p of cur.pages()) changed.add(p);
     for (const p of this.unresolved) changed.add(p);
     this.unresolved.clear();
-    const dbSize = cur.index.mxFrame > 0 ? cur.index.dbSize : tail.lastCommit ? tail.lastCommit.dbSize : prev.dbSize;
-    this.wal = cur.index;
+    this.wal = cur;
     this.setCount(dbSize);
     for (const p of changed) if (p <= dbSize && p < this.next) this.recopy.add(p);
     this.resetsBridged++;
     this.snapshotMoves++;
     // Re-copied pages not in the new log come from the db file: the next scan moves.
     this.readsSeen = -1;
-    return true;
   }
 
   private setCount(n: number): void {
@@ -1488,6 +1587,30 @@ async function journalStamp(f: HeldFile, size: number): Promise<Uint8Array | nul
   if (size < 28) return null;
   const b = await f.read(0, 28);
   return b.length === 28 && get32(b, 20) !== 0 ? b.slice(12, 28) : null;
+}
+
+/** The -shm header describes exactly the log `w` (salts, last commit frame, checksum there). */
+function describes(h: ShmHint, w: WalIndex): boolean {
+  return (
+    h.salt1 === w.header.salt1 &&
+    h.salt2 === w.header.salt2 &&
+    h.mxFrame === w.mxFrame &&
+    h.frameChecksum1 === w.checksum[0] &&
+    h.frameChecksum2 === w.checksum[1]
+  );
+}
+
+/**
+ * The -shm header is that of a restart right after the log `w` ended at its mxFrame: one more
+ * salt-1, no frame yet, and the old log's last checksum (walRestartHdr keeps it, with iChange).
+ */
+function endedAt(h: ShmHint, w: WalIndex): boolean {
+  return (
+    h.mxFrame === 0 &&
+    h.salt1 === ((w.header.salt1 + 1) >>> 0) &&
+    h.frameChecksum1 === w.checksum[0] &&
+    h.frameChecksum2 === w.checksum[1]
+  );
 }
 
 function sameStat(a: FileStat | null, b: FileStat | null): boolean {
