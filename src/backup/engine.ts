@@ -101,13 +101,15 @@
  *          the snapshot exactly (its salts, mxFrame and cumulative checksum there; or the
  *          header of the restart that ended that very log: salt-1 + 1, no frame, the old
  *          log's last checksum): the commit at mxFrame is then commit number c. After the
- *          reset, a header that describes a scan of the new log exactly (salt-1 + 1: one
- *          restart; its mxFrame and checksum, so the scan holds exactly its j published
- *          commits) says the old log's last commit was number iChange - j (mod 2^32). If
- *          that is c, nothing after the snapshot reached the old log: the reset is bridged
- *          as one whose tail was empty (the new log's pages and unreadable frames are
- *          re-copied). A header that moves under the scan is read again (a few times; a
- *          truncated log with no commit yet is waited for up to COUNTER_WAIT_MS). No -shm,
+ *          reset, a header read before a scan of the new log (salt-1 + 1: one restart),
+ *          whose mxFrame is a commit frame the scan reached (published frames stay as they
+ *          are until the next restart, whose new salts would stop the scan), so the scan
+ *          holds exactly the j commits published up to it, says the old log's last commit
+ *          was number iChange - j (mod 2^32). If that is c, nothing after the snapshot
+ *          reached the old log: the reset is bridged as one whose tail was empty (the new
+ *          log's pages and unreadable frames are re-copied). A scan that falls short of the
+ *          header is made again (a few times; a truncated log with no commit yet is waited
+ *          for up to COUNTER_WAIT_MS). No -shm,
  *          no anchor at the snapshot, or counts that differ: the trail is lost (commits after
  *          mxFrame may have reached the db file unseen) and a digest re-pass begins (counted
  *          in `repasses`, not `restarts`), which reads every page again and writes those
@@ -491,11 +493,13 @@ export class CopyEngine {
       this.startFollower();
       this.everStepped = true;
       await this.flushHooked();
-      while (budget > 0 && this.recopy.size > 0 && !this.trailLost) {
+      for (let k = 1; budget > 0 && this.recopy.size > 0 && !this.trailLost; k++) {
         const p = this.recopy.values().next().value as number;
         this.recopy.delete(p);
         await this.recopyPage(p);
         budget--;
+        // Re-copies read synchronously where they can: the log is rescanned from here too.
+        if ((k & 31) === 0) await this.keepFollowing();
       }
       if (budget === Infinity && this.next === 1 && this.pageCountV > 0 && !this.journal && !this.repassing && this.sink.copyFile) {
         // The whole pass in one step: let the sink copy the database file itself (a kernel
@@ -517,10 +521,11 @@ export class CopyEngine {
           this.held = Math.max(this.held, count);
           // A scan after the copy: commits checkpointed into the file while it was read.
           if (this.follow && this.mode === 'wal') await this.scanWalSerial();
-          while (this.recopy.size > 0 && !this.trailLost) {
+          for (let k = 1; this.recopy.size > 0 && !this.trailLost; k++) {
             const p = this.recopy.values().next().value as number;
             this.recopy.delete(p);
             await this.recopyPage(p);
+            if ((k & 31) === 0) await this.keepFollowing();
           }
         }
       }
@@ -1189,8 +1194,9 @@ export class CopyEngine {
     let cur = seen && seen.header.salt1 === salt1 ? seen : null;
     const waitUntil = Date.now() + COUNTER_WAIT_MS;
     for (let tries = 0; tries < COUNTER_TRIES; ) {
-      // The log first, then the header: a commit published in between shows as a mismatch.
-      cur = (await scanWal(this.source, cur)).index;
+      // The header first, then the log: the frames up to a published mxFrame stay as they are
+      // until the next restart (new salts, which stop the scan), so a scan made after reading
+      // the header holds exactly the commits published up to it, whatever came after.
       const h = await this.readShm();
       if (!h || h.salt1 !== salt1) return false;
       if (h.mxFrame === 0) {
@@ -1202,9 +1208,11 @@ export class CopyEngine {
         continue;
       }
       tries++;
-      if (!cur || !describes(h, cur)) continue;
-      if (cur.pageSize !== prev.pageSize) return false;
-      if (((h.iChange - cur.commits.length) >>> 0) !== a.iChange >>> 0) {
+      cur = (await scanWal(this.source, cur)).index;
+      if (!cur || cur.header.salt1 !== h.salt1 || cur.header.salt2 !== h.salt2 || cur.mxFrame < h.mxFrame) continue;
+      const j = commitsUpTo(cur, h.mxFrame);
+      if (j < 0 || cur.pageSize !== prev.pageSize) return false;
+      if (((h.iChange - j) >>> 0) !== a.iChange >>> 0) {
         this.trailLostBy = 'a commit after the last scan ended the old log (the -shm commit counter)';
         return false;
       }
@@ -1611,6 +1619,19 @@ function endedAt(h: ShmHint, w: WalIndex): boolean {
     h.frameChecksum1 === w.checksum[0] &&
     h.frameChecksum2 === w.checksum[1]
   );
+}
+
+/** How many commits of `w` end at or before frame `m`, which must be one of them (else -1). */
+function commitsUpTo(w: WalIndex, m: number): number {
+  const c = w.commits;
+  let lo = 0;
+  let hi = c.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (c[mid].frame <= m) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && c[lo - 1].frame === m ? lo : -1;
 }
 
 function sameStat(a: FileStat | null, b: FileStat | null): boolean {
