@@ -100,7 +100,8 @@
  *          (walRestartHdr). An *anchor* is a header read right after a scan that describes
  *          the snapshot exactly (its salts, mxFrame and cumulative checksum there; or the
  *          header of the restart that ended that very log: salt-1 + 1, no frame, the old
- *          log's last checksum): the commit at mxFrame is then commit number c. After the
+ *          log's last checksum; or, for a log with no commit yet, that of the restart that
+ *          began it): the commit at mxFrame (or the state before the log) is then number c. After the
  *          reset, a header read before a scan of the new log (salt-1 + 1: one restart),
  *          whose mxFrame is a commit frame the scan reached (published frames stay as they
  *          are until the next restart, whose new salts would stop the scan), so the scan
@@ -1178,9 +1179,9 @@ export class CopyEngine {
    */
   private async takeAnchor(): Promise<void> {
     const w = this.wal;
-    if (!w || w.mxFrame === 0 || this.anchor?.index === w) return;
+    if (!w || this.anchor?.index === w) return;
     const h = await this.readShm();
-    if (h && (describes(h, w) || endedAt(h, w))) this.anchor = { iChange: h.iChange, index: w };
+    if (h && (describes(h, w) || endedAt(h, w) || unbegun(h, w))) this.anchor = { iChange: h.iChange, index: w };
   }
 
   /**
@@ -1202,7 +1203,8 @@ export class CopyEngine {
       if (h.mxFrame === 0) {
         // Restarted, no commit in the new log yet (a TRUNCATE leaves no log header to scan):
         // the header still holds the old log's count and last checksum. Wait for a commit.
-        if (h.iChange !== a.iChange || h.frameChecksum1 !== prev.checksum[0] || h.frameChecksum2 !== prev.checksum[1]) return false;
+        if (h.iChange !== a.iChange) return false;
+        if (prev.mxFrame > 0 && (h.frameChecksum1 !== prev.checksum[0] || h.frameChecksum2 !== prev.checksum[1])) return false;
         if (Date.now() >= waitUntil) return false;
         await new Promise<void>((r) => setTimeout(r, 1));
         continue;
@@ -1632,6 +1634,14 @@ function commitsUpTo(w: WalIndex, m: number): number {
     else hi = mid;
   }
   return lo > 0 && c[lo - 1].frame === m ? lo : -1;
+}
+
+/**
+ * The -shm header is that of the restart that began the log `w`, which holds no commit yet (a
+ * transaction's frames may be there): iChange counts the commits before it, the snapshot's.
+ */
+function unbegun(h: ShmHint, w: WalIndex): boolean {
+  return w.mxFrame === 0 && h.mxFrame === 0 && h.salt1 === w.header.salt1 && h.salt2 === w.header.salt2;
 }
 
 function sameStat(a: FileStat | null, b: FileStat | null): boolean {
