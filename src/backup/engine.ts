@@ -256,7 +256,7 @@ const SHM_HEADER_BYTES = 136;
 /** Scans of a new log a counter bridge makes before it gives up on a header moving under it. */
 const COUNTER_TRIES = 4;
 /** Milliseconds a counter bridge waits for the first commit of a truncated log. */
-const COUNTER_WAIT_MS = 20;
+const COUNTER_WAIT_MS = 100;
 /** Re-pass writes that may be queued to the sink at once (see queueWrite). */
 const WRITE_QUEUE_BYTES = 16 << 20;
 
@@ -1154,7 +1154,15 @@ export class CopyEngine {
       const readSince = readsAtStart !== this.readsSeen;
       if (scan.index.mxFrame > prev.mxFrame && (!final || readSince)) this.moveTo(scan.index, prev.mxFrame);
       this.readsSeen = readsAtStart;
-      await this.takeAnchor();
+      if ((await this.takeAnchor()) && !final) {
+        // The header is ahead of the scan (a commit landed meanwhile): catch up once, so that
+        // the snapshot has an anchor should the log be reset next.
+        const again = await scanWal(this.source, this.wal);
+        if (again.index && again.index.sameGeneration(this.wal!) && again.index.mxFrame > this.wal!.mxFrame) {
+          this.moveTo(again.index, this.wal!.mxFrame);
+          await this.takeAnchor();
+        }
+      }
       return true;
     }
     if (await this.bridge(prev, scan.index)) return true;
@@ -1175,13 +1183,16 @@ export class CopyEngine {
   /**
    * Records the -shm commit counter of the snapshot when the header read now describes it
    * exactly (same salts, mxFrame and cumulative checksum): the commit at the snapshot's
-   * mxFrame is then the iChange-th commit of this database's connections.
+   * mxFrame is then the iChange-th commit of this database's connections. True when the
+   * header is ahead of the snapshot in the same log.
    */
-  private async takeAnchor(): Promise<void> {
+  private async takeAnchor(): Promise<boolean> {
     const w = this.wal;
-    if (!w || this.anchor?.index === w) return;
+    if (!w || this.anchor?.index === w) return false;
     const h = await this.readShm();
-    if (h && (describes(h, w) || endedAt(h, w) || unbegun(h, w))) this.anchor = { iChange: h.iChange, index: w };
+    if (!h) return false;
+    if (describes(h, w) || endedAt(h, w) || unbegun(h, w)) this.anchor = { iChange: h.iChange, index: w };
+    return h.salt1 === w.header.salt1 && h.salt2 === w.header.salt2 && h.mxFrame > w.mxFrame;
   }
 
   /**
