@@ -1583,7 +1583,6 @@ function settled<T>(p: Promise<T>): Promise<T | Error> {
   );
 }
 
-/** Whether a[at..at+len) equals b[at..at+len) (word by word when both are 4-byte aligned). */
 /** Byte equality (32 bits at a time where aligned); false for null or another length. */
 function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
   const len = a.length;
