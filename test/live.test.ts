@@ -125,41 +125,39 @@ describe('live copies under a real SQLite writer', () => {
       await b.finish();
       expect(checkInvariants(saveCopy(target, path.join(dir, 'moved.db'))).commits).toBe(c.commits);
 
-      // 3. A TRUNCATE checkpoint removes the old log's trail. The copier scanned the log after
-      // the last commit before it, so the -shm commit counter proves that nothing was missed:
-      // bridged, no re-pass.
-      target = await Database.memory();
-      targets.push(target);
-      b = await Backup.init(target, 'main', source, 'main');
-      expect(await b.step(16)).toBe('OK');
-      await w.ask('commit', { n: 2 });
-      expect(await b.step(16)).toBe('OK');
-      await w.ask('checkpoint', { kind: 'TRUNCATE' });
-      c = await w.ask('commit', { n: 2 });
-      let st = await b.step(-1);
-      while (st !== 'DONE') st = await b.step(-1);
-      expect(b.repasses).toBe(0);
-      expect(b.restarts).toBe(0);
-      expect(b.identity!.resetsBridged).toBeGreaterThan(0);
-      await b.finish();
-      expect(checkInvariants(saveCopy(target, path.join(dir, 'truncated.db'))).commits).toBe(c.commits);
-
-      // 4. Commits the copier never scanned, then a TRUNCATE checkpoint: they are in the db
-      // file, unseen, and the counter says so. A digest re-pass (not a restart) finds them,
-      // and the copy still holds one committed state, the last one.
-      target = await Database.memory();
-      targets.push(target);
-      b = await Backup.init(target, 'main', source, 'main');
-      expect(await b.step(16)).toBe('OK');
-      await w.ask('commit', { n: 2 });
-      await w.ask('checkpoint', { kind: 'TRUNCATE' });
-      c = await w.ask('commit', { n: 2 });
-      st = await b.step(-1);
-      while (st !== 'DONE') st = await b.step(-1);
-      expect(b.repasses).toBeGreaterThan(0);
-      expect(b.restarts).toBe(0);
-      await b.finish();
-      expect(checkInvariants(saveCopy(target, path.join(dir, 'restarted.db'))).commits).toBe(c.commits);
+      // 3 and 4. A copy that has read 16 pages; then `between` (the writer's commits and a
+      // TRUNCATE checkpoint, which removes the old log's trail) and 2 more commits; the copy
+      // ends, and holds one committed state, the last one.
+      const truncated = async (name: string, between: (bk: Backup) => Promise<unknown>) => {
+        const t = await Database.memory();
+        targets.push(t);
+        const bk = await Backup.init(t, 'main', source, 'main');
+        expect(await bk.step(16)).toBe('OK');
+        await between(bk);
+        const last = await w.ask('commit', { n: 2 });
+        while ((await bk.step(-1)) !== 'DONE');
+        expect(bk.restarts).toBe(0);
+        const counts = { repasses: bk.repasses, bridged: bk.identity!.resetsBridged };
+        await bk.finish();
+        expect(checkInvariants(saveCopy(t, path.join(dir, name))).commits).toBe(last.commits);
+        return counts;
+      };
+      // 3. The copier scanned the log after the last commit before the TRUNCATE: the -shm
+      // commit counter proves that nothing was missed. Bridged, no re-pass.
+      const scanned = await truncated('truncated.db', async (bk) => {
+        await w.ask('commit', { n: 2 });
+        expect(await bk.step(16)).toBe('OK');
+        await w.ask('checkpoint', { kind: 'TRUNCATE' });
+      });
+      expect(scanned.repasses).toBe(0);
+      expect(scanned.bridged).toBeGreaterThan(0);
+      // 4. Commits the copier never scanned, then the TRUNCATE: they are in the db file,
+      // unseen, and the counter says so. A digest re-pass (not a restart) finds them.
+      const unscanned = await truncated('restarted.db', async () => {
+        await w.ask('commit', { n: 2 });
+        await w.ask('checkpoint', { kind: 'TRUNCATE' });
+      });
+      expect(unscanned.repasses).toBeGreaterThan(0);
     } finally {
       for (const t of targets) await t.close();
       await source.close();
