@@ -133,6 +133,15 @@ export interface WalCommit {
   frame: number;
   /** Database size in pages after this commit. */
   dbSize: number;
+  /**
+   * Transactions committed in this log up to and including this commit frame. With psow=0
+   * and synchronous=FULL, SQLite pads a commit to a sector with copies of its commit frame
+   * (walFrames), each itself a commit frame: a commit frame that repeats the one right before
+   * it (page number, size and bytes) is not counted. (A transaction that rewrote that page
+   * with the same bytes and nothing else is not counted either: the count can fall short,
+   * never exceed.)
+   */
+  distinct: number;
 }
 
 /**
@@ -281,7 +290,25 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
   const running = new Uint32Array(2);
   running.set(cks);
 
-  const walk = await walkFrames(storage, header, mxFrame + 1, running, size, (frame, pgno, commitSize) => {
+  // The frame before the next one, for telling a padding copy of a commit frame (see
+  // WalCommit.distinct); at the start of a rescan, the known log's last commit frame.
+  let before: { frame: number; pgno: number; size: number; data: Uint8Array | null } | null =
+    base && base.mxFrame > 0 ? { frame: base.mxFrame, pgno: base.table.pgnoOf[base.mxFrame], size: base.dbSize, data: null } : null;
+  const repeats = async (frame: number, pgno: number, commitSize: number, data: Uint8Array): Promise<boolean> => {
+    if (!before || before.frame !== frame - 1 || before.size !== commitSize || before.pgno !== pgno) return false;
+    let prior = before.data;
+    if (!prior) {
+      try {
+        prior = await storage.read('wal', frameOffset(ps, frame - 1) + WAL_FRAME_HEADER_SIZE, ps);
+      } catch (e) {
+        throw ioerr(`reading ${storage.label}-wal`, e);
+      }
+      if (prior.length !== ps) return false;
+    }
+    for (let i = 0; i < ps; i++) if (prior[i] !== data[i]) return false;
+    return true;
+  };
+  const walk = await walkFrames(storage, header, mxFrame + 1, running, size, async (frame, pgno, commitSize, data) => {
     pending.push([frame, pgno]);
     if (commitSize !== 0) {
       for (const [f, p] of pending) {
@@ -294,8 +321,10 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
       mxFrame = frame;
       dbSize = commitSize;
       cks.set(running);
-      commits.push({ frame, dbSize });
+      const last = commits.length > 0 ? commits[commits.length - 1].distinct : 0;
+      commits.push({ frame, dbSize, distinct: (await repeats(frame, pgno, commitSize, data)) ? last : last + 1 });
     }
+    before = { frame, pgno, size: commitSize, data };
   });
   table.top = mxFrame;
   const lastValidFrame = walk.stopFrame - 1;
@@ -324,7 +353,7 @@ async function walkFrames(
   start: number,
   running: Uint32Array,
   size: number,
-  onFrame: (frame: number, pgno: number, commitSize: number) => void,
+  onFrame: (frame: number, pgno: number, commitSize: number, data: Uint8Array) => void | Promise<void>,
 ): Promise<{ stopFrame: number; stop: StopReason; stopSalt1: number }> {
   const ps = header.pageSize;
   const frameSize = WAL_FRAME_HEADER_SIZE + ps;
@@ -357,7 +386,8 @@ async function walkFrames(
       if (running[0] !== get32(chunk, off + 16) || running[1] !== get32(chunk, off + 20)) {
         return { stopFrame: frame, stop: 'invalid', stopSalt1: 0 };
       }
-      onFrame(frame, pgno, get32(chunk, off + 4));
+      const w = onFrame(frame, pgno, get32(chunk, off + 4), chunk.subarray(off + WAL_FRAME_HEADER_SIZE, off + frameSize));
+      if (w) await w;
     }
     if (got < count) return { stopFrame: frame, stop: 'eof', stopSalt1: 0 };
   }
@@ -368,7 +398,7 @@ export interface WalTail {
   /** Pages written by commits of the old generation after `previous.mxFrame`. */
   pages: Set<number>;
   /** The old generation's last commit found (frame, dbSize), or null when none followed. */
-  lastCommit: WalCommit | null;
+  lastCommit: { frame: number; dbSize: number } | null;
   /** The first frame position that was not a valid frame of the old generation. */
   stopFrame: number;
   stop: StopReason;
@@ -394,7 +424,7 @@ export async function scanTail(storage: Storage, previous: WalIndex): Promise<Wa
   running.set(previous.checksum);
   const pages = new Set<number>();
   const pending: number[] = [];
-  let lastCommit: WalCommit | null = null;
+  let lastCommit: { frame: number; dbSize: number } | null = null;
   const walk = await walkFrames(storage, previous.header, previous.mxFrame + 1, running, size, (frame, pgno, commitSize) => {
     pending.push(pgno);
     if (commitSize !== 0) {
@@ -498,6 +528,7 @@ export function appendCommit(
   }
   const mx = frame - 1;
   table.top = mx;
-  commits.push({ frame: mx, dbSize });
+  // quire pads no commit: each is one transaction.
+  commits.push({ frame: mx, dbSize, distinct: (commits.length > 0 ? commits[commits.length - 1].distinct : 0) + 1 });
   return new WalIndex(header, mx, dbSize, checksum.slice(), commits, table);
 }

@@ -68,6 +68,9 @@ async function copyAround(file: string, dir: string, db: BetterSqlite.Database, 
   const source = await openDatabase(file);
   const sink = new ImageSink();
   const engine = new CopyEngine(source.storage, sink);
+  // The copier anchors its count only on a -shm whose status-change time is a clock tick old
+  // (a recovery in the same tick could leave it equal); setup wrote it just now.
+  await new Promise((r) => setTimeout(r, 40));
   try {
     let st = 'OK';
     for (let steps = 0; st !== 'DONE'; steps++) {

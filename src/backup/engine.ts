@@ -101,22 +101,35 @@
  *          the snapshot exactly (its salts, mxFrame and cumulative checksum there; or the
  *          header of the restart that ended that very log: salt-1 + 1, no frame, the old
  *          log's last checksum; or, for a log with no commit yet, that of the restart that
- *          began it): the commit at mxFrame (or the state before the log) is then number c. After the
- *          reset, a header read before a scan of the new log (salt-1 + 1: one restart),
+ *          began it): the commit at mxFrame (or the state before the log) is then number c.
+ *          After the reset, a header read before a scan of the new log (salt-1 + 1: one
+ *          restart),
  *          whose mxFrame is a commit frame the scan reached (published frames stay as they
  *          are until the next restart, whose new salts would stop the scan), so the scan
  *          holds exactly the j commits published up to it, says the old log's last commit
- *          was number iChange - j (mod 2^32). If that is c, nothing after the snapshot
- *          reached the old log: the reset is bridged as one whose tail was empty (the new
- *          log's pages and unreadable frames are re-copied). A scan that falls short of the
- *          header is made again (a few times; a truncated log with no commit yet is waited
- *          for up to COUNTER_WAIT_MS). No -shm,
- *          no anchor at the snapshot, or counts that differ: the trail is lost (commits after
- *          mxFrame may have reached the db file unseen) and a digest re-pass begins (counted
- *          in `repasses`, not `restarts`), which reads every page again and writes those
- *          that differ from the copy. (The count is exact unless the -shm is rebuilt between
- *          the two reads, by recovery, which restarts iChange at 0: a match then needs a
- *          coincidence of the two counters modulo 2^32.)
+ *          was number iChange - j (mod 2^32). j counts commit frames less those that repeat
+ *          the frame before them (WalCommit.distinct: with psow=0 and synchronous=FULL,
+ *          walFrames pads a commit to a sector with copies of its commit frame, and bumps
+ *          iChange once); a j too low only fails to match. If iChange - j is c, nothing after
+ *          the snapshot reached the old log: the reset is bridged as one whose tail was empty
+ *          (the new log's pages and unreadable frames are re-copied). iChange counts only
+ *          while the -shm is not rebuilt: recovery (walIndexRecover) restarts it at 0, so c
+ *          commits after a recovery repeat the count c. A recovery runs when the first
+ *          connection after all others ended (a crash; or a clean close with a persistent
+ *          WAL) truncates the -shm, or on a new -shm: so the anchor keeps the -shm's stat,
+ *          taken before its header read, and is *firm* only when the stat's status-change
+ *          time lay SHM_SETTLED_MS (more than a clock tick) behind the clock; the bridge
+ *          needs a firm anchor and the same stat after its own header read. (A first write
+ *          to a mapped -shm page after the kernel wrote it back also moves its times: a
+ *          re-pass then, never a wrong bridge. Not covered: a header torn by a writer killed
+ *          between writing its two copies, which the next connection rebuilds by recovery
+ *          without touching the file's stat; a window of a few instructions per commit.)
+ *          A scan that falls short of the header is made again (a few times; a truncated
+ *          log with no commit yet is waited for up to COUNTER_WAIT_MS). No -shm, no firm
+ *          anchor at the snapshot, a changed stat, or counts that differ: the trail is lost
+ *          (commits after mxFrame may have reached the db file unseen) and a digest re-pass
+ *          begins (counted in `repasses`, not `restarts`), which reads every page again and
+ *          writes those that differ from the copy.
  *   end    when every page is copied: a last rescan. Same salts → consistent (at mxFrame, or
  *          after a move if db-file pages were read since the previous rescan).
  *          With no WAL at the start, a WAL that appears is followed from frame 1 as long as
@@ -257,6 +270,12 @@ const SHM_HEADER_BYTES = 136;
 const COUNTER_TRIES = 4;
 /** Milliseconds a counter bridge waits for the first commit of a truncated log. */
 const COUNTER_WAIT_MS = 100;
+/**
+ * Milliseconds the -shm's status-change time must lie behind the clock for an anchor to be
+ * firm: more than a kernel clock tick (file times are coarse), so that a later change of the
+ * file cannot leave its time equal.
+ */
+const SHM_SETTLED_MS = 25;
 /** Re-pass writes that may be queued to the sink at once (see queueWrite). */
 const WRITE_QUEUE_BYTES = 16 << 20;
 
@@ -314,9 +333,11 @@ export class CopyEngine {
   private walAtStart = false;
   /**
    * The -shm header's commit counter (iChange) at a snapshot it described exactly, read right
-   * after a scan (see counterBridge).
+   * after a scan, and the -shm's stat taken just before that read (see counterBridge).
+   * `firm`: the stat's status-change time lay more than a clock tick behind the clock, so any
+   * later change of the file (a recovery's truncation) gives it another time.
    */
-  private anchor: { iChange: number; index: WalIndex } | null = null;
+  private anchor: { iChange: number; index: WalIndex; shm: FileStat; firm: boolean } | null = null;
   private trailLost = false;
   /**
    * Counts db-file reads (bumped as each begins and as it ends), so a WAL scan can tell whether
@@ -1188,11 +1209,33 @@ export class CopyEngine {
    */
   private async takeAnchor(): Promise<boolean> {
     const w = this.wal;
-    if (!w || this.anchor?.index === w) return false;
+    if (!w || (this.anchor?.index === w && this.anchor.firm)) return false;
+    const now = Date.now();
+    const shm = await this.shmStat();
+    if (!shm) return false;
     const h = await this.readShm();
     if (!h) return false;
-    if (describes(h, w) || endedAt(h, w) || unbegun(h, w)) this.anchor = { iChange: h.iChange, index: w };
+    if (describes(h, w) || endedAt(h, w) || unbegun(h, w)) {
+      const firm = now - shm.ctimeMs! >= SHM_SETTLED_MS && shm.ctimeMs! % 1000 !== 0;
+      this.anchor = { iChange: h.iChange, index: w, shm, firm };
+    }
     return h.salt1 === w.header.salt1 && h.salt2 === w.header.salt2 && h.mxFrame > w.mxFrame;
+  }
+
+  /**
+   * The -shm's stat, where the storage tells its identity and times (else null: no counter
+   * bridge). SQLite rebuilds the -shm by recovery, which restarts iChange at 0, when the first
+   * connection after all others ended truncates it, or when the file is new: either changes
+   * the stat.
+   */
+  private async shmStat(): Promise<FileStat | null> {
+    if (!this.source.stat) return null;
+    try {
+      const st = await this.source.stat('shm');
+      return st && st.ctimeMs !== undefined && st.mtimeMs !== undefined && st.ino !== undefined ? st : null;
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -1201,7 +1244,7 @@ export class CopyEngine {
    */
   private async counterBridge(prev: WalIndex, seen: WalIndex | null): Promise<boolean> {
     const a = this.anchor;
-    if (!a || a.index.mxFrame !== prev.mxFrame || !a.index.sameGeneration(prev)) return false;
+    if (!a || !a.firm || a.index.mxFrame !== prev.mxFrame || !a.index.sameGeneration(prev)) return false;
     const salt1 = (prev.header.salt1 + 1) >>> 0;
     let cur = seen && seen.header.salt1 === salt1 ? seen : null;
     const waitUntil = Date.now() + COUNTER_WAIT_MS;
@@ -1225,6 +1268,11 @@ export class CopyEngine {
       if (!cur || cur.header.salt1 !== h.salt1 || cur.header.salt2 !== h.salt2 || cur.mxFrame < h.mxFrame) continue;
       const j = commitsUpTo(cur, h.mxFrame);
       if (j < 0 || cur.pageSize !== prev.pageSize) return false;
+      // After the header read: a recovery (iChange from 0) before it changed the -shm's stat.
+      if (!sameStat(a.shm, await this.shmStat())) {
+        this.trailLostBy = 'the -shm changed since the snapshot (a rebuilt -shm restarts the commit counter)';
+        return false;
+      }
       if (((h.iChange - j) >>> 0) !== a.iChange >>> 0) {
         this.trailLostBy = 'a commit after the last scan ended the old log (the -shm commit counter)';
         return false;
@@ -1633,7 +1681,10 @@ function endedAt(h: ShmHint, w: WalIndex): boolean {
   );
 }
 
-/** How many commits of `w` end at or before frame `m`, which must be one of them (else -1). */
+/**
+ * The transactions of `w` committed up to frame `m`, which must be a commit frame (else -1);
+ * padding copies of a commit frame are not counted (WalCommit.distinct).
+ */
 function commitsUpTo(w: WalIndex, m: number): number {
   const c = w.commits;
   let lo = 0;
@@ -1643,7 +1694,7 @@ function commitsUpTo(w: WalIndex, m: number): number {
     if (c[mid].frame <= m) lo = mid + 1;
     else hi = mid;
   }
-  return lo > 0 && c[lo - 1].frame === m ? lo : -1;
+  return lo > 0 && c[lo - 1].frame === m ? c[lo - 1].distinct : -1;
 }
 
 /**

@@ -1,0 +1,210 @@
+/**
+ * Review of the -shm commit-counter bridge (issue 9): cases where iChange minus the new log's
+ * commit frames equals the anchor's count although a commit the copier never scanned reached
+ * the old log (and, through the checkpoint, the db file). Every write here is made by real
+ * SQLite in a child process (better-sqlite3 through node, or the sqlite3 CLI), between the
+ * copier's steps; the copy must still be the source's last commit.
+ *
+ *   recovery   iChange is not a durable count: walIndexRecover zeroes the header, and a
+ *              recovery runs whenever the -shm is rebuilt (the first connection after every
+ *              process using the database died). Counting restarts at 0, so c commits after
+ *              the recovery repeat the anchor's count c exactly.
+ *   padding    with psow=0 (no powersafe overwrite) and synchronous=FULL, walFrames pads every
+ *              commit to a sector boundary with copies of its commit frame, each a commit frame
+ *              with the db size; iChange counts the commit once. The new log's commit frames
+ *              then overcount its commits, hiding as many unscanned commits of the old log.
+ */
+import { describe, it, expect } from 'vitest';
+import BetterSqlite from 'better-sqlite3';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CopyEngine } from '../src/index.js';
+import { openDatabase } from '../src/node/index.js';
+import { ImageSink } from './live/image-sink.js';
+import { tempDir } from './util/tmp.js';
+
+const ROWS = 6000;
+const ROOT = path.resolve(__dirname, '..');
+
+/** A WAL database of ROWS rows (id, v = 0, a 300-byte pad), every connection closed. */
+function create(dir: string): string {
+  const file = path.join(dir, 'src.db');
+  const db = new BetterSqlite(file);
+  db.pragma('journal_mode = wal');
+  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER, pad BLOB)');
+  const ins = db.prepare('INSERT INTO t(v, pad) VALUES (0, randomblob(300))');
+  db.transaction(() => {
+    for (let i = 0; i < ROWS; i++) ins.run();
+  })();
+  db.close();
+  return file;
+}
+
+/**
+ * Runs `ops` in a child node process with its own better-sqlite3 connection: 'bump:ID' (one
+ * transaction adding 1 to row ID's v) or 'truncate' (wal_checkpoint(TRUNCATE)); then the
+ * child is killed (SIGKILL: a crash, the -wal and -shm stay as they are).
+ */
+function crashingWriter(file: string, ops: string[]): void {
+  const code = `
+    const D = require('better-sqlite3');
+    const db = new D(${JSON.stringify(file)});
+    const bump = db.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
+    for (const op of ${JSON.stringify(ops)}) {
+      if (op === 'truncate') {
+        const r = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').raw().get();
+        if (r[0] !== 0) throw new Error('checkpoint busy');
+      } else db.transaction(() => bump.run(Number(op.slice(5))))();
+    }
+    process.kill(process.pid, 'SIGKILL');
+  `;
+  const r = spawnSync(process.execPath, ['-e', code], { cwd: ROOT, encoding: 'utf8' });
+  if (r.signal !== 'SIGKILL') throw new Error(`writer failed: ${r.status} ${r.stderr}`);
+}
+
+/**
+ * A sqlite3 CLI process kept open on a URI (so URI parameters such as psow apply): `run`
+ * resolves once the SQL is done. One process all along: its connection is the one that
+ * restarts the log (so the new log's salt-1 is the old one + 1), and the -shm pages it writes
+ * are mapped writable before the copy starts (a first write to a mapped page can move the
+ * file's times, which the copier would take for a rebuilt -shm).
+ */
+function cliSession(uri: string) {
+  const p = spawn('sqlite3', ['-bail', uri], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let waiting: { tag: string; resolve: () => void; reject: (e: Error) => void } | null = null;
+  const check = () => {
+    if (!waiting) return;
+    if (err) waiting.reject(new Error(`sqlite3: ${err}`));
+    else if (out.includes(waiting.tag)) waiting.resolve();
+    else return;
+    waiting = null;
+  };
+  p.stdout.on('data', (d) => ((out += d), check()));
+  p.stderr.on('data', (d) => ((err += d), check()));
+  let n = 0;
+  return {
+    run(sql: string): Promise<void> {
+      const tag = `@@done${++n}@@`;
+      return new Promise<void>((resolve, reject) => {
+        waiting = { tag, resolve, reject };
+        p.stdin.write(`${sql}\n.print ${tag}\n`);
+      });
+    },
+    close(): Promise<void> {
+      return new Promise<void>((resolve) => {
+        p.on('exit', () => resolve());
+        p.stdin.end();
+      });
+    },
+  };
+}
+
+function rowsOf(file: string): Array<{ id: number; v: number }> {
+  const db = new BetterSqlite(file, { readonly: file.endsWith('copy.db') });
+  try {
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    return db.prepare('SELECT id, v FROM t ORDER BY id').all() as Array<{ id: number; v: number }>;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Copies `file` 32 pages a step; after the 5th step (the copier scanned the log after its last
+ * commit, so its snapshot is anchored) runs `between`, then steps to the end. The copy must be
+ * the source's last commit.
+ */
+async function copyAround(file: string, dir: string, between: () => void | Promise<void>) {
+  const source = await openDatabase(file);
+  const sink = new ImageSink();
+  const engine = new CopyEngine(source.storage, sink);
+  // The copier anchors its count only on a -shm whose status-change time is a clock tick old.
+  await new Promise((r) => setTimeout(r, 40));
+  let r;
+  try {
+    let st = 'OK';
+    for (let steps = 0; st !== 'DONE'; steps++) {
+      st = await engine.step(32);
+      if (steps === 4) {
+        expect(st).toBe('OK');
+        await between();
+      }
+    }
+    r = { repasses: engine.repasses, restarts: engine.restarts, bridged: engine.resetsBridged };
+  } finally {
+    engine.release();
+    await source.close();
+  }
+  const out = path.join(dir, 'copy.db');
+  writeFileSync(out, sink.image);
+  expect(rowsOf(out)).toEqual(rowsOf(file));
+  return r;
+}
+
+/**
+ * A copy around `between`, SQL run by one sqlite3 CLI session with psow=0 and synchronous=FULL
+ * (every commit padded to a 4096-byte sector with copies of its commit frame).
+ */
+async function paddedCopy(between: string) {
+  const dir = tempDir();
+  const file = create(dir);
+  const sql = cliSession(`file:${file}?psow=0`);
+  try {
+    await sql.run('PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE); UPDATE t SET v = v + 1 WHERE id = 1;');
+    const r = await copyAround(file, dir, () => sql.run(between));
+    return { r, file };
+  } finally {
+    await sql.close();
+  }
+}
+
+describe('the -shm commit counter does not hide an unscanned commit', () => {
+  it('recovery between the anchor and the reset (a crashed writer, then a new one that commits, TRUNCATEs and commits): the copy is the last commit', async () => {
+    const dir = tempDir();
+    const file = create(dir);
+    // A fresh -shm counts from 0: after this commit iChange is 1, the copier's anchor.
+    crashingWriter(file, ['bump:1']);
+    const r = await copyAround(file, dir, () => {
+      // A new writer (the old one crashed): its recovery restarts iChange at 0. One commit the
+      // copier does not scan (row 7's page is already copied) brings it back to 1; then a
+      // TRUNCATE and a commit into the new log.
+      crashingWriter(file, ['bump:7', 'truncate', 'bump:5000']);
+    });
+    expect(r).toMatchObject({ repasses: 1, restarts: 0 });
+    expect(rowsOf(file)[6].v).toBe(1);
+  });
+
+  it('recovery without a crash (persistent WAL: each sqlite3 session ends cleanly, the next one rebuilds the -shm): the copy is the last commit', async () => {
+    const dir = tempDir();
+    const file = create(dir);
+    // Each call is one sqlite3 session that keeps the -wal (and -shm) when it closes.
+    const session = (...sql: string[]) => {
+      const r = spawnSync('sqlite3', [file, '.filectrl persist_wal 1', ...sql], { encoding: 'utf8' });
+      if (r.status !== 0 || r.stderr) throw new Error(`sqlite3 failed: ${r.status} ${r.stderr}`);
+    };
+    session('UPDATE t SET v = v + 1 WHERE id = 1;');
+    const r = await copyAround(file, dir, () => {
+      // The next session is the first connection: it rebuilds the -shm (iChange from 0).
+      session('UPDATE t SET v = v + 1 WHERE id = 7;', 'PRAGMA wal_checkpoint(TRUNCATE);', 'UPDATE t SET v = v + 1 WHERE id = 5000;');
+    });
+    expect(r).toMatchObject({ repasses: 1, restarts: 0 });
+    expect(rowsOf(file)[6].v).toBe(1);
+  });
+
+  it('psow=0 and synchronous=FULL (every commit padded with copies of its commit frame), a commit the copier did not scan: a re-pass; the copy is the last commit', async () => {
+    // One commit the copier does not scan (row 7's page is already copied); then the TRUNCATE
+    // and one commit into the new log, padded by one frame.
+    const { r, file } = await paddedCopy('UPDATE t SET v = v + 1 WHERE id = 7; PRAGMA wal_checkpoint(TRUNCATE); UPDATE t SET v = v + 1 WHERE id = 5000;');
+    expect(r).toMatchObject({ repasses: 1, restarts: 0 });
+    expect(rowsOf(file)[6].v).toBe(1);
+  });
+
+  it('psow=0 and synchronous=FULL, no commit missed: the padding frames are not counted as commits, bridged', async () => {
+    const { r } = await paddedCopy('PRAGMA wal_checkpoint(TRUNCATE); UPDATE t SET v = v + 1 WHERE id = 5000; UPDATE t SET v = v + 1 WHERE id = 5001;');
+    expect(r).toMatchObject({ repasses: 0, restarts: 0 });
+    expect(r.bridged).toBeGreaterThanOrEqual(1);
+  });
+});
