@@ -23,6 +23,7 @@ import { CopyEngine } from '../src/index.js';
 import { openDatabase } from '../src/node/index.js';
 import { ImageSink } from './live/image-sink.js';
 import { tempDir } from './util/tmp.js';
+import { createCounterDb } from './util/counter-db.js';
 
 const ROWS = 6000;
 const ROOT = path.resolve(__dirname, '..');
@@ -30,14 +31,7 @@ const ROOT = path.resolve(__dirname, '..');
 /** A WAL database of ROWS rows (id, v = 0, a 300-byte pad), every connection closed. */
 function create(dir: string): string {
   const file = path.join(dir, 'src.db');
-  const db = new BetterSqlite(file);
-  db.pragma('journal_mode = wal');
-  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER, pad BLOB)');
-  const ins = db.prepare('INSERT INTO t(v, pad) VALUES (0, randomblob(300))');
-  db.transaction(() => {
-    for (let i = 0; i < ROWS; i++) ins.run();
-  })();
-  db.close();
+  createCounterDb(file, ROWS).close();
   return file;
 }
 

@@ -18,19 +18,14 @@ import { CopyEngine } from '../src/index.js';
 import { openDatabase } from '../src/node/index.js';
 import { ImageSink } from './live/image-sink.js';
 import { tempDir } from './util/tmp.js';
+import { createCounterDb } from './util/counter-db.js';
 
 const ROWS = 6000;
 
 function source() {
   const dir = tempDir();
   const file = path.join(dir, 'src.db');
-  const db = new BetterSqlite(file);
-  db.pragma('journal_mode = wal');
-  db.exec('CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER, pad BLOB)');
-  const ins = db.prepare('INSERT INTO t(v, pad) VALUES (0, randomblob(300))');
-  db.transaction(() => {
-    for (let i = 0; i < ROWS; i++) ins.run();
-  })();
+  const db = createCounterDb(file, ROWS);
   db.pragma('wal_checkpoint(TRUNCATE)');
   const bump = db.prepare('UPDATE t SET v = v + 1 WHERE id = ?');
   /** One transaction bumping `ids` (each id's row by one). */
