@@ -23,7 +23,7 @@ import { CopyEngine } from '../src/index.js';
 import { openDatabase } from '../src/node/index.js';
 import { ImageSink } from './live/image-sink.js';
 import { tempDir } from './util/tmp.js';
-import { createCounterDb } from './util/counter-db.js';
+import { createCounterDb, untilBridged } from './util/counter-db.js';
 
 const ROWS = 6000;
 const ROOT = path.resolve(__dirname, '..');
@@ -197,7 +197,10 @@ describe('the -shm commit counter does not hide an unscanned commit', () => {
   });
 
   it('psow=0 and synchronous=FULL, no commit missed: the padding frames are not counted as commits, bridged', async () => {
-    const { r } = await paddedCopy('PRAGMA wal_checkpoint(TRUNCATE); UPDATE t SET v = v + 1 WHERE id = 5000; UPDATE t SET v = v + 1 WHERE id = 5001;');
+    const { r } = await untilBridged(async () => {
+      const p = await paddedCopy('PRAGMA wal_checkpoint(TRUNCATE); UPDATE t SET v = v + 1 WHERE id = 5000; UPDATE t SET v = v + 1 WHERE id = 5001;');
+      return { ...p, repasses: p.r.repasses };
+    });
     expect(r).toMatchObject({ repasses: 0, restarts: 0 });
     expect(r.bridged).toBeGreaterThanOrEqual(1);
   });

@@ -19,6 +19,7 @@ import { backupFile, openDatabase } from '../src/node/index.js';
 import { checkInvariants } from './live/invariants.js';
 import { WRITER, startWriter as startLiveWriter } from './live/client.mjs';
 import { tempDir } from './util/tmp.js';
+import { untilBridged } from './util/counter-db.js';
 
 
 interface WriterCounters {
@@ -144,14 +145,14 @@ describe('live copies under a real SQLite writer', () => {
       };
       // 3. The copier scanned the log after the last commit before the TRUNCATE: the -shm
       // commit counter proves that nothing was missed. Bridged, no re-pass.
-      const scanned = await truncated('truncated.db', async (bk) => {
+      const scanned = await untilBridged(() => truncated('truncated.db', async (bk) => {
         await w.ask('commit', { n: 2 });
         // The count is anchored only on a -shm whose status-change time is a clock tick old (a
         // commit's first write to a -shm page the kernel wrote back moves it).
         await new Promise((r) => setTimeout(r, 40));
         expect(await bk.step(16)).toBe('OK');
         await w.ask('checkpoint', { kind: 'TRUNCATE' });
-      });
+      }));
       expect(scanned.repasses).toBe(0);
       expect(scanned.bridged).toBeGreaterThan(0);
       // 4. Commits the copier never scanned, then the TRUNCATE: they are in the db file,

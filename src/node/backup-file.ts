@@ -151,6 +151,10 @@ class FileSink implements PageSink {
   /** The kernel's file copy (copy_file_range / reflink via fs.copyFile) for a whole pass. */
   async copyFile(source: Storage, pageCount: number, pageSize: number): Promise<boolean> {
     if (!(source instanceof NodeFileStorage) || !this.fh || !this.tmp) return false;
+    // The kernel's copy opens and closes the source by its path: where an SQLite connection
+    // in this process holds locks on it (or that cannot be told), that close would drop them.
+    // The engine then copies run by run, through the storage's own descriptor.
+    if (source.ownLocksOnDb() !== false) return false;
     try {
       await this.fh.close();
       this.fh = null;

@@ -42,13 +42,73 @@ function accessible(p: string, mode: number): boolean {
 }
 import { QuireError, ErrorCode } from '../../pager/errors.js';
 import { kindSuffix, type FileKind, type FileLocks, type FileStat, type HeldFile, type Storage } from '../../pager/storage.js';
-import { ProcLocksFile, readFileLocks } from './locks.js';
+import { ProcLocksFile, devMajorMinor, parseProcLocks, readFileLocks } from './locks.js';
 
 interface Handle {
   fd: number;
   ino: bigint;
   dev: bigint;
   writable: boolean;
+}
+
+/**
+ * Descriptors of database and -shm files kept open instead of closed, by `dev:ino`.
+ *
+ * POSIX drops every fcntl lock a process holds on a file when the process closes any
+ * descriptor of that file. An SQLite connection in this process (better-sqlite3, node:sqlite)
+ * holds such locks: SHARED on the db file while it reads, the dead-man switch and its read mark
+ * on the -shm while it is open. Closing quire's own descriptor would drop them, and another
+ * process could then checkpoint over pages that connection is reading, or take the -shm for
+ * unused and rebuild it under it. (SQLite's unix VFS defers such closes among its own
+ * connections; it cannot know of quire's.) So a descriptor of a db or -shm file on which this
+ * process holds a lock, or where that cannot be told (no /proc/locks), is parked here, and the
+ * next open of the same file takes it back; parked ones of a file are closed once this process
+ * holds no lock on it. A look at /proc/locks and the close it allows run on the main thread
+ * with no await between them, so no connection on that thread can lock in between.
+ */
+const parked = new Map<string, Handle[]>();
+const ownLocksFile = new ProcLocksFile();
+
+/** True / false: this process holds / does not hold a POSIX lock on (dev, ino); null: cannot tell. */
+function ownLocks(dev: bigint, ino: bigint): boolean | null {
+  const text = ownLocksFile.text();
+  if (text === null) return null;
+  const [major, minor] = devMajorMinor(dev);
+  return parseProcLocks(text).some((l) => l.pid === process.pid && l.ino === ino && l.major === major && l.minor === minor);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already unusable: nothing to release
+  }
+}
+
+/** Closes `h`, or parks it (see `parked`). */
+function release(h: Handle, kind: FileKind): void {
+  if (kind !== 'db' && kind !== 'shm') return closeQuietly(h.fd);
+  const key = `${h.dev}:${h.ino}`;
+  if (ownLocks(h.dev, h.ino) !== false) {
+    const list = parked.get(key);
+    if (list) list.push(h);
+    else parked.set(key, [h]);
+    return;
+  }
+  closeQuietly(h.fd);
+  for (const p of parked.get(key) ?? []) closeQuietly(p.fd);
+  parked.delete(key);
+}
+
+/** A parked descriptor of the file `st` names, writable if `writable`; removed from the pool. */
+function unpark(st: BigIntStats, writable: boolean): Handle | null {
+  const key = `${st.dev}:${st.ino}`;
+  const list = parked.get(key);
+  const i = list ? list.findIndex((h) => h.writable || !writable) : -1;
+  if (i < 0) return null;
+  const [h] = list!.splice(i, 1);
+  if (list!.length === 0) parked.delete(key);
+  return h;
 }
 
 export interface NodeFileStorageOptions {
@@ -155,11 +215,7 @@ export class NodeFileStorage implements Storage {
     const h = this.handles.get(kind);
     if (h) {
       this.handles.delete(kind);
-      try {
-        closeSync(h.fd);
-      } catch {
-        // already unusable: nothing to release
-      }
+      release(h, kind);
     }
   }
 
@@ -184,6 +240,14 @@ export class NodeFileStorage implements Storage {
       throw new QuireError(ErrorCode.READONLY, `${this.pathOf(kind)} is opened read-only`);
     }
     if (h) this.drop(kind);
+    if (parked.size > 0 && (kind === 'db' || kind === 'shm')) {
+      const st = statSync(this.pathOf(kind), { bigint: true, throwIfNoEntry: false });
+      const back = st ? unpark(st, forWrite) : null;
+      if (back) {
+        this.handles.set(kind, back);
+        return back;
+      }
+    }
     let fd: number;
     try {
       if (forWrite) {
@@ -268,6 +332,17 @@ export class NodeFileStorage implements Storage {
         open = false;
       },
     };
+  }
+
+  /**
+   * Whether this process holds a POSIX lock on the db file (an SQLite connection in it does):
+   * then nothing may open and close that file by its path (a kernel file copy), which would
+   * drop the lock (see `parked`). Null where it cannot be told (no /proc/locks).
+   */
+  ownLocksOnDb(): boolean | null {
+    this.check();
+    const st = statSync(this.path, { bigint: true, throwIfNoEntry: false });
+    return st ? ownLocks(st.dev, st.ino) : false;
   }
 
   /** Other processes' SQLite locks on the db file and its -shm, from /proc/locks (null elsewhere). */
