@@ -59,7 +59,11 @@
  * WAL source (the db file changes only by checkpoints, which copy committed frames back):
  *
  *   start  scan the WAL (header, salts, cumulative checksums) → mxFrame, dbSize; the snapshot
- *          is the db file overlaid with the newest frame ≤ mxFrame of each page
+ *          is the db file overlaid with the newest frame ≤ mxFrame of each page. (Known hole,
+ *          found by review: a writer killed after its commit frame reached the log and before
+ *          it published the -shm header leaves a valid commit that no reader sees while
+ *          another process keeps the -shm, and that the next writer overwrites; read without
+ *          -shm, as SQLite's recovery would read it, it counts as committed here.)
  *   copy   runs from the db file, patched with frames (each frame's header must still carry the
  *          salts of the snapshot it was looked up in, and its page number, when read again
  *          after the frame: SQLite overwrites a frame's header, then its data, and one read may
