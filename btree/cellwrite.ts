@@ -483,15 +483,24 @@ export class CellList {
   }
 }
 
+/** Cells as (buffer, offset, length) entries: a CellList, or typed scratch arrays of the same shape. */
+export interface CellRuns {
+  readonly buf: readonly Uint8Array[];
+  readonly off: ArrayLike<number>;
+  readonly len: ArrayLike<number>;
+}
+
 /**
  * rebuildPage from entries [start, end) of a cell list. Entries that lie back to back in the
  * same buffer in page order (as a rebuilt page holds them) are copied as one run.
  */
-export function rebuildPageFrom(data: Uint8Array, hdr: number, type: number, l: CellList, start: number, end: number, right: Pgno, U: number, pgno: Pgno): void {
+export function rebuildPageFrom(data: Uint8Array, hdr: number, type: number, l: CellRuns, start: number, end: number, right: Pgno, U: number, pgno: Pgno): void {
   const ptr0 = hdr + headerSize(type);
-  const need = ptr0 + l.bytes(start, end);
-  if (need > U) throw corrupt(pgno, `${end - start} cells (${need - ptr0} bytes) do not fit on the page`);
   const { buf, off, len } = l;
+  let bytes = 0;
+  for (let i = start; i < end; i++) bytes += len[i] + 2;
+  const need = ptr0 + bytes;
+  if (need > U) throw corrupt(pgno, `${end - start} cells (${need - ptr0} bytes) do not fit on the page`);
   let top = U;
   let i = start;
   while (i < end) {
