@@ -958,12 +958,16 @@ export class BtreeWriter {
     const size = cellSize(lv.data, off, PTF_TABLE_LEAF, ctx.g, U, lv.pgno, dropSlot);
     if (dropSlot.at >= 0) return undefined;
     if (L > 0 && computeFreeSpace(lv.data, h, U, lv.pgno) + size + 2 > Math.floor((U * 2) / 3)) return undefined;
+    const top = contentStartOf(lv.data, h);
     const drop = (w: Uint8Array): boolean => {
       if (dropCopy.length !== U) dropCopy = new Uint8Array(U);
       dropCopy.set(w.subarray(0, U));
       dropCell(dropCopy, h, at, size, U, lv.pgno);
       w.set(dropCopy);
-      forgetPage(w);
+      // The page's other cell pointers were checked when it was parsed; while the content
+      // area starts where it did, they are still inside it: the parse is updated, not redone.
+      if (contentStartOf(w, h) === top) parsedAfterWrite(w, lv.pgno, U);
+      else forgetPage(w);
       dropTails(ctx, root);
       return true;
     };
