@@ -173,6 +173,29 @@ describe('cell placement (cellwrite.ts)', () => {
     bad((d) => (d[5] = d[6] = 0xff), (d) => computeFreeSpace(d, 0, U, 7)); // content start past the page
   });
 
+  it('freeSpace and dropCell check everything before their first write: CORRUPT leaves the page unchanged', () => {
+    // (tryDelete drops a cell straight into the page, with no copy and no savepoint.)
+    const page = new Uint8Array(U);
+    const cells = [leafCell(1, 10), leafCell(2, 50), leafCell(3, 5)];
+    rebuildPage(page, 0, 13, cells, 0, U, 7);
+    dropCell(page, 0, 1, cells[1].length, U, 7);
+    const fb = freeblocks(page)[0][0];
+    const top = (page[5] << 8) | page[6];
+    const unchanged = (f: (d: Uint8Array) => void, op: (d: Uint8Array) => unknown) => {
+      const d = page.slice();
+      f(d);
+      const before = d.slice();
+      expect(() => op(d)).toThrow(/page 7/);
+      expect(d).toEqual(before);
+    };
+    // A freed range that ends 2 bytes before the freeblock (2 fragment bytes absorbed) but
+    // starts below the content area: the fragment count must not have moved when it fails.
+    unchanged((d) => (d[7] = 3), (d) => freeSpace(d, 0, top - 4, fb - 2 - (top - 4), U, 7));
+    unchanged(() => undefined, (d) => freeSpace(d, 0, fb + 10, 8, U, 7)); // inside a freeblock
+    // dropCell of the lowest cell (cell 1) with a size that runs into the freeblock above it
+    unchanged(() => undefined, (d) => dropCell(d, 0, 1, fb - ((d[10] << 8) | d[11]) + 2, U, 7));
+  });
+
   it('pages with fragments and freeblocks pass SQLite integrity_check (through the writer)', async () => {
     const db = await createDb({ pageSize: 1024 });
     const txn = await db.pager.beginWrite();
