@@ -146,12 +146,17 @@ describe('cell placement (cellwrite.ts)', () => {
     void g;
   });
 
-  it('reports damaged freeblock lists as CORRUPT', () => {
+  /** Page 7: three cells, the middle one dropped (its bytes are the freeblock at fb). */
+  function pageWithFreeblock(): { page: Uint8Array; fb: number } {
     const page = new Uint8Array(U);
     const cells = [leafCell(1, 10), leafCell(2, 50), leafCell(3, 5)];
     rebuildPage(page, 0, 13, cells, 0, U, 7);
     dropCell(page, 0, 1, cells[1].length, U, 7);
-    const fb = freeblocks(page)[0][0];
+    return { page, fb: freeblocks(page)[0][0] };
+  }
+
+  it('reports damaged freeblock lists as CORRUPT', () => {
+    const { page, fb } = pageWithFreeblock();
     const bad = (f: (d: Uint8Array) => void, op: (d: Uint8Array) => unknown) => {
       const d = page.slice();
       f(d);
@@ -175,11 +180,7 @@ describe('cell placement (cellwrite.ts)', () => {
 
   it('freeSpace and dropCell check everything before their first write: CORRUPT leaves the page unchanged', () => {
     // (tryDelete drops a cell straight into the page, with no copy and no savepoint.)
-    const page = new Uint8Array(U);
-    const cells = [leafCell(1, 10), leafCell(2, 50), leafCell(3, 5)];
-    rebuildPage(page, 0, 13, cells, 0, U, 7);
-    dropCell(page, 0, 1, cells[1].length, U, 7);
-    const fb = freeblocks(page)[0][0];
+    const { page, fb } = pageWithFreeblock();
     const top = (page[5] << 8) | page[6];
     const unchanged = (f: (d: Uint8Array) => void, op: (d: Uint8Array) => unknown) => {
       const d = page.slice();
