@@ -71,6 +71,7 @@ import type { Pgno } from '../pager/source.js';
 import { allocatePage, checkPgno, freePage, ptrmapPut, readPage, type WriteCtx } from './alloc.js';
 import {
   CellList,
+  type CellRuns,
   cellSize,
   computeFreeSpace,
   dropCell,
@@ -181,46 +182,62 @@ export function tableInteriorCell(child: Pgno, rowid: number | bigint): Uint8Arr
 }
 
 /**
- * Cuts a sequence of cells (their lengths; each also takes a 2-byte pointer) into pages (see
- * the module comment); returns [starts, ends].
+ * distribute()'s answer: page j of the cut holds entries [cutStart[j], cutEnd[j]) of the
+ * sequence, for j below the count it returns. Scratch, overwritten by the next call: a caller
+ * that waits before using it copies it first.
  */
-function distribute(lens: readonly number[], cap: number, consume: boolean, pgno: Pgno): [number[], number[]] {
-  const n = lens.length;
-  const sizes = (x: number): number => lens[x] + 2;
-  const starts: number[] = [];
-  const ends: number[] = [];
+let cutStart = new Int32Array(16);
+let cutEnd = new Int32Array(16);
+let cutTot = new Int32Array(16);
+
+/**
+ * Cuts a sequence of n cells (lens: their lengths; each also takes a 2-byte pointer) into
+ * pages (see the module comment); returns the number of pages, the cut in cutStart/cutEnd.
+ */
+function distribute(lens: ArrayLike<number>, n: number, cap: number, consume: boolean, pgno: Pgno): number {
+  if (cutStart.length < n + 2) {
+    cutStart = new Int32Array(2 * n + 2);
+    cutEnd = new Int32Array(2 * n + 2);
+    cutTot = new Int32Array(2 * n + 2);
+  }
+  const starts = cutStart;
+  const ends = cutEnd;
+  let k = 0;
   let i = 0;
   for (;;) {
     const s = i;
     let used = 0;
-    while (i < n && used + sizes(i) <= cap) used += sizes(i++);
+    while (i < n && used + lens[i] + 2 <= cap) used += lens[i++] + 2;
     if (i === s) throw corrupt(pgno, 'a cell is larger than a page');
-    starts.push(s);
-    ends.push(i);
+    starts[k] = s;
+    ends[k++] = i;
     if (i >= n) break;
     if (consume) {
       if (i + 1 >= n) {
         // The divider would be the last cell: make this page's last cell the divider instead
         // and give the next page that final cell.
         if (i - s < 2) throw corrupt(pgno, 'cannot split the cells of a page (internal error)');
-        ends[ends.length - 1] = i - 1;
-        starts.push(i);
-        ends.push(n);
+        ends[k - 1] = i - 1;
+        starts[k] = i;
+        ends[k++] = n;
         break;
       }
       i++;
     }
   }
-  const k = ends.length;
-  const tot: number[] = new Array(k).fill(0);
-  for (let j = 0; j < k; j++) for (let x = starts[j]; x < ends[j]; x++) tot[j] += sizes(x);
+  const tot = cutTot;
+  for (let j = 0; j < k; j++) {
+    let t = 0;
+    for (let x = starts[j]; x < ends[j]; x++) t += lens[x] + 2;
+    tot[j] = t;
+  }
   for (let j = k - 1; j > 0; j--) {
     for (;;) {
       const eL = ends[j - 1];
       if (eL - starts[j - 1] <= 1) break;
-      const moving = consume ? sizes(eL) : sizes(eL - 1);
+      const moving = (consume ? lens[eL] : lens[eL - 1]) + 2;
       const newRight = tot[j] + moving;
-      const newLeft = tot[j - 1] - sizes(eL - 1);
+      const newLeft = tot[j - 1] - (lens[eL - 1] + 2);
       if (newRight > cap || newRight > newLeft) break;
       tot[j] = newRight;
       tot[j - 1] = newLeft;
@@ -228,7 +245,7 @@ function distribute(lens: readonly number[], cap: number, consume: boolean, pgno
       starts[j] = consume ? eL : eL - 1;
     }
   }
-  return [starts, ends];
+  return k;
 }
 
 /** One operation's edits along a path of one b-tree. */
@@ -714,8 +731,9 @@ export class Edit {
     }
     const finalRight = contents[nOld - 1].right;
     const consume = type !== PTF_TABLE_LEAF;
-    const [starts, ends] = distribute(seq.len, U - headerSize(type), consume, this.path[d].pgno);
-    const k = ends.length;
+    const k = distribute(seq.len, seq.length, U - headerSize(type), consume, this.path[d].pgno);
+    const starts = Array.from(cutStart.subarray(0, k));
+    const ends = Array.from(cutEnd.subarray(0, k));
 
     // Pages: the old ones in order, then new ones; extra old ones are freed.
     const newPg: Pgno[] = [];
@@ -845,6 +863,7 @@ function leafCellRowid(b: Uint8Array, off: number, end: number, pgno: Pgno): num
  * the sequence of their cells with the new one.
  */
 interface LeafSplit {
+  path: Level[];
   oldPg: Pgno[];
   first: number;
   copies: Uint8Array[];
@@ -912,10 +931,32 @@ export function splitLeafInsert(ctx: WriteCtx, path: Level[], cell: Uint8Array):
     if (img instanceof Promise) waits = true;
     imgs.push(img);
   }
-  const s: LeafSplit = { oldPg, first, copies: [] };
+  const s: LeafSplit = { path, oldPg, first, copies: [] };
   if (!waits) return splitPlanned(ctx, path, cell, s, imgs as Uint8Array[]);
   const own = cell.slice(); // the caller's cell is a scratch view
   return Promise.all(imgs).then((got) => splitPlanned(ctx, path, own, s, got));
+}
+
+/**
+ * splitPlanned's sequence of cells, entries [0, n) (reused from split to split: no allocation
+ * per cell). It points into the siblings' copies and the new cell.
+ */
+const seq = { buf: [] as Uint8Array[], off: new Int32Array(64), len: new Int32Array(64) };
+
+/** Sets entry n of the sequence; returns n + 1. */
+function seqPut(n: number, b: Uint8Array, off: number, len: number): number {
+  if (n === seq.off.length) {
+    const off2 = new Int32Array(2 * n);
+    const len2 = new Int32Array(2 * n);
+    off2.set(seq.off);
+    len2.set(seq.len);
+    seq.off = off2;
+    seq.len = len2;
+  }
+  seq.buf[n] = b;
+  seq.off[n] = off;
+  seq.len[n] = len;
+  return n + 1;
 }
 
 /** splitLeafInsert's phases (2) to (4), with the siblings' images at hand. */
@@ -929,7 +970,7 @@ function splitPlanned(ctx: WriteCtx, path: Level[], cell: Uint8Array, s: LeafSpl
   const nOld = oldPg.length;
   try {
     // (2) the plan: one sequence of the siblings' cells with the new one, cut into pages
-    const seq = new CellList();
+    let n = 0;
     for (let j = 0; j < nOld; j++) {
       const pg = oldPg[j];
       const img = imgs[j];
@@ -940,14 +981,13 @@ function splitPlanned(ctx: WriteCtx, path: Level[], cell: Uint8Array, s: LeafSpl
       copy.set(img.length === U ? img : img.subarray(0, U));
       const at = pg === leafLv.pgno ? leafLv.idx : -1;
       for (let x = 0; x < sp.nCell; x++) {
-        if (x === at) seq.add(cell);
+        if (x === at) n = seqPut(n, cell, 0, cell.length);
         const off = cellOffset(sp, x);
-        seq.push(copy, off, cellSize(copy, off, PTF_TABLE_LEAF, ctx.g, U, pg));
+        n = seqPut(n, copy, off, cellSize(copy, off, PTF_TABLE_LEAF, ctx.g, U, pg));
       }
-      if (at === sp.nCell) seq.add(cell);
+      if (at === sp.nCell) n = seqPut(n, cell, 0, cell.length);
     }
-    const [starts, ends] = distribute(seq.len, U - 8, false, leafLv.pgno);
-    const k = ends.length;
+    const k = distribute(seq.len, n, U - 8, false, leafLv.pgno);
     if (k < nOld) return done(copies, false);
     const n0 = txn.pageCount;
     if (k > nOld) {
@@ -957,10 +997,10 @@ function splitPlanned(ctx: WriteCtx, path: Level[], cell: Uint8Array, s: LeafSpl
         return done(copies, false);
       }
       if (get32(p1, 36) !== 0) return done(copies, false); // free pages: allocatePage takes them
-      for (let n = n0 + 1; n <= n0 + k - nOld; n++) if (n === ctx.lockByte || n > 0xfffffffe) return done(copies, false);
+      for (let x = n0 + 1; x <= n0 + k - nOld; x++) if (x === ctx.lockByte || x > 0xfffffffe) return done(copies, false);
     }
     const newPg: Pgno[] = oldPg.slice();
-    for (let n = n0 + 1; newPg.length < k; n++) newPg.push(n);
+    for (let x = n0 + 1; newPg.length < k; x++) newPg.push(x);
     // The parent, in a copy: the old dividers dropped, the new ones inserted in place.
     const pcopy = takeCopy(U);
     copies.push(pcopy);
@@ -974,7 +1014,7 @@ function splitPlanned(ctx: WriteCtx, path: Level[], cell: Uint8Array, s: LeafSpl
     const dividers: Uint8Array[] = [];
     let need = 0;
     for (let j = 0; j < k - 1; j++) {
-      const x = ends[j] - 1;
+      const x = cutEnd[j] - 1;
       const div = tableInteriorCell(newPg[j], leafCellRowid(seq.buf[x], seq.off[x], seq.off[x] + seq.len[x], newPg[j]));
       dividers.push(div);
       need += div.length + 2;
@@ -995,42 +1035,62 @@ function splitPlanned(ctx: WriteCtx, path: Level[], cell: Uint8Array, s: LeafSpl
     // A parent that is not the root must not become underfull (finish() would balance it).
     if (L - 1 > 0 && computeFreeSpace(pcopy, 0, U, parentLv.pgno) > Math.floor((U * 2) / 3)) return done(copies, false);
     // (3) the writable images of the parent and the old pages
-    const ws: MaybePromise<Uint8Array>[] = [txn.writable(parentLv.pgno)];
-    let waits = false;
-    for (let j = 0; j < nOld; j++) ws.push(txn.writable(oldPg[j]));
-    for (const w of ws) if (w instanceof Promise) waits = true;
-    const write = (got: Uint8Array[]): boolean => {
-      // New pages past the end (a page past the end is at hand, zeroed, once counted).
-      if (k > nOld) {
-        txn.setPageCount(n0 + k - nOld);
-        for (let j = nOld; j < k; j++) {
-          const w = txn.writable(newPg[j]);
-          if (!(w instanceof Uint8Array)) {
-            w.catch(ignore);
-            txn.setPageCount(n0);
-            return done(copies, false);
-          }
-          got.push(w);
-        }
-      }
-      // (4) the writes: nothing below can fail
-      for (let j = 0; j < k; j++) {
-        const w = got[1 + j];
-        rebuildPageFrom(w, 0, PTF_TABLE_LEAF, seq, starts[j], ends[j], 0, U, newPg[j]);
-        parsedAfterWrite(w, newPg[j], U);
-      }
-      const pw = got[0];
-      pw.set(pcopy);
-      parsedAfterWrite(pw, parentLv.pgno, U);
-      return done(copies, true);
-    };
-    if (!waits) return write(ws as Uint8Array[]);
-    // The new cell may be a scratch view: the writes come after a wait.
-    for (let x = 0; x < seq.length; x++) if (seq.buf[x] === cell) seq.buf[x] = cell.slice();
-    return Promise.all(ws).then((got) => (txn.pageCount === n0 ? write(got) : done(copies, false)), (e) => done(copies, e));
+    const pw = txn.writable(parentLv.pgno);
+    let waits = pw instanceof Promise;
+    const ws: MaybePromise<Uint8Array>[] = [];
+    for (let j = 0; j < nOld; j++) {
+      const w = txn.writable(oldPg[j]);
+      if (w instanceof Promise) waits = true;
+      ws.push(w);
+    }
+    if (!waits) return splitWrite(ctx, s, pcopy, pw as Uint8Array, ws as Uint8Array[], newPg, seq, cutStart, cutEnd, n0);
+    // The writes come after a wait: the scratch (the sequence, the cut, and the new cell,
+    // which may be a scratch view) is taken along as copies.
+    const own = { buf: seq.buf.slice(0, n), off: seq.off.slice(0, n), len: seq.len.slice(0, n) };
+    for (let x = 0; x < n; x++) if (own.buf[x] === cell) own.buf[x] = cell.slice();
+    const starts = cutStart.slice(0, k);
+    const ends = cutEnd.slice(0, k);
+    return Promise.all([pw, ...ws]).then(
+      ([p, ...got]) => (txn.pageCount === n0 ? splitWrite(ctx, s, pcopy, p, got, newPg, own, starts, ends, n0) : done(copies, false)),
+      (e) => done(copies, e),
+    );
   } catch (e) {
     return done(copies, e);
   }
+}
+
+/**
+ * splitPlanned's phase (4): the new pages past the end are taken (they are at hand, zeroed,
+ * once counted), then every page is written, which cannot fail. `ws` holds the old pages'
+ * writable images (the new pages' are added).
+ */
+function splitWrite(ctx: WriteCtx, s: LeafSplit, pcopy: Uint8Array, pw: Uint8Array, ws: Uint8Array[], newPg: Pgno[], cells: CellRuns, starts: ArrayLike<number>, ends: ArrayLike<number>, n0: Pgno): boolean {
+  const { oldPg, copies } = s;
+  const nOld = oldPg.length;
+  const k = newPg.length;
+  const txn = ctx.txn;
+  const U = ctx.U;
+  if (k > nOld) {
+    txn.setPageCount(n0 + k - nOld);
+    for (let j = nOld; j < k; j++) {
+      const w = txn.writable(newPg[j]);
+      if (!(w instanceof Uint8Array)) {
+        w.catch(ignore);
+        txn.setPageCount(n0);
+        return done(copies, false);
+      }
+      ws.push(w);
+    }
+  }
+  // (4) the writes: nothing below can fail
+  for (let j = 0; j < k; j++) {
+    const w = ws[j];
+    rebuildPageFrom(w, 0, PTF_TABLE_LEAF, cells, starts[j], ends[j], 0, U, newPg[j]);
+    parsedAfterWrite(w, newPg[j], U);
+  }
+  pw.set(pcopy);
+  parsedAfterWrite(pw, s.path[s.path.length - 2].pgno, U);
+  return done(copies, true);
 }
 
 function ignore(): void {}

@@ -261,7 +261,10 @@ export function allocateSpace(data: Uint8Array, hdr: number, nByte: number, U: n
   return top;
 }
 
-/** Returns [iStart, iStart+iSize) to the free space of the page (freeSpace in btree.c). */
+/**
+ * Returns [iStart, iStart+iSize) to the free space of the page (freeSpace in btree.c). Checks
+ * everything before its first write: on CORRUPT the page is unchanged.
+ */
 export function freeSpace(data: Uint8Array, hdr: number, iStart: number, iSize: number, U: number, pgno: Pgno): void {
   let iEnd = iStart + iSize;
   let iPtr = hdr + 1;
@@ -296,12 +299,15 @@ export function freeSpace(data: Uint8Array, hdr: number, iStart: number, iSize: 
       }
     }
     if (nFrag > data[hdr + 7]) throw corrupt(pgno, 'fragmented byte count is too small');
-    data[hdr + 7] -= nFrag;
   }
   const top = contentStartOf(data, hdr);
   if (iStart <= top) {
     if (iStart < top) throw corrupt(pgno, `freed cell at ${iStart} lies before the cell content area`);
     if (iPtr !== hdr + 1) throw corrupt(pgno, 'freeblock before the cell content area');
+  }
+  // Every check is above: from here nothing throws, so a failed freeSpace changed nothing.
+  data[hdr + 7] -= nFrag;
+  if (iStart <= top) {
     put16(data, hdr + 1, iFreeBlk);
     put16(data, hdr + 5, iEnd);
   } else {
@@ -311,7 +317,7 @@ export function freeSpace(data: Uint8Array, hdr: number, iStart: number, iSize: 
   }
 }
 
-/** Removes cell i (of `size` bytes) from the page (dropCell). */
+/** Removes cell i (of `size` bytes) from the page (dropCell); on CORRUPT the page is unchanged. */
 export function dropCell(data: Uint8Array, hdr: number, i: number, size: number, U: number, pgno: Pgno): void {
   const type = data[hdr];
   const ptr = hdr + headerSize(type) + 2 * i;
@@ -483,15 +489,24 @@ export class CellList {
   }
 }
 
+/** Cells as (buffer, offset, length) entries: a CellList, or typed scratch arrays of the same shape. */
+export interface CellRuns {
+  readonly buf: readonly Uint8Array[];
+  readonly off: ArrayLike<number>;
+  readonly len: ArrayLike<number>;
+}
+
 /**
  * rebuildPage from entries [start, end) of a cell list. Entries that lie back to back in the
  * same buffer in page order (as a rebuilt page holds them) are copied as one run.
  */
-export function rebuildPageFrom(data: Uint8Array, hdr: number, type: number, l: CellList, start: number, end: number, right: Pgno, U: number, pgno: Pgno): void {
+export function rebuildPageFrom(data: Uint8Array, hdr: number, type: number, l: CellRuns, start: number, end: number, right: Pgno, U: number, pgno: Pgno): void {
   const ptr0 = hdr + headerSize(type);
-  const need = ptr0 + l.bytes(start, end);
-  if (need > U) throw corrupt(pgno, `${end - start} cells (${need - ptr0} bytes) do not fit on the page`);
   const { buf, off, len } = l;
+  let bytes = 0;
+  for (let i = start; i < end; i++) bytes += len[i] + 2;
+  const need = ptr0 + bytes;
+  if (need > U) throw corrupt(pgno, `${end - start} cells (${need - ptr0} bytes) do not fit on the page`);
   let top = U;
   let i = start;
   while (i < end) {

@@ -429,8 +429,7 @@ function placeLeafCell(leaf: Uint8Array, h: number, i: number, rowid: Rowid | nu
   return true;
 }
 
-/** tryDelete's page copy and overflow slot (it is synchronous: one at a time). */
-let dropCopy = new Uint8Array(0);
+/** tryDelete's overflow slot (it is synchronous: one at a time). */
 const dropSlot = { at: -1 };
 
 // ---- cells and overflow chains --------------------------------------------------------------
@@ -930,10 +929,9 @@ export class BtreeWriter {
    * delete() without a savepoint, when it is one change to one page: the cell has no overflow
    * chain, and the leaf is the root or keeps at least a third of its bytes in use (no
    * balancing). Synchronous while the pages it needs are in memory; else it waits for them
-   * before it changes anything. The cell is dropped in a copy of the page first (dropCell
-   * checks the freeblock list as it goes, and may stop half-way on a damaged page), which then
-   * replaces the page's bytes in one step: nothing can fail after the first write, so the
-   * caller's statement needs no savepoint. Returns true (deleted), false (no such row) or
+   * before it changes anything. dropCell checks the freeblock list and the cell against it
+   * before its first write (a damaged page fails it with the page unchanged), and nothing can
+   * fail after that write, so the caller's statement needs no savepoint. Returns true (deleted), false (no such row) or
    * undefined (not such a delete: call delete); nothing changed unless true.
    */
   tryDelete(root: Pgno, rowid: Rowid): MaybePromise<boolean | undefined> {
@@ -958,12 +956,13 @@ export class BtreeWriter {
     const size = cellSize(lv.data, off, PTF_TABLE_LEAF, ctx.g, U, lv.pgno, dropSlot);
     if (dropSlot.at >= 0) return undefined;
     if (L > 0 && computeFreeSpace(lv.data, h, U, lv.pgno) + size + 2 > Math.floor((U * 2) / 3)) return undefined;
+    const top = contentStartOf(lv.data, h);
     const drop = (w: Uint8Array): boolean => {
-      if (dropCopy.length !== U) dropCopy = new Uint8Array(U);
-      dropCopy.set(w.subarray(0, U));
-      dropCell(dropCopy, h, at, size, U, lv.pgno);
-      w.set(dropCopy);
-      forgetPage(w);
+      dropCell(w, h, at, size, U, lv.pgno); // checks all before its first write
+      // The page's other cell pointers were checked when it was parsed; while the content
+      // area starts where it did, they are still inside it: the parse is updated, not redone.
+      if (contentStartOf(w, h) === top) parsedAfterWrite(w, lv.pgno, U);
+      else forgetPage(w);
       dropTails(ctx, root);
       return true;
     };

@@ -981,6 +981,10 @@ export class Transaction {
         return done;
       }
     }
+    // Without indexes nothing needs the row's values: the writer's delete seeks it once.
+    if (t.indexes.length === 0 && !t.withoutRowid && (typeof k === 'number' ? Number.isSafeInteger(k) : typeof k === 'bigint' && k >= SMALLEST && k <= LARGEST)) {
+      return this.statement(() => this.writer.delete(t.rootPage, typeof k === 'bigint' ? smallest(k) : (k as number)));
+    }
     return this.statement(() => this.deleteRow(t, k));
   }
 

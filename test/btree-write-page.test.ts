@@ -146,12 +146,17 @@ describe('cell placement (cellwrite.ts)', () => {
     void g;
   });
 
-  it('reports damaged freeblock lists as CORRUPT', () => {
+  /** Page 7: three cells, the middle one dropped (its bytes are the freeblock at fb). */
+  function pageWithFreeblock(): { page: Uint8Array; fb: number } {
     const page = new Uint8Array(U);
     const cells = [leafCell(1, 10), leafCell(2, 50), leafCell(3, 5)];
     rebuildPage(page, 0, 13, cells, 0, U, 7);
     dropCell(page, 0, 1, cells[1].length, U, 7);
-    const fb = freeblocks(page)[0][0];
+    return { page, fb: freeblocks(page)[0][0] };
+  }
+
+  it('reports damaged freeblock lists as CORRUPT', () => {
+    const { page, fb } = pageWithFreeblock();
     const bad = (f: (d: Uint8Array) => void, op: (d: Uint8Array) => unknown) => {
       const d = page.slice();
       f(d);
@@ -171,6 +176,25 @@ describe('cell placement (cellwrite.ts)', () => {
     bad((d) => ((d[fb] = 0x03), (d[fb + 1] = 0xfe)), (d) => allocateSpace(d, 0, 2, U, 7) && allocateSpace(d, 0, 60, U, 7)); // walk off the end
     bad(() => undefined, (d) => freeSpace(d, 0, fb + 10, 8, U, 7)); // freeing bytes inside a freeblock
     bad((d) => (d[5] = d[6] = 0xff), (d) => computeFreeSpace(d, 0, U, 7)); // content start past the page
+  });
+
+  it('freeSpace and dropCell check everything before their first write: CORRUPT leaves the page unchanged', () => {
+    // (tryDelete drops a cell straight into the page, with no copy and no savepoint.)
+    const { page, fb } = pageWithFreeblock();
+    const top = (page[5] << 8) | page[6];
+    const unchanged = (f: (d: Uint8Array) => void, op: (d: Uint8Array) => unknown) => {
+      const d = page.slice();
+      f(d);
+      const before = d.slice();
+      expect(() => op(d)).toThrow(/page 7/);
+      expect(d).toEqual(before);
+    };
+    // A freed range that ends 2 bytes before the freeblock (2 fragment bytes absorbed) but
+    // starts below the content area: the fragment count must not have moved when it fails.
+    unchanged((d) => (d[7] = 3), (d) => freeSpace(d, 0, top - 4, fb - 2 - (top - 4), U, 7));
+    unchanged(() => undefined, (d) => freeSpace(d, 0, fb + 10, 8, U, 7)); // inside a freeblock
+    // dropCell of the lowest cell (cell 1) with a size that runs into the freeblock above it
+    unchanged(() => undefined, (d) => dropCell(d, 0, 1, fb - ((d[10] << 8) | d[11]) + 2, U, 7));
   });
 
   it('pages with fragments and freeblocks pass SQLite integrity_check (through the writer)', async () => {
