@@ -69,12 +69,23 @@ interface Handle {
 const parked = new Map<string, Handle[]>();
 const ownLocksFile = new ProcLocksFile();
 
-/** True / false: this process holds / does not hold a POSIX lock on (dev, ino); null: cannot tell. */
-function ownLocks(dev: bigint, ino: bigint): boolean | null {
+/** This process's POSIX locks, as `major:minor:ino` keys; null when /proc/locks cannot be read. */
+function ownLockedFiles(): Set<string> | null {
   const text = ownLocksFile.text();
   if (text === null) return null;
+  const out = new Set<string>();
+  for (const l of parseProcLocks(text)) if (l.pid === process.pid) out.add(`${l.major}:${l.minor}:${l.ino}`);
+  return out;
+}
+
+function fileKey(dev: bigint, ino: bigint): string {
   const [major, minor] = devMajorMinor(dev);
-  return parseProcLocks(text).some((l) => l.pid === process.pid && l.ino === ino && l.major === major && l.minor === minor);
+  return `${major}:${minor}:${ino}`;
+}
+
+/** True / false: this process holds / does not hold a POSIX lock on (dev, ino); null: cannot tell. */
+function ownLocks(dev: bigint, ino: bigint): boolean | null {
+  return ownLockedFiles()?.has(fileKey(dev, ino)) ?? null;
 }
 
 function closeQuietly(fd: number): void {
@@ -85,24 +96,32 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/** Closes `h`, or parks it (see `parked`). */
+/**
+ * Closes `h`, or parks it (see `parked`); and closes the parked descriptors of every file on
+ * which this process no longer holds a lock (its SQLite connection closed).
+ */
 function release(h: Handle, kind: FileKind): void {
   if (kind !== 'db' && kind !== 'shm') return closeQuietly(h.fd);
-  const key = `${h.dev}:${h.ino}`;
-  if (ownLocks(h.dev, h.ino) !== false) {
+  const locked = ownLockedFiles();
+  const key = fileKey(h.dev, h.ino);
+  if (locked === null || locked.has(key)) {
     const list = parked.get(key);
     if (list) list.push(h);
     else parked.set(key, [h]);
-    return;
+  } else {
+    closeQuietly(h.fd);
   }
-  closeQuietly(h.fd);
-  for (const p of parked.get(key) ?? []) closeQuietly(p.fd);
-  parked.delete(key);
+  if (locked === null) return;
+  for (const [k, list] of parked) {
+    if (locked.has(k)) continue;
+    for (const p of list) closeQuietly(p.fd);
+    parked.delete(k);
+  }
 }
 
 /** A parked descriptor of the file `st` names, writable if `writable`; removed from the pool. */
 function unpark(st: BigIntStats, writable: boolean): Handle | null {
-  const key = `${st.dev}:${st.ino}`;
+  const key = fileKey(st.dev, st.ino);
   const list = parked.get(key);
   const i = list ? list.findIndex((h) => h.writable || !writable) : -1;
   if (i < 0) return null;
