@@ -223,6 +223,7 @@ export async function lockConflict(st: Storage): Promise<string | null> {
   try {
     const locks = await st.locks();
     if (!locks) return null;
+    if (locks.db.held.length === 0 && locks.shm.held.length === 0) return '';
     return [describeLocks(locks.db, st.label), describeLocks(locks.shm, st.label)].filter((m) => m !== '').join('; ');
   } catch (e) {
     throw ioerr(`reading the locks on ${st.label}`, e);
