@@ -76,6 +76,7 @@ import {
   frameOffset,
   readFrame,
   scanWal,
+  walUnchanged,
   WAL_FRAME_HEADER_SIZE,
   type WalHeader,
   type WalIndex,
@@ -422,6 +423,8 @@ export class Pager {
   /** The block pages read ahead are copied into, and the offset of its free part. */
   private block: ArrayBuffer | null = null;
   private blockOff = 0;
+  /** walUnchanged's buffer (a WAL header, a frame header). */
+  private readonly walScratch = new Uint8Array(32);
   /** appendFrames' reused frame buffer (storage writes do not keep what they are given). */
   private readonly frameScratch: { buf: Uint8Array | null } = { buf: null };
 
@@ -568,7 +571,7 @@ export class Pager {
     // (a WAL reset, a rollback-mode writer) first rewrites or deletes the WAL.
     const known = this.view?.wal;
     if (this.stamp && known && known.mxFrame > 0 && spillBase === null) {
-      if ((await scanWal(st, known)).index === known) return;
+      if ((await walUnchanged(st, known, this.walScratch)) || (await scanWal(st, known)).index === known) return;
     }
     try {
       dbSize = spillBase ?? (await st.size('db'));

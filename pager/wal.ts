@@ -310,6 +310,54 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
   return { index, kind, lastValidFrame, size };
 }
 
+/**
+ * True when the log is, provably, as `known` left it: the header holds the same bytes, and the
+ * file ends where its last commit does or a frame of another generation follows it (another
+ * salt: stale or foreign, so no commit of this one can follow). Then scanWal(storage, known)
+ * would hand back `known` itself; this answers with the header and at most one frame header
+ * read into `scratch` (at least 32 bytes) instead of a frame. False means "scan it", not
+ * "changed". (The per-transaction look at an unchanged log, as SQLite reads the wal-index header.)
+ */
+export async function walUnchanged(storage: Storage, known: WalIndex, scratch: Uint8Array): Promise<boolean> {
+  const h = known.header;
+  if (known.table.top !== known.mxFrame) return false;
+  const frameSize = WAL_FRAME_HEADER_SIZE + h.pageSize;
+  const end = frameOffset(h.pageSize, known.mxFrame + 1);
+  try {
+    const size = await storage.size('wal');
+    if (size < end) return false;
+    const b = scratch.subarray(0, WAL_HEADER_SIZE);
+    if ((await readInto(storage, 0, b)) !== WAL_HEADER_SIZE) return false;
+    if (
+      get32(b, 0) !== (h.bigEndianChecksum ? WAL_MAGIC_BE : WAL_MAGIC_LE) ||
+      get32(b, 4) !== WAL_VERSION ||
+      get32(b, 8) !== h.pageSize ||
+      get32(b, 12) !== h.checkpointSeq ||
+      get32(b, 16) !== h.salt1 ||
+      get32(b, 20) !== h.salt2 ||
+      get32(b, 24) !== h.checksum1 ||
+      get32(b, 28) !== h.checksum2
+    ) {
+      return false;
+    }
+    // No whole frame after the last commit: scanWal reads none.
+    if (size < end + frameSize) return true;
+    const f = scratch.subarray(0, WAL_FRAME_HEADER_SIZE);
+    if ((await readInto(storage, end, f)) !== WAL_FRAME_HEADER_SIZE) return false;
+    return get32(f, 8) !== h.salt1 || get32(f, 12) !== h.salt2;
+  } catch (e) {
+    throw ioerr(`reading ${storage.label}-wal`, e);
+  }
+}
+
+/** Reads the WAL at `offset` into `dest` (through readInto where the storage has it); returns the bytes read. */
+async function readInto(storage: Storage, offset: number, dest: Uint8Array): Promise<number> {
+  if (storage.readInto) return storage.readInto('wal', offset, dest);
+  const b = await storage.read('wal', offset, dest.length);
+  dest.set(b);
+  return b.length;
+}
+
 type StopReason = 'eof' | 'invalid' | 'foreign';
 
 /**
