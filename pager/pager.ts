@@ -983,7 +983,8 @@ export class Pager {
     }
 
     // Install the new state: the cache keeps unchanged pages and takes the new images.
-    const newHeader = parseHeader(p1, this.label);
+    // (Page 1 unchanged, as in most WAL-mode commits: the header the transaction began with.)
+    const newHeader = !txn.isDirty(1) && v.header !== null ? v.header : parseHeader(p1, this.label);
     this.gen++;
     for (const p of changed) this.cache.delete(p);
     for (const [p, img] of dirty) this.cache.set(p, img);
@@ -1001,18 +1002,20 @@ export class Pager {
     // Open snapshots keep reading: the pages this commit changed were preserved for them.
     for (const other of this.shared.pagers) if (other !== this) other.invalidate();
 
-    const info: CommitInfo = {
-      pages: new Map(dirty),
-      pageCount,
-      previousPageCount: origCount,
-      mode: wal ? 'wal' : 'rollback',
-      spilled,
-    };
-    for (const l of [...this.shared.listeners]) {
-      try {
-        l(info);
-      } catch {
-        // A listener's failure must not undo a durable commit.
+    if (this.shared.listeners.size > 0) {
+      const info: CommitInfo = {
+        pages: new Map(dirty),
+        pageCount,
+        previousPageCount: origCount,
+        mode: wal ? 'wal' : 'rollback',
+        spilled,
+      };
+      for (const l of [...this.shared.listeners]) {
+        try {
+          l(info);
+        } catch {
+          // A listener's failure must not undo a durable commit.
+        }
       }
     }
 

@@ -65,6 +65,9 @@ export function frameOffset(pageSize: number, frame: number): number {
   return WAL_HEADER_SIZE + (frame - 1) * (WAL_FRAME_HEADER_SIZE + pageSize);
 }
 
+/** This machine stores 32-bit words least significant byte first. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * Cumulative WAL checksum over `len` bytes (a multiple of 8) of `b` from `off`, continuing
  * from (s[0], s[1]); the result is written back into `s`.
@@ -77,6 +80,14 @@ export function walChecksum(bigEndian: boolean, b: Uint8Array, off: number, len:
     for (let i = off; i < end; i += 8) {
       s0 = (s0 + ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) + s1) | 0;
       s1 = (s1 + ((b[i + 4] << 24) | (b[i + 5] << 16) | (b[i + 6] << 8) | b[i + 7]) + s0) | 0;
+    }
+  } else if (LITTLE_ENDIAN && len >= 64 && ((b.byteOffset + off) & 3) === 0) {
+    // Little-endian words on a little-endian machine, 4-aligned (a page of a frame): read as
+    // 32-bit words, a third of the byte loop's time.
+    const w = new Int32Array(b.buffer, b.byteOffset + off, len >> 2);
+    for (let i = 0; i < w.length; i += 2) {
+      s0 = (s0 + w[i] + s1) | 0;
+      s1 = (s1 + w[i + 1] + s0) | 0;
     }
   } else {
     for (let i = off; i < end; i += 8) {
@@ -160,18 +171,36 @@ export class WalIndex {
   readonly dbSize: number;
   /** Cumulative checksum after frame mxFrame. */
   readonly checksum: Uint32Array;
-  /** Commit frames in order, up to mxFrame (the copier follows this trail). */
-  readonly commits: readonly WalCommit[];
   /** @internal */
   readonly table: FrameTable;
+  /**
+   * The commit list, shared (as the frame table is) with the indexes this one extends and is
+   * extended by: this index's commits are its first `nCommits` entries.
+   */
+  private readonly commitList: WalCommit[];
+  private readonly nCommits: number;
 
   constructor(header: WalHeader, mxFrame: number, dbSize: number, checksum: Uint32Array, commits: WalCommit[], table: FrameTable) {
     this.header = header;
     this.mxFrame = mxFrame;
     this.dbSize = dbSize;
     this.checksum = checksum;
-    this.commits = commits;
+    this.commitList = commits;
+    this.nCommits = commits.length;
     this.table = table;
+  }
+
+  /** Commit frames in order, up to mxFrame. */
+  get commits(): readonly WalCommit[] {
+    return this.extendableCommits();
+  }
+
+  /**
+   * @internal The list to extend for the next index: the shared one itself while this index
+   * is its newest (the entries past nCommits are those of later indexes), else a copy of its part.
+   */
+  extendableCommits(): WalCommit[] {
+    return this.commitList.length === this.nCommits ? this.commitList : this.commitList.slice(0, this.nCommits);
   }
 
   get pageSize(): number {
@@ -274,7 +303,7 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
     cks[0] = header.checksum1;
     cks[1] = header.checksum2;
   }
-  const commits: WalCommit[] = base ? base.commits.slice() : [];
+  const commits: WalCommit[] = base ? base.extendableCommits() : [];
   const table: FrameTable = base ? base.table : { byPage: new Map(), pgnoOf: [0], top: 0 };
   // Frames since the last commit: entered into the table only when a commit frame follows.
   const pending: Array<[number, number]> = [];
@@ -535,7 +564,7 @@ export function appendCommit(
 ): WalIndex {
   const extend = previous !== null && previous.table.top === previous.mxFrame && previous.mxFrame === start - 1 && sameHeader(previous.header, header);
   const table: FrameTable = extend ? previous.table : { byPage: new Map(), pgnoOf: [0], top: 0 };
-  const commits: WalCommit[] = extend ? previous.commits.slice() : [];
+  const commits: WalCommit[] = extend ? previous.extendableCommits() : [];
   let frame = start;
   for (const p of pgnos) {
     const list = table.byPage.get(p);
