@@ -353,8 +353,16 @@ export async function walUnchanged(storage: Storage, known: WalIndex, scratch: U
   const frameSize = WAL_FRAME_HEADER_SIZE + h.pageSize;
   const end = frameOffset(h.pageSize, known.mxFrame + 1);
   try {
-    const size = await storage.size('wal');
-    if (size < end) return false;
+    // Where the storage can tell that its open WAL is still the named file without a stat
+    // (Storage.isCurrent), the size is bounded by a read instead: the byte before `end` and
+    // the frame header after it.
+    const current = storage.isCurrent?.('wal') ?? null;
+    if (current === false) return false;
+    let size = 0;
+    if (current === null) {
+      size = await storage.size('wal');
+      if (size < end) return false;
+    }
     const b = scratch.subarray(0, WAL_HEADER_SIZE);
     if ((await readInto(storage, 0, b)) !== WAL_HEADER_SIZE) return false;
     if (
@@ -368,6 +376,14 @@ export async function walUnchanged(storage: Storage, known: WalIndex, scratch: U
       get32(b, 28) !== h.checksum2
     ) {
       return false;
+    }
+    if (current === true) {
+      const t = scratch.subarray(0, 1 + WAL_FRAME_HEADER_SIZE);
+      const n = await readInto(storage, end - 1, t);
+      // Shorter than `end`; or ending before a whole frame header, so before a whole frame.
+      if (n === 0) return false;
+      if (n < t.length) return true;
+      return get32(t, 1 + 8) !== h.salt1 || get32(t, 1 + 12) !== h.salt2;
     }
     // No whole frame after the last commit: scanWal reads none.
     if (size < end + frameSize) return true;
