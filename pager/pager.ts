@@ -76,6 +76,7 @@ import {
   frameOffset,
   readFrame,
   scanWal,
+  walUnchanged,
   WAL_FRAME_HEADER_SIZE,
   type WalHeader,
   type WalIndex,
@@ -422,6 +423,8 @@ export class Pager {
   /** The block pages read ahead are copied into, and the offset of its free part. */
   private block: ArrayBuffer | null = null;
   private blockOff = 0;
+  /** walUnchanged's buffer (a WAL header, a frame header). */
+  private readonly walScratch = new Uint8Array(32);
   /** appendFrames' reused frame buffer (storage writes do not keep what they are given). */
   private readonly frameScratch: { buf: Uint8Array | null } = { buf: null };
 
@@ -568,7 +571,7 @@ export class Pager {
     // (a WAL reset, a rollback-mode writer) first rewrites or deletes the WAL.
     const known = this.view?.wal;
     if (this.stamp && known && known.mxFrame > 0 && spillBase === null) {
-      if ((await scanWal(st, known)).index === known) return;
+      if ((await walUnchanged(st, known, this.walScratch)) || (await scanWal(st, known)).index === known) return;
     }
     try {
       dbSize = spillBase ?? (await st.size('db'));
@@ -980,7 +983,8 @@ export class Pager {
     }
 
     // Install the new state: the cache keeps unchanged pages and takes the new images.
-    const newHeader = parseHeader(p1, this.label);
+    // (Page 1 unchanged, as in most WAL-mode commits: the header the transaction began with.)
+    const newHeader = !txn.isDirty(1) && v.header !== null ? v.header : parseHeader(p1, this.label);
     this.gen++;
     for (const p of changed) this.cache.delete(p);
     for (const [p, img] of dirty) this.cache.set(p, img);
@@ -998,18 +1002,20 @@ export class Pager {
     // Open snapshots keep reading: the pages this commit changed were preserved for them.
     for (const other of this.shared.pagers) if (other !== this) other.invalidate();
 
-    const info: CommitInfo = {
-      pages: new Map(dirty),
-      pageCount,
-      previousPageCount: origCount,
-      mode: wal ? 'wal' : 'rollback',
-      spilled,
-    };
-    for (const l of [...this.shared.listeners]) {
-      try {
-        l(info);
-      } catch {
-        // A listener's failure must not undo a durable commit.
+    if (this.shared.listeners.size > 0) {
+      const info: CommitInfo = {
+        pages: new Map(dirty),
+        pageCount,
+        previousPageCount: origCount,
+        mode: wal ? 'wal' : 'rollback',
+        spilled,
+      };
+      for (const l of [...this.shared.listeners]) {
+        try {
+          l(info);
+        } catch {
+          // A listener's failure must not undo a durable commit.
+        }
       }
     }
 

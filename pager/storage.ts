@@ -85,6 +85,16 @@ export interface Storage {
   /** Identity and stamps of a file, or null if it does not exist. Optional. */
   stat?(kind: FileKind): Promise<FileStat | null>;
   /**
+   * Whether the file this storage holds open as `kind` is still the one its name leads to
+   * (not deleted, replaced or moved since it was opened), told without a stat; null when
+   * there is no such handle or it cannot be told this way (then size() or stat() tell). A
+   * read through the handle then reads the named file. Optional. (On Linux a stat marks the
+   * file's time stamps as seen, so the next write changes them at a finer grain: every
+   * commit's fsync then journals the inode, where SQLite, which does not stat its WAL between
+   * commits, mostly syncs data only.)
+   */
+  isCurrent?(kind: FileKind): boolean | null;
+  /**
    * A new, empty, writable scratch storage near this one (a temporary file in the same
    * directory, or memory), removed when closed. Used to stage a backup. Optional: memory is
    * used when absent.
@@ -223,6 +233,7 @@ export async function lockConflict(st: Storage): Promise<string | null> {
   try {
     const locks = await st.locks();
     if (!locks) return null;
+    if (locks.db.held.length === 0 && locks.shm.held.length === 0) return '';
     return [describeLocks(locks.db, st.label), describeLocks(locks.shm, st.label)].filter((m) => m !== '').join('; ');
   } catch (e) {
     throw ioerr(`reading the locks on ${st.label}`, e);

@@ -87,12 +87,18 @@ export class ReadDatabase {
     }
   }
 
+  /** @internal catalogAt's answer when it is at hand (read before, same schema cookie), else null. */
+  cachedCatalogAt(snap: Snapshot): Catalog | null {
+    const c = this.catalogCache;
+    return c !== null && c.cookie === (snap.header?.schemaCookie ?? 0) && c.empty === (snap.pageCount === 0) ? c.catalog : null;
+  }
+
   /** @internal The catalog as of `snap`. */
   async catalogAt(snap: Snapshot): Promise<Catalog> {
+    const cached = this.cachedCatalogAt(snap);
+    if (cached !== null) return cached;
     const cookie = snap.header?.schemaCookie ?? 0;
     const empty = snap.pageCount === 0;
-    const c = this.catalogCache;
-    if (c && c.cookie === cookie && c.empty === empty) return c.catalog;
     // SQLite reads the schema format's low byte only, and 0 as 1 (sqlite3InitOne); below 4,
     // DESC in index definitions is ignored.
     const raw = snap.header?.schemaFormat;

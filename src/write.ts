@@ -203,6 +203,12 @@ interface PreparedRow {
   rowid: bigint | null;
 }
 
+/**
+ * Tables checked writable (Transaction.assertWritable), per catalog: the check depends on the
+ * table and its catalog only, and a schema change makes a new catalog.
+ */
+const writableTables = new WeakMap<Catalog, Map<string, TableInfo>>();
+
 /** Whether new rows of `t` may take the append path (no key that could conflict), per table. */
 const appendableCache = new WeakMap<TableInfo, boolean>();
 function appendable(t: TableInfo): boolean {
@@ -854,24 +860,34 @@ export class Transaction {
     return n;
   }
 
-  /** Tables checked writable, per catalog (a schema change makes a new catalog). */
-  private writableCache: { catalog: Catalog; tables: Map<string, TableInfo> } | null = null;
-
-  /** writableTable when the answer is at hand (same catalog, table seen), else undefined. */
+  /**
+   * writableTable when the answer is at hand (the table seen writable in this catalog, by this
+   * or an earlier transaction), else undefined. A transaction that has not read the schema yet
+   * takes the database's cached catalog when it is current (what schema() would return), so
+   * that an auto-commit insert reaches the synchronous paths of insert().
+   */
   private writableCached(name: string): TableInfo | undefined {
-    const cache = this.writableCache;
-    return cache !== null && this.catalog !== null && cache.catalog === this.catalog ? cache.tables.get(name) : undefined;
+    if (this.catalog === null) {
+      const txn = this.txn;
+      const h = txn.base.header;
+      if (h === null || txn.isDirty(1)) return undefined;
+      const cat = this.db.cachedCatalogAt(txn.base);
+      if (cat === null) return undefined;
+      this.boolTypes = (h.schemaFormat || 4) >= 4;
+      this.catalog = cat;
+    }
+    return writableTables.get(this.catalog)?.get(name);
   }
 
   private async writableTable(name: string): Promise<TableInfo> {
     const cat = this.catalog ?? (await this.schema());
-    let cache = this.writableCache;
-    if (!cache || cache.catalog !== cat) cache = this.writableCache = { catalog: cat, tables: new Map() };
-    const hit = cache.tables.get(name);
+    let tables = writableTables.get(cat);
+    if (tables === undefined) writableTables.set(cat, (tables = new Map()));
+    const hit = tables.get(name);
     if (hit) return hit;
     const t = await this.table(name);
     this.assertWritable(t, cat);
-    cache.tables.set(name, t);
+    tables.set(name, t);
     return t;
   }
 

@@ -289,33 +289,64 @@ describe.runIf(LINUX)('one quire Database kept open beside SQLite connections th
   }
 });
 
+/** Runs sqlite3 on `file` with `sql` as its input; it must succeed. */
+function cli(file: string, sql: string): void {
+  const r = spawnSync('sqlite3', [file], { input: sql, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+}
+
+/**
+ * One quire Database inserts 30 rows, `between` runs (other processes at work), the same
+ * Database inserts one more: the rows by writer as it then reads them.
+ */
+async function quireAround(file: string, between: () => void): Promise<Record<string, number>> {
+  const db = await openDatabase(file, { readOnly: false });
+  try {
+    for (let i = 0; i < 30; i++) await db.insert('t', { who: 'quire', pad: null });
+    between();
+    await db.insert('t', { who: 'quire', pad: null });
+    const who: Record<string, number> = {};
+    for await (const row of db.rows('t')) who[String(row[2])] = (who[String(row[2])] ?? 0) + 1;
+    return who;
+  } finally {
+    await db.close();
+  }
+}
+
 describe.runIf(LINUX)('a WAL that another process reset between two commits of one quire Database', () => {
   // Between commits quire looks only at the WAL (its size and header), not the db file: a
   // SQLite writer that restarts the log (a checkpoint, then new salts from frame 1) leaves a
   // WAL of the same size, so only the header tells. quire must read the new log, not append
   // to the old one.
   it('sqlite3 restarts the log and commits, leaving it at the same size: quire reads its row and commits after it', async () => {
-    const dir = tempDir();
-    const file = makeDb(dir, 'wal');
-    const db = await openDatabase(file, { readOnly: false });
-    try {
-      for (let i = 0; i < 30; i++) await db.insert('t', { who: 'quire', pad: null });
+    const file = makeDb(tempDir(), 'wal');
+    const who = await quireAround(file, () => {
       const size = statSync(file + '-wal').size;
       const head = readFileSync(file + '-wal').subarray(0, 32);
-      const r = spawnSync('sqlite3', [file], {
-        input: ".dbconfig no_ckpt_on_close on\nPRAGMA wal_checkpoint(RESTART);\nINSERT INTO t(who, pad) VALUES ('cli', x'00');\n",
-        encoding: 'utf8',
-      });
-      expect(r.status, r.stderr).toBe(0);
+      cli(file, ".dbconfig no_ckpt_on_close on\nPRAGMA wal_checkpoint(RESTART);\nINSERT INTO t(who, pad) VALUES ('cli', x'00');\n");
       expect(statSync(file + '-wal').size).toBe(size);
       expect(readFileSync(file + '-wal').subarray(0, 32).equals(head)).toBe(false);
-      await db.insert('t', { who: 'quire', pad: null });
-      const who: Record<string, number> = {};
-      for await (const row of db.rows('t')) who[String(row[2])] = (who[String(row[2])] ?? 0) + 1;
-      expect(who).toEqual({ setup: 20, quire: 31, cli: 1 });
-    } finally {
-      await db.close();
-    }
+    });
+    expect(who).toEqual({ setup: 20, quire: 31, cli: 1 });
+    expect(sqliteView(file)).toEqual({ setup: 20, quire: 31, cli: 1 });
+  });
+});
+
+describe.runIf(LINUX)('a WAL that another process deleted and made anew between two commits of one quire Database', () => {
+  // Between commits quire reads the WAL through the descriptor it holds, and, without a stat,
+  // tells from /proc/self/fd that it is still the file named -wal. SQLite deletes the WAL when
+  // its last connection closes (after checkpointing it), and the next one makes a new file:
+  // the old descriptor then reads the deleted log, unchanged; quire must read the new one.
+  it('sqlite3 checkpoints and deletes the log, another sqlite3 commits into a new one: quire reads its row and commits after it', async () => {
+    const file = makeDb(tempDir(), 'wal');
+    const who = await quireAround(file, () => {
+      // A reader: closing, it checkpoints quire's log and deletes it, leaving its bytes as they were.
+      cli(file, 'SELECT count(*) FROM t;\n');
+      expect(existsSync(file + '-wal')).toBe(false);
+      cli(file, ".dbconfig no_ckpt_on_close on\nINSERT INTO t(who, pad) VALUES ('cli', x'00');\n");
+      expect(existsSync(file + '-wal')).toBe(true);
+    });
+    expect(who).toEqual({ setup: 20, quire: 31, cli: 1 });
     expect(sqliteView(file)).toEqual({ setup: 20, quire: 31, cli: 1 });
   });
 });

@@ -23,6 +23,7 @@ import {
   ftruncateSync,
   openSync,
   readSync,
+  readlinkSync,
   realpathSync,
   statSync,
   unlinkSync,
@@ -49,6 +50,43 @@ interface Handle {
   ino: bigint;
   dev: bigint;
   writable: boolean;
+  /** Linux: /proc/self/fd/FD's link as the file was opened (see isCurrent), else null. */
+  link: string | null;
+}
+
+/** Where Linux shows an open descriptor's file: its path, with " (deleted)" once unlinked. */
+function fdLink(fd: number): string | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return null;
+  }
+}
+
+/** fdLink of a descriptor just opened by its path: null when the file is already gone (or unknown). */
+function openedLink(fd: number): string | null {
+  const l = fdLink(fd);
+  return l === null || l.endsWith(' (deleted)') ? null : l;
+}
+
+/**
+ * open(2) of a file of the database; the -wal with O_NOATIME where the system has it and allows
+ * it (the file's owner): quire reads the WAL's header at the start of every transaction (SQLite
+ * reads the -shm), and under relatime the first such read after a commit would update the
+ * file's access time, a change to its inode that the next commit's fsync would journal.
+ */
+function openFile(p: string, kind: FileKind, flags: number, mode?: number): number {
+  const noAtime = fsConstants.O_NOATIME;
+  if (kind === 'wal' && noAtime !== undefined) {
+    try {
+      return openSync(p, flags | noAtime, mode);
+    } catch (e) {
+      // EPERM: not the file's owner (O_NOATIME is the owner's); anything else fails again below.
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+    }
+  }
+  return openSync(p, flags, mode);
 }
 
 /**
@@ -273,17 +311,17 @@ export class NodeFileStorage implements Storage {
         // O_CREAT without O_TRUNC, read/write. A file this creates gets its directory entry
         // synced with its first sync (as SQLite's unix VFS does for a new journal).
         const existed = statSync(this.pathOf(kind), { throwIfNoEntry: false }) !== undefined;
-        fd = openSync(this.pathOf(kind), fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+        fd = openFile(this.pathOf(kind), kind, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
         if (!existed) this.unsyncedDir = true;
       } else {
         try {
-          fd = openSync(this.pathOf(kind), this.readOnly ? 'r' : 'r+');
+          fd = openFile(this.pathOf(kind), kind, this.readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw e;
-          fd = openSync(this.pathOf(kind), 'r');
+          fd = openFile(this.pathOf(kind), kind, fsConstants.O_RDONLY);
           const st = fstatSync(fd, { bigint: true });
-          const ro: Handle = { fd, ino: st.ino, dev: st.dev, writable: false };
+          const ro: Handle = { fd, ino: st.ino, dev: st.dev, writable: false, link: openedLink(fd) };
           this.handles.set(kind, ro);
           return ro;
         }
@@ -293,9 +331,22 @@ export class NodeFileStorage implements Storage {
       throw e;
     }
     const st = fstatSync(fd, { bigint: true });
-    const nh: Handle = { fd, ino: st.ino, dev: st.dev, writable: forWrite || !this.readOnly };
+    const nh: Handle = { fd, ino: st.ino, dev: st.dev, writable: forWrite || !this.readOnly, link: openedLink(fd) };
     this.handles.set(kind, nh);
     return nh;
+  }
+
+  /**
+   * Linux: the open handle's file is still the one at its path when /proc/self/fd shows the
+   * same link as at its opening (an unlinked file shows " (deleted)", a moved one its new
+   * name); a readlink, not a stat (see Storage.isCurrent). Null elsewhere or without a handle.
+   */
+  isCurrent(kind: FileKind): boolean | null {
+    this.check();
+    const h = this.handles.get(kind);
+    if (h === undefined || h.link === null) return null;
+    const now = fdLink(h.fd);
+    return now === null ? null : now === h.link;
   }
 
   async exists(kind: FileKind): Promise<boolean> {

@@ -194,19 +194,35 @@ export class ProcLocksFile {
 
 /**
  * How a `/proc/locks` line names device `dev`: " %02x:%02x:" (fs/locks.c, "userspace relies on
- * this representation of dev_t").
+ * this representation of dev_t"). Kept per device: a storage looks at every write start.
  */
+const devFields = new Map<bigint, string>();
 function devField(dev: bigint): string {
-  const [major, minor] = devMajorMinor(dev);
-  return ` ${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:`;
+  let f = devFields.get(dev);
+  if (f === undefined) {
+    const [major, minor] = devMajorMinor(dev);
+    f = ` ${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:`;
+    devFields.set(dev, f);
+  }
+  return f;
 }
 
-/** The locks on one file, by a fresh stat of its path (none when it does not exist). */
-function locksOfPath(procLocks: readonly ProcLock[], file: string, kind: 'db' | 'shm'): LockInfo {
-  if (procLocks.length === 0) return { kind, held: [] };
+/**
+ * The locks on one file, by a fresh stat of its path (none when it does not exist): only the
+ * lines naming its device and inode ("dev:ino ", which no other file's line contains) are
+ * parsed, and none when the text has no such line.
+ */
+function locksOfPath(text: string, file: string, kind: 'db' | 'shm'): LockInfo {
+  if (text === '') return { kind, held: [] };
   const st = statSync(file, { bigint: true, throwIfNoEntry: false });
   if (!st) return { kind, held: [] };
-  const info = locksOn(procLocks, st.dev, st.ino, kind);
+  const field = `${devField(st.dev)}${st.ino} `;
+  if (!text.includes(field)) return { kind, held: [] };
+  const mine = text
+    .split('\n')
+    .filter((l) => l.includes(field))
+    .join('\n');
+  const info = locksOn(parseProcLocks(mine), st.dev, st.ino, kind);
   for (const h of info.held) if (h.pid === process.pid) h.self = true;
   return info;
 }
@@ -214,26 +230,19 @@ function locksOfPath(procLocks: readonly ProcLock[], file: string, kind: 'db' | 
 /**
  * The locks held on a database file and its -shm, by any process, from one look at
  * `/proc/locks`: null when it cannot be read (not Linux). `devs` are the devices the two
- * files can live on (the db file's and its directory's): when no lock in the text is on one
- * of them, nothing is held on either file and neither is stat'ed. Without `devs`, or when a
- * lock is on such a device, each path is stat'ed now and matched by device and inode.
+ * files can live on (the db file's and its directory's): when no line of the text names one
+ * of them, nothing is held on either file and neither is stat'ed. Otherwise each path is
+ * stat'ed now and matched by device and inode.
  */
 export function readFileLocks(
   proc: ProcLocksFile,
   files: { db: string; shm: string },
   devs?: readonly bigint[],
 ): FileLocks | null {
-  const text = proc.text();
+  let text = proc.text();
   if (text === null) return null;
-  let mine = text;
-  if (devs) {
-    // Only the lines on those devices are parsed: on a machine where other programs hold
-    // many locks (a browser's SQLite files), most of the text is theirs.
-    const fields = devs.map(devField);
-    mine = fields.some((f) => text.includes(f)) ? text.split('\n').filter((l) => fields.some((f) => l.includes(f))).join('\n') : '';
-  }
-  const procLocks = parseProcLocks(mine);
-  return { db: locksOfPath(procLocks, files.db, 'db'), shm: locksOfPath(procLocks, files.shm, 'shm') };
+  if (devs && !devs.some((d) => text!.includes(devField(d)))) text = '';
+  return { db: locksOfPath(text, files.db, 'db'), shm: locksOfPath(text, files.shm, 'shm') };
 }
 
 /**
@@ -245,7 +254,7 @@ export function readLocks(file: string, kind: 'db' | 'shm', procPath = PROC_LOCK
   const proc = new ProcLocksFile(procPath);
   try {
     const text = proc.text();
-    return text === null ? null : locksOfPath(parseProcLocks(text), file, kind);
+    return text === null ? null : locksOfPath(text, file, kind);
   } finally {
     proc.close();
   }
