@@ -14,6 +14,7 @@ import BetterSqlite from 'better-sqlite3';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { backupFile, openDatabase } from '../src/node/index.js';
+import { NodeFileStorage } from '../src/node/file-storage.js';
 import { tempDir } from './util/tmp.js';
 
 /** This process's locks on `file`, as "start-end READ|WRITE" strings, sorted. */
@@ -67,6 +68,28 @@ describe('an SQLite connection in this process keeps its locks while quire opens
     await q.close();
     // (One more than at the start: the /proc/locks descriptor the storage module keeps open.)
     expect(openFds()).toBeLessThanOrEqual(atStart + 1);
+  });
+
+  it('a descriptor a writable storage kept is not written through by a read-only one', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'app.db');
+    const app = new BetterSqlite(file);
+    app.pragma('journal_mode = wal');
+    app.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
+    const it = app.prepare('SELECT x FROM t').iterate();
+    it.next();
+    try {
+      const w = await NodeFileStorage.open(file, { readOnly: false });
+      expect((await w.read('db', 0, 16)).length).toBe(16);
+      await w.close(); // kept open (parked): this process holds locks on the file
+      const r = await NodeFileStorage.open(file);
+      expect((await r.read('db', 0, 16)).length).toBe(16);
+      await expect(r.write('db', 0, new Uint8Array(16))).rejects.toMatchObject({ code: 'READONLY' });
+      await r.close();
+    } finally {
+      it.return?.();
+      app.close();
+    }
   });
 
   it('rollback mode: a quire write commits and closes without dropping the SHARED lock of a reader in this process', async () => {

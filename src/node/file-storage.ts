@@ -301,8 +301,10 @@ export class NodeFileStorage implements Storage {
       const st = statSync(this.pathOf(kind), { bigint: true, throwIfNoEntry: false });
       const back = st ? unpark(st, forWrite) : null;
       if (back) {
-        this.handles.set(kind, back);
-        return back;
+        // A read-only storage never writes through a descriptor another one opened for writing.
+        const h = this.readOnly && back.writable ? { ...back, writable: false } : back;
+        this.handles.set(kind, h);
+        return h;
       }
     }
     let fd: number;
