@@ -19,11 +19,8 @@ import BetterSqlite from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CopyEngine } from '../src/index.js';
-import { openDatabase } from '../src/node/index.js';
-import { ImageSink } from './live/image-sink.js';
 import { tempDir } from './util/tmp.js';
-import { createCounterDb, untilBridged } from './util/counter-db.js';
+import { copyAround, createCounterDb, untilBridged } from './util/counter-db.js';
 
 const ROWS = 6000;
 const ROOT = path.resolve(__dirname, '..');
@@ -106,36 +103,13 @@ function rowsOf(file: string): Array<{ id: number; v: number }> {
   }
 }
 
-/**
- * Copies `file` 32 pages a step; after the 5th step (the copier scanned the log after its last
- * commit, so its snapshot is anchored) runs `between`, then steps to the end. The copy must be
- * the source's last commit.
- */
-async function copyAround(file: string, dir: string, between: () => void | Promise<void>) {
-  const source = await openDatabase(file);
-  const sink = new ImageSink();
-  const engine = new CopyEngine(source.storage, sink);
-  // The copier anchors its count only on a -shm whose status-change time is a clock tick old.
-  await new Promise((r) => setTimeout(r, 40));
-  let r;
-  try {
-    let st = 'OK';
-    for (let steps = 0; st !== 'DONE'; steps++) {
-      st = await engine.step(32);
-      if (steps === 4) {
-        expect(st).toBe('OK');
-        await between();
-      }
-    }
-    r = { repasses: engine.repasses, restarts: engine.restarts, bridged: engine.resetsBridged };
-  } finally {
-    engine.release();
-    await source.close();
-  }
+/** A copy around `between` (test/util/counter-db.ts), checked: it holds the source's last commit. */
+async function checkedCopy(file: string, dir: string, between: () => void | Promise<void>) {
+  const { image, ...counters } = await copyAround(file, between);
   const out = path.join(dir, 'copy.db');
-  writeFileSync(out, sink.image);
+  writeFileSync(out, image);
   expect(rowsOf(out)).toEqual(rowsOf(file));
-  return r;
+  return counters;
 }
 
 /**
@@ -148,7 +122,7 @@ async function paddedCopy(between: string) {
   const sql = cliSession(`file:${file}?psow=0`);
   try {
     await sql.run('PRAGMA synchronous=FULL; PRAGMA wal_checkpoint(TRUNCATE); UPDATE t SET v = v + 1 WHERE id = 1;');
-    const r = await copyAround(file, dir, () => sql.run(between));
+    const r = await checkedCopy(file, dir, () => sql.run(between));
     return { r, file };
   } finally {
     await sql.close();
@@ -161,7 +135,7 @@ describe('the -shm commit counter does not hide an unscanned commit', () => {
     const file = create(dir);
     // A fresh -shm counts from 0: after this commit iChange is 1, the copier's anchor.
     crashingWriter(file, ['bump:1']);
-    const r = await copyAround(file, dir, () => {
+    const r = await checkedCopy(file, dir, () => {
       // A new writer (the old one crashed): its recovery restarts iChange at 0. One commit the
       // copier does not scan (row 7's page is already copied) brings it back to 1; then a
       // TRUNCATE and a commit into the new log.
@@ -180,7 +154,7 @@ describe('the -shm commit counter does not hide an unscanned commit', () => {
       if (r.status !== 0 || r.stderr) throw new Error(`sqlite3 failed: ${r.status} ${r.stderr}`);
     };
     session('UPDATE t SET v = v + 1 WHERE id = 1;');
-    const r = await copyAround(file, dir, () => {
+    const r = await checkedCopy(file, dir, () => {
       // The next session is the first connection: it rebuilds the -shm (iChange from 0).
       session('UPDATE t SET v = v + 1 WHERE id = 7;', 'PRAGMA wal_checkpoint(TRUNCATE);', 'UPDATE t SET v = v + 1 WHERE id = 5000;');
     });

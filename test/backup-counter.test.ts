@@ -14,11 +14,8 @@ import { describe, it, expect } from 'vitest';
 import BetterSqlite from 'better-sqlite3';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CopyEngine } from '../src/index.js';
-import { openDatabase } from '../src/node/index.js';
-import { ImageSink } from './live/image-sink.js';
 import { tempDir } from './util/tmp.js';
-import { createCounterDb, untilBridged } from './util/counter-db.js';
+import { copyAround, createCounterDb, untilBridged } from './util/counter-db.js';
 
 const ROWS = 6000;
 
@@ -53,37 +50,15 @@ function rowsOf(file: string): Array<{ id: number; v: number }> {
   }
 }
 
-/**
- * Copies `file` 32 pages a step; after the 5th step (the copier has scanned the log since the
- * last commit) runs `between`, then steps to the end. Returns the engine's counters, and
- * checks that the copy is the source's last commit.
- */
-async function copyAround(file: string, dir: string, db: BetterSqlite.Database, between: () => void) {
+/** A copy around `between` (test/util/counter-db.ts), checked: it holds the source's last commit. */
+async function checkedCopy(file: string, dir: string, db: BetterSqlite.Database, between: () => void) {
   expect(existsSync(`${file}-shm`)).toBe(true);
-  const source = await openDatabase(file);
-  const sink = new ImageSink();
-  const engine = new CopyEngine(source.storage, sink);
-  // The copier anchors its count only on a -shm whose status-change time is a clock tick old
-  // (a recovery in the same tick could leave it equal); setup wrote it just now.
-  await new Promise((r) => setTimeout(r, 40));
-  try {
-    let st = 'OK';
-    for (let steps = 0; st !== 'DONE'; steps++) {
-      st = await engine.step(32);
-      if (steps === 4) {
-        expect(st).toBe('OK');
-        between();
-      }
-    }
-    const out = path.join(dir, 'copy.db');
-    writeFileSync(out, sink.image);
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    expect(rowsOf(out)).toEqual(rowsOf(file));
-    return { repasses: engine.repasses, restarts: engine.restarts, bridged: engine.resetsBridged, passes: engine.passes };
-  } finally {
-    engine.release();
-    await source.close();
-  }
+  const { image, ...counters } = await copyAround(file, between);
+  const out = path.join(dir, 'copy.db');
+  writeFileSync(out, image);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  expect(rowsOf(out)).toEqual(rowsOf(file));
+  return counters;
 }
 
 describe('a WAL reset that leaves no tail is followed by the -shm commit counter', () => {
@@ -91,7 +66,7 @@ describe('a WAL reset that leaves no tail is followed by the -shm commit counter
     const r = await untilBridged(async () => {
       const { dir, file, db, commit } = source();
       try {
-        return await copyAround(file, dir, db, () => {
+        return await checkedCopy(file, dir, db, () => {
           db.pragma('wal_checkpoint(TRUNCATE)');
           commit([7, 2500, 5900]);
           commit([5000]);
@@ -108,7 +83,7 @@ describe('a WAL reset that leaves no tail is followed by the -shm commit counter
     const r = await untilBridged(async () => {
       const { dir, file, db, commit } = source();
       try {
-        return await copyAround(file, dir, db, () => {
+        return await checkedCopy(file, dir, db, () => {
           db.pragma('wal_checkpoint(RESTART)');
           commit(MANY);
         });
@@ -120,34 +95,25 @@ describe('a WAL reset that leaves no tail is followed by the -shm commit counter
     expect(r.bridged).toBeGreaterThanOrEqual(1);
   });
 
-  it('a commit the copier did not scan, then TRUNCATE and commits: the counts differ, a re-pass; the copy is the last commit', async () => {
-    const { dir, file, db, commit } = source();
-    try {
-      const r = await copyAround(file, dir, db, () => {
-        // Row 7's page was copied in the first steps; no later commit touches it.
-        commit([7]);
-        db.pragma('wal_checkpoint(TRUNCATE)');
-        commit([5000]);
-      });
-      expect(r).toMatchObject({ repasses: 1, restarts: 0, passes: 2 });
-      expect(rowsOf(file)[6].v).toBe(1);
-    } finally {
-      db.close();
-    }
-  });
-
-  it('a commit the copier did not scan, then RESTART and a new log over the old tail: a re-pass; the copy is the last commit', async () => {
-    const { dir, file, db, commit } = source();
-    try {
-      const r = await copyAround(file, dir, db, () => {
-        commit([7]);
-        db.pragma('wal_checkpoint(RESTART)');
-        commit(MANY);
-      });
-      expect(r).toMatchObject({ repasses: 1, restarts: 0, passes: 2 });
-      expect(rowsOf(file)[6].v).toBe(1);
-    } finally {
-      db.close();
-    }
-  });
+  // Row 7's page was copied in the first steps; no later commit touches it.
+  const unscanned = [
+    { kind: 'TRUNCATE', after: [5000], what: 'TRUNCATE and commits: the counts differ,' },
+    { kind: 'RESTART', after: MANY, what: 'RESTART and a new log over the old tail:' },
+  ];
+  for (const { kind, after, what } of unscanned) {
+    it(`a commit the copier did not scan, then ${what} a re-pass; the copy is the last commit`, async () => {
+      const { dir, file, db, commit } = source();
+      try {
+        const r = await checkedCopy(file, dir, db, () => {
+          commit([7]);
+          db.pragma(`wal_checkpoint(${kind})`);
+          commit(after);
+        });
+        expect(r).toMatchObject({ repasses: 1, restarts: 0, passes: 2 });
+        expect(rowsOf(file)[6].v).toBe(1);
+      } finally {
+        db.close();
+      }
+    });
+  }
 });

@@ -4,7 +4,11 @@
  * that a row's page is found by its id (~12 rows a page) and the copier reads the low ids
  * first.
  */
+import { expect } from 'vitest';
 import BetterSqlite from 'better-sqlite3';
+import { CopyEngine } from '../../src/index.js';
+import { openDatabase } from '../../src/node/index.js';
+import { ImageSink } from '../live/image-sink.js';
 
 /** Creates `file` (WAL mode) and returns the open connection that wrote it. */
 export function createCounterDb(file: string, rows: number): BetterSqlite.Database {
@@ -29,4 +33,32 @@ export async function untilBridged<T extends { repasses: number }>(run: () => Pr
   let r = await run();
   for (let i = 1; i < attempts && r.repasses !== 0; i++) r = await run();
   return r;
+}
+
+/**
+ * Copies `file` 32 pages a step; after the 5th step (the copier has scanned the log since the
+ * last commit, so its snapshot is anchored) runs `between`, then steps to the end. Returns the
+ * copy's image and the engine's counters; the caller checks the image.
+ */
+export async function copyAround(file: string, between: () => void | Promise<void>) {
+  const source = await openDatabase(file);
+  const sink = new ImageSink();
+  const engine = new CopyEngine(source.storage, sink);
+  // The copier anchors its count only on a -shm whose status-change time is a clock tick old
+  // (a recovery in the same tick could leave it equal); the setup wrote it just now.
+  await new Promise((r) => setTimeout(r, 40));
+  try {
+    let st = 'OK';
+    for (let steps = 0; st !== 'DONE'; steps++) {
+      st = await engine.step(32);
+      if (steps === 4) {
+        expect(st).toBe('OK');
+        await between();
+      }
+    }
+    return { image: sink.image, repasses: engine.repasses, restarts: engine.restarts, bridged: engine.resetsBridged, passes: engine.passes };
+  } finally {
+    engine.release();
+    await source.close();
+  }
 }
