@@ -30,17 +30,33 @@ function ownLocks(file: string): string[] {
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
+/**
+ * The app: a better-sqlite3 connection to a new app.db of `rows` rows (WAL or rollback mode)
+ * with a read transaction open: SHARED on the db file and, in WAL mode, a read mark on the
+ * -shm. `end()` ends the read and closes the connection.
+ */
+function appReading(wal: boolean, rows: number) {
+  const dir = tempDir();
+  const file = path.join(dir, 'app.db');
+  const app = new BetterSqlite(file);
+  if (wal) app.pragma('journal_mode = wal');
+  app.exec(`CREATE TABLE t(x); INSERT INTO t VALUES ${Array.from({ length: rows }, (_, i) => `(${i + 1})`).join(', ')}`);
+  const it = app.prepare('SELECT x FROM t').iterate();
+  it.next();
+  return {
+    dir,
+    file,
+    end: () => {
+      it.return?.();
+      app.close();
+    },
+  };
+}
+
 describe('an SQLite connection in this process keeps its locks while quire opens and closes the same files', () => {
   it('WAL: backupFile and openDatabase + close leave its SHARED lock and -shm locks in place; descriptors do not pile up', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'app.db');
     const atStart = openFds();
-    const app = new BetterSqlite(file);
-    app.pragma('journal_mode = wal');
-    app.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1), (2)');
-    // An open read transaction: SHARED on the db file, a read mark on the -shm.
-    const it = app.prepare('SELECT x FROM t').iterate();
-    it.next();
+    const { dir, file, end } = appReading(true, 2);
     try {
       const db = ownLocks(file);
       const shm = ownLocks(`${file}-shm`);
@@ -60,8 +76,7 @@ describe('an SQLite connection in this process keeps its locks while quire opens
       expect(openFds() - fds).toBeLessThanOrEqual(2);
       expect(ownLocks(`${file}-shm`)).toEqual(shm);
     } finally {
-      it.return?.();
-      app.close();
+      end();
     }
     // The connection closed: quire's next release of a descriptor closes the kept ones.
     const q = await openDatabase(file);
@@ -71,13 +86,7 @@ describe('an SQLite connection in this process keeps its locks while quire opens
   });
 
   it('a descriptor a writable storage kept is not written through by a read-only one', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'app.db');
-    const app = new BetterSqlite(file);
-    app.pragma('journal_mode = wal');
-    app.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
-    const it = app.prepare('SELECT x FROM t').iterate();
-    it.next();
+    const { file, end } = appReading(true, 1);
     try {
       const w = await NodeFileStorage.open(file, { readOnly: false });
       expect((await w.read('db', 0, 16)).length).toBe(16);
@@ -87,18 +96,12 @@ describe('an SQLite connection in this process keeps its locks while quire opens
       await expect(r.write('db', 0, new Uint8Array(16))).rejects.toMatchObject({ code: 'READONLY' });
       await r.close();
     } finally {
-      it.return?.();
-      app.close();
+      end();
     }
   });
 
-  it('rollback mode: a quire write commits and closes without dropping the SHARED lock of a reader in this process', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'app.db');
-    const app = new BetterSqlite(file);
-    app.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
-    const it = app.prepare('SELECT x FROM t').iterate();
-    it.next();
+  it('rollback mode: openDatabase + close leaves the SHARED lock of a reader in this process', async () => {
+    const { file, end } = appReading(false, 1);
     try {
       const held = ownLocks(file);
       expect(held.length).toBeGreaterThan(0);
@@ -107,8 +110,7 @@ describe('an SQLite connection in this process keeps its locks while quire opens
       await q.close();
       expect(ownLocks(file)).toEqual(held);
     } finally {
-      it.return?.();
-      app.close();
+      end();
     }
   });
 });
