@@ -327,12 +327,27 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
     if (!before || before.frame !== frame - 1 || before.size !== commitSize || before.pgno !== pgno) return false;
     let prior = before.data;
     if (!prior) {
+      // The known log's last commit frame, read again. Its bytes stand only if its header
+      // still carries this log's salts and the known checksum when read again afterwards (a
+      // newer log writes a frame's header before its data); else the frame in hand is taken
+      // for a copy, not counted: a count too low only fails to match (see WalCommit.distinct).
+      const at = frameOffset(ps, frame - 1);
+      const holds = (b: Uint8Array) =>
+        b.length >= WAL_FRAME_HEADER_SIZE &&
+        get32(b, 8) === header.salt1 &&
+        get32(b, 12) === header.salt2 &&
+        get32(b, 16) === base!.checksum[0] &&
+        get32(b, 20) === base!.checksum[1];
+      let whole: Uint8Array;
+      let again: Uint8Array;
       try {
-        prior = await storage.read('wal', frameOffset(ps, frame - 1) + WAL_FRAME_HEADER_SIZE, ps);
+        whole = await storage.read('wal', at, WAL_FRAME_HEADER_SIZE + ps);
+        again = await storage.read('wal', at, WAL_FRAME_HEADER_SIZE);
       } catch (e) {
         throw ioerr(`reading ${storage.label}-wal`, e);
       }
-      if (prior.length !== ps) return false;
+      if (whole.length !== WAL_FRAME_HEADER_SIZE + ps || !holds(whole) || !holds(again)) return true;
+      prior = whole.subarray(WAL_FRAME_HEADER_SIZE);
     }
     for (let i = 0; i < ps; i++) if (prior[i] !== data[i]) return false;
     return true;
