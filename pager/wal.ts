@@ -327,27 +327,22 @@ export async function scanWal(storage: Storage, previous?: WalIndex | null): Pro
     if (!before || before.frame !== frame - 1 || before.size !== commitSize || before.pgno !== pgno) return false;
     let prior = before.data;
     if (!prior) {
-      // The known log's last commit frame, read again. Its bytes stand only if its header
-      // still carries this log's salts and the known checksum when read again afterwards (a
-      // newer log writes a frame's header before its data); else the frame in hand is taken
-      // for a copy, not counted: a count too low only fails to match (see WalCommit.distinct).
+      // The known log's last commit frame, read again: its bytes stand only if its header,
+      // read after them, still holds this log's salts and the known checksum (a newer log
+      // writes a frame's header before its data). Else the frame in hand is not counted: a
+      // count too low only fails to match (see WalCommit.distinct).
       const at = frameOffset(ps, frame - 1);
-      const holds = (b: Uint8Array) =>
-        b.length >= WAL_FRAME_HEADER_SIZE &&
-        get32(b, 8) === header.salt1 &&
-        get32(b, 12) === header.salt2 &&
-        get32(b, 16) === base!.checksum[0] &&
-        get32(b, 20) === base!.checksum[1];
-      let whole: Uint8Array;
-      let again: Uint8Array;
+      let h: Uint8Array;
       try {
-        whole = await storage.read('wal', at, WAL_FRAME_HEADER_SIZE + ps);
-        again = await storage.read('wal', at, WAL_FRAME_HEADER_SIZE);
+        prior = await storage.read('wal', at + WAL_FRAME_HEADER_SIZE, ps);
+        h = await storage.read('wal', at, WAL_FRAME_HEADER_SIZE);
       } catch (e) {
         throw ioerr(`reading ${storage.label}-wal`, e);
       }
-      if (whole.length !== WAL_FRAME_HEADER_SIZE + ps || !holds(whole) || !holds(again)) return true;
-      prior = whole.subarray(WAL_FRAME_HEADER_SIZE);
+      const c = base!.checksum;
+      if (prior.length !== ps || h.length !== WAL_FRAME_HEADER_SIZE || get32(h, 8) !== header.salt1 || get32(h, 12) !== header.salt2 || get32(h, 16) !== c[0] || get32(h, 20) !== c[1]) {
+        return true;
+      }
     }
     for (let i = 0; i < ps; i++) if (prior[i] !== data[i]) return false;
     return true;
