@@ -1,0 +1,145 @@
+/**
+ * The copier's WAL scan capped at the -shm's published header (see "phantom" in the module
+ * comment of src/backup/engine.ts): frames past the header's mxFrame, while another
+ * connection keeps the -shm, are a commit in progress or one whose writer died before it
+ * published it (a phantom, which the next writer overwrites), not a committed state.
+ *
+ * Copier-only code: it stays out of pager/ (the read-only bundle has no room for it).
+ */
+import { get32 } from '../../pager/bytes.js';
+import { parseShmHeader, type ShmHint } from '../../pager/shm.js';
+import type { Storage } from '../../pager/storage.js';
+import { WAL_FRAME_HEADER_SIZE, WalIndex, frameOffset, scanWal, type WalScan } from '../../pager/wal.js';
+
+/** Bytes of the -shm header (two WalIndexHdr copies and the checkpoint info). */
+export const SHM_HEADER_BYTES = 136;
+
+/** Rounds of header, scan, look, header a capped scan makes before it takes the scan as it is. */
+const CAP_TRIES = 3;
+
+/**
+ * The -shm header as the file now named -shm holds it (validated: both copies, checksum);
+ * null when there is none or it cannot be read. Asking whether it exists first drops a
+ * handle kept on a -shm that was since replaced (Storage.exists re-checks the path).
+ */
+export async function readShmHeader(storage: Storage): Promise<ShmHint | null> {
+  try {
+    if (!(await storage.exists('shm'))) return null;
+    return parseShmHeader(await storage.read('shm', 0, SHM_HEADER_BYTES));
+  } catch {
+    return null;
+  }
+}
+
+/** True when a connection (in any process, this one included) has the -shm open: a read lock on its DMS byte. */
+async function shmHeld(storage: Storage): Promise<boolean> {
+  try {
+    const l = await storage.locks!();
+    return l !== null && l.shm.held.some((h) => h.lock === 'dms');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * scanWal(storage, prev), capped. Where the storage shows locks (Storage.locks) and the -shm
+ * header read before the scan (`before`, or read here) is valid, holds the scanned log's
+ * salts and is behind the scan, the scan is cut back to the header's mxFrame when
+ *   - that frame is a commit frame of the scan (or 0: the log's first commit unpublished),
+ *     no earlier than prev's mxFrame in the same log,
+ *   - read again after the scan, its frame header still holds the log's salts, the page and
+ *     size the scan found, and the header's cumulative checksum (aFrameCksum), and
+ *   - a connection has the -shm open (DMS read-locked) and the header, read once more after
+ *     that look, is unchanged (no recovery ran in between: one would rewrite it).
+ * A header that moved meanwhile starts the round again (up to CAP_TRIES); otherwise (no
+ * locks to see, no -shm, nobody holding it, the header ahead of the scan) the scan is
+ * returned as it is. A cut index shares prev's frame table, cut back in place: the scan's
+ * uncut index must not be used afterwards.
+ */
+export async function scanCapped(storage: Storage, prev: WalIndex | null, before?: ShmHint | null): Promise<WalScan> {
+  if (!storage.locks) return scanWal(storage, prev);
+  for (let tries = 1; ; tries++) {
+    const h1 = before !== undefined && tries === 1 ? before : await readShmHeader(storage);
+    const scan = await scanWal(storage, prev);
+    const s = scan.index;
+    if (!h1 || !s || s.mxFrame <= h1.mxFrame || s.header.salt1 !== h1.salt1 || s.header.salt2 !== h1.salt2) return scan;
+    const same = prev !== null && prev.sameGeneration(s);
+    const x = h1.mxFrame;
+    if (same && x < prev!.mxFrame) return scan;
+    const commits = s.extendableCommits();
+    let k = commits.length;
+    while (k > 0 && commits[k - 1].frame > x) k--;
+    if (x > 0) {
+      if (k === 0 || commits[k - 1].frame !== x) return scan;
+      const f = await storage.read('wal', frameOffset(s.pageSize, x), WAL_FRAME_HEADER_SIZE);
+      if (
+        f.length !== WAL_FRAME_HEADER_SIZE ||
+        get32(f, 0) !== s.table.pgnoOf[x] ||
+        get32(f, 4) !== commits[k - 1].dbSize ||
+        get32(f, 8) !== h1.salt1 ||
+        get32(f, 12) !== h1.salt2 ||
+        get32(f, 16) !== h1.frameChecksum1 ||
+        get32(f, 20) !== h1.frameChecksum2
+      ) {
+        return scan;
+      }
+    }
+    if (!(await shmHeld(storage))) return scan;
+    const h2 = await readShmHeader(storage);
+    if (!h2 || !sameHint(h1, h2)) {
+      if (h2 && h2.salt1 === h1.salt1 && h2.salt2 === h1.salt2 && h2.mxFrame >= s.mxFrame) return scan;
+      if (tries >= CAP_TRIES) return scan;
+      // Scan again from prev: cut the shared table back to it first (a scan extends only an
+      // index whose table ends where it does).
+      if (same) cutWal(s, prev!.mxFrame, commitsUpToFrame(commits, prev!.mxFrame), prev!.checksum);
+      continue;
+    }
+    if (same && x === prev!.mxFrame) {
+      cutWal(s, x, k, prev!.checksum);
+      return { ...scan, index: prev, kind: 'same' };
+    }
+    const cks = x > 0 ? new Uint32Array([h1.frameChecksum1, h1.frameChecksum2]) : new Uint32Array([s.header.checksum1, s.header.checksum2]);
+    const index = cutWal(s, x, k, cks);
+    return { ...scan, index, kind: same ? 'extended' : scan.kind };
+  }
+}
+
+/** Commit entries with frame ≤ x. */
+function commitsUpToFrame(commits: ReadonlyArray<{ frame: number }>, x: number): number {
+  let k = commits.length;
+  while (k > 0 && commits[k - 1].frame > x) k--;
+  return k;
+}
+
+/**
+ * Cuts the newest index `s` of a log back to its commit frame `x` (the k-th commit; x = 0,
+ * k = 0: before the first), in place: frames after x leave the shared frame table and commit
+ * list, so that a later scan extends the cut index from x + 1. Returns the cut index.
+ */
+export function cutWal(s: WalIndex, x: number, k: number, checksum: Uint32Array): WalIndex {
+  const t = s.table;
+  const commits = s.extendableCommits();
+  for (let f = t.top; f > x; f--) {
+    const p = t.pgnoOf[f];
+    const list = t.byPage.get(p);
+    if (!list) continue;
+    list.pop();
+    if (list.length === 0) t.byPage.delete(p);
+  }
+  t.pgnoOf.length = Math.min(t.pgnoOf.length, x + 1);
+  t.top = x;
+  commits.length = k;
+  return new WalIndex(s.header, x, k > 0 ? commits[k - 1].dbSize : 0, checksum, commits, t);
+}
+
+function sameHint(a: ShmHint, b: ShmHint): boolean {
+  return (
+    a.iChange === b.iChange &&
+    a.mxFrame === b.mxFrame &&
+    a.nPage === b.nPage &&
+    a.frameChecksum1 === b.frameChecksum1 &&
+    a.frameChecksum2 === b.frameChecksum2 &&
+    a.salt1 === b.salt1 &&
+    a.salt2 === b.salt2
+  );
+}
