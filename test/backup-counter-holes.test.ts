@@ -298,6 +298,98 @@ describe('a commit whose writer died before publishing it (phantom frames)', () 
     }
   });
 
+  it('a phantom in the old log, then a RESTART whose first commit is not published: the bridge does not take the phantom\'s (smaller) size; the copy is what readers see', async () => {
+    const dir = tempDir();
+    // auto_vacuum=FULL: a commit that deletes rows shrinks the database.
+    const file = path.join(dir, 'src.db');
+    const made = new BetterSqlite(file);
+    made.pragma('auto_vacuum = FULL');
+    made.close();
+    createCounterDb(file, ROWS).close();
+    const code = `
+      const D = require('better-sqlite3');
+      const db = new D(${JSON.stringify(file)});
+      db.prepare('UPDATE t SET v = v + 1 WHERE id = 1').run();
+      process.on('message', (m) => {
+        if (m === 'restart') {
+          const r = db.prepare('PRAGMA wal_checkpoint(RESTART)').raw().get();
+          db.prepare('UPDATE t SET v = v + 1 WHERE id = 5000').run();
+          process.send(r);
+        } else process.send(db.prepare('SELECT id, v FROM t ORDER BY id').all());
+      });
+      process.send('ready');
+      setInterval(() => {}, 1000);
+    `;
+    const c = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const ask = (m: string) => new Promise<unknown>((r) => { c.once('message', r); c.send(m); });
+    try {
+      await new Promise((r) => c.once('message', r));
+      // The phantom shrinks the database by about half.
+      unpublishedCommit(file, 'DELETE FROM t WHERE id > 3000');
+      await expectPhantom(file);
+      const shm = JSON.stringify(`${file}-shm`);
+      const saved = spawnSync(process.execPath, ['-e', `process.stdout.write(require('fs').readFileSync(${shm}).subarray(0, 48).toString('hex'))`], { encoding: 'utf8' }).stdout;
+      const { image, ...counters } = await copyAround(file, async () => {
+        expect((await ask('restart')) as number[]).toEqual([0, expect.any(Number), expect.any(Number)]);
+        // The header as walRestartHdr leaves it (new salts, mxFrame 0, the old log's count,
+        // size and last checksum), as if the writer of the new log's first commit died
+        // before publishing it.
+        const back = `
+          const fs = require('fs');
+          const h = Buffer.from('${saved}', 'hex');
+          const wal = fs.readFileSync(${JSON.stringify(`${file}-wal`)});
+          wal.copy(h, 32, 16, 24);
+          h.writeUInt32LE(0, 16);
+          let s0 = 0, s1 = 0;
+          for (let i = 0; i < 40; i += 8) { s0 = (s0 + h.readUInt32LE(i) + s1) >>> 0; s1 = (s1 + h.readUInt32LE(i + 4) + s0) >>> 0; }
+          h.writeUInt32LE(s0, 40); h.writeUInt32LE(s1, 44);
+          const fd = fs.openSync(${shm}, 'r+');
+          fs.writeSync(fd, h, 0, 48, 48); fs.writeSync(fd, h, 0, 48, 0);
+        `;
+        expect(spawnSync(process.execPath, ['-e', back]).status).toBe(0);
+      });
+      const out = path.join(dir, 'copy.db');
+      writeFileSync(out, image);
+      const seen = (await ask('state')) as Array<{ id: number; v: number }>;
+      // The trail is lost at the reset (a re-pass), not bridged with the phantom's size.
+      expect(counters).toMatchObject({ bridged: 0, restarts: 0 });
+      expect(seen).toHaveLength(ROWS);
+      expect(seen[4999].v).toBe(0);
+      expect(rowsOf(out)).toEqual(seen);
+    } finally {
+      c.kill('SIGKILL');
+    }
+  });
+
+  /**
+   * Not the copier: quire's own reader reads the log without -shm, as recovery would, and so
+   * sees the phantom while a SQLite connection keeps the -shm (readers there see the header).
+   * KNOWN HOLE, not fixed: `it.fails` records that quire reads row 7 as 1 where SQLite reads 0
+   * (and after SQLite's next commit, over the phantom, quire reads it as 0 again).
+   */
+  it.fails('quire\'s reader while SQLite keeps the -shm: it sees what SQLite readers see, not the phantom', async () => {
+    const dir = tempDir();
+    const file = create(dir);
+    const holder = new BetterSqlite(file);
+    try {
+      holder.prepare('UPDATE t SET v = v + 1 WHERE id = 1').run();
+      unpublishedCommit(file, 'UPDATE t SET v = v + 1 WHERE id = 7');
+      await expectPhantom(file);
+      const sqliteSees = (holder.prepare('SELECT v FROM t WHERE id = 7').get() as { v: number }).v;
+      expect(sqliteSees).toBe(0);
+      const db = await openDatabase(file);
+      try {
+        // A row is [rowid, id, v, pad].
+        const row = await db.get('t', 7);
+        expect(row![2]).toBe(sqliteSees);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      holder.close();
+    }
+  });
+
   it('the holder crashes during the copy (nobody keeps the -shm): the phantom is what the next opener recovers, and the copy holds it', async () => {
     const dir = tempDir();
     const file = create(dir);

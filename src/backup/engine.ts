@@ -93,7 +93,12 @@
  *          X + 1), and its checksum is the header's aFrameCksum: an anchor taken on it
  *          (below) describes the capped snapshot. Cost: a stat and a 136-byte read of the
  *          -shm per scan; the lock look, a frame-header read and a second header read only
- *          when a scan reaches past the header.
+ *          when a scan reaches past the header. One more place a phantom could enter: a reset
+ *          bridged through the old log's tail while the new log has no (published) commit
+ *          takes the tail's last commit's size as the db file's; where scans are capped, that
+ *          commit must be the one the restart's -shm header names (walRestartHdr keeps the old
+ *          log's last published checksum: tailPublished), else the trail is lost (a re-pass):
+ *          a tail may run on into a phantom.
  *   copy   runs from the db file, patched with frames (each frame's header must still carry the
  *          salts of the snapshot it was looked up in, and its page number, when read again
  *          after the frame: SQLite overwrites a frame's header, then its data, and one read may
