@@ -86,7 +86,12 @@
  *          (as without the cap); when the holder leaves or crashes mid-copy the next rescan
  *          thus moves the snapshot over the phantom, and if a new connection recovers first,
  *          its header includes it. A header that moved between the two reads starts the
- *          round again (up to 3 times), then the scan is taken whole. Where locks cannot be
+ *          round again (up to 3 times: the look then proves a holder since the first read,
+ *          as one that opened the -shm meanwhile would have run recovery, rewriting the
+ *          header); the last round caps regardless, which costs at most freshness (a phantom
+ *          a concurrent recovery just committed, found by the next rescan), never
+ *          consistency: any header read after the last db-file read and before the scan is
+ *          a committed state covering every commit published before it. Where locks cannot be
  *          seen (Storage.locks absent: non-Node storages) scans are never capped and the hole
  *          stays: a phantom there counts as committed. The cut index keeps the frame table it
  *          shares with the snapshot, cut back in place (so the next scan extends it from

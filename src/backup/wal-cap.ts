@@ -49,11 +49,14 @@ async function shmHeld(storage: Storage): Promise<boolean> {
  *     no earlier than prev's mxFrame in the same log,
  *   - read again after the scan, its frame header still holds the log's salts, the page and
  *     size the scan found, and the header's cumulative checksum (aFrameCksum), and
- *   - a connection has the -shm open (DMS read-locked) and the header, read once more after
- *     that look, is unchanged (no recovery ran in between: one would rewrite it).
- * A header that moved meanwhile starts the round again (up to CAP_TRIES); otherwise (no
- * locks to see, no -shm, nobody holding it, the header ahead of the scan) the scan is
- * returned as it is. A cut index shares prev's frame table, cut back in place: the scan's
+ *   - a connection has the -shm open (DMS read-locked) after the scan.
+ * Otherwise (no locks to see, no -shm, nobody holding it, the header ahead of the scan) the
+ * scan is returned as it is. The header is read once more after the look: if it moved, the
+ * round starts again (up to CAP_TRIES), so that a holder seen at the look held the -shm since
+ * the first read (one that opened it since, when nobody held it, ran recovery, which rewrites
+ * the header and commits a phantom). The last round caps regardless: a cap at a header read
+ * after every earlier db-file read and before the scan is a committed state and misses no
+ * commit a checkpoint could have copied back before it; only its freshness rests on the look. A cut index shares prev's frame table, cut back in place: the scan's
  * uncut index must not be used afterwards.
  */
 export async function scanCapped(storage: Storage, prev: WalIndex | null, before?: ShmHint | null): Promise<WalScan> {
@@ -86,11 +89,10 @@ export async function scanCapped(storage: Storage, prev: WalIndex | null, before
     }
     if (!(await shmHeld(storage))) return scan;
     const h2 = await readShmHeader(storage);
-    if (!h2 || !sameHint(h1, h2)) {
-      if (h2 && h2.salt1 === h1.salt1 && h2.salt2 === h1.salt2 && h2.mxFrame >= s.mxFrame) return scan;
-      if (tries >= CAP_TRIES) return scan;
+    if ((!h2 || !sameHint(h1, h2)) && tries < CAP_TRIES) {
       // Scan again from prev: cut the shared table back to it first (a scan extends only an
-      // index whose table ends where it does).
+      // index whose table ends where it does). (Not "h2 is past the scan, take it whole":
+      // the scan may have read a phantom that h2's commit has since overwritten.)
       if (same) cutWal(s, prev!.mxFrame, commitsUpToFrame(commits, prev!.mxFrame), prev!.checksum);
       continue;
     }
