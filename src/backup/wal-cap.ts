@@ -61,6 +61,17 @@ async function shmHeld(storage: Storage): Promise<boolean> {
  */
 export async function scanCapped(storage: Storage, prev: WalIndex | null, before?: ShmHint | null): Promise<WalScan> {
   if (!storage.locks) return scanWal(storage, prev);
+  if (before === undefined) {
+    // The common case first, the -shm read after the scan: nothing new, or every commit the
+    // scan found published (see publishedUpTo); else the capped rounds below, from prev again.
+    const scan = await scanWal(storage, prev);
+    const s = scan.index;
+    if (!s || s === prev || (await publishedUpTo(storage, s)) !== false) return scan;
+    if (prev && prev.sameGeneration(s)) {
+      const commits = s.extendableCommits();
+      cutWal(s, prev.mxFrame, commitsUpToFrame(commits, prev.mxFrame), prev.checksum);
+    }
+  }
   for (let tries = 1; ; tries++) {
     const h1 = before !== undefined && tries === 1 ? before : await readShmHeader(storage);
     const scan = await scanWal(storage, prev);
@@ -104,6 +115,26 @@ export async function scanCapped(storage: Storage, prev: WalIndex | null, before
     const index = cutWal(s, x, k, cks);
     return { ...scan, index, kind: same ? 'extended' : scan.kind };
   }
+}
+
+/**
+ * True when the -shm header, read now (after the scan that built `s`), is of s's log, has
+ * published at least s.mxFrame, and the frames up to it are those the scan read: the
+ * cumulative checksum at s.mxFrame (the header's, or frame s.mxFrame's header read now) is
+ * the scan's. Published frames stay until the next restart (whose salts the frame header
+ * would show), and a frame the scan read that a later writer overwrote (a phantom) would
+ * change the checksum. Then no cap is needed: the scan is a published state. Null when
+ * there is no valid header of s's log.
+ */
+async function publishedUpTo(storage: Storage, s: WalIndex): Promise<boolean | null> {
+  const h = await readShmHeader(storage);
+  // No header of this log: nothing to cap at (the rounds below would take the scan whole).
+  if (!h || h.salt1 !== s.header.salt1 || h.salt2 !== s.header.salt2) return null;
+  if (h.mxFrame < s.mxFrame) return false;
+  if (s.mxFrame === 0) return true;
+  if (h.mxFrame === s.mxFrame) return h.frameChecksum1 === s.checksum[0] && h.frameChecksum2 === s.checksum[1];
+  const f = await storage.read('wal', frameOffset(s.pageSize, s.mxFrame), WAL_FRAME_HEADER_SIZE);
+  return f.length === WAL_FRAME_HEADER_SIZE && get32(f, 8) === s.header.salt1 && get32(f, 12) === s.header.salt2 && get32(f, 16) === s.checksum[0] && get32(f, 20) === s.checksum[1];
 }
 
 /** Commit entries with frame ≤ x. */
