@@ -96,9 +96,14 @@
  *          stays: a phantom there counts as committed. The cut index keeps the frame table it
  *          shares with the snapshot, cut back in place (so the next scan extends it from
  *          X + 1), and its checksum is the header's aFrameCksum: an anchor taken on it
- *          (below) describes the capped snapshot. Cost: a stat and a 136-byte read of the
- *          -shm per scan; the lock look, a frame-header read and a second header read only
- *          when a scan reaches past the header. One more place a phantom could enter: a reset
+ *          (below) describes the capped snapshot. Cost: a scan that finds no new commit
+ *          reads no -shm; one that does reads the header after it (a stat and 136 bytes) and
+ *          is taken as it is when that header has published through its last commit with
+ *          the scan's cumulative checksum there (the header's, or frame mxFrame's header read
+ *          again: a phantom the scan read and a later commit overwrote would change it);
+ *          only otherwise (a commit in progress or a phantom past the header: 24 of 2519
+ *          scans in a checkpoint storm) the capped rounds above run, from the previous
+ *          snapshot, with the lock look. One more place a phantom could enter: a reset
  *          bridged through the old log's tail while the new log has no (published) commit
  *          takes the tail's last commit's size as the db file's; where scans are capped, that
  *          commit must be the one the restart's -shm header names (walRestartHdr keeps the old
