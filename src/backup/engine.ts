@@ -73,8 +73,14 @@
  *          frame X's header, read again, holds the log's salts, the scanned page and size and
  *          the header's aFrameCksum; some connection holds the -shm's DMS byte (any process,
  *          this one included: quire takes no lock); and the header read once more after that
- *          look is unchanged. Frames ≤ X were published before the scan, so they stay as the
- *          scan read them until the next restart; frames past X were then a commit in
+ *          look is unchanged. A header of the restart that follows the scanned log (salt-1 + 1,
+ *          mxFrame 0: walRestartHdr ran, the WAL file not rewritten yet) counts as one of the
+ *          scanned log at the commit frame holding its aFrameCksum (the old log's last published
+ *          commit; a restart needs it backfilled, so readers see exactly that state). A -shm
+ *          header whose two copies differ (read while a writer publishes) is read again, as
+ *          SQLite's readers do, not taken as "no header". Frames ≤ X were published before
+ *          the scan, so they stay as the scan read them until the next restart; frames past X
+ *          were then a commit in
  *          progress or a phantom: not a committed state while the -shm is held, as readers
  *          see exactly the header. A capped snapshot is the state readers saw at the header
  *          read; a commit published later is found by the next rescan as a move, since a

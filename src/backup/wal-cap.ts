@@ -25,10 +25,50 @@ const CAP_TRIES = 3;
 export async function readShmHeader(storage: Storage): Promise<ShmHint | null> {
   try {
     if (!(await storage.exists('shm'))) return null;
-    return parseShmHeader(await storage.read('shm', 0, SHM_HEADER_BYTES));
+    for (let tries = 1; ; tries++) {
+      const b = await storage.read('shm', 0, SHM_HEADER_BYTES);
+      // Two copies that differ: most likely read between walIndexWriteHdr's two copies (a
+      // writer publishing), which SQLite's readers retry too; not "no header" (publishedUpTo
+      // would then take a scan whole that may have read a phantom the writer overwrote). Still
+      // torn after the retries: the publisher died there, and SQLite's next reader recovers
+      // (committing what the log holds), as with no header.
+      if (tries < TORN_TRIES && b.length >= 96 && !sameBytes(b.subarray(0, 48), b.subarray(48, 96))) continue;
+      return parseShmHeader(b);
+    }
   } catch {
     return null;
   }
+}
+
+/** Reads of a -shm header whose two copies differ before it counts as unreadable. */
+const TORN_TRIES = 8;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A header of the restart that follows s's log (walRestartHdr: salt-1 + 1, mxFrame 0) while
+ * the WAL file still holds that log (the restarting writer has not written the new WAL header
+ * yet, or died before it; or a TRUNCATE checkpoint has not truncated yet): readers see the db
+ * file alone, which a restart requires to hold every published frame of s's log, and the
+ * header keeps that log's last published cumulative checksum (aFrameCksum). Returns the
+ * header as one of s's log at the commit frame with that checksum (read again from the frame
+ * headers, newest first), or h itself when it is not such a header or no commit frame of s
+ * after `from` has that checksum.
+ */
+async function asRestartOf(storage: Storage, h: ShmHint, s: WalIndex, from: number): Promise<ShmHint> {
+  if (h.mxFrame !== 0 || h.salt1 !== ((s.header.salt1 + 1) >>> 0)) return h;
+  const commits = s.extendableCommits();
+  for (let k = commits.length - 1; k >= 0 && commits[k].frame >= from; k--) {
+    const x = commits[k].frame;
+    const f = await storage.read('wal', frameOffset(s.pageSize, x), WAL_FRAME_HEADER_SIZE);
+    if (f.length === WAL_FRAME_HEADER_SIZE && get32(f, 16) === h.frameChecksum1 && get32(f, 20) === h.frameChecksum2) {
+      return { ...h, salt1: s.header.salt1, salt2: s.header.salt2, mxFrame: x };
+    }
+  }
+  return h;
 }
 
 /** True when a connection (in any process, this one included) has the -shm open: a read lock on its DMS byte. */
@@ -73,9 +113,10 @@ export async function scanCapped(storage: Storage, prev: WalIndex | null, before
     }
   }
   for (let tries = 1; ; tries++) {
-    const h1 = before !== undefined && tries === 1 ? before : await readShmHeader(storage);
+    const h0 = before !== undefined && tries === 1 ? before : await readShmHeader(storage);
     const scan = await scanWal(storage, prev);
     const s = scan.index;
+    const h1 = h0 && s ? await asRestartOf(storage, h0, s, prev && prev.sameGeneration(s) ? prev.mxFrame : 0) : h0;
     if (!h1 || !s || s.mxFrame <= h1.mxFrame || s.header.salt1 !== h1.salt1 || s.header.salt2 !== h1.salt2) return scan;
     const same = prev !== null && prev.sameGeneration(s);
     const x = h1.mxFrame;
@@ -100,7 +141,7 @@ export async function scanCapped(storage: Storage, prev: WalIndex | null, before
     }
     if (!(await shmHeld(storage))) return scan;
     const h2 = await readShmHeader(storage);
-    if ((!h2 || !sameHint(h1, h2)) && tries < CAP_TRIES) {
+    if ((!h2 || !sameHint(h0!, h2)) && tries < CAP_TRIES) {
       // Scan again from prev: cut the shared table back to it first (a scan extends only an
       // index whose table ends where it does). (Not "h2 is past the scan, take it whole":
       // the scan may have read a phantom that h2's commit has since overwritten.)
@@ -128,6 +169,8 @@ export async function scanCapped(storage: Storage, prev: WalIndex | null, before
  */
 async function publishedUpTo(storage: Storage, s: WalIndex): Promise<boolean | null> {
   const h = await readShmHeader(storage);
+  // The restart that follows s's log, the WAL file not yet rewritten: the rounds cap it.
+  if (h && h.mxFrame === 0 && h.salt1 === ((s.header.salt1 + 1) >>> 0)) return false;
   // No header of this log: nothing to cap at (the rounds below would take the scan whole).
   if (!h || h.salt1 !== s.header.salt1 || h.salt2 !== s.header.salt2) return null;
   if (h.mxFrame < s.mxFrame) return false;
