@@ -80,10 +80,9 @@
  *          header whose two copies differ (read while a writer publishes) is read again, as
  *          SQLite's readers do, not taken as "no header". Frames ≤ X were published before
  *          the scan, so they stay as the scan read them until the next restart; frames past X
- *          were then a commit in
- *          progress or a phantom: not a committed state while the -shm is held, as readers
- *          see exactly the header. A capped snapshot is the state readers saw at the header
- *          read; a commit published later is found by the next rescan as a move, since a
+ *          were then a commit in progress or a phantom: not a committed state while the -shm
+ *          is held, as readers see exactly the header. A capped snapshot is the state readers
+ *          saw at the header read; a commit published later is found by the next rescan as a move, since a
  *          db-file read ended before that rescan's header read, which covers every commit
  *          published (hence every frame a checkpoint could copy back) before it. Frames past
  *          the cap that the next writer overwrites were never in the snapshot (readFrameChecked
