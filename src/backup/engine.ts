@@ -82,9 +82,10 @@
  *          the scan, so they stay as the scan read them until the next restart; frames past X
  *          were then a commit in progress or a phantom: not a committed state while the -shm
  *          is held, as readers see exactly the header. A capped snapshot is the state readers
- *          saw at the header read; a commit published later is found by the next rescan as a move, since a
- *          db-file read ended before that rescan's header read, which covers every commit
- *          published (hence every frame a checkpoint could copy back) before it. Frames past
+ *          saw at the header read; a commit published later is found by the next rescan as a
+ *          move, since a db-file read ended before that rescan's header read, which covers
+ *          every commit published (hence every frame a checkpoint could copy back) before it.
+ *          Frames past
  *          the cap that the next writer overwrites were never in the snapshot (readFrameChecked
  *          reads frames ≤ mxFrame only): nothing torn. Nobody holding the -shm: the next
  *          opener runs recovery, which does commit the phantom, so the scan is taken whole
