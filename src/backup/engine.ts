@@ -65,14 +65,15 @@
  *          before it published the -shm header leaves a valid commit (a *phantom*) that no
  *          reader sees while another connection keeps the -shm, and that the next writer
  *          overwrites (it appends at the header's mxFrame); read as recovery reads the log, it
- *          would count as committed. So where the storage shows locks (Storage.locks:
- *          /proc/locks on Node), a scan is preceded by a read of the -shm header (valid: both
+ *          would count as committed. So a scan is preceded by a read of the -shm header (valid: both
  *          copies, checksum; the -shm now at the path) and, when the scan reaches past the
  *          header's mxFrame X in the header's log (same salts), cut back to X if: X is a
  *          commit frame of the scan (or 0) not before the snapshot's mxFrame in the same log;
  *          frame X's header, read again, holds the log's salts, the scanned page and size and
  *          the header's aFrameCksum; some connection holds the -shm's DMS byte (any process,
- *          this one included: quire takes no lock); and the header read once more after that
+ *          this one included: quire takes no lock), or the storage cannot tell (no
+ *          Storage.locks, or locks() null: other runtimes, Node off Linux), which counts as
+ *          held; and the header read once more after that
  *          look is unchanged. A header of the restart that follows the scanned log (salt-1 + 1,
  *          mxFrame 0: walRestartHdr ran, the WAL file not rewritten yet) counts as one of the
  *          scanned log at the commit frame holding its aFrameCksum (the old log's last published
@@ -97,9 +98,13 @@
  *          header); the last round caps regardless, which costs at most freshness (a phantom
  *          a concurrent recovery just committed, found by the next rescan), never
  *          consistency: any header read after the last db-file read and before the scan is
- *          a committed state covering every commit published before it. Where locks cannot be
- *          seen (Storage.locks absent: non-Node storages) scans are never capped and the hole
- *          stays: a phantom there counts as committed. The cut index keeps the frame table it
+ *          a committed state covering every commit published before it. Counting "cannot tell"
+ *          as held costs, where a crashed writer's phantom lies past a -shm nobody holds, the
+ *          phantom's commit (the copy is the last published state, one readers saw); taking
+ *          the scan whole there instead gave a mixed copy once the next writer overwrote the
+ *          phantom during the copy (later scans extend from the phantom's end with its
+ *          checksum and find nothing, while its frames hold the new commit's bytes). No -shm
+ *          at all (a storage without one): the scan is taken whole. The cut index keeps the frame table it
  *          shares with the snapshot, cut back in place (so the next scan extends it from
  *          X + 1), and its checksum is the header's aFrameCksum: an anchor taken on it
  *          (below) describes the capped snapshot. Cost: a scan that finds no new commit
@@ -111,7 +116,7 @@
  *          scans in a checkpoint storm) the capped rounds above run, from the previous
  *          snapshot, with the lock look. One more place a phantom could enter: a reset
  *          bridged through the old log's tail while the new log has no (published) commit
- *          takes the tail's last commit's size as the db file's; where scans are capped, that
+ *          takes the tail's last commit's size as the db file's; where a -shm exists, that
  *          commit must be the one the restart's -shm header names (walRestartHdr keeps the old
  *          log's last published checksum: tailPublished), else the trail is lost (a re-pass):
  *          a tail may run on into a phantom.
@@ -1359,7 +1364,7 @@ export class CopyEngine {
     if (cur.lastValidFrame > q - 2) return lost('the new log reached its tail');
     if (cur.index.pageSize !== prev.pageSize) return lost('the page size changed');
 
-    if (cur.index.mxFrame === 0 && tail.lastCommit && this.source.locks && !(await this.tailPublished(prev, cur.index, tail.lastCommit.frame))) {
+    if (cur.index.mxFrame === 0 && tail.lastCommit && !(await this.tailPublished(prev, cur.index, tail.lastCommit.frame))) {
       return lost('the old log may end in a commit nobody published');
     }
     const dbSize = cur.index.mxFrame > 0 ? cur.index.dbSize : tail.lastCommit ? tail.lastCommit.dbSize : prev.dbSize;
@@ -1376,7 +1381,10 @@ export class CopyEngine {
    */
   private async tailPublished(prev: WalIndex, cur: WalIndex, frame: number): Promise<boolean> {
     const h = await this.readShm();
-    if (!h || h.salt1 !== cur.header.salt1 || h.salt2 !== cur.header.salt2 || h.mxFrame !== 0) return false;
+    // No -shm at all: no connection keeps a WAL index, so the next opener's recovery reads
+    // the log as the tail scan did (a phantom needs a connection holding the -shm).
+    if (!h) return !(await this.source.exists('shm').catch(() => true));
+    if (h.salt1 !== cur.header.salt1 || h.salt2 !== cur.header.salt2 || h.mxFrame !== 0) return false;
     const f = await this.source.read('wal', frameOffset(prev.pageSize, frame), WAL_FRAME_HEADER_SIZE);
     return (
       f.length === WAL_FRAME_HEADER_SIZE &&

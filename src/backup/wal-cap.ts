@@ -71,36 +71,44 @@ async function asRestartOf(storage: Storage, h: ShmHint, s: WalIndex, from: numb
   return h;
 }
 
-/** True when a connection (in any process, this one included) has the -shm open: a read lock on its DMS byte. */
+/**
+ * True when a connection (in any process, this one included) may have the -shm open: a read
+ * lock on its DMS byte, or no way to tell (no Storage.locks, or locks it cannot read: other
+ * platforms than Linux, other runtimes). Not knowing counts as held: a cap at a published
+ * header is a committed state either way, while a phantom taken as committed can mix with
+ * the commit that overwrites it.
+ */
 async function shmHeld(storage: Storage): Promise<boolean> {
+  if (!storage.locks) return true;
   try {
-    const l = await storage.locks!();
-    return l !== null && l.shm.held.some((h) => h.lock === 'dms');
+    const l = await storage.locks();
+    return l === null || l.shm.held.some((h) => h.lock === 'dms');
   } catch {
-    return false;
+    return true;
   }
 }
 
 /**
- * scanWal(storage, prev), capped. Where the storage shows locks (Storage.locks) and the -shm
- * header read before the scan (`before`, or read here) is valid, holds the scanned log's
- * salts and is behind the scan, the scan is cut back to the header's mxFrame when
+ * scanWal(storage, prev), capped. Where the -shm header read before the scan (`before`, or
+ * read here) is valid, holds the scanned log's salts and is behind the scan, the scan is cut
+ * back to the header's mxFrame when
  *   - that frame is a commit frame of the scan (or 0: the log's first commit unpublished),
  *     no earlier than prev's mxFrame in the same log,
  *   - read again after the scan, its frame header still holds the log's salts, the page and
  *     size the scan found, and the header's cumulative checksum (aFrameCksum), and
- *   - a connection has the -shm open (DMS read-locked) after the scan.
- * Otherwise (no locks to see, no -shm, nobody holding it, the header ahead of the scan) the
- * scan is returned as it is. The header is read once more after the look: if it moved, the
- * round starts again (up to CAP_TRIES), so that a holder seen at the look held the -shm since
- * the first read (one that opened it since, when nobody held it, ran recovery, which rewrites
- * the header and commits a phantom). The last round caps regardless: a cap at a header read
- * after every earlier db-file read and before the scan is a committed state and misses no
- * commit a checkpoint could have copied back before it; only its freshness rests on the look. A cut index shares prev's frame table, cut back in place: the scan's
- * uncut index must not be used afterwards.
+ *   - a connection has the -shm open (DMS read-locked) after the scan, or the storage
+ *     cannot tell (shmHeld).
+ * Otherwise (no -shm, nobody holding it, the header ahead of the scan) the scan is returned
+ * as it is. The header is read once more after the look: if it moved, the round starts again
+ * (up to CAP_TRIES), so that a holder seen at the look held the -shm since the first read
+ * (one that opened it since, when nobody held it, ran recovery, which rewrites the header
+ * and commits a phantom). The last round caps regardless: a cap at a header read after every
+ * earlier db-file read and before the scan is a committed state and misses no commit a
+ * checkpoint could have copied back before it; only its freshness rests on the look. A cut
+ * index shares prev's frame table, cut back in place: the scan's uncut index must not be
+ * used afterwards.
  */
 export async function scanCapped(storage: Storage, prev: WalIndex | null, before?: ShmHint | null): Promise<WalScan> {
-  if (!storage.locks) return scanWal(storage, prev);
   if (before === undefined) {
     // The common case first, the -shm read after the scan: nothing new, or every commit the
     // scan found published (see publishedUpTo); else the capped rounds below, from prev again.
