@@ -59,11 +59,67 @@
  * WAL source (the db file changes only by checkpoints, which copy committed frames back):
  *
  *   start  scan the WAL (header, salts, cumulative checksums) → mxFrame, dbSize; the snapshot
- *          is the db file overlaid with the newest frame ≤ mxFrame of each page. (Known hole,
- *          found by review: a writer killed after its commit frame reached the log and before
- *          it published the -shm header leaves a valid commit that no reader sees while
- *          another process keeps the -shm, and that the next writer overwrites; read without
- *          -shm, as SQLite's recovery would read it, it counts as committed here.)
+ *          is the db file overlaid with the newest frame ≤ mxFrame of each page. Every scan
+ *          (this one, the follower's, the end check's, a bridge's) is capped (below).
+ *   cap    (src/backup/wal-cap.ts) A writer killed after its commit frame reached the log and
+ *          before it published the -shm header leaves a valid commit (a *phantom*) that no
+ *          reader sees while another connection keeps the -shm, and that the next writer
+ *          overwrites (it appends at the header's mxFrame); read as recovery reads the log, it
+ *          would count as committed. So a scan is preceded by a read of the -shm header (valid: both
+ *          copies, checksum; the -shm now at the path) and, when the scan reaches past the
+ *          header's mxFrame X in the header's log (same salts), cut back to X if: X is a
+ *          commit frame of the scan (or 0) not before the snapshot's mxFrame in the same log;
+ *          frame X's header, read again, holds the log's salts, the scanned page and size and
+ *          the header's aFrameCksum; some connection holds the -shm's DMS byte (any process,
+ *          this one included: quire takes no lock), or the storage cannot tell (no
+ *          Storage.locks, or locks() null: other runtimes, Node off Linux), which counts as
+ *          held; and the header read once more after that
+ *          look is unchanged. A header of the restart that follows the scanned log (salt-1 + 1,
+ *          mxFrame 0: walRestartHdr ran, the WAL file not rewritten yet) counts as one of the
+ *          scanned log at the commit frame holding its aFrameCksum (the old log's last published
+ *          commit; a restart needs it backfilled, so readers see exactly that state). A -shm
+ *          header whose two copies differ (read while a writer publishes) is read again, as
+ *          SQLite's readers do, not taken as "no header". Frames ≤ X were published before
+ *          the scan, so they stay as the scan read them until the next restart; frames past X
+ *          were then a commit in progress or a phantom: not a committed state while the -shm
+ *          is held, as readers see exactly the header. A capped snapshot is the state readers
+ *          saw at the header read; a commit published later is found by the next rescan as a
+ *          move, since a db-file read ended before that rescan's header read, which covers
+ *          every commit published (hence every frame a checkpoint could copy back) before it.
+ *          Frames past
+ *          the cap that the next writer overwrites were never in the snapshot (readFrameChecked
+ *          reads frames ≤ mxFrame only): nothing torn. Nobody holding the -shm: the next
+ *          opener runs recovery, which does commit the phantom, so the scan is taken whole
+ *          (as without the cap); when the holder leaves or crashes mid-copy the next rescan
+ *          thus moves the snapshot over the phantom, and if a new connection recovers first,
+ *          its header includes it. A header that moved between the two reads starts the
+ *          round again (up to 3 times: the look then proves a holder since the first read,
+ *          as one that opened the -shm meanwhile would have run recovery, rewriting the
+ *          header); the last round caps regardless, which costs at most freshness (a phantom
+ *          a concurrent recovery just committed, found by the next rescan), never
+ *          consistency: any header read after the last db-file read and before the scan is
+ *          a committed state covering every commit published before it. Counting "cannot tell"
+ *          as held costs, where a crashed writer's phantom lies past a -shm nobody holds, the
+ *          phantom's commit (the copy is the last published state, one readers saw); taking
+ *          the scan whole there instead gave a mixed copy once the next writer overwrote the
+ *          phantom during the copy (later scans extend from the phantom's end with its
+ *          checksum and find nothing, while its frames hold the new commit's bytes). No -shm
+ *          at all (a storage without one): the scan is taken whole. The cut index keeps the frame table it
+ *          shares with the snapshot, cut back in place (so the next scan extends it from
+ *          X + 1), and its checksum is the header's aFrameCksum: an anchor taken on it
+ *          (below) describes the capped snapshot. Cost: a scan that finds no new commit
+ *          reads no -shm; one that does reads the header after it (a stat and 136 bytes) and
+ *          is taken as it is when that header has published through its last commit with
+ *          the scan's cumulative checksum there (the header's, or frame mxFrame's header read
+ *          again: a phantom the scan read and a later commit overwrote would change it);
+ *          only otherwise (a commit in progress or a phantom past the header: 24 of 2519
+ *          scans in a checkpoint storm) the capped rounds above run, from the previous
+ *          snapshot, with the lock look. One more place a phantom could enter: a reset
+ *          bridged through the old log's tail while the new log has no (published) commit
+ *          takes the tail's last commit's size as the db file's; where a -shm exists, that
+ *          commit must be the one the restart's -shm header names (walRestartHdr keeps the old
+ *          log's last published checksum: tailPublished), else the trail is lost (a re-pass):
+ *          a tail may run on into a phantom.
  *   copy   runs from the db file, patched with frames (each frame's header must still carry the
  *          salts of the snapshot it was looked up in, and its page number, when read again
  *          after the frame: SQLite overwrites a frame's header, then its data, and one read may
@@ -155,7 +211,8 @@ import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalPages, journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
 import { commitInFlight, onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
 import { dbLockLevel, describeLocks, readExactly, type FileStat, type HeldFile, type Storage } from '../../pager/storage.js';
-import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, scanWal, type WalIndex } from '../../pager/wal.js';
+import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, type WalIndex } from '../../pager/wal.js';
+import { SHM_HEADER_BYTES, scanCapped } from './wal-cap.js';
 import { parseShmHeader, type ShmHint } from '../../pager/shm.js';
 import { PageDigests } from './digest.js';
 
@@ -268,8 +325,6 @@ const RUN_BYTES = 4 << 20;
 const FOLLOW_MS = 2;
 /** Bytes per sequential read while the WAL is followed (see stepPasses). */
 const FOLLOW_RUN_BYTES = 1 << 20;
-/** Bytes of the -shm header (two WalIndexHdr copies and the checkpoint info). */
-const SHM_HEADER_BYTES = 136;
 /** Scans of a new log a counter bridge makes before it gives up on a header moving under it. */
 const COUNTER_TRIES = 4;
 /** Milliseconds a counter bridge waits for the first commit of a truncated log. */
@@ -701,7 +756,7 @@ export class CopyEngine {
     // An empty file reads as zeros, as readDb at the end of the pass reads it.
     const head = size > 0 ? await this.readDb(0, HEADER_SIZE) : new Uint8Array(HEADER_SIZE);
     this.lastScanAt = Date.now();
-    const scan = size > 0 ? await scanWal(this.source, null) : null;
+    const scan = size > 0 ? await scanCapped(this.source, null) : null;
     const walMode = size > 0 && ((head.length > 19 && head[19] === 2) || (scan !== null && scan.index !== null && scan.index.mxFrame > 0));
     let page1Head = head;
 
@@ -1059,7 +1114,7 @@ export class CopyEngine {
 
     // WAL mode: one more rescan.
     if (!this.follow) {
-      const scan = await scanWal(this.source, this.wal);
+      const scan = await scanCapped(this.source, this.wal);
       const still = this.wal ? scan.index !== null && scan.index.sameGeneration(this.wal) : scan.index === null || scan.index.mxFrame === 0;
       const quiet = (this.wal && scan.index && scan.index.mxFrame === this.wal.mxFrame) || sameStat(this.startStat, await this.stat());
       if (still && quiet && this.unresolved.size === 0) return 'consistent';
@@ -1153,7 +1208,7 @@ export class CopyEngine {
     this.lastScanAt = Date.now();
     const readsAtStart = this.dbReads;
     const unresolvedAtStart = this.unresolved.size;
-    const scan = await scanWal(this.source, this.wal);
+    const scan = await scanCapped(this.source, this.wal);
     if (!this.walAtStart) {
       if (!sameStat(this.startStat, await this.stat())) {
         this.lastReason = 'the database file was checkpointed during the pass';
@@ -1182,7 +1237,7 @@ export class CopyEngine {
       if ((await this.takeAnchor()) && !final) {
         // The header is ahead of the scan (a commit landed meanwhile): catch up once, so that
         // the snapshot has an anchor should the log be reset next.
-        const again = await scanWal(this.source, this.wal);
+        const again = await scanCapped(this.source, this.wal);
         if (again.index && again.index.sameGeneration(this.wal!) && again.index.mxFrame > this.wal!.mxFrame) {
           this.moveTo(again.index, this.wal!.mxFrame);
           await this.takeAnchor();
@@ -1268,7 +1323,7 @@ export class CopyEngine {
         continue;
       }
       tries++;
-      cur = (await scanWal(this.source, cur)).index;
+      cur = (await scanCapped(this.source, cur, h)).index;
       if (!cur || cur.header.salt1 !== h.salt1 || cur.header.salt2 !== h.salt2 || cur.mxFrame < h.mxFrame) continue;
       const j = commitsUpTo(cur, h.mxFrame);
       if (j < 0 || cur.pageSize !== prev.pageSize) return false;
@@ -1293,7 +1348,7 @@ export class CopyEngine {
     // The new generation, read AFTER the tail (from where the scan that found it stopped, if
     // it is still the same log): if it has not reached the tail's stopping point by now, it
     // never overwrote what the tail scan read.
-    const cur = await scanWal(this.source, seen);
+    const cur = await scanCapped(this.source, seen);
     const q = tail.stopFrame;
     const newer = (salt: number) => {
       const d = (salt - prev.header.salt1) >>> 0;
@@ -1309,9 +1364,35 @@ export class CopyEngine {
     if (cur.lastValidFrame > q - 2) return lost('the new log reached its tail');
     if (cur.index.pageSize !== prev.pageSize) return lost('the page size changed');
 
+    if (cur.index.mxFrame === 0 && tail.lastCommit && !(await this.tailPublished(prev, cur.index, tail.lastCommit.frame))) {
+      return lost('the old log may end in a commit nobody published');
+    }
     const dbSize = cur.index.mxFrame > 0 ? cur.index.dbSize : tail.lastCommit ? tail.lastCommit.dbSize : prev.dbSize;
     this.bridgeTo(cur.index, tail.pages, dbSize);
     return true;
+  }
+
+  /**
+   * Whether commit frame `frame` of the old log `prev` was that log's last published commit:
+   * the -shm header of the restart that began `cur` (its salts, no frame yet) keeps the old
+   * log's last published checksum (walRestartHdr), which frame's header must hold. Where
+   * locks are seen (scans are capped), a tail may run on past that commit into a phantom
+   * (see "cap"), whose size would not be the db file's.
+   */
+  private async tailPublished(prev: WalIndex, cur: WalIndex, frame: number): Promise<boolean> {
+    const h = await this.readShm();
+    // No -shm at all: no connection keeps a WAL index, so the next opener's recovery reads
+    // the log as the tail scan did (a phantom needs a connection holding the -shm).
+    if (!h) return !(await this.source.exists('shm').catch(() => true));
+    if (h.salt1 !== cur.header.salt1 || h.salt2 !== cur.header.salt2 || h.mxFrame !== 0) return false;
+    const f = await this.source.read('wal', frameOffset(prev.pageSize, frame), WAL_FRAME_HEADER_SIZE);
+    return (
+      f.length === WAL_FRAME_HEADER_SIZE &&
+      get32(f, 8) === prev.header.salt1 &&
+      get32(f, 12) === prev.header.salt2 &&
+      get32(f, 16) === h.frameChecksum1 &&
+      get32(f, 20) === h.frameChecksum2
+    );
   }
 
   /**
