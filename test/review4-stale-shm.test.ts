@@ -53,14 +53,17 @@ async function copyOf(file: string, out: string, blind: boolean): Promise<void> 
 
 describe('REVIEW4: a stale -shm (persistent WAL, clean close) and commits quire appended after it', () => {
   it.each([
-    ['locks visible', false],
-    ['locks() answers null', true],
-  ])('%s: the copy holds quire\'s commits', async (_name, blind) => {
+    ['locks visible', false, ''],
+    ['locks() answers null', true, ''],
+    // The -shm left holding the header of the restart that follows the log (walRestartHdr),
+    // the WAL file still the old log, which quire appends to.
+    ['locks() answers null, a RESTART checkpoint before the close', true, 'PRAGMA wal_checkpoint(RESTART);'],
+  ])('%s: the copy holds quire\'s commits', async (_name, blind, last) => {
     const dir = tempDir();
     const file = path.join(dir, 'src.db');
     const r = spawnSync(
       'sqlite3',
-      [file, 'PRAGMA journal_mode=wal;', 'CREATE TABLE t(id INTEGER PRIMARY KEY, v);', 'INSERT INTO t VALUES(1, 0);', '.filectrl persist_wal 1', 'INSERT INTO t VALUES(2, 0);'],
+      [file, 'PRAGMA journal_mode=wal;', 'CREATE TABLE t(id INTEGER PRIMARY KEY, v);', 'INSERT INTO t VALUES(1, 0);', '.filectrl persist_wal 1', 'INSERT INTO t VALUES(2, 0);', last],
       { encoding: 'utf8' },
     );
     expect(r.status, r.stderr).toBe(0);
