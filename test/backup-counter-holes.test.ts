@@ -25,7 +25,7 @@ import { ImageSink } from './live/image-sink.js';
 import { scanWal } from '../pager/wal.js';
 import { readShmHint } from '../pager/shm.js';
 import { tempDir } from './util/tmp.js';
-import { copyAround, createCounterDb, untilBridged } from './util/counter-db.js';
+import { copyAll, copyAround, createCounterDb, untilBridged } from './util/counter-db.js';
 
 const ROWS = 6000;
 const ROOT = path.resolve(__dirname, '..');
@@ -96,18 +96,6 @@ function cliSession(uri: string) {
       });
     },
   };
-}
-
-/** One copy of `storage`, stepped to the end in one go. */
-async function copyAll(storage: ConstructorParameters<typeof CopyEngine>[0]): Promise<Uint8Array> {
-  const sink = new ImageSink();
-  const engine = new CopyEngine(storage, sink);
-  try {
-    while ((await engine.step(-1)) !== 'DONE');
-  } finally {
-    engine.release();
-  }
-  return sink.image;
 }
 
 function rowsOf(file: string): Array<{ id: number; v: number }> {

@@ -14,9 +14,8 @@ import BetterSqlite from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CopyEngine } from '../src/index.js';
 import { openDatabase } from '../src/node/index.js';
-import { ImageSink } from './live/image-sink.js';
+import { copyAll } from './util/counter-db.js';
 import { tempDir } from './util/tmp.js';
 
 function rowsOf(file: string, readonly = false): Array<{ id: number; v: number }> {
@@ -40,15 +39,11 @@ async function copyOf(file: string, out: string, blind: boolean): Promise<void> 
         },
       })
     : source.storage;
-  const sink = new ImageSink();
-  const engine = new CopyEngine(storage, sink);
   try {
-    while ((await engine.step(-1)) !== 'DONE');
+    writeFileSync(out, await copyAll(storage));
   } finally {
-    engine.release();
     await source.close();
   }
-  writeFileSync(out, sink.image);
 }
 
 describe('REVIEW4: a stale -shm (persistent WAL, clean close) and commits quire appended after it', () => {

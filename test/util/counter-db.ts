@@ -62,3 +62,15 @@ export async function copyAround(file: string, between: () => void | Promise<voi
     await source.close();
   }
 }
+
+/** One copy of `storage`, stepped to the end in one go. */
+export async function copyAll(storage: ConstructorParameters<typeof CopyEngine>[0]): Promise<Uint8Array> {
+  const sink = new ImageSink();
+  const engine = new CopyEngine(storage, sink);
+  try {
+    while ((await engine.step(-1)) !== 'DONE');
+  } finally {
+    engine.release();
+  }
+  return sink.image;
+}
