@@ -31,10 +31,11 @@
  *      storage id). quire takes no file locks. Where the storage shows other processes' locks
  *      (Storage.locks: /proc/locks on Linux), a write transaction starts only while no other
  *      process holds any lock on the db file or its -shm, and the commit looks again before
- *      writing; a -shm nobody holds is stale and no obstacle; a journal is hot (rolled back)
- *      only when nobody holds a lock on the db, as in SQLite's hasHotJournal. Where it cannot
- *      (other platforms), a journal is hot whenever active and a WAL write is refused while a
- *      -shm exists (BUSY). Either way a process that locks right after the look is not seen.
+ *      writing; a -shm nobody holds is stale and no obstacle (beginWrite zeroes its header); a
+ *      journal is hot (rolled back) only when nobody holds a lock on the db, as in SQLite's
+ *      hasHotJournal. Where it cannot (other platforms), a journal is hot whenever active and
+ *      a WAL write is refused while a -shm exists (BUSY). Either way a process that locks
+ *      right after the look is not seen.
  *  (6) Snapshot isolation inside the process: before a commit overwrites pages, open snapshots
  *      of every pager on the file receive the old images ("preserved" pages), so a long read
  *      never sees a later commit. Snapshots must be released.
@@ -840,11 +841,19 @@ export class Pager {
         // A lock was taken between the check and the refresh: the journal is live.
         throw this.busyHeld((await this.lockConflict()) || 'another process holds a lock on it');
       }
-      if (conflict === null && this.mode === 'wal' && (await this.storage.exists('shm'))) {
-        throw new QuireError(
-          ErrorCode.BUSY,
-          `${this.label}: a -shm file exists, so a SQLite connection may have this WAL database open, and this platform does not show file locks; quire writes WAL databases only when no other connection is open. If none is (the -shm is stale, left by a read-only or crashed connection), open and close the database once with sqlite3, or run \`quire recover --assume-unlocked\` on it`,
-        );
+      if (this.mode === 'wal' && (await this.storage.exists('shm'))) {
+        if (conflict === null) {
+          throw new QuireError(
+            ErrorCode.BUSY,
+            `${this.label}: a -shm file exists, so a SQLite connection may have this WAL database open, and this platform does not show file locks; quire writes WAL databases only when no other connection is open. If none is (the -shm is stale, left by a read-only or crashed connection), open and close the database once with sqlite3, or run \`quire recover --assume-unlocked\` on it`,
+          );
+        }
+        // Locks seen, none held: the -shm is stale, its header the log as the last SQLite
+        // connection left it, not the commits quire appends. Its two header copies are zeroed
+        // (isInit 0), as SQLite's first opener truncates such a -shm: SQLite reads the log
+        // again (recovery), and the copier, which caps its scans at a valid header where it
+        // cannot see locks, does not cap quire's commits away. Best effort.
+        await this.storage.write('shm', 0, new Uint8Array(96)).catch(() => {});
       }
     } catch (e) {
       shared.writing = false;

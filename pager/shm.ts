@@ -1,6 +1,7 @@
 /**
  * The WAL-index header in `-shm` (read only, and only as a hint: quire never needs -shm and
- * never creates or writes it).
+ * never creates it; its only write is zeroing the header of a -shm nobody holds before it
+ * writes a WAL, see Pager.beginWrite).
  *
  * The first 136 bytes of -shm, in the byte order of the machine that wrote them:
  *
