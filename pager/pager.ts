@@ -845,7 +845,7 @@ export class Pager {
         if (conflict === null) {
           throw new QuireError(
             ErrorCode.BUSY,
-            `${this.label}: a -shm file exists, so a SQLite connection may have this WAL database open, and this platform does not show file locks; quire writes WAL databases only when no other connection is open. If none is (the -shm is stale, left by a read-only or crashed connection), open and close the database once with sqlite3, or run \`quire recover --assume-unlocked\` on it`,
+            `${this.label}: a -shm exists and this platform does not show file locks: a SQLite connection may have this WAL database open, and quire writes one only when none has. If the -shm is stale (a read-only or crashed connection left it), open and close the database with sqlite3, or run \`quire recover --assume-unlocked\` on it`,
           );
         }
         // Locks seen, none held: the -shm is stale, its header the log as the last SQLite

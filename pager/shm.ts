@@ -1,7 +1,8 @@
 /**
- * The WAL-index header in `-shm` (read only, and only as a hint: quire never needs -shm and
- * never creates it; its only write is zeroing the header of a -shm nobody holds before it
- * writes a WAL, see Pager.beginWrite).
+ * The WAL-index header in `-shm` (read only, and only as a hint: quire never needs -shm; its
+ * only write is zeroing the header of a -shm nobody holds before it writes a WAL, see
+ * Pager.beginWrite; a -shm deleted between that look and the write comes back as 96 zero
+ * bytes, which SQLite rebuilds).
  *
  * The first 136 bytes of -shm, in the byte order of the machine that wrote them:
  *
