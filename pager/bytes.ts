@@ -54,3 +54,17 @@ export function fmix32(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
+
+/** Byte equality (32 bits at a time where aligned); false for null or another length. */
+export function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
+  const len = a.length;
+  if (b === null || b.length !== len) return false;
+  if ((a.byteOffset & 3) === 0 && (b.byteOffset & 3) === 0 && (len & 3) === 0) {
+    const x = new Int32Array(a.buffer, a.byteOffset, len >> 2);
+    const y = new Int32Array(b.buffer, b.byteOffset, len >> 2);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -206,13 +206,13 @@
  * (src/forensic.ts).
  */
 import { ErrorCode, QuireError, corrupt, ioerr } from '../../pager/errors.js';
-import { get32 } from '../../pager/bytes.js';
+import { get32, sameBytes } from '../../pager/bytes.js';
 import { HEADER_SIZE, parseHeader, type DbHeader } from '../../pager/header.js';
 import { journalPages, journalState, readHotJournal, type HotJournal } from '../../pager/journal.js';
 import { commitInFlight, onFileCommit, pinFile, type CommitInfo } from '../../pager/pager.js';
 import { dbLockLevel, describeLocks, readExactly, type FileStat, type HeldFile, type Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, frameOffset, scanTail, type WalIndex } from '../../pager/wal.js';
-import { SHM_HEADER_BYTES, scanCapped } from './wal-cap.js';
+import { SHM_HEADER_BYTES, frameSealed, scanCapped } from './wal-cap.js';
 import { parseShmHeader, type ShmHint } from '../../pager/shm.js';
 import { PageDigests } from './digest.js';
 
@@ -1385,14 +1385,7 @@ export class CopyEngine {
     // the log as the tail scan did (a phantom needs a connection holding the -shm).
     if (!h) return !(await this.source.exists('shm').catch(() => true));
     if (h.salt1 !== cur.header.salt1 || h.salt2 !== cur.header.salt2 || h.mxFrame !== 0) return false;
-    const f = await this.source.read('wal', frameOffset(prev.pageSize, frame), WAL_FRAME_HEADER_SIZE);
-    return (
-      f.length === WAL_FRAME_HEADER_SIZE &&
-      get32(f, 8) === prev.header.salt1 &&
-      get32(f, 12) === prev.header.salt2 &&
-      get32(f, 16) === h.frameChecksum1 &&
-      get32(f, 20) === h.frameChecksum2
-    );
+    return (await frameSealed(this.source, prev.pageSize, frame, prev.header.salt1, prev.header.salt2, h.frameChecksum1, h.frameChecksum2)) !== null;
   }
 
   /**
@@ -1716,19 +1709,6 @@ function settled<T>(p: Promise<T>): Promise<T | Error> {
   );
 }
 
-/** Byte equality (32 bits at a time where aligned); false for null or another length. */
-function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
-  const len = a.length;
-  if (b === null || b.length !== len) return false;
-  if ((a.byteOffset & 3) === 0 && (b.byteOffset & 3) === 0 && (len & 3) === 0) {
-    const x = new Int32Array(a.buffer, a.byteOffset, len >> 2);
-    const y = new Int32Array(b.buffer, b.byteOffset, len >> 2);
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-    return true;
-  }
-  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /**
  * Bytes 12..27 of a journal's first header (nonce, original page count, sector and page

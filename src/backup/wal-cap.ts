@@ -6,7 +6,7 @@
  *
  * Copier-only code: it stays out of pager/ (the read-only bundle has no room for it).
  */
-import { get32 } from '../../pager/bytes.js';
+import { get32, sameBytes } from '../../pager/bytes.js';
 import { parseShmHeader, type ShmHint } from '../../pager/shm.js';
 import type { Storage } from '../../pager/storage.js';
 import { WAL_FRAME_HEADER_SIZE, WalIndex, frameOffset, scanWal, type WalScan } from '../../pager/wal.js';
@@ -43,9 +43,14 @@ export async function readShmHeader(storage: Storage): Promise<ShmHint | null> {
 /** Reads of a -shm header whose two copies differ before it counts as unreadable. */
 const TORN_TRIES = 8;
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * The header of WAL frame `frame`, read now, when it holds the salts and the cumulative
+ * checksum given (the frame and every one before it are those that checksum sealed);
+ * null when it is short or holds others.
+ */
+export async function frameSealed(storage: Storage, pageSize: number, frame: number, salt1: number, salt2: number, checksum1: number, checksum2: number): Promise<Uint8Array | null> {
+  const f = await storage.read('wal', frameOffset(pageSize, frame), WAL_FRAME_HEADER_SIZE);
+  return f.length === WAL_FRAME_HEADER_SIZE && get32(f, 8) === salt1 && get32(f, 12) === salt2 && get32(f, 16) === checksum1 && get32(f, 20) === checksum2 ? f : null;
 }
 
 /**
@@ -134,18 +139,8 @@ export async function scanCapped(storage: Storage, prev: WalIndex | null, before
     while (k > 0 && commits[k - 1].frame > x) k--;
     if (x > 0) {
       if (k === 0 || commits[k - 1].frame !== x) return scan;
-      const f = await storage.read('wal', frameOffset(s.pageSize, x), WAL_FRAME_HEADER_SIZE);
-      if (
-        f.length !== WAL_FRAME_HEADER_SIZE ||
-        get32(f, 0) !== s.table.pgnoOf[x] ||
-        get32(f, 4) !== commits[k - 1].dbSize ||
-        get32(f, 8) !== h1.salt1 ||
-        get32(f, 12) !== h1.salt2 ||
-        get32(f, 16) !== h1.frameChecksum1 ||
-        get32(f, 20) !== h1.frameChecksum2
-      ) {
-        return scan;
-      }
+      const f = await frameSealed(storage, s.pageSize, x, h1.salt1, h1.salt2, h1.frameChecksum1, h1.frameChecksum2);
+      if (!f || get32(f, 0) !== s.table.pgnoOf[x] || get32(f, 4) !== commits[k - 1].dbSize) return scan;
     }
     if (!(await shmHeld(storage))) return scan;
     const h2 = await readShmHeader(storage);
@@ -184,8 +179,7 @@ async function publishedUpTo(storage: Storage, s: WalIndex): Promise<boolean | n
   if (h.mxFrame < s.mxFrame) return false;
   if (s.mxFrame === 0) return true;
   if (h.mxFrame === s.mxFrame) return h.frameChecksum1 === s.checksum[0] && h.frameChecksum2 === s.checksum[1];
-  const f = await storage.read('wal', frameOffset(s.pageSize, s.mxFrame), WAL_FRAME_HEADER_SIZE);
-  return f.length === WAL_FRAME_HEADER_SIZE && get32(f, 8) === s.header.salt1 && get32(f, 12) === s.header.salt2 && get32(f, 16) === s.checksum[0] && get32(f, 20) === s.checksum[1];
+  return (await frameSealed(storage, s.pageSize, s.mxFrame, s.header.salt1, s.header.salt2, s.checksum[0], s.checksum[1])) !== null;
 }
 
 /** Commit entries with frame ≤ x. */
